@@ -1,0 +1,45 @@
+"""The `kinora` entry point: the editor by default, headless engine commands otherwise.
+
+Subcommands go to engine.cli without importing Qt. The editor imports only Qt and the
+project model at start-up; torch and the models load when a generation first needs them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    from engine import cli
+
+    if cli.is_command(argv):
+        return cli.main(argv)
+    return run_editor(argv)
+
+
+def run_editor(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="kinora", description="Open the Kinora editor. "
+                                     "Run 'kinora --help' for the headless commands.")
+    parser.add_argument("project", nargs="?", help="a .kinora project to open")
+    args, qt_args = parser.parse_known_args(argv)
+
+    from PySide6.QtWidgets import QApplication
+
+    from editor.main_window import MainWindow
+    from editor.style import apply_style
+
+    app = QApplication([sys.argv[0], *qt_args])
+    app.setApplicationName("Kinora")
+    app.setOrganizationName("Kinora")
+    apply_style(app)
+    window = MainWindow()
+    window.show()
+    if args.project:
+        window.open_project(args.project)
+    return app.exec()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,146 @@
+"""What sits on a timeline: media references, clips, stills, text blocks and markers.
+
+Every item is immutable; edits replace it (engine/model/edits.py). Items sit at an absolute
+`start` frame on their track and cover the half-open `range`; gaps are implicit. `extra`
+holds fields this version of Kinora does not know, so a file from a newer version survives a
+save unchanged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from engine.model.curves import Curve
+from engine.time import FrameRange, FrameRate
+
+MEDIA_KINDS = ("video", "image", "audio")
+EMPTY: Mapping = MappingProxyType({})
+
+
+def no_extra():
+    """Default for `extra` fields: the shared empty read-only mapping (a dataclass default must
+    be given through a factory because mappings count as mutable)."""
+    return field(default_factory=lambda: EMPTY)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    """A file in the project's media bin. `path` is absolute in memory (relative on disk)."""
+
+    id: str
+    path: str
+    kind: str
+    num_frames: int | None = None  # at the media's own rate; None for stills and unknown
+    rate: FrameRate | None = None
+    width: int | None = None
+    height: int | None = None
+    has_audio: bool = False
+    content_hash: str | None = None
+    extra: Mapping = no_extra()
+
+    def __post_init__(self) -> None:
+        if self.kind not in MEDIA_KINDS:
+            raise ValueError(f"media kind must be one of {', '.join(MEDIA_KINDS)}, got {self.kind!r}")
+
+    @property
+    def name(self) -> str:
+        return self.path.replace("\\", "/").rsplit("/", 1)[-1]
+
+    def frames_at(self, rate: FrameRate) -> int | None:
+        """How many whole project frames the media covers, or None when unbounded/unknown."""
+        if self.num_frames is None or self.rate is None:
+            return None
+        return (self.num_frames * rate.fps.numerator * self.rate.fps.denominator) // (
+            rate.fps.denominator * self.rate.fps.numerator)
+
+
+@dataclass(frozen=True, slots=True)
+class Clip:
+    """A range of a video or audio file, placed at `start`. `source_range` counts project
+    frames from the beginning of the media. `generation` is the recipe when Kinora made it."""
+
+    id: str
+    start: int
+    media_id: str
+    source_range: FrameRange
+    curve: Curve = Curve()
+    gain_db: float = 0.0
+    name: str = ""
+    generation: Mapping | None = None
+    extra: Mapping = no_extra()
+
+    @property
+    def duration(self) -> int:
+        return self.source_range.stop - self.source_range.start
+
+    @property
+    def range(self) -> FrameRange:
+        return FrameRange(self.start, self.start + self.source_range.stop - self.source_range.start)
+
+
+@dataclass(frozen=True, slots=True)
+class Still:
+    """An image held for `duration` frames."""
+
+    id: str
+    start: int
+    duration: int
+    media_id: str
+    curve: Curve = Curve()
+    name: str = ""
+    extra: Mapping = no_extra()
+
+    @property
+    def range(self) -> FrameRange:
+        return FrameRange(self.start, self.start + self.duration)
+
+
+@dataclass(frozen=True, slots=True)
+class TextBlock:
+    """A prompt that conditions the frames it spans; never drawn into the picture."""
+
+    id: str
+    start: int
+    duration: int
+    text: str
+    negative: str = ""
+    extra: Mapping = no_extra()
+
+    @property
+    def range(self) -> FrameRange:
+        return FrameRange(self.start, self.start + self.duration)
+
+
+Item = Clip | Still | TextBlock
+VISUAL_ITEMS = (Clip, Still)
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    range: FrameRange
+    name: str = ""
+    color: str = "green"
+    note: str = ""
+    extra: Mapping = no_extra()
+
+
+def label(item: Item, media: Mapping[str, MediaRef]) -> str:
+    """A short human name for an item, for messages and the UI."""
+    if isinstance(item, TextBlock):
+        text = item.text if len(item.text) <= 32 else item.text[:31] + "…"
+        return f'text "{text}"'
+    if item.name:
+        return f"'{item.name}'"
+    ref = media.get(item.media_id)
+    return f"'{ref.name}'" if ref else f"item {item.id[:8]}"
+
+
+def frozen_mapping(value: Mapping | None) -> Mapping:
+    return EMPTY if not value else MappingProxyType(dict(value))

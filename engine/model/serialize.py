@@ -1,0 +1,478 @@
+"""Project files (.kinora): versioned JSON, upgraded on load, saved atomically.
+
+Every object in the file carries `"schema": "<Type>.<version>"`. Loading upgrades each object
+to the current version with the functions registered by `@upgrade`, then builds the model.
+Fields this version does not know are kept in the object's `extra` and written back on save,
+so a file from a newer Kinora (same major schema) survives a round trip.
+
+Files are untrusted input: size is capped (64 MiB), nesting depth is capped, every field is
+type-checked, and any problem becomes one ProjectFileError naming the file and the place.
+Media paths are stored relative to the project file (plus the absolute path as a fallback),
+so a project folder can move as a whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from typing import Any
+
+from engine.errors import EditError, ProjectFileError
+from engine.fsutil import atomic_write_bytes
+from engine.model.curves import Curve, Keyframe
+from engine.model.edits import check_item_kind
+from engine.model.items import Clip, Item, Marker, MediaRef, Still, TextBlock, frozen_mapping
+from engine.model.project import GenerationDefaults, Project, ProjectSettings, Timeline, Track
+from engine.time import FrameRange, FrameRate
+from engine.version import kinora_version
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+MAX_DEPTH = 32  # for free-form data (unknown fields, recipes); the known structure is shallower
+SUFFIX = ".kinora"
+
+CURRENT: dict[str, int] = {
+    "Project": 1, "Settings": 1, "Media": 1, "Timeline": 1, "Track": 1, "Clip": 1, "Still": 1,
+    "Text": 1, "Marker": 1, "Generation": 1,
+}
+Upgrade = Callable[[dict], dict]
+UPGRADES: dict[tuple[str, int], Upgrade] = {}
+
+
+def upgrade(type_name: str, from_version: int) -> Callable[[Upgrade], Upgrade]:
+    """Register a function that turns a `type_name` object of `from_version` into the next version."""
+
+    def register(function: Upgrade) -> Upgrade:
+        UPGRADES[(type_name, from_version)] = function
+        return function
+
+    return register
+
+
+class _Bad(Exception):
+    """A problem inside the file; `where` says which object."""
+
+    def __init__(self, where: str, reason: str):
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+# --- loading ------------------------------------------------------------------------------
+
+
+def load_project(path: str | os.PathLike) -> Project:
+    path = os.fspath(path)
+    data = read_json_file(path)
+    try:
+        project = project_from_dict(data, os.path.dirname(os.path.abspath(path)))
+    except _Bad as error:
+        raise ProjectFileError(f"{path} is not a valid Kinora project: {error}") from None
+    project.path = os.path.abspath(path)
+    return project
+
+
+def read_json_file(path: str) -> Any:
+    """Read a size-capped JSON file; every failure is a ProjectFileError naming the file."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise ProjectFileError(f"{path} is {size / 2**20:.0f} MiB; project files over "
+                                   f"{MAX_FILE_BYTES // 2**20} MiB are refused (is this really a project file?)")
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ProjectFileError(f"{path} does not exist; check the path or open another project") from None
+    except IsADirectoryError:
+        raise ProjectFileError(f"{path} is a folder, not a project file") from None
+    except OSError as error:
+        raise ProjectFileError(f"{path} cannot be read: {error.strerror or error}") from None
+    if not raw.strip():
+        raise ProjectFileError(f"{path} is empty; it may have been cut short by a crash — open a backup")
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ProjectFileError(f"{path} is not a text file; is it really a Kinora project?") from None
+    except json.JSONDecodeError as error:
+        raise ProjectFileError(f"{path} is damaged: bad JSON at line {error.lineno}, column {error.colno}") from None
+    except RecursionError:
+        raise ProjectFileError(f"{path} is nested too deeply to be a Kinora project") from None
+
+
+def project_from_dict(data: Any, base_dir: str) -> Project:
+    data = _upgraded(data, "Project", "")
+    settings = _settings(_upgraded(_get(data, "settings", dict, ""), "Settings", "settings"))
+    media: dict[str, MediaRef] = {}
+    for i, raw in enumerate(_get(data, "media", list, "")):
+        ref = _media(_upgraded(raw, "Media", f"media[{i}]"), base_dir, f"media[{i}]")
+        if ref.id in media:
+            raise _Bad(f"media[{i}]", f"id {ref.id} appears twice")
+        media[ref.id] = ref
+    project = Project(settings=settings, media=media,
+                      generation=_generation(_upgraded(_get(data, "generation", dict, ""), "Generation", "generation")),
+                      extra=_extra(data, _PROJECT_KEYS, ""))
+    project.timeline = _timeline(_upgraded(_get(data, "timeline", dict, ""), "Timeline", "timeline"), project)
+    return project
+
+
+def _upgraded(obj: Any, type_name: str, where: str) -> dict:
+    if not isinstance(obj, dict):
+        raise _Bad(where, f"expected a {type_name} object, found {type(obj).__name__}")
+    schema = obj.get("schema")
+    if not isinstance(schema, str) or "." not in schema:
+        raise _Bad(where, f"missing or bad \"schema\" (expected \"{type_name}.N\")")
+    name, _, version_text = schema.rpartition(".")
+    if name != type_name or not version_text.isdigit():
+        raise _Bad(where, f"expected a {type_name} object, found schema {schema!r}")
+    version, current = int(version_text), CURRENT[type_name]
+    if version > current:
+        raise _Bad(where, f"{schema} was written by a newer Kinora (this one reads {type_name} up to "
+                          f"version {current}); update Kinora to open it")
+    while version < current:
+        step = UPGRADES.get((type_name, version))
+        if step is None:
+            raise _Bad(where, f"no upgrade from {schema}; this file is too old for this Kinora")
+        obj = step(dict(obj))
+        version += 1
+        obj["schema"] = f"{type_name}.{version}"
+    return obj
+
+
+def _get(obj: dict, key: str, kind: type | tuple[type, ...], where: str, default: Any = ...) -> Any:
+    value = obj.get(key, default)
+    if value is ...:
+        raise _Bad(where, f"missing field \"{key}\"")
+    if kind is int and isinstance(value, bool) or not isinstance(value, kind):
+        if default is not ... and value is default:
+            return value
+        raise _Bad(where, f"field \"{key}\" should be {_kind_name(kind)}, found {type(value).__name__}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    names = {int: "an integer", float: "a number", str: "text", bool: "true/false", list: "a list",
+             dict: "an object", type(None): "null"}
+    return " or ".join(names.get(k, k.__name__) for k in kinds)
+
+
+def _extra(obj: dict, known: frozenset[str], where: str) -> Mapping:
+    unknown = {k: v for k, v in obj.items() if k not in known}
+    if unknown:
+        _check_depth(unknown, where)
+    return frozen_mapping(unknown)
+
+
+def _check_depth(value: Any, where: str) -> None:
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise _Bad(where, f"data nested more than {MAX_DEPTH} levels deep")
+        if isinstance(current, dict):
+            stack.extend((v, depth + 1) for v in current.values())
+        elif isinstance(current, list):
+            stack.extend((v, depth + 1) for v in current)
+
+
+def _fraction(text: Any, where: str, field: str) -> Fraction:
+    if isinstance(text, int) and not isinstance(text, bool):
+        return Fraction(text)
+    if not isinstance(text, str):
+        raise _Bad(where, f"field \"{field}\" should be a fraction like \"24000/1001\"")
+    try:
+        value = Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise _Bad(where, f"field \"{field}\" is not a fraction: {text[:40]!r}") from None
+    if value <= 0:
+        raise _Bad(where, f"field \"{field}\" must be positive, found {text[:40]!r}")
+    return value
+
+
+def _frame_range(value: Any, where: str, field: str) -> FrameRange:
+    if (not isinstance(value, list) or len(value) != 2
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
+        raise _Bad(where, f"field \"{field}\" should be [start, stop] frames")
+    if value[1] < value[0]:
+        raise _Bad(where, f"field \"{field}\" ends ({value[1]}) before it starts ({value[0]})")
+    return FrameRange(value[0], value[1])
+
+
+_PROJECT_KEYS = frozenset({"schema", "settings", "media", "timeline", "generation", "kinora_version"})
+_SETTINGS_KEYS = frozenset({"schema", "width", "height", "rate", "pixel_aspect"})
+_MEDIA_KEYS = frozenset({"schema", "id", "path", "abs_path", "kind", "num_frames", "rate", "width", "height",
+                         "has_audio", "content_hash"})
+_TIMELINE_KEYS = frozenset({"schema", "tracks", "markers"})
+_TRACK_KEYS = frozenset({"schema", "id", "kind", "name", "items", "muted", "locked", "hidden"})
+_CLIP_KEYS = frozenset({"schema", "id", "start", "media", "source", "curve", "gain_db", "name", "generation"})
+_STILL_KEYS = frozenset({"schema", "id", "start", "duration", "media", "curve", "name"})
+_TEXT_KEYS = frozenset({"schema", "id", "start", "duration", "text", "negative"})
+_MARKER_KEYS = frozenset({"schema", "range", "name", "color", "note"})
+_GENERATION_KEYS = frozenset({"schema", "model", "aspect", "resolution", "duration_frames", "variations", "steps",
+                              "guidance", "seed", "preset", "negative"})
+
+
+def _settings(d: dict) -> ProjectSettings:
+    try:
+        return ProjectSettings(
+            width=_get(d, "width", int, "settings"), height=_get(d, "height", int, "settings"),
+            rate=FrameRate(_fraction(_get(d, "rate", (str, int), "settings"), "settings", "rate")),
+            pixel_aspect=_fraction(d.get("pixel_aspect", "1"), "settings", "pixel_aspect"),
+            extra=_extra(d, _SETTINGS_KEYS, "settings"))
+    except ValueError as error:
+        raise _Bad("settings", str(error)) from None
+
+
+def _media(d: dict, base_dir: str, where: str) -> MediaRef:
+    stored = _get(d, "path", str, where)
+    path = os.path.normpath(os.path.join(base_dir, stored))
+    fallback = d.get("abs_path")
+    if not os.path.exists(path) and isinstance(fallback, str) and os.path.isabs(fallback) and os.path.exists(fallback):
+        path = fallback  # the project moved without its media; the old absolute place still works
+    rate = d.get("rate")
+    try:
+        return MediaRef(
+            id=_get(d, "id", str, where), path=path, kind=_get(d, "kind", str, where),
+            num_frames=_get(d, "num_frames", int, where, None),
+            rate=None if rate is None else FrameRate(_fraction(rate, where, "rate")),
+            width=_get(d, "width", int, where, None), height=_get(d, "height", int, where, None),
+            has_audio=_get(d, "has_audio", bool, where, False),
+            content_hash=_get(d, "content_hash", str, where, None),
+            extra=_extra(d, _MEDIA_KEYS, where))
+    except ValueError as error:
+        raise _Bad(where, str(error)) from None
+
+
+def _generation(d: dict) -> GenerationDefaults:
+    w = "generation"
+    return GenerationDefaults(
+        model=_get(d, "model", str, w, None), aspect=_get(d, "aspect", str, w, "16:9"),
+        resolution=_get(d, "resolution", str, w, "480p"), duration_frames=_get(d, "duration_frames", int, w, 49),
+        variations=_get(d, "variations", int, w, 1), steps=_get(d, "steps", int, w, None),
+        guidance=_number(d.get("guidance"), w, "guidance"), seed=_get(d, "seed", int, w, None),
+        preset=_get(d, "preset", str, w, None), negative=_get(d, "negative", str, w, ""),
+        extra=_extra(d, _GENERATION_KEYS, w))
+
+
+def _number(value: Any, where: str, field: str, default: float | None = None) -> float | None:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise _Bad(where, f"field \"{field}\" should be a number")
+    return float(value) if isinstance(value, int) else value
+
+
+def _timeline(d: dict, project: Project) -> Timeline:
+    tracks = []
+    seen_tracks: set[str] = set()
+    seen_items: set[str] = set()
+    for i, raw in enumerate(_get(d, "tracks", list, "timeline")):
+        track = _track(_upgraded(raw, "Track", f"track[{i}]"), f"track[{i}]", project, seen_items)
+        if track.id in seen_tracks:
+            raise _Bad(f"track[{i}]", f"id {track.id} appears twice")
+        seen_tracks.add(track.id)
+        tracks.append(track)
+    markers = [_marker(_upgraded(raw, "Marker", f"marker[{i}]"), f"marker[{i}]")
+               for i, raw in enumerate(_get(d, "markers", list, "timeline", []))]
+    return Timeline(tracks=tracks, markers=markers, extra=_extra(d, _TIMELINE_KEYS, "timeline"))
+
+
+def _track(d: dict, where: str, project: Project, seen_items: set[str]) -> Track:
+    try:
+        track = Track(id=_get(d, "id", str, where), kind=_get(d, "kind", str, where), name=_get(d, "name", str, where, ""),
+                      muted=_get(d, "muted", bool, where, False), locked=_get(d, "locked", bool, where, False),
+                      hidden=_get(d, "hidden", bool, where, False), extra=_extra(d, _TRACK_KEYS, where))
+    except ValueError as error:
+        raise _Bad(where, str(error)) from None
+    items: list[Item] = []
+    for j, raw in enumerate(_get(d, "items", list, where)):
+        item_where = f"{where}.items[{j}]"
+        item = _item(raw, item_where)
+        if item.id in seen_items:
+            raise _Bad(item_where, f"id {item.id} appears twice")
+        seen_items.add(item.id)
+        if item.start < 0 or item.range.duration < 1:
+            raise _Bad(item_where, f"bad placement: starts at {item.start}, lasts {item.range.duration} frame(s)")
+        try:
+            check_item_kind(project, track, item)
+        except EditError as error:
+            raise _Bad(item_where, str(error)) from None
+        if items and items[-1].range.stop > item.start:
+            if items[-1].start > item.start:
+                raise _Bad(item_where, "items are not in time order")
+            raise _Bad(item_where, f"overlaps the item before it on track '{track.name}'")
+        items.append(item)
+    return Track(track.id, track.kind, track.name, tuple(items), track.muted, track.locked, track.hidden, track.extra)
+
+
+def _item(raw: Any, where: str) -> Item:
+    if not isinstance(raw, dict):
+        raise _Bad(where, f"expected an item object, found {type(raw).__name__}")
+    schema = raw.get("schema")
+    type_name = schema.rpartition(".")[0] if isinstance(schema, str) else None
+    if type_name not in ("Clip", "Still", "Text"):
+        raise _Bad(where, f"unknown item type {str(schema)[:40]!r}")
+    d = _upgraded(raw, type_name, where)
+    if type_name == "Clip":
+        generation = d.get("generation")
+        if generation is not None:
+            if not isinstance(generation, dict):
+                raise _Bad(where, "field \"generation\" should be an object")
+            _check_depth(generation, where)
+        return Clip(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
+                    media_id=_get(d, "media", str, where), source_range=_frame_range(d.get("source"), where, "source"),
+                    curve=_curve(d.get("curve"), where), gain_db=_number(d.get("gain_db"), where, "gain_db", 0.0),
+                    name=_get(d, "name", str, where, ""),
+                    generation=None if generation is None else frozen_mapping(generation),
+                    extra=_extra(d, _CLIP_KEYS, where))
+    if type_name == "Still":
+        return Still(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
+                     duration=_get(d, "duration", int, where), media_id=_get(d, "media", str, where),
+                     curve=_curve(d.get("curve"), where), name=_get(d, "name", str, where, ""),
+                     extra=_extra(d, _STILL_KEYS, where))
+    return TextBlock(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
+                     duration=_get(d, "duration", int, where), text=_get(d, "text", str, where),
+                     negative=_get(d, "negative", str, where, ""), extra=_extra(d, _TEXT_KEYS, where))
+
+
+def _curve(value: Any, where: str) -> Curve:
+    if value is None:
+        return Curve()
+    if not isinstance(value, list):
+        raise _Bad(where, "field \"curve\" should be a list of [frame, value, interpolation]")
+    keyframes = []
+    for point in value:
+        if (not isinstance(point, list) or len(point) != 3 or isinstance(point[0], bool) or isinstance(point[1], bool)
+                or not isinstance(point[0], (int, float)) or not isinstance(point[1], (int, float))
+                or not isinstance(point[2], str)):
+            raise _Bad(where, "curve points should be [frame, value, interpolation]")
+        try:
+            keyframes.append(Keyframe(float(point[0]), float(point[1]), point[2]))
+        except ValueError as error:
+            raise _Bad(where, f"bad curve point: {error}") from None
+    return Curve(tuple(keyframes))
+
+
+def _marker(d: dict, where: str) -> Marker:
+    return Marker(range=_frame_range(d.get("range"), where, "range"), name=_get(d, "name", str, where, ""),
+                  color=_get(d, "color", str, where, "green"), note=_get(d, "note", str, where, ""),
+                  extra=_extra(d, _MARKER_KEYS, where))
+
+
+# --- saving ---------------------------------------------------------------------------------
+
+
+def save_project(project: Project, path: str | os.PathLike) -> None:
+    """Write the project atomically (temp file beside it, fsync, rename) and remember the path."""
+    path = os.path.abspath(os.fspath(path))
+    data = json.dumps(project_to_dict(project, os.path.dirname(path)), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
+    try:
+        atomic_write_bytes(path, data)
+    except OSError as error:
+        raise ProjectFileError(f"cannot save {path}: {error.strerror or error}; "
+                               "choose another folder or free some disk space") from None
+    project.path = path
+
+
+def project_to_dict(project: Project, base_dir: str) -> dict:
+    return {**project.extra, "schema": _schema("Project"), "kinora_version": kinora_version(),
+            "settings": _settings_dict(project.settings),
+            "media": [_media_dict(ref, base_dir) for ref in project.media.values()],
+            "timeline": _timeline_dict(project.timeline), "generation": _generation_dict(project.generation)}
+
+
+def _schema(type_name: str) -> str:
+    return f"{type_name}.{CURRENT[type_name]}"
+
+
+def _fraction_text(value: Fraction) -> str:
+    return f"{value.numerator}/{value.denominator}"
+
+
+def _settings_dict(s: ProjectSettings) -> dict:
+    return {**s.extra, "schema": _schema("Settings"), "width": s.width, "height": s.height,
+            "rate": _fraction_text(s.rate.fps), "pixel_aspect": _fraction_text(s.pixel_aspect)}
+
+
+def _media_dict(ref: MediaRef, base_dir: str) -> dict:
+    try:
+        relative = os.path.relpath(ref.path, base_dir)
+    except ValueError:  # another drive on Windows
+        relative = ref.path
+    d = {**ref.extra, "schema": _schema("Media"), "id": ref.id, "path": relative.replace(os.sep, "/"),
+         "abs_path": ref.path, "kind": ref.kind, "has_audio": ref.has_audio}
+    for key in ("num_frames", "width", "height", "content_hash"):
+        if getattr(ref, key) is not None:
+            d[key] = getattr(ref, key)
+    if ref.rate is not None:
+        d["rate"] = _fraction_text(ref.rate.fps)
+    return d
+
+
+def _generation_dict(g: GenerationDefaults) -> dict:
+    d = {**g.extra, "schema": _schema("Generation"), "aspect": g.aspect, "resolution": g.resolution,
+         "duration_frames": g.duration_frames, "variations": g.variations, "negative": g.negative}
+    for key in ("model", "steps", "guidance", "seed", "preset"):
+        if getattr(g, key) is not None:
+            d[key] = getattr(g, key)
+    return d
+
+
+def _timeline_dict(t: Timeline) -> dict:
+    return {**t.extra, "schema": _schema("Timeline"), "tracks": [_track_dict(track) for track in t.tracks],
+            "markers": [_marker_dict(m) for m in t.markers]}
+
+
+def _track_dict(t: Track) -> dict:
+    return {**t.extra, "schema": _schema("Track"), "id": t.id, "kind": t.kind, "name": t.name, "muted": t.muted,
+            "locked": t.locked, "hidden": t.hidden, "items": [item_to_dict(item) for item in t.items]}
+
+
+def item_to_dict(item: Item) -> dict:
+    """One item as JSON-able data (also used for copy/paste and OTIO metadata)."""
+    if isinstance(item, Clip):
+        d = {**item.extra, "schema": _schema("Clip"), "id": item.id, "start": item.start, "media": item.media_id,
+             "source": [item.source_range.start, item.source_range.stop]}
+        if item.curve.keyframes:
+            d["curve"] = curve_to_list(item.curve)
+        if item.gain_db:
+            d["gain_db"] = item.gain_db
+        if item.name:
+            d["name"] = item.name
+        if item.generation is not None:
+            d["generation"] = dict(item.generation)
+        return d
+    if isinstance(item, Still):
+        d = {**item.extra, "schema": _schema("Still"), "id": item.id, "start": item.start, "duration": item.duration,
+             "media": item.media_id}
+        if item.curve.keyframes:
+            d["curve"] = curve_to_list(item.curve)
+        if item.name:
+            d["name"] = item.name
+        return d
+    return {**item.extra, "schema": _schema("Text"), "id": item.id, "start": item.start, "duration": item.duration,
+            "text": item.text, "negative": item.negative}
+
+
+def item_from_dict(data: Any) -> Item:
+    """The inverse of item_to_dict, with the same checks as a project file."""
+    try:
+        return _item(data, "item")
+    except _Bad as error:
+        raise ProjectFileError(str(error)) from None
+
+
+def curve_to_list(curve: Curve) -> list[list]:
+    return [[k.frame, k.value, k.interp] for k in curve.keyframes]
+
+
+def curve_from_list(value: Any) -> Curve:
+    try:
+        return _curve(value, "curve")
+    except _Bad as error:
+        raise ProjectFileError(str(error)) from None
+
+
+def _marker_dict(m: Marker) -> dict:
+    return {**m.extra, "schema": _schema("Marker"), "range": [m.range.start, m.range.stop], "name": m.name,
+            "color": m.color, "note": m.note}

@@ -1,0 +1,17 @@
+"""Shared test set-up: Qt runs offscreen, caches and user data go to temporary folders."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path_factory, monkeypatch):
+    """Keep every test away from the real user's cache, data and settings."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("KINORA_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("KINORA_DATA_DIR", str(home / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
