@@ -1,14 +1,14 @@
-"""The main window: menus, the timeline dock, and project open/save."""
+"""The main window: rearrangeable docks around the timeline, menus, project open/save."""
 
 from __future__ import annotations
 
-import os
-
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
-from editor.timeline.view import TimelinePanel
+from editor.actions import TimelineActions
+from editor.document import Document
+from editor.timeline.panel import TimelinePanel
 from engine.errors import KinoraError
 from engine.model.project import Project, new_project
 from engine.model.serialize import SUFFIX, load_project, save_project
@@ -18,24 +18,40 @@ class MainWindow(QMainWindow):
     def __init__(self, project: Project | None = None):
         super().__init__()
         self.setObjectName("KinoraMainWindow")
-        self.setWindowTitle("Kinora")
-        self.resize(1400, 860)
-        self.timeline = TimelinePanel()
-        self.timeline.setObjectName("Timeline")
-        dock = QDockWidget("Timeline", self)
-        dock.setObjectName("TimelineDock")
-        dock.setWidget(self.timeline)
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
-        self.resizeDocks([dock], [340], Qt.Orientation.Vertical)
-        placeholder = QLabel("Preview")
-        placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        placeholder.setStyleSheet("color: #777; background: #18191b;")
-        self.setCentralWidget(placeholder)
+        self.setDockNestingEnabled(True)
+        self.resize(1440, 900)
+        self.document = Document(project or new_project(), self)
+        self.timeline = TimelinePanel(self.document)
+        self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.setCentralWidget(self._placeholder("Preview"))
+        self.timeline_actions = TimelineActions(self.document, self.timeline.view, self)
         self._make_menus()
-        self.statusBar().showMessage("Ready")
-        self.project: Project = project or new_project()
-        self._show_project()
+        self.jobs_label = QLabel("No jobs running")
+        self.statusBar().addPermanentWidget(self.jobs_label)
+        self.document.changed.connect(self._on_document_changed)
+        self.document.editFailed.connect(self._on_document_editFailed)
+        self.timeline.view.status.connect(self.statusBar().showMessage)
+        self.resizeDocks([self.timeline_dock], [360], Qt.Orientation.Vertical)
         self._restore_layout()
+        self._on_document_changed()
+
+    @property
+    def project(self) -> Project:
+        return self.document.project
+
+    def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(title.replace(" ", "") + "Dock")
+        dock.setWidget(widget)
+        self.addDockWidget(area, dock)
+        return dock
+
+    @staticmethod
+    def _placeholder(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        label.setStyleSheet("color: #777; background: #141516;")
+        return label
 
     def _make_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -50,26 +66,35 @@ class MainWindow(QMainWindow):
             action.setShortcut(shortcut)
             action.triggered.connect(slot)
             file_menu.addAction(action)
+        a = self.timeline_actions
+        edit_menu = self.menuBar().addMenu("&Edit")
+        for action in (a.undo, a.redo, None, a.copy, a.paste, a.delete, a.ripple_delete):
+            edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
+        timeline_menu = self.menuBar().addMenu("&Timeline")
+        for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
+            timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        self.view_menu = self.menuBar().addMenu("&View")
+        self.view_menu.addAction(self.timeline_dock.toggleViewAction())
 
     def open_project(self, path: str) -> bool:
         try:
-            self.project = load_project(path)
+            project = load_project(path)
         except KinoraError as error:
             QMessageBox.warning(self, "Cannot open project", str(error))
             return False
-        self._show_project()
+        self.document.replace_project(project)
         return True
 
-    def _show_project(self) -> None:
-        name = os.path.basename(self.project.path) if self.project.path else "Untitled"
-        self.setWindowTitle(f"{name} — Kinora")
-        self.timeline.set_project(self.project)
+    def _on_document_changed(self) -> None:
+        self.setWindowTitle(f"{self.document.title} — Kinora")
         s = self.project.settings
         self.statusBar().showMessage(f"{s.width}×{s.height} · {s.rate} fps · {len(self.project.media)} media")
 
+    def _on_document_editFailed(self, message: str) -> None:
+        self.statusBar().showMessage(message, 6000)
+
     def _on_new_triggered(self) -> None:
-        self.project = new_project()
-        self._show_project()
+        self.document.replace_project(new_project())
 
     def _on_open_triggered(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open Project", "", f"Kinora projects (*{SUFFIX})")
@@ -78,22 +103,24 @@ class MainWindow(QMainWindow):
 
     def _on_save_triggered(self) -> None:
         if self.project.path:
-            self._save_to(self.project.path)
+            self.save_to(self.project.path)
         else:
             self._on_save_as_triggered()
 
     def _on_save_as_triggered(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Save Project", "Untitled" + SUFFIX, f"Kinora projects (*{SUFFIX})")
         if path:
-            self._save_to(path if path.endswith(SUFFIX) else path + SUFFIX)
+            self.save_to(path if path.endswith(SUFFIX) else path + SUFFIX)
 
-    def _save_to(self, path: str) -> None:
+    def save_to(self, path: str) -> bool:
         try:
             save_project(self.project, path)
         except KinoraError as error:
             QMessageBox.warning(self, "Cannot save project", str(error))
-            return
-        self._show_project()
+            return False
+        self.document.undo_stack.setClean()
+        self._on_document_changed()
+        return True
 
     def _restore_layout(self) -> None:
         settings = QSettings()

@@ -1,34 +1,37 @@
-"""The timeline: track headers on the left, a ruler on top, tracks and their items below.
+"""The timeline view: tracks and items laid out in frames, edited with the mouse.
 
-The scene is laid out in frames horizontally (x = frame * pixels_per_frame) and tracks
-vertically in display order (top first). It is rebuilt from the project model whenever the
-project changes; items are drawn by ItemGraphic, which also draws the influence curve.
+x = frame * pixels_per_frame; tracks run top to bottom in display order. The scene mirrors
+the project: after every change `sync()` updates only the graphics whose item changed
+(items are immutable, so "changed" is an identity test). Mouse drags perform engine edits
+live through the Document with a merge key unique to the drag, so one drag is one undo step.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (
-    QGraphicsItem,
-    QGraphicsScene,
-    QGraphicsView,
-    QHBoxLayout,
-    QStyleOptionGraphicsItem,
-    QWidget,
-)
+import dataclasses
+import itertools
+
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLineEdit, QWidget
 
 from editor import style
-from engine.model.items import Clip, Item, MediaRef, Still, TextBlock, label
+from editor.document import Document
+from editor.timeline.graphics import ItemGraphic
+from editor.timeline.snapping import snap_frame
+from engine.model import edits
+from engine.model.items import Item, TextBlock, new_id
 from engine.model.project import Project, Track
 
 RULER_HEIGHT = 26
 TRACK_HEIGHTS = {"video": 56, "prompt": 34, "audio": 40}
-HEADER_WIDTH = 120
 TRACK_GAP = 2
+SNAP_PIXELS = 8
+MIN_PPF, MAX_PPF = 0.02, 64.0
+_drag_serial = itertools.count()
 
 
-def track_tops(project: Project) -> list[tuple[Track, float, float]]:
+def track_rows(project: Project) -> list[tuple[Track, float, float]]:
     """(track, top y, height) for each track, in display order."""
     rows, y = [], 0.0
     for track in project.timeline.tracks:
@@ -38,196 +41,386 @@ def track_tops(project: Project) -> list[tuple[Track, float, float]]:
     return rows
 
 
-class ItemGraphic(QGraphicsItem):
-    """One timeline item: a rounded block with its name and, for pictures, its influence curve."""
-
-    def __init__(self, item: Item, track: Track, media: dict[str, MediaRef], pixels_per_frame: float, height: float):
-        super().__init__()
-        self.item = item
-        self.track = track
-        self.title = item.text if isinstance(item, TextBlock) else label(item, media).strip("'")
-        self._rect = QRectF(0, 0, item.range.duration * pixels_per_frame, height)
-        self.setPos(item.start * pixels_per_frame, 0)
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
-        self.setToolTip(self.title)
-
-    def boundingRect(self) -> QRectF:
-        return self._rect.adjusted(-1, -1, 1, 1)
-
-    def color(self) -> QColor:
-        if isinstance(self.item, TextBlock):
-            return style.TEXT_COLOR
-        if isinstance(self.item, Still):
-            return style.STILL_COLOR
-        if self.track.kind == "audio":
-            return style.AUDIO_COLOR
-        return style.GENERATED_COLOR if self.item.generation is not None else style.CLIP_COLOR
-
-    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None) -> None:
-        rect = self._rect.adjusted(0.5, 0.5, -0.5, -0.5)
-        base = self.color()
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setBrush(QBrush(base.darker(115)))
-        painter.setPen(QPen(QColor(255, 255, 255) if self.isSelected() else base.lighter(135), 1.5 if self.isSelected() else 1))
-        painter.drawRoundedRect(rect, 3, 3)
-        if rect.width() > 14:
-            painter.setPen(style.TEXT)
-            font = QFont(painter.font())
-            font.setPointSizeF(8.5)
-            painter.setFont(font)
-            text_rect = rect.adjusted(5, 2, -4, -2)
-            painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
-                             painter.fontMetrics().elidedText(self.title, Qt.TextElideMode.ElideRight, int(text_rect.width())))
-        if isinstance(self.item, (Clip, Still)) and self.track.kind == "video":
-            self._paint_curve(painter, rect)
-
-    def _paint_curve(self, painter: QPainter, rect: QRectF) -> None:
-        """The influence curve across the item: top of the block is 1, bottom is 0."""
-        import numpy as np
-
-        samples = max(2, min(int(rect.width() / 3), 400))
-        local = np.linspace(0, self.item.range.duration - 1, samples)
-        values = self.item.curve.evaluate(local)
-        top, height = rect.top() + 16, rect.height() - 20
-        path = QPainterPath()
-        for i, (x, v) in enumerate(zip(np.linspace(rect.left(), rect.right(), samples), values, strict=True)):
-            point_y = top + (1.0 - float(v)) * height
-            path.moveTo(x, point_y) if i == 0 else path.lineTo(x, point_y)
-        painter.setPen(QPen(QColor(255, 230, 120, 220), 1.3))
-        painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPath(path)
+@dataclasses.dataclass
+class _Drag:
+    mode: str  # "move", "start" or "end"
+    item_ids: list[str]
+    press_frame: int
+    originals: dict[str, Item]
+    track_id: str
+    key: tuple
+    clicked_id: str
+    narrow_on_release: bool  # a plain click on an item of a larger selection selects just it
+    moved: bool = False
 
 
 class TimelineView(QGraphicsView):
-    """Tracks and items; the ruler with timecodes is painted on top, fixed to the viewport."""
+    playheadChanged = Signal(int)
+    selectionChangedIds = Signal(list)
+    status = Signal(str)
 
-    zoomChanged = Signal(float)
-
-    def __init__(self, parent: QWidget | None = None):
+    def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
+        self.document = document
         self.setScene(QGraphicsScene(self))
-        self.project: Project | None = None
         self.pixels_per_frame = 4.0
         self.playhead = 0
+        self.mark_in: int | None = None
+        self.mark_out: int | None = None
+        self.snapping = True
+        self.graphics: dict[str, ItemGraphic] = {}
+        self._lanes: list = []
+        self._drag: _Drag | None = None
+        self._editor: QLineEdit | None = None
         self.setViewportMargins(0, RULER_HEIGHT, 0, 0)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setBackgroundBrush(style.BACKGROUND)
-        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.MinimalViewportUpdate)
         self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
-        self._ruler = _Ruler(self)
+        self.setMouseTracking(True)
+        self.setAcceptDrops(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.ruler = Ruler(self)
+        self.scene().selectionChanged.connect(self._on_scene_selectionChanged)
+        document.changed.connect(self.sync)
+        document.projectReplaced.connect(self._on_document_projectReplaced)
+        self.sync()
 
-    def set_project(self, project: Project) -> None:
-        self.project = project
-        self.rebuild()
+    @property
+    def project(self) -> Project:
+        return self.document.project
 
-    def rebuild(self) -> None:
+    # --- mirroring the project -------------------------------------------------------------
+
+    def _on_document_projectReplaced(self) -> None:
+        for graphic in self.graphics.values():
+            self.scene().removeItem(graphic)
+        self.graphics.clear()
+        self.sync()
+
+    def sync(self, relayout: bool = False) -> None:
+        """Bring the scene in line with the project; `relayout` re-places every item (zoom)."""
         scene = self.scene()
-        scene.clear()
-        if self.project is None:
-            return
-        width = max(self.project.timeline.duration + 10 * self.project.rate.timebase, 1) * self.pixels_per_frame
-        rows = track_tops(self.project)
+        ppf = self.pixels_per_frame
+        rows = track_rows(self.project)
+        width = (max(self.project.timeline.duration, 0) + 30 * self.project.rate.timebase) * ppf
+        for lane in self._lanes:
+            scene.removeItem(lane)
+        self._lanes = []
         for track, top, height in rows:
-            lane = scene.addRect(QRectF(0, top, width, height), QPen(Qt.PenStyle.NoPen),
-                                 QBrush(style.PANEL.darker(105) if track.kind != "prompt" else QColor(44, 40, 34)))
+            color = QColor(44, 40, 34) if track.kind == "prompt" else style.PANEL.darker(105)
+            lane = scene.addRect(QRectF(0, top, width, height), QPen(Qt.PenStyle.NoPen), QBrush(color))
             lane.setZValue(-1)
+            self._lanes.append(lane)
+        seen = set()
+        for track, top, height in rows:
             for item in track.items:
-                graphic = ItemGraphic(item, track, self.project.media, self.pixels_per_frame, height - 4)
-                graphic.setY(top + 2)
-                scene.addItem(graphic)
+                seen.add(item.id)
+                graphic = self.graphics.get(item.id)
+                if graphic is None:
+                    graphic = self.graphics[item.id] = ItemGraphic(item, track, self.project.media, ppf, top + 2,
+                                                                   height - 4)
+                    scene.addItem(graphic)
+                elif relayout or graphic.item is not item or graphic.track is not track or graphic.y() != top + 2:
+                    graphic.place(item, track, self.project.media, ppf, top + 2, height - 4)
+        for item_id in [i for i in self.graphics if i not in seen]:
+            scene.removeItem(self.graphics.pop(item_id))
         total_height = rows[-1][1] + rows[-1][2] if rows else 0
-        scene.setSceneRect(QRectF(0, 0, width, total_height))
-        self._ruler.update()
+        scene.setSceneRect(QRectF(0, 0, width, total_height + 40))
+        self.ruler.update()
+        self.viewport().update()
+
+    def set_zoom(self, pixels_per_frame: float, anchor_view_x: float | None = None) -> None:
+        pixels_per_frame = min(max(pixels_per_frame, MIN_PPF), MAX_PPF)
+        anchor_view_x = self.viewport().width() / 2 if anchor_view_x is None else anchor_view_x
+        anchor_frame = self.mapToScene(int(anchor_view_x), 0).x() / self.pixels_per_frame
+        self.pixels_per_frame = pixels_per_frame
+        self.sync(relayout=True)
+        self.horizontalScrollBar().setValue(int(anchor_frame * pixels_per_frame - anchor_view_x))
+        self.ruler.update()
+
+    def zoom_by(self, factor: float, anchor_view_x: float | None = None) -> None:
+        self.set_zoom(self.pixels_per_frame * factor, anchor_view_x)
+
+    # --- coordinates ----------------------------------------------------------------------
 
     def frame_at(self, view_x: float) -> int:
         return int(self.mapToScene(int(view_x), 0).x() // self.pixels_per_frame)
 
+    def view_x_of(self, frame: int) -> float:
+        return self.mapFromScene(QPointF(frame * self.pixels_per_frame, 0)).x()
+
+    def track_at(self, scene_y: float) -> Track | None:
+        for track, top, height in track_rows(self.project):
+            if top <= scene_y < top + height + TRACK_GAP:
+                return track
+        return None
+
+    def selected_ids(self) -> list[str]:
+        return [g.item.id for g in self.graphics.values() if g.isSelected()]
+
+    def select_ids(self, ids: list[str]) -> None:
+        for item_id, graphic in self.graphics.items():
+            graphic.setSelected(item_id in ids)
+
+    def set_playhead(self, frame: int) -> None:
+        frame = max(0, frame)
+        if frame != self.playhead:
+            self.playhead = frame
+            self.ruler.update()
+            self.viewport().update()
+            self.playheadChanged.emit(frame)
+
+    def _on_scene_selectionChanged(self) -> None:
+        self.selectionChangedIds.emit(self.selected_ids())
+
+    # --- snapping -----------------------------------------------------------------------------
+
+    def snap_targets(self, exclude: set[str]) -> list[int]:
+        targets = [self.playhead, *(m for m in (self.mark_in, self.mark_out) if m is not None)]
+        targets += [m.range.start for m in self.project.timeline.markers]
+        for _, item in self.project.timeline.items():
+            if item.id not in exclude:
+                targets += [item.start, item.range.stop]
+        return targets
+
+    def _snapped(self, frame: int, exclude: set[str], also: int | None = None) -> int:
+        """`frame` moved onto a nearby target; `also` is a second edge (a moved item's end)
+        that may snap instead, shifting `frame` by the same amount."""
+        if not self.snapping:
+            return frame
+        tolerance = SNAP_PIXELS / self.pixels_per_frame
+        targets = self.snap_targets(exclude)
+        best = snap_frame(frame, targets, tolerance)
+        if also is not None:
+            other = snap_frame(also, targets, tolerance)
+            if other != also and (best == frame or abs(other - also) < abs(best - frame)):
+                return frame + other - also
+        return best
+
+    # --- mouse ----------------------------------------------------------------------------------
+
+    def _graphic_at(self, view_pos) -> ItemGraphic | None:
+        for item in self.items(view_pos):
+            if isinstance(item, ItemGraphic):
+                return item
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self._commit_text_editor()
+        graphic = self._graphic_at(event.position().toPoint())
+        if event.button() != Qt.MouseButton.LeftButton or graphic is None:
+            if event.button() == Qt.MouseButton.LeftButton and not event.modifiers() & (
+                    Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier):
+                self.scene().clearSelection()
+            super().mousePressEvent(event)
+            return
+        modifiers = event.modifiers()
+        if modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier):
+            graphic.setSelected(not graphic.isSelected())
+        elif not graphic.isSelected():
+            self.scene().clearSelection()
+            graphic.setSelected(True)
+        scene_pos = self.mapToScene(event.position().toPoint())
+        edge = graphic.edge_at(scene_pos.x())
+        ids = [graphic.item.id] if edge else self.selected_ids() or [graphic.item.id]
+        originals = {item_id: self.project.timeline.find(item_id)[1] for item_id in ids}
+        plain = not modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
+        self._drag = _Drag(edge or "move", ids, self.frame_at(event.position().x()), originals, graphic.track.id,
+                           ("drag", next(_drag_serial)), graphic.item.id, plain and len(self.selected_ids()) > 1)
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        drag = self._drag
+        if drag is None:
+            graphic = self._graphic_at(event.position().toPoint())
+            edge = graphic.edge_at(self.mapToScene(event.position().toPoint()).x()) if graphic else None
+            self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
+            super().mouseMoveEvent(event)
+            return
+        delta = self.frame_at(event.position().x()) - drag.press_frame
+        scene_y = self.mapToScene(event.position().toPoint()).y()
+        over = self.track_at(scene_y)
+        if delta == 0 and not drag.moved and (over is None or over.id == drag.track_id):
+            return
+        drag.moved = True
+        if drag.mode == "move":
+            self._drag_move(drag, delta, scene_y)
+        else:
+            self._drag_trim(drag, delta)
+
+    def _drag_move(self, drag: _Drag, delta: int, scene_y: float) -> None:
+        exclude = set(drag.item_ids)
+        lead = drag.originals[drag.item_ids[0]]
+        delta = self._snapped(lead.start + delta, exclude, lead.range.stop + delta) - lead.start
+        delta = max(delta, -min(item.start for item in drag.originals.values()))
+        target = self.track_at(scene_y)
+        if len(drag.item_ids) == 1:
+            track_id = target.id if target is not None and target.kind == self.project.timeline.find(lead.id)[0].kind \
+                else None
+            self.document.perform("Move", lambda p: edits.move(p, lead.id, lead.start + delta, track_id), drag.key)
+            return
+        # several items: take them all, then put them all back shifted, so they may pass each other
+        taken = [edits.TakeItem(item_id) for item_id in drag.item_ids]
+        put = [edits.PutItem(self.project.timeline.find(i)[0].id, dataclasses.replace(drag.originals[i],
+                                                                                        start=drag.originals[i].start + delta))
+               for i in drag.item_ids]
+        self.document.perform("Move", lambda p: edits.batch(p, [*taken, *put]), drag.key)
+
+    def _drag_trim(self, drag: _Drag, delta: int) -> None:
+        original = drag.originals[drag.item_ids[0]]
+        exclude = {original.id}
+        if drag.mode == "start":
+            frame = min(self._snapped(original.start + delta, exclude), original.range.stop - 1)
+            self.document.perform("Trim", lambda p: edits.trim_start(p, original.id, frame), drag.key)
+        else:
+            frame = max(self._snapped(original.range.stop + delta, exclude), original.start + 1)
+            self.document.perform("Trim", lambda p: edits.trim_end(p, original.id, frame), drag.key)
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        drag, self._drag = self._drag, None
+        if drag is not None:
+            if drag.narrow_on_release and not drag.moved:
+                self.select_ids([drag.clicked_id])
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        graphic = self._graphic_at(event.position().toPoint())
+        if graphic is not None and isinstance(graphic.item, TextBlock):
+            self.edit_text(graphic.item.id)
+            return
+        scene_pos = self.mapToScene(event.position().toPoint())
+        track = self.track_at(scene_pos.y())
+        if graphic is None and track is not None and track.kind == "prompt":
+            self.add_text_block(track, self.frame_at(event.position().x()))
+            return
+        super().mouseDoubleClickEvent(event)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ControlModifier:
+            steps = event.angleDelta().y() / 120
+            self.zoom_by(1.25 ** steps, event.position().x())
+            event.accept()
+            return
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            bar = self.horizontalScrollBar()
+            bar.setValue(bar.value() - event.angleDelta().y())
+            event.accept()
+            return
+        super().wheelEvent(event)
+
+    # --- text blocks ------------------------------------------------------------------------------
+
+    def add_text_block(self, track: Track, frame: int) -> str | None:
+        """A new prompt block at `frame` (2 s, shortened to fit before the next block), edited in place."""
+        before, after = track.neighbours(frame)
+        if before is not None and before.range.stop > frame:
+            return None
+        length = 2 * self.project.rate.timebase
+        if after is not None:
+            length = min(length, after.start - frame)
+        if length < 1:
+            return None
+        block = TextBlock(new_id(), max(frame, 0), length, "")
+        if not self.document.perform("Add prompt", lambda p: edits.insert(p, track.id, block)):
+            return None
+        self.edit_text(block.id)
+        return block.id
+
+    def edit_text(self, item_id: str) -> QLineEdit:
+        self._commit_text_editor()
+        graphic = self.graphics[item_id]
+        rect = self.mapFromScene(graphic.sceneBoundingRect()).boundingRect()
+        editor = QLineEdit(graphic.item.text, self.viewport())
+        editor.setPlaceholderText("Describe these frames…")
+        editor.setGeometry(rect.x() + 2, rect.y() + 2, max(rect.width() - 4, 220), rect.height() - 4)
+        editor.setProperty("item_id", item_id)
+        editor.returnPressed.connect(self._commit_text_editor)
+        editor.show()
+        editor.setFocus()
+        editor.selectAll()
+        self._editor = editor
+        return editor
+
+    def _commit_text_editor(self) -> None:
+        editor, self._editor = self._editor, None
+        if editor is None:
+            return
+        item_id, text = editor.property("item_id"), editor.text()
+        editor.deleteLater()
+        try:
+            _, item = self.project.timeline.find(item_id)
+        except KeyError:
+            return
+        if text != item.text:
+            self.document.perform("Edit prompt", lambda p: edits.set_text(p, item_id, text))
+        self.setFocus()
+
+    def keyPressEvent(self, event) -> None:
+        if self._editor is not None and event.key() == Qt.Key.Key_Escape:
+            self._editor.deleteLater()
+            self._editor = None
+            return
+        super().keyPressEvent(event)
+
+    # --- painting -------------------------------------------------------------------------------
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        x = self.playhead * self.pixels_per_frame
+        painter.setPen(QPen(style.PLAYHEAD_COLOR, 1.5))
+        painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
+        painter.setPen(QPen(QColor(120, 200, 255, 160), 1, Qt.PenStyle.DashLine))
+        for mark in (self.mark_in, self.mark_out):
+            if mark is not None:
+                painter.drawLine(QPointF(mark * self.pixels_per_frame, rect.top()),
+                                 QPointF(mark * self.pixels_per_frame, rect.bottom()))
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self._ruler.setGeometry(0, 0, self.width(), RULER_HEIGHT)
+        self.ruler.setGeometry(0, 0, self.width(), RULER_HEIGHT)
 
     def scrollContentsBy(self, dx: int, dy: int) -> None:
         super().scrollContentsBy(dx, dy)
-        self._ruler.update()
+        self.ruler.update()
 
 
-class _Ruler(QWidget):
-    """Timecode ruler above the tracks, following the view's horizontal scroll and zoom."""
+class Ruler(QWidget):
+    """Timecodes above the tracks; click or drag on it to move the playhead (scrub)."""
 
     def __init__(self, view: TimelineView):
         super().__init__(view)
         self.view = view
 
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        self.view.set_playhead(self.view.frame_at(event.position().x()))
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if event.buttons() & Qt.MouseButton.LeftButton:
+            self.view.set_playhead(self.view.frame_at(event.position().x()))
+
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
         painter.fillRect(self.rect(), style.PANEL)
-        project = self.view.project
-        if project is None:
-            return
-        rate = project.rate
-        ppf = self.view.pixels_per_frame
-        first = max(self.view.frame_at(0), 0)
-        last = self.view.frame_at(self.width()) + 1
-        # one labelled tick at least ~90 px apart, on whole seconds when zoomed out
-        step = rate.timebase
-        while step * ppf < 90:
-            step *= 2
-        while step > 1 and step * ppf > 180:
-            step //= 2
+        view = self.view
+        rate = view.project.rate
+        ppf = view.pixels_per_frame
+        base = rate.timebase
+        steps = [1, 2, 5, 10, base, 2 * base, 5 * base, 10 * base, 30 * base, 60 * base, 300 * base, 600 * base]
+        step = next((s for s in steps if s * ppf >= 90), steps[-1])  # labels at least ~90 px apart
+        first = max(view.frame_at(0), 0)
+        last = view.frame_at(self.width()) + 1
         painter.setPen(style.TEXT.darker(130))
-        font = QFont(painter.font())
+        font = painter.font()
         font.setPointSizeF(8)
         painter.setFont(font)
-        origin = self.view.mapFromScene(0, 0).x()
+        if view.mark_in is not None and view.mark_out is not None:
+            left, right = view.view_x_of(view.mark_in), view.view_x_of(view.mark_out)
+            painter.fillRect(QRectF(left, 0, right - left, RULER_HEIGHT), QColor(70, 130, 200, 90))
         for frame in range(first - first % step, last + step, step):
-            x = origin + frame * ppf
+            x = view.view_x_of(frame)
             painter.drawLine(int(x), RULER_HEIGHT - 8, int(x), RULER_HEIGHT)
             painter.drawText(int(x) + 3, RULER_HEIGHT - 10, rate.timecode(frame))
-        playhead_x = origin + self.view.playhead * ppf
+        x = view.view_x_of(view.playhead)
         painter.setPen(QPen(style.PLAYHEAD_COLOR, 2))
-        painter.drawLine(int(playhead_x), 0, int(playhead_x), RULER_HEIGHT)
-
-
-class TrackHeaders(QWidget):
-    """Track names and kinds, aligned with the rows of the view."""
-
-    def __init__(self, view: TimelineView):
-        super().__init__()
-        self.view = view
-        self.setFixedWidth(HEADER_WIDTH)
-        view.verticalScrollBar().valueChanged.connect(self.update)
-
-    def paintEvent(self, event) -> None:
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), style.PANEL)
-        project = self.view.project
-        if project is None:
-            return
-        offset = RULER_HEIGHT - self.view.verticalScrollBar().value()
-        for track, top, height in track_tops(project):
-            rect = QRectF(4, offset + top, self.width() - 8, height)
-            painter.fillRect(rect, style.PANEL.lighter(112))
-            painter.setPen(style.TEXT)
-            painter.drawText(rect.adjusted(8, 0, 0, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignLeft,
-                             track.name)
-            painter.setPen(style.TEXT.darker(150))
-            painter.drawText(rect.adjusted(0, 0, -8, 0), Qt.AlignmentFlag.AlignVCenter | Qt.AlignmentFlag.AlignRight,
-                             track.kind)
-
-
-class TimelinePanel(QWidget):
-    """Headers and view side by side: what the Timeline dock holds."""
-
-    def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.view = TimelineView()
-        self.headers = TrackHeaders(self.view)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(self.headers)
-        layout.addWidget(self.view)
-
-    def set_project(self, project: Project) -> None:
-        self.view.set_project(project)
-        self.headers.update()
+        painter.drawLine(int(x), 0, int(x), RULER_HEIGHT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -47,3 +48,51 @@ def _run_info(args: argparse.Namespace) -> int:
 
 def _register_otio(subparsers: argparse._SubParsersAction) -> None:
     """OpenTimelineIO import/export (engine/model/otio_io.py)."""
+    otio_parser = subparsers.add_parser("otio", help="exchange a cut with other editors as OpenTimelineIO (.otio)")
+    actions = otio_parser.add_subparsers(dest="otio_action", metavar="ACTION", required=True)
+    importing = actions.add_parser("import", help="make a .kinora project from an .otio timeline")
+    importing.add_argument("source", help="an .otio file (from Resolve, Kdenlive, Premiere...)")
+    importing.add_argument("-o", "--output", required=True, help="the .kinora project to write")
+    importing.add_argument("--rate", help="project frame rate (e.g. 25, 29.97, 24000/1001); default: from the file")
+    importing.set_defaults(run=_run_otio_import)
+    exporting = actions.add_parser("export", help="write a .kinora project's timeline as .otio")
+    exporting.add_argument("project", help="a .kinora project file")
+    exporting.add_argument("-o", "--output", required=True, help="the .otio file to write")
+    exporting.set_defaults(run=_run_otio_export)
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def _run_otio_import(args: argparse.Namespace) -> int:
+    from engine.errors import UserError
+    from engine.model.otio_io import import_otio
+    from engine.model.serialize import save_project
+    from engine.time import FrameRate
+
+    rate = None
+    if args.rate is not None:
+        try:
+            rate = FrameRate.parse(args.rate)
+        except (ValueError, ZeroDivisionError):
+            raise UserError(f"--rate {args.rate!r} is not a frame rate; use e.g. 25, 29.97 or 24000/1001") from None
+    project, warnings = import_otio(args.source, rate=rate)
+    _print_warnings(warnings)
+    save_project(project, args.output)
+    items = sum(len(track.items) for track in project.timeline.tracks)
+    print(f"wrote {args.output}: {len(project.timeline.tracks)} track(s), {items} item(s) at "
+          f"{project.rate} fps, {len(warnings)} warning(s)")
+    return 0
+
+
+def _run_otio_export(args: argparse.Namespace) -> int:
+    from engine.model.otio_io import export_otio
+    from engine.model.serialize import load_project
+
+    project = load_project(args.project)
+    timeline, warnings = export_otio(project, args.output)
+    _print_warnings(warnings)
+    print(f"wrote {args.output}: {len(timeline.tracks)} otio track(s), {len(warnings)} warning(s)")
+    return 0

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from engine.errors import EditError
@@ -375,6 +375,19 @@ def remove_marker(project: Project, marker: Marker) -> Edit:
 def batch(project: Project, edits: Sequence[Edit]) -> Edit:
     """Apply prepared primitive edits as one undo step."""
     return apply(project, Batch(tuple(edits)))
+
+
+def together(project: Project, steps: Sequence[Callable[[Project], Edit]]) -> Edit:
+    """Run several edit functions as one step: if one fails, the ones before are undone."""
+    inverses: list[Edit] = []
+    try:
+        for step in steps:
+            inverses.append(step(project))
+    except Exception:
+        for inverse in reversed(inverses):
+            apply(project, inverse)
+        raise
+    return Batch(tuple(reversed(inverses)))
 
 
 # --- rules -------------------------------------------------------------------------------

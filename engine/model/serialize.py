@@ -338,7 +338,7 @@ class _ItemReader:
                 check_item_kind(self.project, track, item)
             except EditError as error:
                 raise _Bad(f"{track_where}.items[{index}]", str(error)) from None
-            media = self.project.media.get(key[2])
+            media = self.project.media.get(key[2]) if type(item) is Clip else None
             self.media_ok[key] = media.frames_at(self.project.rate) if media is not None else None
         return item
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 from editor.main_window import MainWindow
-from editor.timeline.view import ItemGraphic
+from editor.timeline.graphics import ItemGraphic
 from engine.model.serialize import save_project
 from tests.model.factories import rich_project
 

@@ -161,7 +161,8 @@ def _containers(value, out):
     return out
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=int(os.environ.get("KINORA_FUZZ_EXAMPLES", 300)), deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(mutations=_mutations())
 def test_mutated_files_only_ever_raise_project_file_error(tmp_path, mutations):
     project = rich_project(root=str(tmp_path))

@@ -1,0 +1,185 @@
+"""Editing on the timeline with real mouse and key events: move, trim, split, snap, zoom,
+prompt blocks, copy/paste, selection, and exact undo/redo."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from editor.main_window import MainWindow
+from engine.model import edits
+from engine.model.items import Clip, MediaRef
+from engine.model.project import new_project
+from engine.time import FrameRange, FrameRate
+from tests.model.test_edits import snapshot
+
+
+@pytest.fixture
+def window(qtbot):
+    project = new_project(1280, 720, 24)
+    ref = MediaRef("m1", "/media/a.mp4", "video", num_frames=2400, rate=FrameRate.parse(24))
+    edits.add_media(project, ref)
+    edits.add_track(project, "video", "V2")
+    v1 = project.timeline.tracks_of("video")[1]
+    edits.insert(project, v1.id, Clip("c1", 24, "m1", FrameRange(100, 148)))   # frames 24..71
+    edits.insert(project, v1.id, Clip("c2", 120, "m1", FrameRange(500, 548)))  # frames 120..167
+    w = MainWindow(project)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    w.timeline.view.set_zoom(4.0, 0)
+    w.timeline.view.horizontalScrollBar().setValue(0)
+    w.timeline.view.setFocus()
+    return w
+
+
+def point(view, frame: float, track_name: str, dy: float = 0.5) -> QPoint:
+    """Viewport position of `frame` on the named track (dy: fraction of the track height)."""
+    from editor.timeline.view import track_rows
+
+    for track, top, height in track_rows(view.project):
+        if track.name == track_name:
+            return view.mapFromScene(QPointF(frame * view.pixels_per_frame + 0.5, top + height * dy))
+    raise KeyError(track_name)
+
+
+def drag(view, start: QPoint, end: QPoint, steps: int = 6, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    viewport = view.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.LeftButton, modifier, start)
+    for i in range(1, steps + 1):
+        QTest.mouseMove(viewport, start + (end - start) * i / steps)
+    QTest.mouseRelease(viewport, Qt.MouseButton.LeftButton, modifier, end)
+
+
+def item(w, item_id):
+    return w.project.timeline.find(item_id)
+
+
+def test_dragging_a_clip_moves_it_and_is_one_undo_step(window):
+    view = window.timeline.view
+    before = snapshot(window.project)
+    window.timeline.view.snapping = False
+    drag(view, point(view, 40, "V1"), point(view, 50, "V1"))
+    assert item(window, "c1")[1].start == 34
+    assert window.document.undo_stack.count() == 1
+    window.document.undo_stack.undo()
+    assert snapshot(window.project) == before
+    window.document.undo_stack.redo()
+    assert item(window, "c1")[1].start == 34
+
+
+def test_dragging_onto_another_track_moves_it_there(window):
+    view = window.timeline.view
+    drag(view, point(view, 40, "V1"), point(view, 40, "V2"))
+    track, clip = item(window, "c1")
+    assert track.name == "V2" and clip.start == 24
+
+
+def test_dragging_an_edge_trims(window):
+    view = window.timeline.view
+    view.snapping = False
+    # the right edge of c1 is at frame 72; grab it 1 px inside
+    edge = view.mapFromScene(QPointF(72 * view.pixels_per_frame - 1, 0))
+    start = QPoint(edge.x(), point(view, 60, "V1").y())
+    drag(view, start, start + QPoint(int(10 * view.pixels_per_frame), 0))
+    clip = item(window, "c1")[1]
+    assert clip.range == FrameRange(24, 82) and clip.source_range == FrameRange(100, 158)
+    left = view.mapFromScene(QPointF(24 * view.pixels_per_frame + 1, 0))
+    start = QPoint(left.x(), point(view, 60, "V1").y())
+    drag(view, start, start + QPoint(int(4 * view.pixels_per_frame), 0))
+    clip = item(window, "c1")[1]
+    assert clip.range == FrameRange(28, 82) and clip.source_range == FrameRange(104, 158)
+
+
+def test_moves_snap_to_other_edges(window):
+    view = window.timeline.view
+    # drag c1 so its end lands 1 frame short of c2's start (120): it snaps to touch
+    drag(view, point(view, 40, "V1"), point(view, 40 + 47, "V1"))
+    assert item(window, "c1")[1].range.stop == 120
+
+
+def test_s_splits_at_the_playhead(window):
+    view = window.timeline.view
+    QTest.mouseClick(view.ruler, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     QPoint(int(view.view_x_of(50)) + 1, 10))
+    assert view.playhead == 50
+    QTest.keyClick(view, Qt.Key.Key_S)
+    track = window.project.timeline.tracks_of("video")[1]
+    assert [i.range for i in track.items] == [FrameRange(24, 50), FrameRange(50, 72), FrameRange(120, 168)]
+    QTest.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert [i.range for i in window.project.timeline.tracks_of("video")[1].items] == [FrameRange(24, 72),
+                                                                                   FrameRange(120, 168)]
+    QTest.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert len(window.project.timeline.tracks_of("video")[1].items) == 3
+
+
+def test_ctrl_wheel_zooms_around_the_pointer(window):
+    view = window.timeline.view
+    before = view.pixels_per_frame
+    pos = QPointF(view.view_x_of(100), 30)
+    event = QWheelEvent(pos, view.viewport().mapToGlobal(pos), QPoint(0, 0), QPoint(0, 120), Qt.MouseButton.NoButton,
+                        Qt.KeyboardModifier.ControlModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(view.viewport(), event)
+    assert view.pixels_per_frame == pytest.approx(before * 1.25)
+    assert view.frame_at(pos.x()) in (99, 100, 101)  # the frame under the pointer stays put
+    QTest.keyClick(view, Qt.Key.Key_Minus)
+    assert view.pixels_per_frame == pytest.approx(before * 1.25 / 1.5)
+
+
+def test_double_click_on_a_prompt_track_creates_a_block_edited_in_place(window, qtbot):
+    view = window.timeline.view
+    QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                      point(view, 30, "P1"))
+    blocks = window.project.timeline.tracks_of("prompt")[0].items
+    assert len(blocks) == 1 and blocks[0].start == 30 and blocks[0].duration == 48
+    editor = view._editor
+    assert editor is not None and editor.hasFocus()
+    QTest.keyClicks(editor, "a red circle moving right")
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert window.project.timeline.tracks_of("prompt")[0].items[0].text == "a red circle moving right"
+    # double-click the block again to change it
+    QTest.mouseDClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 40, "P1"))
+    QTest.keyClicks(view._editor, "a blue star")
+    QTest.keyClick(view._editor, Qt.Key.Key_Return)
+    assert window.project.timeline.tracks_of("prompt")[0].items[0].text == "a blue star"
+
+
+def test_rubber_band_and_shift_selection_then_copy_paste(window):
+    view = window.timeline.view
+    above_v2 = point(view, 10, "V2", 0.1)
+    drag(view, above_v2, point(view, 200, "V1", 0.9))
+    assert sorted(view.selected_ids()) == ["c1", "c2"]
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 40, "V1"))
+    assert view.selected_ids() == ["c1"]
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ShiftModifier,
+                     point(view, 130, "V1"))
+    assert sorted(view.selected_ids()) == ["c1", "c2"]
+    QTest.keyClick(view, Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier)
+    view.set_playhead(300)
+    QTest.keyClick(view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    ranges = [i.range for i in window.project.timeline.tracks_of("video")[1].items]
+    assert ranges == [FrameRange(24, 72), FrameRange(120, 168), FrameRange(300, 348), FrameRange(396, 444)]
+
+
+def test_many_edits_then_undo_all_restores_exactly(window):
+    view = window.timeline.view
+    original = snapshot(window.project)
+    view.snapping = False
+    drag(view, point(view, 40, "V1"), point(view, 44, "V1"))
+    view.set_playhead(60)
+    QTest.keyClick(view, Qt.Key.Key_S)
+    drag(view, point(view, 130, "V1"), point(view, 130, "V2"))
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 50, "V1"))
+    QTest.keyClick(view, Qt.Key.Key_Delete)
+    stack = window.document.undo_stack
+    assert stack.count() == 4
+    edited = snapshot(window.project)
+    while stack.canUndo():
+        QTest.keyClick(view, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
+    assert snapshot(window.project) == original
+    while stack.canRedo():
+        QTest.keyClick(view, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
+    assert snapshot(window.project) == edited
