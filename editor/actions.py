@@ -131,3 +131,19 @@ def _action(parent: QWidget, text: str, shortcut, slot) -> QAction:
     action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
     action.triggered.connect(slot)
     return action
+
+
+class TransportActions:
+    """Playback keys: Space plays/pauses, J/K/L shuttle, arrows step one frame, F full screen."""
+
+    def __init__(self, player, parent: QWidget):
+        self.play = _action(parent, "Play / Pause", "Space", player.toggle_play)
+        self.reverse = _action(parent, "Play Backwards (J)", "J", lambda: player.shuttle(-1))
+        self.stop = _action(parent, "Stop (K)", "K", player.pause)
+        self.forward = _action(parent, "Play Forwards (L)", "L", lambda: player.shuttle(1))
+        self.back_one = _action(parent, "Previous Frame", "Left", lambda: player.step(-1))
+        self.next_one = _action(parent, "Next Frame", "Right", lambda: player.step(1))
+        self.full_screen = _action(parent, "Full Screen Preview", "F", player.toggle_full_screen)
+
+    def all(self) -> list[QAction]:
+        return [self.play, self.reverse, self.stop, self.forward, self.back_one, self.next_one, self.full_screen]

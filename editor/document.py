@@ -67,7 +67,10 @@ class Document(QObject):
         super().__init__(parent)
         self.project = project
         self.undo_stack = QUndoStack(self)
-        self.undo_stack.cleanChanged.connect(lambda _clean: self.changed.emit())
+        self.undo_stack.cleanChanged.connect(self._on_undo_stack_cleanChanged)
+
+    def _on_undo_stack_cleanChanged(self, _clean: bool) -> None:
+        self.changed.emit()
 
     @property
     def title(self) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
 
-from editor.actions import TimelineActions
+from editor.actions import TimelineActions, TransportActions
+from editor.curves.editor import CurveEditor
 from editor.document import Document
+from editor.inspector import Inspector
+from editor.preview.player import PreviewPlayer
 from editor.timeline.panel import TimelinePanel
 from engine.errors import KinoraError
 from engine.model.project import Project, new_project
@@ -23,16 +26,28 @@ class MainWindow(QMainWindow):
         self.document = Document(project or new_project(), self)
         self.timeline = TimelinePanel(self.document)
         self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
-        self.setCentralWidget(self._placeholder("Preview"))
+        self.preview = PreviewPlayer(self.document)
+        self.setCentralWidget(self.preview)
+        self.inspector = Inspector(self.document)
+        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.curves = CurveEditor(self.document)
+        self.curves_dock = self._dock("Curves", self.curves, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.inspector_dock, self.curves_dock)
+        self.inspector_dock.raise_()
         self.timeline_actions = TimelineActions(self.document, self.timeline.view, self)
+        self.transport_actions = TransportActions(self.preview, self)
+        view = self.timeline.view
+        view.playheadChanged.connect(self.preview.seek)
+        self.preview.frameChanged.connect(view.set_playhead)
+        view.selectionChangedIds.connect(self.inspector.set_selection)
+        view.selectionChangedIds.connect(self._on_view_selectionChangedIds)
         self._make_menus()
         self.jobs_label = QLabel("No jobs running")
         self.statusBar().addPermanentWidget(self.jobs_label)
         self.document.changed.connect(self._on_document_changed)
         self.document.editFailed.connect(self._on_document_editFailed)
         self.timeline.view.status.connect(self.statusBar().showMessage)
-        self.resizeDocks([self.timeline_dock], [360], Qt.Orientation.Vertical)
-        self._restore_layout()
+        self._layout_restored = self._restore_layout()
         self._on_document_changed()
 
     @property
@@ -46,12 +61,8 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    @staticmethod
-    def _placeholder(text: str) -> QLabel:
-        label = QLabel(text)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        label.setStyleSheet("color: #777; background: #141516;")
-        return label
+    def _on_view_selectionChangedIds(self, ids: list[str]) -> None:
+        self.curves.set_item(ids[0] if len(ids) == 1 else None)
 
     def _make_menus(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -73,8 +84,12 @@ class MainWindow(QMainWindow):
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        playback_menu = self.menuBar().addMenu("&Playback")
+        for action in self.transport_actions.all():
+            playback_menu.addAction(action)
         self.view_menu = self.menuBar().addMenu("&View")
-        self.view_menu.addAction(self.timeline_dock.toggleViewAction())
+        for dock in (self.timeline_dock, self.inspector_dock, self.curves_dock):
+            self.view_menu.addAction(dock.toggleViewAction())
 
     def open_project(self, path: str) -> bool:
         try:
@@ -122,15 +137,26 @@ class MainWindow(QMainWindow):
         self._on_document_changed()
         return True
 
-    def _restore_layout(self) -> None:
+    def _restore_layout(self) -> bool:
+        """The dock layout the user left last time; False when there is none yet."""
         settings = QSettings()
         geometry, state = settings.value("window/geometry"), settings.value("window/state")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state)
+        return state is not None and self.restoreState(state)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._layout_restored:  # first start: a roomy timeline and a narrow inspector
+            self._layout_restored = True
+            QTimer.singleShot(0, self._default_dock_sizes)
+
+    def _default_dock_sizes(self) -> None:
+        self.resizeDocks([self.timeline_dock], [max(self.height() * 2 // 5, 300)], Qt.Orientation.Vertical)
+        self.resizeDocks([self.inspector_dock], [360], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event) -> None:
+        self.preview.shutdown()
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -44,6 +45,8 @@ def demo_project():
 def main(out_dir: str) -> int:
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # a fresh settings folder, so the screenshot shows the default layout, not the user's
+    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="kinora-shots-")
     from PySide6.QtWidgets import QApplication
 
     from editor.main_window import MainWindow

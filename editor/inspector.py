@@ -1,0 +1,88 @@
+"""The Inspector dock: what the selected item is, where it sits, and its editable fields."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
+
+from editor.document import Document
+from engine.model import edits
+from engine.model.items import Clip, Still, TextBlock
+
+
+class Inspector(QWidget):
+    def __init__(self, document: Document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.item_id: str | None = None
+        self.form = QFormLayout(self)
+        self.kind = QLabel()
+        self.place = QLabel()
+        self.source = QLabel()
+        self.media = QLabel()
+        self.media.setWordWrap(True)
+        self.curve = QLabel()
+        self.recipe = QLabel()
+        self.recipe.setWordWrap(True)
+        self.text = QLineEdit()
+        self.text.setPlaceholderText("prompt for these frames")
+        self.text.editingFinished.connect(self._on_text_editingFinished)
+        self.negative = QLineEdit()
+        self.negative.setPlaceholderText("what to avoid")
+        self.negative.editingFinished.connect(self._on_text_editingFinished)
+        for label, widget in (("Item", self.kind), ("Timeline", self.place), ("Source", self.source),
+                              ("Media", self.media), ("Influence", self.curve), ("Generated", self.recipe),
+                              ("Prompt", self.text), ("Negative", self.negative)):
+            self.form.addRow(label, widget)
+        document.changed.connect(self.refresh)
+        self.refresh()
+
+    def set_selection(self, ids: list[str]) -> None:
+        self.item_id = ids[0] if len(ids) == 1 else None
+        self.refresh()
+
+    def _item(self):
+        if self.item_id is None:
+            return None
+        try:
+            return self.document.project.timeline.find(self.item_id)
+        except KeyError:
+            return None
+
+    def refresh(self) -> None:
+        found = self._item()
+        for row in range(self.form.rowCount()):
+            self.form.setRowVisible(row, found is not None)
+        if found is None:
+            return
+        track, item = found
+        rate = self.document.project.rate
+        self.kind.setText(f"{type(item).__name__} on {track.kind} track '{track.name}'")
+        self.place.setText(f"{rate.timecode(item.start)} – {rate.timecode(item.range.stop)}  "
+                           f"({item.range.duration} frames)")
+        is_picture = isinstance(item, (Clip, Still))
+        ref = self.document.project.media.get(getattr(item, "media_id", ""))
+        self.source.setText(f"frames {item.source_range.start}–{item.source_range.stop - 1}" if isinstance(item, Clip)
+                            else "")
+        self.media.setText(ref.path if ref else "")
+        keys = item.curve.keyframes if is_picture else ()
+        self.curve.setText("flat 1.0 (held fully)" if is_picture and not keys else f"{len(keys)} keyframes")
+        generation = getattr(item, "generation", None)
+        self.recipe.setText(", ".join(f"{k}: {v}" for k, v in generation.items() if k in ("model", "seed", "prompt"))
+                            if generation else "")
+        for row, visible in ((2, isinstance(item, Clip)), (3, is_picture), (4, is_picture), (5, bool(generation)),
+                             (6, isinstance(item, TextBlock)), (7, isinstance(item, TextBlock))):
+            self.form.setRowVisible(row, visible)
+        if isinstance(item, TextBlock):
+            if not self.text.hasFocus():
+                self.text.setText(item.text)
+            if not self.negative.hasFocus():
+                self.negative.setText(item.negative)
+
+    def _on_text_editingFinished(self) -> None:
+        found = self._item()
+        if found is None or not isinstance(found[1], TextBlock):
+            return
+        item = found[1]
+        text, negative = self.text.text(), self.negative.text()
+        if (text, negative) != (item.text, item.negative):
+            self.document.perform("Edit prompt", lambda p: edits.set_text(p, item.id, text, negative))

@@ -1,0 +1,249 @@
+"""The preview player: the composited picture at the playhead, and playback.
+
+Frames are composited on a render thread (engine.media.compositor, one decoder set per
+thread) from a snapshot of the project, so the UI never waits on decoding. Requests
+coalesce: while one frame renders, only the newest request waits; playback follows the wall
+clock and drops frames rather than falling behind. J/K/L shuttle like every NLE: L plays
+forward (again: faster), J backwards, K stops.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from PySide6.QtCore import QElapsedTimer, QObject, QRectF, QSize, Qt, QThread, QTimer, Signal, Slot
+from PySide6.QtGui import QImage, QPainter
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget
+
+from editor.document import Document
+from engine.model.project import Project, Timeline
+
+MAX_SHUTTLE = 8
+
+
+def project_snapshot(project: Project) -> Project:
+    """A copy safe to read on another thread: tracks and items are immutable, so copying the
+    containers is enough."""
+    timeline = Timeline(list(project.timeline.tracks), list(project.timeline.markers), project.timeline.extra)
+    return dataclasses.replace(project, media=dict(project.media), timeline=timeline)
+
+
+class _RenderWorker(QObject):
+    frameReady = Signal(int, QImage)
+    failed = Signal(int, str)
+
+    @Slot(object, int, int, int)
+    def render(self, project: Project, frame: int, max_width: int, max_height: int) -> None:
+        import cv2
+
+        from engine.errors import KinoraError
+        from engine.media.compositor import thread_compositor
+
+        try:
+            pixels = thread_compositor().render(project, frame, offline_placeholder=True)
+        except KinoraError as error:
+            self.failed.emit(frame, str(error))
+            return
+        height, width = pixels.shape[:2]
+        scale = min(max_width / width, max_height / height, 1.0)
+        if scale < 1.0:
+            pixels = cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))),
+                                interpolation=cv2.INTER_AREA)
+        pixels = np.ascontiguousarray(pixels)
+        h, w = pixels.shape[:2]
+        image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+        self.frameReady.emit(frame, image)
+
+
+class _Screen(QWidget):
+    doubleClicked = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.image: QImage | None = None
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(160, 90)
+
+    def paintEvent(self, event) -> None:
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), Qt.GlobalColor.black)
+        if self.image is None:
+            return
+        size = self.image.size().scaled(self.size(), Qt.AspectRatioMode.KeepAspectRatio)
+        x, y = (self.width() - size.width()) / 2, (self.height() - size.height()) / 2
+        painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform)
+        painter.drawImage(QRectF(x, y, size.width(), size.height()), self.image)
+
+    def mouseDoubleClickEvent(self, event) -> None:
+        self.doubleClicked.emit()
+
+    def sizeHint(self) -> QSize:
+        return QSize(960, 540)
+
+
+class PreviewPlayer(QWidget):
+    frameChanged = Signal(int)
+    _requestRender = Signal(object, int, int, int)
+
+    def __init__(self, document: Document, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.document = document
+        self.frame = 0
+        self.speed = 0  # frames of timeline per frame of wall clock: 0 stopped, negative backwards
+        self.loop = False
+        self.loop_range: tuple[int, int] | None = None  # in/out marks when looping between them
+        self.screen = _Screen()
+        self.timecode = QLabel()
+        self.timecode.setStyleSheet("font-family: monospace; font-size: 13pt;")
+        self.message = QLabel()
+        self.message.setStyleSheet("color: #e07070;")
+        self.buttons = {}
+        controls = QHBoxLayout()
+        icons = QStyle.StandardPixmap
+        for key, icon, tip, slot in (
+            ("start", icons.SP_MediaSkipBackward, "Go to start", lambda: self.seek(0)),
+            ("back", icons.SP_MediaSeekBackward, "One frame back (Left)", lambda: self.step(-1)),
+            ("play", icons.SP_MediaPlay, "Play / pause (Space)", self.toggle_play),
+            ("forward", icons.SP_MediaSeekForward, "One frame forward (Right)", lambda: self.step(1)),
+            ("loop", icons.SP_BrowserReload, "Loop playback", self._on_loop_clicked),
+            ("full", icons.SP_TitleBarNormalButton, "Full screen (F)", self.toggle_full_screen),
+        ):
+            button = QPushButton(self.style().standardIcon(icon), "")
+            button.setToolTip(tip)
+            button.setFixedWidth(44)
+            button.clicked.connect(slot)
+            controls.addWidget(button)
+            self.buttons[key] = button
+        self.buttons["loop"].setCheckable(True)
+        controls.addStretch(1)
+        controls.addWidget(self.message)
+        controls.addWidget(self.timecode)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.screen, 1)
+        layout.addLayout(controls)
+        self.screen.doubleClicked.connect(self.toggle_full_screen)
+
+        self._thread = QThread(self)
+        self._worker = _RenderWorker()
+        self._worker.moveToThread(self._thread)
+        self._requestRender.connect(self._worker.render)
+        self._worker.frameReady.connect(self._on_worker_frameReady)
+        self._worker.failed.connect(self._on_worker_failed)
+        self._thread.start()
+        thread = self._thread  # the lambda must not keep the widget alive
+        self.destroyed.connect(lambda: (thread.quit(), thread.wait(5000)))
+        self._in_flight = False
+        self._pending: int | None = None
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._on_timer_timeout)
+        self._clock = QElapsedTimer()
+        self._clock_frame = 0.0
+        document.changed.connect(self.refresh)
+        document.projectReplaced.connect(lambda: self.seek(0))
+        self.refresh()
+
+    # --- rendering ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        self.request(self.frame)
+
+    def request(self, frame: int) -> None:
+        if self._in_flight:
+            self._pending = frame
+            return
+        self._in_flight = True
+        size = self.screen.size()
+        self._requestRender.emit(project_snapshot(self.document.project), frame, max(size.width(), 320),
+                                 max(size.height(), 180))
+
+    def _on_worker_frameReady(self, frame: int, image: QImage) -> None:
+        self.screen.image = image
+        self.screen.update()
+        self.message.clear()
+        self._next_request()
+
+    def _on_worker_failed(self, frame: int, message: str) -> None:
+        self.message.setText(message[:120])
+        self._next_request()
+
+    def _next_request(self) -> None:
+        self._in_flight = False
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self.request(pending)
+
+    # --- transport ----------------------------------------------------------------------------------
+
+    @property
+    def rate(self):
+        return self.document.project.rate
+
+    def seek(self, frame: int) -> None:
+        frame = max(0, int(frame))
+        self.timecode.setText(self.rate.timecode(frame))
+        if frame == self.frame and self.screen.image is not None:
+            return
+        self.frame = frame
+        self.request(frame)
+        self.frameChanged.emit(frame)
+
+    def step(self, frames: int) -> None:
+        self.pause()
+        self.seek(self.frame + frames)
+
+    def play(self, speed: int = 1) -> None:
+        self.speed = speed
+        self.buttons["play"].setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self._clock.start()
+        self._clock_frame = float(self.frame)
+        self._timer.start(max(1, int(1000 / float(self.rate.fps)) // 2))
+
+    def pause(self) -> None:
+        self.speed = 0
+        self._timer.stop()
+        self.buttons["play"].setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
+
+    def toggle_play(self) -> None:
+        self.pause() if self.speed else self.play(1)
+
+    def shuttle(self, direction: int) -> None:
+        """J (direction -1) and L (+1): start playing that way, or double the speed."""
+        if self.speed and (self.speed > 0) == (direction > 0):
+            self.play(max(-MAX_SHUTTLE, min(MAX_SHUTTLE, self.speed * 2)))
+        else:
+            self.play(direction)
+
+    def _on_loop_clicked(self) -> None:
+        self.loop = self.buttons["loop"].isChecked()
+
+    def _on_timer_timeout(self) -> None:
+        elapsed = self._clock.elapsed() / 1000.0
+        position = self._clock_frame + elapsed * float(self.rate.fps) * self.speed
+        first, last = self.loop_range or (0, max(self.document.project.timeline.duration - 1, 0))
+        if position > last or position < first:
+            if not self.loop:
+                self.seek(min(max(int(position), first), last))
+                self.pause()
+                return
+            position = first if self.speed > 0 else last
+            self._clock.start()
+            self._clock_frame = position
+        self.seek(int(position))
+
+    def toggle_full_screen(self) -> None:
+        if self.screen.isFullScreen():
+            self.screen.setWindowFlags(Qt.WindowType.Widget)
+            self.layout().insertWidget(0, self.screen, 1)
+            self.screen.showNormal()
+        else:
+            self.screen.setParent(None)
+            self.screen.setWindowFlags(Qt.WindowType.Window)
+            self.screen.showFullScreen()
+
+    def shutdown(self) -> None:
+        self.pause()
+        self._thread.quit()
+        self._thread.wait(2000)
