@@ -42,11 +42,14 @@ class MainWindow(QMainWindow):
         view.selectionChangedIds.connect(self.inspector.set_selection)
         view.selectionChangedIds.connect(self._on_view_selectionChangedIds)
         self._make_menus()
+        self.project_label = QLabel()
         self.jobs_label = QLabel("No jobs running")
+        self.statusBar().addPermanentWidget(self.project_label)
         self.statusBar().addPermanentWidget(self.jobs_label)
         self.document.changed.connect(self._on_document_changed)
         self.document.editFailed.connect(self._on_document_editFailed)
         self.timeline.view.status.connect(self.statusBar().showMessage)
+        self.timeline.view.problems.connect(self._on_view_problems)
         self._layout_restored = self._restore_layout()
         self._on_document_changed()
 
@@ -103,10 +106,13 @@ class MainWindow(QMainWindow):
     def _on_document_changed(self) -> None:
         self.setWindowTitle(f"{self.document.title} — Kinora")
         s = self.project.settings
-        self.statusBar().showMessage(f"{s.width}×{s.height} · {s.rate} fps · {len(self.project.media)} media")
+        self.project_label.setText(f"{s.width}×{s.height} · {s.rate} fps · {len(self.project.media)} media")
 
     def _on_document_editFailed(self, message: str) -> None:
         self.statusBar().showMessage(message, 6000)
+
+    def _on_view_problems(self, problems: list[str]) -> None:
+        QMessageBox.warning(self, "Some files were not added", "\n\n".join(problems))
 
     def _on_new_triggered(self) -> None:
         self.document.replace_project(new_project())

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLineEdit, QWidget
 
 from editor import style
 from editor.document import Document
+from editor.timeline.drop import MEDIA_MIME, drop_files
 from editor.timeline.graphics import ItemGraphic
 from editor.timeline.snapping import snap_frame
 from engine.model import edits
@@ -58,6 +59,7 @@ class TimelineView(QGraphicsView):
     playheadChanged = Signal(int)
     selectionChangedIds = Signal(list)
     status = Signal(str)
+    problems = Signal(list)  # messages about dropped files that could not be used
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -309,6 +311,43 @@ class TimelineView(QGraphicsView):
             event.accept()
             return
         super().wheelEvent(event)
+
+    # --- dropping files -------------------------------------------------------------------------
+
+    def dragEnterEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasFormat(MEDIA_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasFormat(MEDIA_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event) -> None:
+        mime = event.mimeData()
+        if mime.hasFormat(MEDIA_MIME):
+            paths = bytes(mime.data(MEDIA_MIME)).decode().splitlines()
+        else:
+            paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+        if not paths:
+            return super().dropEvent(event)
+        event.acceptProposedAction()
+        self.drop_paths(paths, event.position())
+
+    def drop_paths(self, paths: list[str], view_pos: QPointF) -> bool:
+        from engine.media.ingest import media_ref_for
+
+        frame = self.frame_at(view_pos.x())
+        under = self.track_at(self.mapToScene(view_pos.toPoint()).y())
+        edit, problems = drop_files(self.project, paths, frame, under, media_ref_for)
+        if problems:
+            self.problems.emit(problems)
+        return edit is not None and self.document.perform("Add media", edit)
 
     # --- text blocks ------------------------------------------------------------------------------
 

@@ -1,4 +1,5 @@
-"""A/B roll: how dissolves between clips live on Kinora tracks, which never overlap items.
+"""A/B roll: how dissolves between clips live on Kinora tracks, which never overlap items, and
+how a clip from another editor becomes a Kinora item.
 
 Another editor's dissolve between clips A and B on one track becomes A on the track and B on
 a companion track, each running into the other's time by the dissolve's handles, with crossing
@@ -9,12 +10,16 @@ OpenTimelineIO side.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.model.curves import Curve, Keyframe
-from engine.model.items import Item, TextBlock
+from engine.model.items import Clip, Item, Still, TextBlock
+from engine.model.project import Track
+from engine.time import FrameRange
+
+PARTNER_KEY = "transition_partner"  # Track.extra of a companion track: the id of the track it pairs with
 
 
 @dataclass
@@ -46,6 +51,40 @@ class RollPiece:
     @property
     def full_stop(self) -> int:
         return self.stop + self.tail_out
+
+    def item(self) -> Item:
+        """The Kinora item this piece makes (id left empty), dissolve handles and curves included."""
+        start, length = self.full_start, self.full_stop - self.full_start
+        if self.kind == "clip":
+            source = FrameRange(self.source_start - self.lead_in, self.source_start - self.lead_in + length)
+            return Clip(id="", start=start, media_id=self.media_id, source_range=source, curve=self.crossfade(),
+                        name=self.name)
+        if self.kind == "still":
+            return Still(id="", start=start, duration=length, media_id=self.media_id, curve=self.crossfade(),
+                         name=self.name)
+        return TextBlock(id="", start=start, duration=length, text=self.text, negative=self.negative)
+
+    def restored(self, made: Item, stored: Item, exported_name: str) -> Item:
+        """`made` (the editor's timing and media) with the Kinora data Kinora wrote (`stored`)
+        filling in the rest. When the timing changed, dissolves decide the curve, or else the
+        stored curve stays on the same source frames."""
+        if isinstance(made, TextBlock):
+            return replace(stored, start=made.start, duration=made.duration, text=made.text, negative=made.negative)
+        if made.range == stored.range and (not isinstance(made, Clip) or made.source_range == stored.source_range):
+            curve = stored.curve
+        elif self.fade_in or self.fade_out:
+            curve = made.curve
+        elif isinstance(made, Clip):
+            curve = stored.curve.shifted(stored.source_range.start - made.source_range.start)
+        else:
+            curve = stored.curve
+        name = stored.name if self.name == exported_name else self.name
+        changes = {"start": made.start, "media_id": made.media_id, "curve": curve, "name": name}
+        if isinstance(made, Clip):
+            changes["source_range"] = made.source_range
+        else:
+            changes["duration"] = made.duration
+        return replace(stored, **changes)
 
     def crossfade(self) -> Curve:
         """Linear ramps over the dissolves at either end, in item-local frames."""
@@ -110,3 +149,26 @@ def is_linear_crossfade(items: list[Item], i: int) -> bool:
     fading_out = a.curve.evaluate(steps + (b.start - a.start))
     fading_in = b.curve.evaluate(steps)
     return bool(np.allclose(fading_out, 1.0 - steps / overlap) and np.allclose(fading_in, steps / overlap))
+
+
+def companion_groups(tracks: list[Track]) -> list[list[Track]]:
+    """Each track with the companion tracks that pair with it (Track.extra[PARTNER_KEY]), the
+    original first, then its companions nearest first. Prompt tracks have no companions."""
+    by_id = {track.id: track for track in tracks}
+    index = {track.id: i for i, track in enumerate(tracks)}
+
+    def original_of(track: Track) -> Track:
+        seen = {track.id}
+        while track.kind != "prompt":
+            partner = by_id.get(track.extra.get(PARTNER_KEY))
+            if partner is None or partner.kind != track.kind or partner.id in seen:
+                break
+            seen.add(partner.id)
+            track = partner
+        return track
+
+    groups: dict[str, list[Track]] = {}
+    for track in tracks:
+        groups.setdefault(original_of(track).id, []).append(track)
+    return [[by_id[first], *sorted((t for t in members if t.id != first), key=lambda t: abs(index[t.id] - index[first]))]
+            for first, members in groups.items()]

@@ -8,8 +8,8 @@ rates (23.976, 29.97, 59.94) are read as the exact NTSC fractions (24000/1001, 3
 60000/1001) through engine.time.snap_rate. An item's start and end are each rounded from the
 exact running sum of everything before them on its track, so rounding never opens a gap or an
 overlap between neighbours; a clip whose times fall between project frames is imported rounded,
-with a warning. The project rate is the one Kinora wrote into the file, else the rate of the
-first clip on the first video track, else the global start time's rate, else 24.
+with a warning. The project rate is the one Kinora wrote into the file, else the rate most
+clips and gaps on video tracks use (ties: the first clip's), else the global start's, else 24.
 
 Mapping.
 - otio Video/Audio tracks are Kinora video/audio tracks. Kinora prompt tracks travel as otio
@@ -24,7 +24,7 @@ Mapping.
   gets crossing linear influence curves. Export folds companions back into one otio track with
   SMPTE dissolves when that re-imports exactly; otherwise they go out separately, with a warning.
 - Timeline markers are markers on the otio stack. Markers found on otio tracks, clips or gaps
-  are imported as timeline markers at the same absolute frames (with a warning for clips).
+  are imported as timeline markers at the same absolute frames (with a warning for clips and gaps).
 - Kinora-only data (ids, curves, prompts, generation recipes, gains, flags, unknown fields,
   project settings, media details) travels in metadata["kinora"] of every object Kinora
   writes, so a round trip through another editor keeps it. On import the otio timing wins:
@@ -47,18 +47,18 @@ from pathlib import Path
 
 import opentimelineio as otio
 
-from engine.errors import ProjectFileError
+from engine.errors import EditError, ProjectFileError
 from engine.fsutil import atomic_write_bytes
 from engine.model import serialize
-from engine.model.ab_roll import RollPiece, assign_lanes, plan_dissolves
-from engine.model.items import Clip, Item, Marker, MediaRef, Still, TextBlock, frozen_mapping, new_id
+from engine.model.ab_roll import PARTNER_KEY, RollPiece, assign_lanes, companion_groups, plan_dissolves
+from engine.model.edits import check_item_kind
+from engine.model.items import Item, Marker, MediaRef, Still, TextBlock, frozen_mapping, new_id
 from engine.model.project import Project, Timeline, Track
 from engine.time import FrameRange, FrameRate, round_half_up, snap_rate
 
 METADATA_KEY = "kinora"
 METADATA_VERSION = 1
 PROMPT_GENERATOR = "kinora.prompt"
-PARTNER_KEY = "transition_partner"  # Track.extra of a companion track: the id of the track it pairs with
 AVAILABLE_START_KEY = "otio_available_start"  # MediaRef.extra: the media's first timecode, in seconds "n/d"
 GLOBAL_START_KEY = "otio_global_start"  # Timeline.extra: the otio timeline's start time, {"value", "rate"}
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx",
@@ -238,13 +238,18 @@ def import_otio(path_or_timeline: str | os.PathLike | otio.schema.Timeline, *,
     """
     if isinstance(path_or_timeline, otio.schema.Timeline):
         timeline, warnings, base_dir = path_or_timeline, [], os.getcwd()
+        where = f"the OpenTimelineIO timeline '{timeline.name}'"
     else:
-        path = os.fspath(path_or_timeline)
-        timeline, warnings = _as_timeline(_read(path), path)
-        base_dir = os.path.dirname(os.path.abspath(path))
-    importer = _Importer(timeline, rate, base_dir)
-    importer.warnings[:0] = warnings
-    return importer.project(), importer.warnings
+        where = os.fspath(path_or_timeline)
+        timeline, warnings = _as_timeline(_read(where), where)
+        base_dir = os.path.dirname(os.path.abspath(where))
+    try:
+        importer = _Importer(timeline, rate, base_dir)
+        importer.warnings[:0] = warnings
+        return importer.project(), importer.warnings
+    except (ValueError, ZeroDivisionError, OverflowError) as error:  # zero or negative rates, infinite times
+        raise ProjectFileError(f"{where} holds times Kinora cannot use ({_reason(error)}); "
+                               "export it again from the other editor") from None
 
 
 def import_otio_string(text: str, *, rate=None) -> tuple[Project, list[str]]:
@@ -291,17 +296,25 @@ class _Importer:
             return Project(), False
 
     def _guess_rate(self) -> FrameRate:
+        """The rate most clips and gaps of the video tracks use, ties going to the first clip's;
+        else the global start time's; else 24. (Editors may write a clip at its media's rate, as
+        Premiere does for a 15 fps file in a 30 fps sequence, so one clip alone can mislead.)"""
+        votes: dict[Fraction, int] = {}
+        first_clip = None
         for track in self.timeline.video_tracks():
             for child in track:
-                if isinstance(child, otio.schema.Clip):
+                if isinstance(child, (otio.schema.Clip, otio.schema.Gap)):
                     try:
-                        return FrameRate(_exact_rate(child.trimmed_range().duration.rate))
-                    except Exception:  # a clip with no range at all; try the next one
+                        rate = _exact_rate(child.trimmed_range().duration.rate)
+                    except Exception:  # an item with no range at all; it has no say
                         continue
+                    votes[rate] = votes.get(rate, 0) + 1
+                    if first_clip is None and isinstance(child, otio.schema.Clip):
+                        first_clip = rate
         start = self.timeline.global_start_time
         if start is not None and start.rate > 0:
-            return FrameRate(_exact_rate(start.rate))
-        return _DEFAULT_RATE
+            votes[_exact_rate(start.rate)] = votes.get(_exact_rate(start.rate), 0) + 1
+        return FrameRate(max(votes, key=lambda r: (votes[r], r == first_clip))) if votes else _DEFAULT_RATE
 
     def project(self) -> Project:
         for marker in self.timeline.tracks.markers:
@@ -327,9 +340,24 @@ class _Importer:
         start = self.timeline.global_start_time
         if start is not None and start.value != 0 and GLOBAL_START_KEY not in extra:
             extra[GLOBAL_START_KEY] = {"value": start.value, "rate": start.rate}
-        return Project(settings=settings, media=self.media,
-                       timeline=Timeline(tracks=tracks, markers=self.markers, extra=frozen_mapping(extra)),
-                       generation=self.base.generation, extra=self.base.extra)
+        project = Project(settings=settings, media=self.media,
+                          timeline=Timeline(tracks=tracks, markers=self.markers, extra=frozen_mapping(extra)),
+                          generation=self.base.generation, extra=self.base.extra)
+        project.timeline.tracks = [self._valid(project, track) for track in tracks]
+        return project
+
+    def _valid(self, project: Project, track: Track) -> Track:
+        """The track without items Kinora's edit rules refuse (a still on an audio track, a clip
+        of silent media there...), so the project always saves and loads."""
+        kept = []
+        for item in track.items:
+            try:
+                check_item_kind(project, track, item)
+                kept.append(item)
+            except EditError as error:
+                self.warnings.append(f"track '{track.name}' at {self.rate.timecode(item.start)}: {error}; "
+                                     "it was not imported")
+        return track if len(kept) == len(track.items) else dataclasses.replace(track, items=tuple(kept))
 
     def _ordered(self, lanes_by_track) -> list[Track]:
         """Kinora display order: the order Kinora wrote when every track says so, else video
@@ -455,8 +483,7 @@ class _Importer:
             parameters = _plain(reference.parameters) or {}
             text = parameters.get("text", item_meta.get("text", clip.name))
             negative = parameters.get("negative", item_meta.get("negative", ""))
-            piece.kind, piece.text = "text", str(text)
-            piece.negative = str(negative)
+            piece.kind, piece.text, piece.negative = "text", str(text), str(negative)
             return piece
         if track_kind == "prompt":
             self.warnings.append(f"{where}: only prompts belong on a prompt track; the clip was not imported")
@@ -470,6 +497,12 @@ class _Importer:
                                        reference, item_meta.get("media"))
         elif isinstance(reference, otio.schema.MissingReference) and item_meta.get("media") in self.media:
             media_id = item_meta["media"]  # the path was lost on the way; Kinora's copy still knows it
+        elif isinstance(reference, otio.schema.MissingReference):
+            # Keep the cut: offline media named like the clip, for the user to relink.
+            path = os.path.normpath(os.path.join(self.base_dir, reference.name or clip.name or "offline media"))
+            media_id = self._media_for(path, track_kind, reference, None)
+            self.warnings.append(f"{where}: the file gives no media for it (MissingReference); imported as "
+                                 f"offline media {path}, relink it")
         else:
             what = (f"generator '{reference.generator_kind}'" if isinstance(reference, otio.schema.GeneratorReference)
                     else type(reference).__name__)
@@ -489,6 +522,13 @@ class _Importer:
             self.warnings.append(f"{where}: starts {-piece.source_start} frame(s) before its media begins; "
                                  "moved to the media's first frame")
             piece.source_start = 0
+        available = self.media[media_id].frames_at(self.rate)
+        if available is not None and piece.source_start + stop - start > available:
+            if piece.source_start >= available:
+                self.warnings.append(f"{where}: starts after the end of its media; it was not imported")
+                return None
+            piece.stop = start + available - piece.source_start
+            self.warnings.append(f"{where}: runs past the end of its media; trimmed to end at frame {piece.stop}")
         return piece
 
     def _media_for(self, path: str, track_kind: str, reference: otio.schema.ExternalReference,
@@ -535,7 +575,7 @@ class _Importer:
             at = after.start if isinstance(after, RollPiece) else before.stop if isinstance(before, RollPiece) else None
             where = (f"track '{track_name}': transition '{entry.name or entry.transition_type}'"
                      + (f" at {self.rate.timecode(at)}" if at is not None else ""))
-            if not (isinstance(before, RollPiece) and isinstance(after, RollPiece)):
+            if not (isinstance(before, RollPiece) and isinstance(after, RollPiece) and before.stop == after.start):
                 self.warnings.append(f"{where} is not between two imported clips (a gap or the track edge); "
                                      "imported as a cut")
                 continue
@@ -571,20 +611,12 @@ class _Importer:
     # -- Kinora items
 
     def _item(self, piece: RollPiece, track_name: str) -> Item:
-        start, length = piece.full_start, piece.full_stop - piece.full_start
-        crossfade = piece.crossfade()
-        source = FrameRange(piece.source_start - piece.lead_in, piece.source_start - piece.lead_in + length)
-        if piece.kind == "clip":
-            made: Item = Clip(id="", start=start, media_id=piece.media_id, source_range=source,
-                              curve=crossfade, name=piece.name)
-        elif piece.kind == "still":
-            made = Still(id="", start=start, duration=length, media_id=piece.media_id, curve=crossfade,
-                         name=piece.name)
-        else:
-            made = TextBlock(id="", start=start, duration=length, text=piece.text, negative=piece.negative)
+        made = piece.item()
         stored = self._stored_item(piece, type(made), track_name)
         if stored is not None:
-            made = self._merged(made, stored, piece)
+            # an unnamed item went out named after its media; a rename in the other editor wins
+            exported_name = (stored.name or self.media[piece.media_id].name) if piece.media_id else ""
+            made = piece.restored(made, stored, exported_name)
         return dataclasses.replace(made, id=self._fresh_id(stored.id if stored is not None else None))
 
     def _stored_item(self, piece: RollPiece, kind: type, track_name: str) -> Item | None:
@@ -602,32 +634,6 @@ class _Importer:
                                  "OpenTimelineIO data only")
             return None
         return stored
-
-    def _merged(self, made: Item, stored: Item, piece: RollPiece) -> Item:
-        """The otio timing and media with Kinora's data filling in the rest."""
-        if isinstance(made, TextBlock):
-            return dataclasses.replace(stored, start=made.start, duration=made.duration, text=made.text,
-                                       negative=made.negative)
-        timing_kept = made.range == stored.range and (
-            not isinstance(made, Clip) or made.source_range == stored.source_range)
-        if timing_kept:
-            curve = stored.curve
-        elif piece.fade_in or piece.fade_out:
-            curve = made.curve
-        elif isinstance(made, Clip):
-            # trimmed elsewhere: keep the curve on the same source frames
-            curve = stored.curve.shifted(stored.source_range.start - made.source_range.start)
-        else:
-            curve = stored.curve
-        # Export names an unnamed item after its media; an editor's rename wins.
-        exported_name = stored.name or self.media[made.media_id].name
-        name = stored.name if piece.name == exported_name else piece.name
-        changes = {"start": made.start, "media_id": made.media_id, "curve": curve, "name": name}
-        if isinstance(made, Clip):
-            changes["source_range"] = made.source_range
-        else:
-            changes["duration"] = made.duration
-        return dataclasses.replace(stored, **changes)
 
     # -- markers
 
@@ -667,7 +673,7 @@ def export_otio(project: Project, path: str | os.PathLike | None = None) -> tupl
     timeline = exporter.timeline()
     if path is not None:
         write_otio(timeline, path)
-    return timeline, exporter.warnings
+    return timeline, list(dict.fromkeys(exporter.warnings))  # a failed merge attempt may repeat some
 
 
 class _Exporter:
@@ -691,7 +697,7 @@ class _Exporter:
         if isinstance(start, Mapping) and start.get("rate"):
             timeline.global_start_time = otio.opentime.RationalTime(float(start["value"]), float(start["rate"]))
         position = {track.id: i for i, track in enumerate(project.timeline.tracks)}
-        exported = [pair for group in self._groups() for pair in self._group_tracks(group, position)]
+        exported = [pair for group in companion_groups(project.timeline.tracks) for pair in self._group_tracks(group, position)]
         # otio order: video tracks bottom first, then audio tracks from A1 down.
         video = sorted((p for p in exported if p[0] != "audio"), key=lambda p: -p[1])
         audio = sorted((p for p in exported if p[0] == "audio"), key=lambda p: p[1])
@@ -712,32 +718,6 @@ class _Exporter:
         if odd_colors:
             self.warnings.append(f"marker colour(s) {', '.join(odd_colors)} have no OpenTimelineIO name; other "
                                  "editors show them red (Kinora keeps the colour in its data)")
-
-    def _groups(self) -> list[list[Track]]:
-        """Each track with the companion tracks that pair with it (Track.extra[PARTNER_KEY]),
-        nearest companion first."""
-        tracks = self.project.timeline.tracks
-        by_id = {track.id: track for track in tracks}
-        index = {track.id: i for i, track in enumerate(tracks)}
-
-        def root_of(track: Track) -> Track:
-            seen = {track.id}
-            while track.kind != "prompt":
-                partner = by_id.get(track.extra.get(PARTNER_KEY))
-                if partner is None or partner.kind != track.kind or partner.id in seen:
-                    break
-                seen.add(partner.id)
-                track = partner
-            return track
-
-        groups: dict[str, list[Track]] = {}
-        for track in tracks:
-            groups.setdefault(root_of(track).id, []).append(track)
-        result = []
-        for root_id, members in groups.items():
-            companions = sorted((t for t in members if t.id != root_id), key=lambda t: abs(index[t.id] - index[root_id]))
-            result.append([by_id[root_id], *companions])
-        return result
 
     def _group_tracks(self, group: list[Track], position: dict[str, int]) -> list[tuple[str, int, otio.schema.Track]]:
         """(kind, Kinora position, otio track) for a track and its companions: one merged otio

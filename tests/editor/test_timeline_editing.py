@@ -183,3 +183,47 @@ def test_many_edits_then_undo_all_restores_exactly(window):
     while stack.canRedo():
         QTest.keyClick(view, Qt.Key.Key_Y, Qt.KeyboardModifier.ControlModifier)
     assert snapshot(window.project) == edited
+
+
+def _drop(view, paths, at: QPoint):
+    from PySide6.QtCore import QMimeData, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
+    # what a file manager's drag delivers: enter, move, drop
+    for event in (QDragEnterEvent(at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                  Qt.KeyboardModifier.NoModifier),
+                  QDragMoveEvent(at, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                                 Qt.KeyboardModifier.NoModifier),
+                  QDropEvent(QPointF(at), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                             Qt.KeyboardModifier.NoModifier)):
+        QApplication.sendEvent(view.viewport(), event)
+        assert event.isAccepted()
+
+
+def test_dropping_files_from_the_desktop_places_them_at_the_drop_frame(window, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: warnings.append(text))
+    from tests.media.media_factory import index_video
+
+    video = tmp_path / "shot.mp4"
+    index_video(video, 36, rate=24)
+    image = tmp_path / "card.png"
+    import cv2
+    import numpy as np
+
+    cv2.imwrite(str(image), np.full((60, 80, 3), 200, np.uint8))
+    (tmp_path / "notes.mp4").write_text("not a video")
+    view = window.timeline.view
+    before = snapshot(window.project)
+    _drop(view, [video, image, tmp_path / "notes.mp4"], point(view, 200, "V2"))
+    v2 = window.project.timeline.tracks_of("video")[0]
+    assert [(type(i).__name__, i.range) for i in v2.items] == [("Clip", FrameRange(200, 236)),
+                                                                ("Still", FrameRange(236, 356))]
+    assert sorted(m.name for m in window.project.media.values()) == ["a.mp4", "card.png", "shot.mp4"]
+    assert len(warnings) == 1 and "notes.mp4" in warnings[0]
+    window.document.undo_stack.undo()  # the whole drop is one step
+    assert snapshot(window.project) == before

@@ -106,7 +106,7 @@ def test_rich_project_round_trip_through_an_otio_file_is_identity(tmp_path, rate
     assert timeline.tracks.markers[0].color == "RED"
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
                                                                  HealthCheck.function_scoped_fixture])
 @given(steps=edit_steps(), rate=st.sampled_from(["24000/1001", "30000/1001", 24, 30]))
 def test_round_trip_after_random_edits_is_identity(tmp_path, steps, rate):
@@ -338,7 +338,7 @@ def test_half_frame_times_round_half_up_and_other_rates_are_rescaled():
 
 
 def test_markers_on_stack_tracks_and_clips_become_timeline_markers():
-    rate = 24
+    rate = NTSC_24
     clip = media_clip("shot", "/f/a.mov", 100, 48, rate)
     clip.markers.append(otio.schema.Marker(name="on clip", marked_range=tr(110, 0, rate), color="CYAN"))
     v1 = track("Video", "V1", [gap(12, rate), clip])
@@ -347,6 +347,7 @@ def test_markers_on_stack_tracks_and_clips_become_timeline_markers():
     timeline.tracks.markers.append(otio.schema.Marker(name="cut", marked_range=tr(30, 6, rate), color="PURPLE",
                                                       comment="tighten"))
     project, warnings = import_otio(timeline)
+    assert project.rate.fps == Fraction(24000, 1001)
     markers = {m.name: m for m in project.timeline.markers}
     assert markers["cut"] == Marker(FrameRange(30, 36), "cut", "purple", "tighten")
     assert markers["on track"].range == FrameRange(5, 7) and markers["on track"].color == "yellow"
@@ -373,13 +374,14 @@ def test_what_cannot_be_mapped_is_imported_as_far_as_possible_with_warnings():
     project, warnings = import_otio(otio.schema.Timeline(tracks=[v1]))
     items = project.timeline.tracks[0].items
     assert [(i.name, i.start, i.range.stop) for i in items] == [("slow", 0, 25), ("blurred", 25, 35),
-                                                               ("after", 63, 73)]
+                                                               ("offline", 45, 50), ("after", 63, 73)]
+    assert project.media[items[2].media_id].path == os.path.join(os.getcwd(), "offline")
     joined = "\n".join(warnings)
     assert len(warnings) == 6
     assert "'slow'" in joined and "LinearTimeWarp 'half speed'" in joined
     assert "'blurred'" in joined and "effect 'blur (Gaussian Blur)'" in joined
     assert "'frames'" in joined and "ImageSequenceReference" in joined
-    assert "'offline'" in joined and "MissingReference" in joined
+    assert "'offline'" in joined and "MissingReference" in joined and "relink" in joined
     assert "'bars'" in joined and "SMPTEBars" in joined
     assert "nested Stack 'compound'" in joined
 
@@ -547,3 +549,82 @@ def test_cli_import_reports_a_bad_file_or_rate_in_one_line(tmp_path, capsys):
     assert not (tmp_path / "x.kinora").exists()
     assert main(["otio", "import", str(tmp_path / "ok.otio"), "-o", str(tmp_path / "x.kinora"), "--rate", "29.97"]) == 0
     assert "at 29.97 fps" in capsys.readouterr().out
+
+
+def test_unnamed_tracks_get_kinora_names_and_a_collection_imports_its_first_timeline(tmp_path):
+    first = otio.schema.Timeline("first", tracks=[track("Video", "", [media_clip("a", "/f/a.mov", 0, 10, 24)]),
+                                                  track("Video", "", []), track("Audio", "", [])])
+    collection = otio.schema.SerializableCollection(children=[first, otio.schema.Timeline("second")])
+    otio.adapters.write_to_file(collection, str(tmp_path / "two.otio"))
+    project, warnings = import_otio(tmp_path / "two.otio")
+    assert [t.name for t in project.timeline.tracks] == ["V2", "V1", "A1"]
+    assert warnings == [f"{tmp_path / 'two.otio'} holds 2 timelines; imported the first, 'first'"]
+
+
+def test_media_relinked_or_lost_in_another_editor(tmp_path):
+    project = rich_project(24, root=str(tmp_path))
+    timeline, _ = export_otio(project)
+    v1 = timeline.tracks[0]
+    opening, still = v1[0], v1[2]
+    opening.media_reference = otio.schema.MissingReference()  # the path was lost: Kinora's data knows the media
+    still.media_reference.target_url = "/elsewhere/new card.png"  # relinked: the new file wins
+    back, warnings = import_otio(timeline)
+    assert warnings == []
+    kept = back.timeline.find(opening.metadata["kinora"]["id"])[1]
+    assert kept.media_id == opening.metadata["kinora"]["media"]
+    relinked = back.timeline.find(still.metadata["kinora"]["id"])[1]
+    assert back.media[relinked.media_id].path == "/elsewhere/new card.png"
+    assert back.media[relinked.media_id].kind == "image" and isinstance(relinked, Still)
+    assert len(back.media) == len(project.media) + 1  # the old card stays in the bin
+
+
+def test_empty_companion_track_and_flags_survive_a_merged_export():
+    project = _ab_project(Curve.ramp(48, 60, 1.0, 0.0), Curve.ramp(0, 12, 0.0, 1.0))
+    tracks = project.timeline.tracks
+    v1 = next(t for t in tracks if t.name == "V1")
+    tracks.insert(0, Track(new_id(), "video", "V1 C", (), locked=True, extra=frozen_mapping({PARTNER_KEY: v1.id})))
+    timeline, warnings = export_otio(project)
+    assert warnings == []
+    assert [t.name for t in timeline.tracks] == ["V1", "P1", "A1"]
+    back, _ = import_otio(timeline)
+    assert back == project
+
+
+def test_items_kinora_refuses_are_trimmed_or_left_out_with_warnings(tmp_path):
+    rate = 24
+    v1 = track("Video", "V1", [media_clip("long", "/f/a.mov", 90, 30, rate, media_frames=100)])
+    a1 = track("Audio", "A1", [media_clip("card", "/f/card.png", 0, 10, rate),
+                               media_clip("late", "/f/a.mov", 120, 10, rate, media_frames=100)])
+    project, warnings = import_otio(otio.schema.Timeline(tracks=[v1, a1]))
+    (clip,) = by_name(project, "V1").items
+    assert (clip.start, clip.source_range) == (0, FrameRange(90, 100))  # the media has 100 frames
+    assert by_name(project, "A1").items == ()
+    assert len(warnings) == 3
+    assert "'long'" in warnings[0] and "trimmed to end at frame 10" in warnings[0]
+    assert "'late'" in warnings[1] and "starts after the end of its media" in warnings[1]
+    assert "track 'A1'" in warnings[2] and "it was not imported" in warnings[2]
+    save_path = tmp_path / "p.kinora"
+    from engine.model.serialize import load_project, save_project
+    save_project(project, save_path)
+    assert load_project(save_path) == project
+
+
+def test_impossible_rates_are_a_project_file_error(tmp_path):
+    v1 = track("Video", "V1", [media_clip("a", "/f/a.mov", 0, 10, 24)])
+    v1.markers.append(otio.schema.Marker(name="bad", marked_range=tr(5, 1, -24)))
+    otio.adapters.write_to_file(otio.schema.Timeline(tracks=[v1]), str(tmp_path / "bad rate.otio"))
+    with pytest.raises(ProjectFileError, match=r"bad rate\.otio holds times Kinora cannot use"):
+        import_otio(tmp_path / "bad rate.otio")
+
+
+def test_project_rate_is_the_rate_most_of_the_cut_uses():
+    # Premiere writes a 15 fps file's clip at 15 fps inside a 30 fps sequence
+    v1 = track("Video", "V1", [gap(536, 30), media_clip("anim", "/f/anim.mov", 0, 50, 15, media_frames=100,
+                                                          media_rate=30), gap(10, 30)])
+    timeline = otio.schema.Timeline(tracks=[v1], global_start_time=rt(0, 30))
+    project, warnings = import_otio(timeline)
+    assert project.rate.fps == 30 and warnings == []
+    (clip,) = project.timeline.tracks[0].items
+    assert (clip.start, clip.source_range) == (536, FrameRange(0, 100))
+    alone, _ = import_otio(otio.schema.Timeline(tracks=[track("Video", "V1", [media_clip("a", "/f/a.mov", 0, 5, 15)])]))
+    assert alone.rate.fps == 15

@@ -1,0 +1,68 @@
+"""Dropping files on the timeline: from the desktop file manager or from the Library.
+
+A dropped file is probed (in a child process, so a damaged file cannot take the editor
+down), added to the media bin unless it is already there, and placed at the drop frame on
+the track under the pointer, or on the nearest track that can hold it. The whole drop is one
+undo step.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from engine.errors import KinoraError
+from engine.model import edits
+from engine.model.edits import Edit
+from engine.model.items import Clip, Item, MediaRef, Still, new_id
+from engine.model.project import Project, Track
+from engine.time import FrameRange
+
+MEDIA_MIME = "application/x-kinora-media"  # newline-separated absolute paths, from the Library
+STILL_SECONDS = 5
+
+
+def track_for(project: Project, ref: MediaRef, under: Track | None) -> Track | None:
+    wanted = "audio" if ref.kind == "audio" else "video"
+    if under is not None and under.kind == wanted and not under.locked:
+        return under
+    candidates = [t for t in project.timeline.tracks if t.kind == wanted and not t.locked]
+    return candidates[0] if candidates else None
+
+
+def item_for(project: Project, ref: MediaRef, start: int) -> Item:
+    if ref.kind == "image":
+        return Still(new_id(), start, STILL_SECONDS * project.rate.timebase, ref.id)
+    length = ref.frames_at(project.rate) or project.rate.timebase * STILL_SECONDS
+    return Clip(new_id(), start, ref.id, FrameRange(0, max(length, 1)))
+
+
+def drop_files(project: Project, paths: list[str], frame: int, under: Track | None,
+               make_ref: Callable[[str], MediaRef]) -> tuple[Callable[[Project], Edit] | None, list[str]]:
+    """The edit that drops `paths` one after another from `frame`, and messages for files
+    that could not be used. `make_ref` probes a file (engine.media.ingest.media_ref_for)."""
+    by_path = {os.path.abspath(ref.path): ref for ref in project.media.values()}
+    problems: list[str] = []
+    steps: list[Callable[[Project], Edit]] = []
+    start = max(frame, 0)
+    for path in paths:
+        path = os.path.abspath(path)
+        ref = by_path.get(path)
+        if ref is None:
+            try:
+                ref = make_ref(path)
+            except KinoraError as error:
+                problems.append(str(error))
+                continue
+            by_path[path] = ref
+            steps.append(lambda p, r=ref: edits.add_media(p, r))
+        track = track_for(project, ref, under)
+        if track is None:
+            problems.append(f"{os.path.basename(path)}: there is no unlocked {ref.kind} track to put it on; add one")
+            continue
+        item = item_for(project, ref, start)
+        steps.append(lambda p, t=track.id, i=item: edits.insert(p, t, i))
+        start = item.range.stop
+    if not any(True for _ in steps):
+        return None, problems
+    return (lambda p: edits.together(p, steps)), problems
