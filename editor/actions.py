@@ -118,8 +118,7 @@ class TimelineActions:
             self.view.mark_out = frame
             if self.view.mark_in is not None and self.view.mark_in >= frame:
                 self.view.mark_in = None
-        self.view.ruler.update()
-        self.view.viewport().update()
+        self.view.marksChanged.emit()
 
     def _toggle_snapping(self) -> None:
         self.view.snapping = not self.view.snapping

@@ -132,8 +132,10 @@ class PreviewPlayer(QWidget):
         self._worker.frameReady.connect(self._on_worker_frameReady)
         self._worker.failed.connect(self._on_worker_failed)
         self._thread.start()
-        thread = self._thread  # the lambda must not keep the widget alive
-        self.destroyed.connect(lambda: (thread.quit(), thread.wait(5000)))
+        # stop the render thread when the player goes; the lambda keeps the worker (not the
+        # widget) alive until the thread has finished with it
+        thread, worker = self._thread, self._worker
+        self.destroyed.connect(lambda: (thread.quit(), thread.wait(5000), worker))
         self._in_flight = False
         self._pending: int | None = None
         self._timer = QTimer(self)

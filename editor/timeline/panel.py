@@ -8,6 +8,7 @@ from PySide6.QtWidgets import QHBoxLayout, QVBoxLayout, QWidget
 
 from editor import style
 from editor.document import Document
+from editor.timeline.plan_strip import PlanStrip
 from editor.timeline.view import RULER_HEIGHT, TimelineView, track_rows
 
 HEADER_WIDTH = 120
@@ -53,3 +54,5 @@ class TimelinePanel(QWidget):
         self.rows.setContentsMargins(0, 0, 0, 0)
         self.rows.setSpacing(0)
         self.rows.addLayout(row, 1)
+        self.plan_strip = PlanStrip(self.view, HEADER_WIDTH)
+        self.rows.addWidget(self.plan_strip)

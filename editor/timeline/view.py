@@ -60,6 +60,7 @@ class TimelineView(QGraphicsView):
     selectionChangedIds = Signal(list)
     status = Signal(str)
     problems = Signal(list)  # messages about dropped files that could not be used
+    marksChanged = Signal()
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -82,6 +83,8 @@ class TimelineView(QGraphicsView):
         self.setAcceptDrops(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.ruler = Ruler(self)
+        self.marksChanged.connect(self.ruler.update)
+        self.marksChanged.connect(self.viewport().update)
         self.scene().selectionChanged.connect(self._on_scene_selectionChanged)
         document.changed.connect(self.sync)
         document.projectReplaced.connect(self._on_document_projectReplaced)

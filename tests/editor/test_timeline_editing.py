@@ -30,6 +30,8 @@ def window(qtbot):
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
+    w.activateWindow()
+    qtbot.waitUntil(w.isActiveWindow)  # window shortcuts (S, Ctrl+Z...) only reach the active window
     w.timeline.view.set_zoom(4.0, 0)
     w.timeline.view.horizontalScrollBar().setValue(0)
     w.timeline.view.setFocus()
