@@ -84,6 +84,11 @@ class MainWindow(QMainWindow):
         edit_menu = self.menuBar().addMenu("&Edit")
         for action in (a.undo, a.redo, None, a.copy, a.paste, a.delete, a.ripple_delete):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
+        preferences = QAction("&Preferences…", self)
+        preferences.setShortcut(QKeySequence.StandardKey.Preferences)
+        preferences.triggered.connect(self._on_preferences_triggered)
+        edit_menu.addSeparator()
+        edit_menu.addAction(preferences)
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
@@ -110,6 +115,16 @@ class MainWindow(QMainWindow):
 
     def _on_document_editFailed(self, message: str) -> None:
         self.statusBar().showMessage(message, 6000)
+
+    def _on_preferences_triggered(self) -> None:
+        from editor.dialogs.settings import SettingsDialog
+        from engine.user_settings import load_settings
+
+        warnings: list[str] = []
+        dialog = SettingsDialog(load_settings(warnings), self)
+        if warnings:
+            self.statusBar().showMessage(warnings[0], 8000)
+        dialog.exec()
 
     def _on_view_problems(self, problems: list[str]) -> None:
         QMessageBox.warning(self, "Some files were not added", "\n\n".join(problems))

@@ -1,0 +1,33 @@
+import json
+
+import pytest
+
+from engine.user_settings import UserSettings, load_settings, save_settings, settings_path
+
+
+def test_defaults_round_trip_and_unknown_keys_survive():
+    assert load_settings() == UserSettings()
+    settings = UserSettings(model_folders=("/models/a", "/models/b"), device="cpu", memory="model-offload",
+                            vae_tiling=True, autosave_seconds=30, face_consent="warn")
+    save_settings(settings)
+    assert load_settings() == settings
+    data = json.loads(open(settings_path()).read())
+    data["future"] = {"x": 1}
+    open(settings_path(), "w").write(json.dumps(data))
+    save_settings(load_settings())
+    assert json.loads(open(settings_path()).read())["future"] == {"x": 1}
+
+
+def test_bad_values_fall_back_with_a_warning():
+    open(settings_path(), "w").write(json.dumps({"device": "tpu", "autosave_seconds": 1, "face_consent": "warn"}))
+    warnings = []
+    settings = load_settings(warnings)
+    assert settings.device == "auto" and settings.autosave_seconds == 60 and settings.face_consent == "warn"
+    assert len(warnings) == 2 and "device must be one of auto, cpu, cuda" in warnings[0]
+    open(settings_path(), "w").write("{broken")
+    assert load_settings(warnings) == UserSettings() and "could not be read" in warnings[-1]
+
+
+def test_invalid_settings_cannot_be_made():
+    with pytest.raises(ValueError, match="face_consent"):
+        UserSettings(face_consent="never")
