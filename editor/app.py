@@ -38,6 +38,8 @@ def run_editor(argv: list[str]) -> int:
     window.show()
     if args.project:
         window.open_project(args.project)
+    else:
+        window.files.offer_untitled_recovery()
     return app.exec()
 
 

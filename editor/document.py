@@ -66,6 +66,7 @@ class Document(QObject):
     def __init__(self, project: Project, parent: QObject | None = None):
         super().__init__(parent)
         self.project = project
+        self.offline_media: set[str] = self._missing()
         self.undo_stack = QUndoStack(self)
         self.undo_stack.cleanChanged.connect(self._on_undo_stack_cleanChanged)
 
@@ -88,8 +89,19 @@ class Document(QObject):
         self.changed.emit()
         return True
 
+    def _missing(self) -> set[str]:
+        from engine.model.relink import missing_media
+
+        return {ref.id for ref in missing_media(self.project)}
+
+    def refresh_offline(self) -> None:
+        """Look again for media files on disk (after a relink, or when files came back)."""
+        self.offline_media = self._missing()
+        self.changed.emit()
+
     def replace_project(self, project: Project) -> None:
         self.project = project
+        self.offline_media = self._missing()
         self.undo_stack.clear()
         self.projectReplaced.emit()
         self.changed.emit()

@@ -1,61 +1,81 @@
-"""The main window: rearrangeable docks around the timeline, menus, project open/save."""
+"""The main window: rearrangeable docks around the preview, the creation bar, menus, and the
+project's life cycle (open with recovery, save with backups, autosave, relink)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QWidget
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from editor.actions import TimelineActions, TransportActions
+from editor.bridge import JobBridge
+from editor.clip_tools import ClipTools
+from editor.creation_bar import CreationBar, output_path_for
 from editor.curves.editor import CurveEditor
 from editor.document import Document
 from editor.inspector import Inspector
+from editor.jobs_panel import JobsPanel
+from editor.library.panel import LibraryPanel
 from editor.preview.player import PreviewPlayer
+from editor.project_files import ProjectFiles
 from editor.timeline.panel import TimelinePanel
 from engine.errors import KinoraError
+from engine.jobs.queue import Job
+from engine.model.items import Clip
 from engine.model.project import Project, new_project
-from engine.model.serialize import SUFFIX, load_project, save_project
+from engine.time import FrameRange
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, project: Project | None = None):
+    def __init__(self, project: Project | None = None, *, start_worker: bool = True):
         super().__init__()
         self.setObjectName("KinoraMainWindow")
         self.setDockNestingEnabled(True)
         self.resize(1440, 900)
         self.document = Document(project or new_project(), self)
-        self.timeline = TimelinePanel(self.document)
-        self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.bridge = JobBridge(parent=self)
+        self.files = ProjectFiles(self, self.document)
+
         self.preview = PreviewPlayer(self.document)
         self.setCentralWidget(self.preview)
+        self.timeline = TimelinePanel(self.document)
+        self.timeline_dock = self._dock("Timeline", self.timeline, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.library = LibraryPanel(self._open_library(), self._thumbnail_service())
+        self.library_dock = self._dock("Library", self.library, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.timeline.view.set_thumbnail_service(self.library.thumbnails)
         self.inspector = Inspector(self.document)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
         self.curves = CurveEditor(self.document)
         self.curves_dock = self._dock("Curves", self.curves, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.jobs = JobsPanel(self.bridge)
+        self.jobs_dock = self._dock("Jobs", self.jobs, Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.inspector_dock, self.curves_dock)
+        self.tabifyDockWidget(self.curves_dock, self.jobs_dock)
         self.inspector_dock.raise_()
+        self.creation_bar = CreationBar(project_size=lambda: (self.project.settings.width,
+                                                              self.project.settings.height))
+        bar = QToolBar("Create", self)
+        bar.setObjectName("CreateBar")
+        bar.addWidget(self.creation_bar)
+        self.addToolBar(Qt.ToolBarArea.BottomToolBarArea, bar)
+
         self.timeline_actions = TimelineActions(self.document, self.timeline.view, self)
         self.transport_actions = TransportActions(self.preview, self)
-        view = self.timeline.view
-        view.playheadChanged.connect(self.preview.seek)
-        self.preview.frameChanged.connect(view.set_playhead)
-        view.selectionChangedIds.connect(self.inspector.set_selection)
-        view.selectionChangedIds.connect(self._on_view_selectionChangedIds)
+        self.clip_tools = ClipTools(self, self.submit_job, self._show_problem)
         self._make_menus()
         self.project_label = QLabel()
-        self.jobs_label = QLabel("No jobs running")
+        self.jobs_label = QLabel()
+        self.jobs_label.setToolTip("Running and waiting jobs; the Jobs panel shows them all")
         self.statusBar().addPermanentWidget(self.project_label)
         self.statusBar().addPermanentWidget(self.jobs_label)
-        self.document.changed.connect(self._on_document_changed)
-        self.document.editFailed.connect(self._on_document_editFailed)
-        self.timeline.view.status.connect(self.statusBar().showMessage)
-        self.timeline.view.problems.connect(self._on_view_problems)
+        self._connect()
         self._layout_restored = self._restore_layout()
+        self._on_jobs_countChanged(self.jobs.active_count())
         self._on_document_changed()
+        if start_worker:
+            self.bridge.start()
 
-    @property
-    def project(self) -> Project:
-        return self.document.project
+    # --- building -------------------------------------------------------------------------
 
     def _dock(self, title: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
         dock = QDockWidget(title, self)
@@ -64,20 +84,61 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         return dock
 
-    def _on_view_selectionChangedIds(self, ids: list[str]) -> None:
-        self.curves.set_item(ids[0] if len(ids) == 1 else None)
+    @staticmethod
+    def _open_library():
+        from engine.library.catalog import Library
+
+        return Library()
+
+    @staticmethod
+    def _thumbnail_service():
+        from engine.media.thumbnails import ThumbnailService
+
+        return ThumbnailService(workers=1)
+
+    def _connect(self) -> None:
+        view = self.timeline.view
+        view.playheadChanged.connect(self.preview.seek)
+        self.preview.frameChanged.connect(view.set_playhead)
+        view.selectionChangedIds.connect(self.inspector.set_selection)
+        view.selectionChangedIds.connect(self._on_view_selectionChangedIds)
+        view.status.connect(self.statusBar().showMessage)
+        view.problems.connect(lambda problems: self._show_problem("\n\n".join(problems)))
+        view.contextMenuRequested.connect(self._on_view_contextMenuRequested)
+        self.document.changed.connect(self._on_document_changed)
+        self.document.editFailed.connect(lambda message: self.statusBar().showMessage(message, 6000))
+        self.creation_bar.submitted.connect(self._on_creation_bar_submitted)
+        self.creation_bar.problem.connect(self._show_problem)
+        self.bridge.jobChanged.connect(self.library.show_job)
+        self.bridge.jobProgress.connect(self.library.show_progress)
+        self.bridge.jobChanged.connect(self._on_bridge_jobChanged)
+        self.bridge.workerProblem.connect(lambda message: self.statusBar().showMessage(message, 10000))
+        self.jobs.countChanged.connect(self._on_jobs_countChanged)
 
     def _make_menus(self) -> None:
+        files = self.files
         file_menu = self.menuBar().addMenu("&File")
         for text, shortcut, slot in (
-            ("&New Project", QKeySequence.StandardKey.New, self._on_new_triggered),
-            ("&Open…", QKeySequence.StandardKey.Open, self._on_open_triggered),
-            ("&Save", QKeySequence.StandardKey.Save, self._on_save_triggered),
-            ("Save &As…", QKeySequence.StandardKey.SaveAs, self._on_save_as_triggered),
+            ("&New Project", QKeySequence.StandardKey.New, files.new),
+            ("&Open…", QKeySequence.StandardKey.Open, files.open_dialog),
+            ("&Save", QKeySequence.StandardKey.Save, files.save),
+            ("Save &As…", QKeySequence.StandardKey.SaveAs, files.save_as),
+            (None, None, None),
+            ("&Import Media…", QKeySequence("Ctrl+I"), self._on_import_triggered),
+            ("&Relink Missing Media…", None, files.relink_dialog),
+            ("Import &OpenTimelineIO…", None, files.import_otio),
+            ("E&xport OpenTimelineIO…", None, files.export_otio),
+            (None, None, None),
+            ("&Export Video…", QKeySequence("Ctrl+E"), self._on_export_triggered),
+            (None, None, None),
             ("&Quit", QKeySequence.StandardKey.Quit, self.close),
         ):
+            if text is None:
+                file_menu.addSeparator()
+                continue
             action = QAction(text, self)
-            action.setShortcut(shortcut)
+            if shortcut is not None:
+                action.setShortcut(shortcut)
             action.triggered.connect(slot)
             file_menu.addAction(action)
         a = self.timeline_actions
@@ -92,29 +153,125 @@ class MainWindow(QMainWindow):
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        self.tools_menu = self.menuBar().addMenu("&Tools")
+        self.tools_menu.aboutToShow.connect(self._fill_tools_menu)
         playback_menu = self.menuBar().addMenu("&Playback")
         for action in self.transport_actions.all():
             playback_menu.addAction(action)
         self.view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.timeline_dock, self.inspector_dock, self.curves_dock):
+        for dock in (self.library_dock, self.timeline_dock, self.inspector_dock, self.curves_dock, self.jobs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
 
+    @property
+    def project(self) -> Project:
+        return self.document.project
+
     def open_project(self, path: str) -> bool:
-        try:
-            project = load_project(path)
-        except KinoraError as error:
-            QMessageBox.warning(self, "Cannot open project", str(error))
-            return False
-        self.document.replace_project(project)
-        return True
+        return self.files.open(path)
+
+    def save_to(self, path: str) -> bool:
+        return self.files.save_to(path)
+
+    # --- jobs ---------------------------------------------------------------------------------
+
+    def submit_job(self, kind: str, params: dict) -> Job:
+        job = self.bridge.submit(kind, params)
+        self.statusBar().showMessage(f"Queued job #{job.id}: {kind}", 5000)
+        return job
+
+    def _on_creation_bar_submitted(self, kind: str, params: dict) -> None:
+        if kind == "timeline":
+            params = self._timeline_job_params()
+            if params is None:
+                return
+        self.submit_job(kind, params)
+
+    def _timeline_job_params(self) -> dict | None:
+        from engine.jobs.timeline_job import timeline_params
+
+        frames = self.timeline.plan_strip.generate_range()
+        if frames is None:
+            self._show_problem("The timeline is empty: add prompt blocks, stills or clips, and mark the range "
+                               "to generate with I and O")
+            return None
+        bar = self.creation_bar
+        import random
+
+        project_size = bar.resolution.currentText() == "Project size"
+        return timeline_params(self.project, frames, output=output_path_for("storyboard"),
+                               aspect=None if project_size else bar.aspect.currentText(),
+                               resolution=bar.resolution.currentText(), steps=bar.steps.value() or None,
+                               variations=int(bar.variations.currentText()), seed=random.randrange(2**31),
+                               preset=bar.preset.currentData(), model=bar.model.currentData())
+
+    def _on_bridge_jobChanged(self, job: Job) -> None:
+        if job.state == "failed":
+            self.statusBar().showMessage(f"Job #{job.id} failed: {job.error}", 15000)
+        elif job.state == "done" and job.kind != "render":
+            self.statusBar().showMessage(f"Job #{job.id} done: drag the result from the Library onto the timeline",
+                                         8000)
+
+    def _on_jobs_countChanged(self, count: int) -> None:
+        self.jobs_label.setText(f"{count} job{'s' if count != 1 else ''} running" if count else "No jobs running")
+
+    # --- tools on clips -----------------------------------------------------------------------------
+
+    def _selected_clips(self) -> list[Clip]:
+        clips = []
+        for item_id in self.timeline.view.selected_ids():
+            _, item = self.project.timeline.find(item_id)
+            if isinstance(item, Clip):
+                clips.append(item)
+        return clips
+
+    def _fill_tools_menu(self) -> None:
+        self.tools_menu.clear()
+        menu = self.clip_tools.menu(self.project, self._selected_clips())
+        if menu is None:
+            self.tools_menu.addAction("Select a video clip to use the AI tools").setEnabled(False)
+        else:
+            for action in menu.actions():
+                self.tools_menu.addAction(action)
+            self._tools_source = menu  # keep the submenus alive while shown
+
+    def _on_view_contextMenuRequested(self, global_pos) -> None:
+        menu = self.clip_tools.menu(self.project, self._selected_clips())
+        if menu is not None:
+            menu.exec(global_pos)
+
+    # --- other commands ------------------------------------------------------------------------------
+
+    def _on_view_selectionChangedIds(self, ids: list[str]) -> None:
+        self.curves.set_item(ids[0] if len(ids) == 1 else None)
 
     def _on_document_changed(self) -> None:
         self.setWindowTitle(f"{self.document.title} — Kinora")
         s = self.project.settings
-        self.project_label.setText(f"{s.width}×{s.height} · {s.rate} fps · {len(self.project.media)} media")
+        offline = len(self.document.offline_media)
+        self.project_label.setText(f"{s.width}×{s.height} · {s.rate} fps · {len(self.project.media)} media"
+                                   + (f" · {offline} offline" if offline else ""))
 
-    def _on_document_editFailed(self, message: str) -> None:
-        self.statusBar().showMessage(message, 6000)
+    def _on_import_triggered(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import media", "",
+                                                "Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg *.jpeg *.webp "
+                                                "*.wav *.mp3 *.flac *.m4a);;All files (*)")
+        problems = []
+        for path in paths:
+            try:
+                self.library.library.add_media(path)
+            except KinoraError as error:
+                problems.append(str(error))
+        self.library.refresh()
+        if problems:
+            self._show_problem("\n\n".join(problems))
+
+    def _on_export_triggered(self) -> None:
+        from editor.dialogs.export import ExportDialog
+
+        view = self.timeline.view
+        marked = (FrameRange(view.mark_in, view.mark_out + 1)
+                  if view.mark_in is not None and view.mark_out is not None else None)
+        ExportDialog(self.project, self.bridge, marked, self).exec()
 
     def _on_preferences_triggered(self) -> None:
         from editor.dialogs.settings import SettingsDialog
@@ -124,39 +281,14 @@ class MainWindow(QMainWindow):
         dialog = SettingsDialog(load_settings(warnings), self)
         if warnings:
             self.statusBar().showMessage(warnings[0], 8000)
-        dialog.exec()
+        if dialog.exec():
+            self.files.autosaver_interval_changed()
+            self.creation_bar.reload_choices()
 
-    def _on_view_problems(self, problems: list[str]) -> None:
-        QMessageBox.warning(self, "Some files were not added", "\n\n".join(problems))
+    def _show_problem(self, message: str) -> None:
+        QMessageBox.warning(self, "Kinora", message)
 
-    def _on_new_triggered(self) -> None:
-        self.document.replace_project(new_project())
-
-    def _on_open_triggered(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Open Project", "", f"Kinora projects (*{SUFFIX})")
-        if path:
-            self.open_project(path)
-
-    def _on_save_triggered(self) -> None:
-        if self.project.path:
-            self.save_to(self.project.path)
-        else:
-            self._on_save_as_triggered()
-
-    def _on_save_as_triggered(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Save Project", "Untitled" + SUFFIX, f"Kinora projects (*{SUFFIX})")
-        if path:
-            self.save_to(path if path.endswith(SUFFIX) else path + SUFFIX)
-
-    def save_to(self, path: str) -> bool:
-        try:
-            save_project(self.project, path)
-        except KinoraError as error:
-            QMessageBox.warning(self, "Cannot save project", str(error))
-            return False
-        self.document.undo_stack.setClean()
-        self._on_document_changed()
-        return True
+    # --- layout and closing ------------------------------------------------------------------------
 
     def _restore_layout(self) -> bool:
         """The dock layout the user left last time; False when there is none yet."""
@@ -168,16 +300,22 @@ class MainWindow(QMainWindow):
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
-        if not self._layout_restored:  # first start: a roomy timeline and a narrow inspector
+        if not self._layout_restored:  # first start: a roomy timeline and narrow side panels
             self._layout_restored = True
             QTimer.singleShot(0, self._default_dock_sizes)
 
     def _default_dock_sizes(self) -> None:
         self.resizeDocks([self.timeline_dock], [max(self.height() * 2 // 5, 300)], Qt.Orientation.Vertical)
-        self.resizeDocks([self.inspector_dock], [360], Qt.Orientation.Horizontal)
+        self.resizeDocks([self.library_dock, self.inspector_dock], [300, 340], Qt.Orientation.Horizontal)
 
     def closeEvent(self, event) -> None:
+        if not self.files.confirm_close():
+            event.ignore()
+            return
         self.preview.shutdown()
+        self.bridge.stop()
+        if self.library.thumbnails is not None:
+            self.library.thumbnails.shutdown()
         settings = QSettings()
         settings.setValue("window/geometry", self.saveGeometry())
         settings.setValue("window/state", self.saveState())

@@ -1,7 +1,8 @@
 """Take screenshots of the main window for the README: `python packaging/screenshots.py OUT_DIR`.
 
 Runs under a real X server when DISPLAY is set (e.g. inside xvfb-run), otherwise offscreen.
-The demo project is built in code so the screenshot shows every kind of track and item.
+The demo project is built in code from clips of Kinora's procedural world, so the screenshot
+shows real pictures on every kind of track; settings and the library start empty.
 """
 
 from __future__ import annotations
@@ -13,40 +14,66 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def demo_project():
+def demo_media(folder: str) -> dict[str, str]:
+    import cv2
+
+    from engine.generate.media_io import write_video
+    from engine.toyworld.world import ObjectSpec, SceneSpec, render_scene
+
+    scenes = {
+        "sunrise.mp4": SceneSpec((ObjectSpec("yellow", "circle", "moving up", 0.5, 0.8, 0.15),), "sky"),
+        "stars.mp4": SceneSpec((ObjectSpec("red", "star", "spinning", 0.3, 0.5, 0.2),
+                                ObjectSpec("blue", "square", "moving right", 0.2, 0.3, 0.1)), "black"),
+        "meadow.mp4": SceneSpec((ObjectSpec("green", "triangle", "bouncing", 0.5, 0.5, 0.15),), "grass"),
+    }
+    paths = {}
+    os.makedirs(folder, exist_ok=True)
+    for name, scene in scenes.items():
+        paths[name] = os.path.join(folder, name)
+        write_video(paths[name], render_scene(scene, 320, 180, 144), 24)
+    paths["card.png"] = os.path.join(folder, "card.png")
+    card = render_scene(SceneSpec((ObjectSpec("yellow", "star", "still", 0.5, 0.5, 0.3),), "checkerboard"),
+                        320, 180, 1)[0]
+    cv2.imwrite(paths["card.png"], card[:, :, ::-1])
+    return paths
+
+
+def demo_project(paths: dict[str, str]):
+    from engine.media.ingest import media_ref_for
     from engine.model import edits
     from engine.model.curves import Curve, Keyframe
-    from engine.model.items import Clip, MediaRef, Still, TextBlock, new_id
+    from engine.model.items import Clip, Still, TextBlock, new_id
     from engine.model.project import new_project
-    from engine.time import FrameRange, FrameRate
+    from engine.time import FrameRange
 
     project = new_project(1280, 720, 24)
-    rate = FrameRate.parse(24)
-    beach = MediaRef(new_id(), "/media/beach.mp4", "video", num_frames=480, rate=rate, has_audio=True)
-    city = MediaRef(new_id(), "/media/city-night.mov", "video", num_frames=600, rate=rate, has_audio=True)
-    poster = MediaRef(new_id(), "/media/poster.png", "image")
-    for ref in (beach, city, poster):
+    refs = {name: media_ref_for(path) for name, path in paths.items()}
+    for ref in refs.values():
         edits.add_media(project, ref)
     prompt, video, audio = (project.timeline.tracks_of(kind)[0].id for kind in ("prompt", "video", "audio"))
     edits.add_track(project, "video")
     v2 = project.timeline.tracks_of("video")[0].id
-    edits.insert(project, video, Clip(new_id(), 0, beach.id, FrameRange(24, 168)))
-    edits.insert(project, video, Still(new_id(), 168, 72, poster.id))
-    edits.insert(project, v2, Clip(new_id(), 120, city.id, FrameRange(0, 192), name="city night (generated)",
-                                   curve=Curve((Keyframe(0, 0.0), Keyframe(48, 1.0, "smooth"), Keyframe(150, 1.0),
-                                                Keyframe(191, 0.2))),
+    edits.insert(project, video, Clip(new_id(), 0, refs["sunrise.mp4"].id, FrameRange(0, 120)))
+    edits.insert(project, video, Still(new_id(), 168, 72, refs["card.png"].id))
+    edits.insert(project, v2, Clip(new_id(), 96, refs["stars.mp4"].id, FrameRange(0, 144), name="stars (generated)",
+                                   curve=Curve((Keyframe(0, 0.0), Keyframe(24, 1.0, "smooth"), Keyframe(110, 1.0),
+                                                Keyframe(143, 0.2))),
                                    generation={"model": "toyworld", "seed": 7}))
-    edits.insert(project, prompt, TextBlock(new_id(), 0, 120, "a calm beach at sunrise, slow pan right"))
-    edits.insert(project, prompt, TextBlock(new_id(), 120, 192, "the beach turns into a neon city at night"))
-    edits.insert(project, audio, Clip(new_id(), 0, beach.id, FrameRange(24, 264)))
+    edits.insert(project, video, Clip(new_id(), 240, refs["meadow.mp4"].id, FrameRange(0, 96)))
+    edits.insert(project, prompt, TextBlock(new_id(), 0, 96, "a yellow circle moving up on a sky background"))
+    edits.insert(project, prompt, TextBlock(new_id(), 96, 144, "a red star spinning on a black background"))
+    edits.insert(project, prompt, TextBlock(new_id(), 240, 96, "a green triangle bouncing on a grass background"))
     return project
 
 
 def main(out_dir: str) -> int:
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    # a fresh settings folder, so the screenshot shows the default layout, not the user's
-    os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(prefix="kinora-shots-")
+    work = tempfile.mkdtemp(prefix="kinora-shots-")
+    # fresh settings, library and cache, so the screenshot shows the defaults, not the user's
+    os.environ["XDG_CONFIG_HOME"] = os.path.join(work, "config")
+    os.environ["KINORA_DATA_DIR"] = os.path.join(work, "data")
+    os.environ["KINORA_CACHE_DIR"] = os.path.join(work, "cache")
     from PySide6.QtWidgets import QApplication
 
     from editor.main_window import MainWindow
@@ -54,15 +81,37 @@ def main(out_dir: str) -> int:
 
     app = QApplication([sys.argv[0]])
     apply_style(app)
-    window = MainWindow(demo_project())
-    window.resize(1400, 860)
+    paths = demo_media(os.path.join(work, "media"))
+    window = MainWindow(demo_project(paths))
+    for path in paths.values():
+        window.library.library.add_media(path)
+    window.library.refresh()
+    window.resize(1600, 960)
     window.show()
-    for _ in range(20):
+    view = window.timeline.view
+    view.set_zoom(3.2, 0)
+    view.set_playhead(130)
+    view.select_ids([item.id for _, item in window.project.timeline.items() if getattr(item, "name", "").startswith("stars")])
+    window.curves_dock.raise_()
+    for _ in range(200):  # let the preview and the thumbnails arrive
         app.processEvents()
+        if window.preview.screen.image is not None:
+            break
+        import time
+
+        time.sleep(0.02)
+    for _ in range(50):
+        app.processEvents()
+        import time
+
+        time.sleep(0.02)
     os.makedirs(out_dir, exist_ok=True)
     path = os.path.join(out_dir, "main-window.png")
     window.grab().save(path)
     print(path)
+    window.files.autosaver.close()
+    window.document.undo_stack.setClean()
+    window.close()
     return 0
 
 

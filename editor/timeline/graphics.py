@@ -17,20 +17,19 @@ EDGE_PIXELS = 6  # how close to an edge the pointer must be to trim instead of m
 
 class ItemGraphic(QGraphicsItem):
     def __init__(self, item: Item, track: Track, media: dict[str, MediaRef], pixels_per_frame: float, top: float,
-                 height: float):
+                 height: float, offline: bool = False):
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.thumbnail: QPixmap | None = None
-        self.place(item, track, media, pixels_per_frame, top, height)
+        self.place(item, track, media, pixels_per_frame, top, height, offline)
 
     def place(self, item: Item, track: Track, media: dict[str, MediaRef], pixels_per_frame: float, top: float,
-              height: float) -> None:
+              height: float, offline: bool = False) -> None:
         self.prepareGeometryChange()
         self.item = item
         self.track = track
         self.title = item.text if isinstance(item, TextBlock) else label(item, media).strip("'")
-        ref = media.get(getattr(item, "media_id", ""))
-        self.offline = ref is not None and ref.extra.get("offline", False)
+        self.offline = offline
         self._rect = QRectF(0, 0, item.range.duration * pixels_per_frame, height)
         self.setPos(item.start * pixels_per_frame, top)
         self.setToolTip(self.title)

@@ -61,6 +61,8 @@ class TimelineView(QGraphicsView):
     status = Signal(str)
     problems = Signal(list)  # messages about dropped files that could not be used
     marksChanged = Signal()
+    contextMenuRequested = Signal(object)  # global position, over a selected item
+    _thumbnailReady = Signal(str, str)  # item id, picture file; emitted on the thumbnail thread
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -72,6 +74,7 @@ class TimelineView(QGraphicsView):
         self.mark_out: int | None = None
         self.snapping = True
         self.graphics: dict[str, ItemGraphic] = {}
+        self.thumbnails = None  # engine.media.thumbnails.ThumbnailService, set by the window
         self._lanes: list = []
         self._drag: _Drag | None = None
         self._editor: QLineEdit | None = None
@@ -86,6 +89,7 @@ class TimelineView(QGraphicsView):
         self.marksChanged.connect(self.ruler.update)
         self.marksChanged.connect(self.viewport().update)
         self.scene().selectionChanged.connect(self._on_scene_selectionChanged)
+        self._thumbnailReady.connect(self._on_thumbnailReady)
         document.changed.connect(self.sync)
         document.projectReplaced.connect(self._on_document_projectReplaced)
         self.sync()
@@ -117,22 +121,52 @@ class TimelineView(QGraphicsView):
             lane.setZValue(-1)
             self._lanes.append(lane)
         seen = set()
+        offline_media = self.document.offline_media
         for track, top, height in rows:
             for item in track.items:
                 seen.add(item.id)
+                offline = getattr(item, "media_id", None) in offline_media
                 graphic = self.graphics.get(item.id)
                 if graphic is None:
                     graphic = self.graphics[item.id] = ItemGraphic(item, track, self.project.media, ppf, top + 2,
-                                                                   height - 4)
+                                                                   height - 4, offline)
                     scene.addItem(graphic)
-                elif relayout or graphic.item is not item or graphic.track is not track or graphic.y() != top + 2:
-                    graphic.place(item, track, self.project.media, ppf, top + 2, height - 4)
+                    self._request_thumbnail(graphic)
+                elif (relayout or graphic.item is not item or graphic.track is not track or graphic.y() != top + 2
+                      or graphic.offline != offline):
+                    graphic.place(item, track, self.project.media, ppf, top + 2, height - 4, offline)
         for item_id in [i for i in self.graphics if i not in seen]:
             scene.removeItem(self.graphics.pop(item_id))
         total_height = rows[-1][1] + rows[-1][2] if rows else 0
         scene.setSceneRect(QRectF(0, 0, width, total_height + 40))
         self.ruler.update()
         self.viewport().update()
+
+    def set_thumbnail_service(self, service) -> None:
+        self.thumbnails = service
+        for graphic in self.graphics.values():
+            self._request_thumbnail(graphic)
+
+    def _request_thumbnail(self, graphic: ItemGraphic) -> None:
+        """The first picture of a clip or still, made in the background and cached on disk."""
+        ref = self.project.media.get(getattr(graphic.item, "media_id", ""))
+        if self.thumbnails is None or graphic.offline or ref is None or ref.kind == "audio":
+            return
+        from engine.media.thumbnails import thumbnail
+
+        item_id = graphic.item.id
+        first = graphic.item.source_range.start if ref.kind == "video" else 0
+        future = self.thumbnails.request(thumbnail, ref.path, first, self.project.rate, 36)
+        future.add_done_callback(
+            lambda done: done.exception() is None and self._thumbnailReady.emit(item_id, str(done.result())))
+
+    def _on_thumbnailReady(self, item_id: str, picture: str) -> None:
+        from PySide6.QtGui import QPixmap
+
+        graphic = self.graphics.get(item_id)
+        if graphic is not None:
+            graphic.thumbnail = QPixmap(picture)
+            graphic.update()
 
     def set_zoom(self, pixels_per_frame: float, anchor_view_x: float | None = None) -> None:
         pixels_per_frame = min(max(pixels_per_frame, MIN_PPF), MAX_PPF)
@@ -289,6 +323,14 @@ class TimelineView(QGraphicsView):
             event.accept()
             return
         super().mouseReleaseEvent(event)
+
+    def contextMenuEvent(self, event) -> None:
+        graphic = self._graphic_at(event.pos())
+        if graphic is None:
+            return super().contextMenuEvent(event)
+        if not graphic.isSelected():
+            self.select_ids([graphic.item.id])
+        self.contextMenuRequested.emit(event.globalPos())
 
     def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
         graphic = self._graphic_at(event.position().toPoint())

@@ -93,11 +93,13 @@ class Autosaver:
     Times are seconds on a monotonic clock the caller passes in (tests pass fabricated times).
     """
 
-    def __init__(self, project_path: str | None = None) -> None:
+    def __init__(self, project_path: str | None = None, max_interval_s: float = AUTOSAVE_MAX_INTERVAL_S) -> None:
         self.project_path = os.path.abspath(project_path) if project_path else None
+        self.max_interval_s = max_interval_s  # the user's "autosave at least every" setting
         self.untitled_id = uuid.uuid4().hex[:12]
         self.last_edit: float | None = None
         self.pending_since: float | None = None  # first edit not yet in the recovery file
+        self.last_autosave: float | None = None  # for the status bar ("autosaved 20 s ago")
 
     @property
     def path(self) -> str:
@@ -117,7 +119,7 @@ class Autosaver:
         if self.pending_since is None or self.last_edit is None:
             return None
         quiet = self.last_edit + AUTOSAVE_DELAY_S
-        forced = self.pending_since + AUTOSAVE_MAX_INTERVAL_S
+        forced = self.pending_since + self.max_interval_s
         return max(0.0, min(quiet, forced) - now)
 
     def due(self, now: float) -> bool:
@@ -127,6 +129,7 @@ class Autosaver:
     def save_recovery(self, project: Project, now: float) -> str:
         write_recovery(project, self.path, self.project_path)
         self.pending_since = None
+        self.last_autosave = now
         return self.path
 
     def autosave_if_due(self, project: Project, now: float) -> str | None:

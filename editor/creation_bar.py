@@ -1,0 +1,170 @@
+"""The creation bar at the bottom of the window: a prompt (and optionally an image or clip)
+becomes a generation job, with the settings a person expects from Sora's composer.
+
+The job's options are exactly `kinora generate`'s (parsed by its own argparse definition),
+so a generation queued here and one queued from a terminal mean the same thing. With
+"Timeline" chosen as the source, the marked range of the timeline is the storyboard: its
+prompt blocks, stills and clips, with their influence curves.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import time
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QWidget,
+)
+
+from engine.errors import KinoraError
+from engine.paths import data_dir
+
+ASPECTS = ("16:9", "1:1", "9:16")
+RESOLUTIONS = ("480p", "720p", "1080p", "Project size")
+VARIATIONS = ("1", "2", "4")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def output_path_for(prompt: str) -> str:
+    """Where a new generation is written: the generations folder, named by time and prompt."""
+    slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40] or "generation"
+    return os.path.join(data_dir("generations"), f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}.mp4")
+
+
+class CreationBar(QWidget):
+    submitted = Signal(str, dict)  # job kind, params
+    problem = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None, project_size=lambda: (1280, 720)):
+        super().__init__(parent)
+        self.project_size = project_size  # () -> (width, height), for "Project size"
+        self.attachment: str | None = None
+        self.prompt = QLineEdit()
+        self.prompt.setPlaceholderText("Describe a video…   (Enter to generate)")
+        self.prompt.returnPressed.connect(self.generate)
+        self.attach = QToolButton()
+        self.attach.setText("＋ Image/clip")
+        self.attach.setToolTip("Start from an image or a clip (it is held at the first frame)")
+        self.attach.clicked.connect(self._on_attach_clicked)
+        self.attached = QLabel()
+        self.source = _combo(("Prompt", "Timeline"), "Source: the prompt above, or the timeline's marked range "
+                                                     "(its prompt blocks, stills and clips)")
+        self.aspect = _combo(ASPECTS, "Aspect ratio")
+        self.resolution = _combo(RESOLUTIONS, "Resolution (the model's nearest size is used and shown)")
+        self.duration = QDoubleSpinBox()
+        self.duration.setRange(0.5, 20.0)
+        self.duration.setSingleStep(0.5)
+        self.duration.setValue(2.0)
+        self.duration.setSuffix(" s")
+        self.duration.setToolTip("Duration (the model's nearest frame count is used)")
+        self.variations = _combo(VARIATIONS, "Variations: several takes with different seeds")
+        self.steps = QSpinBox()
+        self.steps.setRange(0, 200)
+        self.steps.setSpecialValueText("auto steps")
+        self.steps.setSuffix(" steps")
+        self.steps.setToolTip("Sampling steps: fewer is faster, more is finer; auto uses the model's default")
+        self.preset = QComboBox()
+        self.preset.setToolTip("Style preset")
+        self.model = QComboBox()
+        self.model.setToolTip("Model (the bundled default, or one found in your model folders)")
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setDefault(True)
+        self.generate_button.clicked.connect(self.generate)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(6, 4, 6, 4)
+        layout.addWidget(self.prompt, 1)
+        layout.addWidget(self.attach)
+        layout.addWidget(self.attached)
+        for widget in (self.source, self.aspect, self.resolution, self.duration, self.variations, self.steps,
+                       self.preset, self.model, self.generate_button):
+            layout.addWidget(widget)
+        self.reload_choices()
+
+    def reload_choices(self) -> None:
+        """Presets from resources/presets, models found on disk (offline, quick)."""
+        from engine.generate.models import discover
+        from engine.generate.tools import preset_names
+
+        self.preset.clear()
+        self.preset.addItem("No preset", None)
+        for name in preset_names():
+            self.preset.addItem(name, name)
+        self.model.clear()
+        self.model.addItem("Default model", None)
+        try:
+            models = discover()
+        except KinoraError as error:
+            self.problem.emit(str(error))
+            models = []
+        for info in models:
+            self.model.addItem(f"{info.name} ({info.family})", str(info.path))
+
+    def _on_attach_clicked(self) -> None:
+        if self.attachment:
+            self.set_attachment(None)
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Start from an image or clip", "",
+                                              "Images and videos (*.png *.jpg *.jpeg *.webp *.mp4 *.mov *.mkv *.webm)")
+        if path:
+            self.set_attachment(path)
+
+    def set_attachment(self, path: str | None) -> None:
+        self.attachment = path
+        self.attached.setText(os.path.basename(path) if path else "")
+        self.attach.setText("✕ Remove" if path else "＋ Image/clip")
+
+    def generate_argv(self, output: str | None = None) -> list[str]:
+        """The `kinora generate` options this bar stands for."""
+        prompt = self.prompt.text().strip()
+        argv = [prompt] if prompt else []
+        if self.resolution.currentText() == "Project size":
+            argv += ["--size", "{}x{}".format(*self.project_size())]
+        else:
+            argv += ["--aspect", self.aspect.currentText(), "--resolution", self.resolution.currentText()]
+        argv += ["--duration", f"{self.duration.value():g}", "--variations", self.variations.currentText(),
+                 "--seed", str(random.randrange(2**31))]
+        if self.steps.value():
+            argv += ["--steps", str(self.steps.value())]
+        if self.preset.currentData():
+            argv += ["--preset", self.preset.currentData()]
+        if self.model.currentData():
+            argv += ["--model", self.model.currentData()]
+        if self.attachment:
+            option = "--image" if self.attachment.lower().endswith(IMAGE_SUFFIXES) else "--video"
+            argv += [option, f"{self.attachment}@0"]
+        return [*argv, "-o", output or output_path_for(prompt)]
+
+    def generate(self) -> None:
+        if self.source.currentText() == "Timeline":
+            self.submitted.emit("timeline", {})  # the window fills in the marked range of its project
+            return
+        if not self.prompt.text().strip() and not self.attachment:
+            self.problem.emit("Type a prompt (or attach an image or clip) to generate")
+            return
+        from engine.jobs.generate_job import params_from_argv
+
+        try:
+            params = params_from_argv(self.generate_argv())
+        except (KinoraError, SystemExit) as error:
+            self.problem.emit(str(error) or "these settings cannot be generated")
+            return
+        self.submitted.emit("generate", params)
+
+
+def _combo(values: tuple[str, ...], tip: str) -> QComboBox:
+    combo = QComboBox()
+    combo.addItems(values)
+    combo.setToolTip(tip)
+    return combo

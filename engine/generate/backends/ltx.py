@@ -1,0 +1,370 @@
+"""LTX-Video backend: LTXVideoTransformer3DModel + AutoencoderKLLTXVideo + T5.
+
+Reproduces the math of diffusers' LTXPipeline / LTXImageToVideoPipeline (latent packing,
+latents_mean/std normalisation, the `calculate_shift` timestep shift, guidance, decode
+timestep and noise) around Kinora's own sampler, and adds what the pipelines lack: per-token
+hold strengths anywhere in the video and per-frame prompts in one forward pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.errors import ModelError
+from engine.generate.backends import ltx_attention
+from engine.generate.backends.base import (
+    GenerationResult,
+    free_memory,
+    is_out_of_memory,
+    on_device,
+    out_of_memory_error,
+)
+from engine.generate.caps import ModelCaps
+from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
+from engine.generate.models import (
+    MemoryOptions,
+    ModelInfo,
+    choose_memory_options,
+    load_components,
+    pick_device,
+)
+from engine.generate.plan import GenerationPlan
+from engine.generate.sampler import sample
+from engine.generate.settings import SamplingSettings
+from engine.jobs.progress import CancelToken, Progress
+
+
+def calculate_shift(seq_len: int, base_seq_len: int = 256, max_seq_len: int = 4096, base_shift: float = 0.5,
+                    max_shift: float = 1.15) -> float:
+    """Resolution-dependent shift `mu` of the flow-matching schedule (linear in the token count)."""
+    m = (max_shift - base_shift) / (max_seq_len - base_seq_len)
+    return seq_len * m + (base_shift - m * base_seq_len)
+
+
+def pack(latents, patch: int, patch_t: int):
+    """(B, C, F, H, W) -> (B, tokens, C * patch_t * patch * patch), token order frame, row, column."""
+    b, c, f, h, w = latents.shape
+    latents = latents.reshape(b, c, f // patch_t, patch_t, h // patch, patch, w // patch, patch)
+    return latents.permute(0, 2, 4, 6, 1, 3, 5, 7).flatten(4, 7).flatten(1, 3)
+
+
+def unpack(tokens, num_frames: int, height: int, width: int, patch: int, patch_t: int):
+    b = tokens.size(0)
+    tokens = tokens.reshape(b, num_frames, height, width, -1, patch_t, patch, patch)
+    return tokens.permute(0, 4, 1, 5, 2, 6, 3, 7).flatten(6, 7).flatten(4, 5).flatten(2, 3)
+
+
+class LTXBackend:
+    family = "ltx"
+
+    def __init__(self, components: dict, device, dtype, memory: MemoryOptions, name: str = "ltx") -> None:
+        from diffusers import (
+            AutoencoderKLLTXVideo,
+            FlowMatchEulerDiscreteScheduler,
+            LTXVideoTransformer3DModel,
+        )
+
+        self.transformer = components.get("transformer")
+        self.vae = components.get("vae")
+        self.text_encoder = components.get("text_encoder")
+        self.tokenizer = components.get("tokenizer")
+        scheduler = components.get("scheduler")
+        if not isinstance(self.transformer, LTXVideoTransformer3DModel) or not isinstance(self.vae, AutoencoderKLLTXVideo):
+            raise ModelError(f"{name} is not an LTX-Video model (needs LTXVideoTransformer3DModel and AutoencoderKLLTXVideo)")
+        if not isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
+            raise ModelError(f"{name} uses {type(scheduler).__name__}; Kinora samples LTX-Video with "
+                             "FlowMatchEulerDiscreteScheduler settings only")
+        if self.text_encoder is None or self.tokenizer is None:
+            raise ModelError(f"{name} has no text encoder or tokenizer; download the complete model")
+        self.scheduler_class = type(scheduler)
+        self.scheduler_config = scheduler.config
+        self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
+        for module in (self.transformer, self.vae, self.text_encoder):
+            module.eval().requires_grad_(False)
+            if not memory.cpu_offload:
+                module.to(device)
+        if memory.vae_tiling:
+            self.vae.enable_tiling()
+        self.patch = self.transformer.config.patch_size
+        self.cross_attention = ltx_attention.install(self.transformer)
+        self.patch_t = self.transformer.config.patch_size_t
+        self.caps = ModelCaps(
+            family="ltx",
+            vae_temporal_compression=self.vae.temporal_compression_ratio,
+            vae_spatial_compression=self.vae.spatial_compression_ratio,
+            size_multiple=self.vae.spatial_compression_ratio * self.patch,
+            per_token_timesteps=True, keyframe_tokens=True, lora=True,
+            default_steps=50, default_guidance=3.0, default_rate=25,
+        )
+
+    @classmethod
+    def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None) -> LTXBackend:
+        device, dtype = pick_device(device)
+        components = load_components(info, dtype)
+        weights = sum(p.numel() * p.element_size() for c in components.values() if hasattr(c, "parameters")
+                      for p in c.parameters())
+        memory = choose_memory_options(weights, device, 0, memory)
+        return cls(components, device, dtype, memory, name=str(info.path))
+
+    def lora(self, path: str, weight: float = 1.0):
+        """Context manager: a LoRA applied to the transformer for one job."""
+        from diffusers.loaders.lora_pipeline import LTXVideoLoraLoaderMixin
+
+        from engine.generate.backends.base import lora_applied
+
+        return lora_applied(LTXVideoLoraLoaderMixin, self.transformer, path, weight)
+
+    # -- text ---------------------------------------------------------------------------------
+
+    def encode_text(self, texts: list[str], max_sequence_length: int):
+        """T5 embeddings (len(texts), max_sequence_length, D) and the padding mask, as LTXPipeline makes them."""
+        import torch
+
+        inputs = self.tokenizer(texts, padding="max_length", max_length=max_sequence_length, truncation=True,
+                                add_special_tokens=True, return_tensors="pt")
+        with on_device(self.text_encoder, self.device, self.memory.cpu_offload), torch.no_grad():
+            embeds = self.text_encoder(inputs.input_ids.to(self.device))[0]
+        return embeds.to(dtype=self.dtype, device=self.device), inputs.attention_mask.bool().to(self.device)
+
+    def text_conditioning(self, plan: GenerationPlan, batch: int, guidance: bool, max_sequence_length: int,
+                          token_prompt):
+        """Concatenated prompt embeddings and their padding mask (B, text) for the (uncond, cond) batch.
+
+        One prompt: exactly what the pipelines pass. Several: every prompt's tokens in a row, and
+        the cross-attention processors told which runs of video tokens read which prompt (see
+        ltx_attention), so each frame sees only its own prompt in a single forward pass. Padding
+        that every half masks is left out, so a storyboard's text is no longer than its prompts.
+        """
+        import torch
+
+        halves = [list(plan.negatives), list(plan.prompts)] if guidance else [list(plan.prompts)]
+        encoded = [self.encode_text(texts, max_sequence_length) for texts in halves]
+        if len(plan.prompts) > 1:
+            lengths = torch.stack([m.sum(dim=1) for _, m in encoded]).amax(dim=0).clamp_min(1)
+            keep = torch.cat([torch.arange(int(n), device=self.device) + i * max_sequence_length
+                              for i, n in enumerate(lengths)])
+            slot = torch.repeat_interleave(torch.arange(len(lengths), device=self.device), lengths.to(self.device))
+        embeds, masks = [], []
+        for e, m in encoded:
+            e, m = e.reshape(1, -1, e.shape[-1]), m.reshape(1, -1)
+            if len(plan.prompts) > 1:
+                e, m = e[:, keep], m[:, keep]
+            embeds.append(e.repeat(batch, 1, 1))
+            masks.append(m.repeat(batch, 1))
+        context, text_mask = torch.cat(embeds), torch.cat(masks)
+        if len(plan.prompts) > 1:
+            # the same token -> prompt runs for every video of the batch
+            for processor in self.cross_attention:
+                processor.segments = ltx_attention.segments(token_prompt[0].to(self.device), slot)
+        return context, text_mask
+
+    # -- pictures -----------------------------------------------------------------------------
+
+    def _normalize(self, latents):
+        mean = self.vae.latents_mean.view(1, -1, 1, 1, 1).to(latents.device, latents.dtype)
+        std = self.vae.latents_std.view(1, -1, 1, 1, 1).to(latents.device, latents.dtype)
+        return (latents - mean) * self.vae.config.scaling_factor / std
+
+    def _denormalize(self, latents):
+        mean = self.vae.latents_mean.view(1, -1, 1, 1, 1).to(latents.device, latents.dtype)
+        std = self.vae.latents_std.view(1, -1, 1, 1, 1).to(latents.device, latents.dtype)
+        return latents * std / self.vae.config.scaling_factor + mean
+
+    def encode_frames(self, frames: np.ndarray, generator=None):
+        """uint8 RGB frames (n, H, W, 3) -> normalised latents (1, C, latent frames, h, w), sampled
+        from the VAE's posterior with `generator` as the reference pipelines do."""
+        import torch
+
+        pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, torch.float32) / 255.0
+        pixels = (pixels * 2.0 - 1.0).permute(3, 0, 1, 2).unsqueeze(0).to(self.dtype)
+        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+            latents = self.vae.encode(pixels).latent_dist.sample(generator)
+        return self._normalize(latents.to(torch.float32))
+
+    def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
+        """Normalised latents (N, C, F, h, w) -> float frames (N, F, H, W, 3) in [0, 1]; retried with
+        VAE tiling when memory runs out, so the sampled latents are never lost."""
+        try:
+            return self._decode(latents, settings, generators)
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error) or self.memory.vae_tiling:
+                raise
+            free_memory()
+            self.vae.enable_tiling()
+            return self._decode(latents, settings, generators)
+
+    def _decode(self, latents, settings: SamplingSettings, generators) -> np.ndarray:
+        import torch
+        from diffusers.utils.torch_utils import randn_tensor
+
+        latents = self._denormalize(latents.to(self.device, torch.float32)).to(self.dtype)
+        timestep = None
+        if self.vae.config.timestep_conditioning:
+            batch = latents.shape[0]
+            noise = randn_tensor(latents.shape, generator=generators, device=self.device, dtype=latents.dtype)
+            scale = settings.decode_timestep if settings.decode_noise_scale is None else settings.decode_noise_scale
+            timestep = torch.tensor([settings.decode_timestep] * batch, device=self.device, dtype=latents.dtype)
+            scale_t = torch.tensor([scale] * batch, device=self.device, dtype=latents.dtype)[:, None, None, None, None]
+            latents = (1 - scale_t) * latents + scale_t * noise
+        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+            video = self.vae.decode(latents.to(self.vae.dtype), timestep, return_dict=False)[0]
+        video = (video * 0.5 + 0.5).clamp(0, 1)
+        return video.permute(0, 2, 3, 4, 1).float().cpu().numpy()
+
+    # -- sampling -----------------------------------------------------------------------------
+
+    def sigmas(self, num_steps: int, seq_len: int):
+        """The shifted flow-matching noise levels (num_steps + 1, ending at 0), as LTXPipeline sets them."""
+        import torch
+
+        if num_steps == 1:
+            # One Euler step from pure noise; the schedule's terminal stretch is undefined for a single level.
+            return torch.tensor([1.0, 0.0], device=self.device)
+        config = self.scheduler_config
+        mu = calculate_shift(seq_len, config.get("base_image_seq_len", 256), config.get("max_image_seq_len", 4096),
+                             config.get("base_shift", 0.5), config.get("max_shift", 1.15))
+        scheduler = self.scheduler_class.from_config(config)
+        scheduler.set_timesteps(sigmas=np.linspace(1.0, 1 / num_steps, num_steps), mu=mu, device=self.device)
+        return scheduler.sigmas.to(self.device)
+
+    def _grid_coords(self, num_latent_frames: int, h: int, w: int, plan: GenerationPlan):
+        """Positions (1, 3, tokens) of the latent grid, in the units `video_coords` takes, equal to the
+        positions the transformer derives itself when it gets none (time in seconds, space in pixels)."""
+        import torch
+
+        tc, sc = self.caps.vae_temporal_compression, self.caps.vae_spatial_compression
+        f = torch.arange(num_latent_frames // self.patch_t, dtype=torch.float32) * (tc / float(plan.rate.fps)) * self.patch_t
+        y = torch.arange(h // self.patch, dtype=torch.float32) * sc * self.patch
+        x = torch.arange(w // self.patch, dtype=torch.float32) * sc * self.patch
+        grid = torch.stack(torch.meshgrid(f, y, x, indexing="ij")).flatten(1)
+        return grid.unsqueeze(0).to(self.device)
+
+    def _keyframe_tokens(self, plan: GenerationPlan, read: FrameReader, generators, batch: int, h: int, w: int):
+        """One latent frame of tokens per keyframe, placed at its exact pixel time."""
+        import torch
+        from diffusers.utils.torch_utils import randn_tensor
+
+        from engine.generate.media_io import fit_frames
+
+        parts = {"cond": [], "strength": [], "coords": [], "prompt": []}
+        fps = float(plan.rate.fps)
+        for key in plan.keyframes:
+            frames = fit_frames(read(plan.sources[key.source], [key.source_frame]), plan.width, plan.height)
+            tokens = pack(self.encode_frames(frames, generators[0]), self.patch, 1)  # a single frame: no time patch
+            n = tokens.shape[1]
+            grid = self._grid_coords(1, h, w, plan)
+            grid[:, 0] = key.pixel_frame / fps
+            parts["cond"].append(tokens)
+            parts["strength"].append(torch.full((1, n, 1), key.strength, device=self.device))
+            parts["coords"].append(grid)
+            parts["prompt"].append(torch.full((1, n), int(plan.pixel_prompt[key.pixel_frame]), device=self.device))
+        cond = torch.cat(parts["cond"], dim=1).expand(batch, -1, -1)
+        noise = randn_tensor(cond.shape, generator=generators if batch > 1 else generators[0], device=self.device,
+                             dtype=torch.float32)
+        prompt = torch.cat(parts["prompt"], dim=1).expand(batch, -1)
+        return {"cond": cond, "noise": noise, "strength": torch.cat(parts["strength"], dim=1).expand(batch, -1, -1),
+                "coords": torch.cat(parts["coords"], dim=2), "prompt": prompt}
+
+    def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
+                 on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
+                 read: FrameReader = read_source_frames, decode: bool = True) -> GenerationResult:
+        try:
+            return self._generate(plan, settings, on_step, cancel, read, decode)
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error):
+                raise
+            raise out_of_memory_error("generating", plan.width, plan.height, plan.num_frames, settings.variations,
+                                      self.device) from None
+        finally:
+            for processor in self.cross_attention:
+                processor.segments = None
+
+    def _generate(self, plan, settings, on_step, cancel, read, decode) -> GenerationResult:
+        import torch
+        from diffusers.utils.torch_utils import randn_tensor
+
+        if plan.width % self.caps.size_multiple or plan.height % self.caps.size_multiple:
+            raise ModelError(f"plan size {plan.width}x{plan.height} is not a multiple of {self.caps.size_multiple}")
+        if plan.vae_temporal_compression != self.caps.vae_temporal_compression:
+            raise ModelError("the plan was compiled for another model's frame layout; compile it for this model")
+        batch = settings.variations
+        seeds = [settings.seed + i for i in range(batch)]
+        generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
+        steps = settings.steps or self.caps.default_steps
+        guidance = self.caps.default_guidance if settings.guidance is None else settings.guidance
+        num_latent_frames = plan.num_latent_frames
+        h = plan.height // self.caps.vae_spatial_compression
+        w = plan.width // self.caps.vae_spatial_compression
+        channels = self.transformer.config.in_channels
+        shape = (batch, channels, num_latent_frames, h, w)
+
+        with torch.no_grad():
+            cond_latents, latent_strength = (None, None)
+            if plan.has_conditions:
+                cond_latents, latent_strength = condition_latents(
+                    plan, lambda frames: self.encode_frames(frames, generators[0]), read,
+                    stored=lambda source: load_stored_latents(source, self.name, channels, h, w))
+            noise = randn_tensor(shape, generator=generators if batch > 1 else generators[0], device=self.device,
+                                 dtype=torch.float32)
+            noise_tokens = pack(noise, self.patch, self.patch_t)
+            if cond_latents is None:
+                cond_tokens = torch.zeros_like(noise_tokens)
+                strength_tokens = torch.zeros(*noise_tokens.shape[:2], 1, device=self.device)
+            else:
+                cond_tokens = pack(cond_latents.to(self.device).expand(batch, -1, -1, -1, -1), self.patch, self.patch_t)
+                strength_map = latent_strength.to(self.device).view(1, 1, -1, 1, 1).expand(batch, 1, -1, h, w)
+                strength_tokens = pack(strength_map, self.patch, self.patch_t).amax(-1, keepdim=True)
+            prompt_map = torch.tensor(np.array(plan.latent_prompt), device=self.device).view(1, 1, -1, 1, 1)
+            token_prompt = pack(prompt_map.expand(batch, 1, -1, h, w), self.patch, self.patch_t)[..., 0]
+            num_key_tokens, video_coords = 0, None
+            if plan.keyframes:
+                keys = self._keyframe_tokens(plan, read, generators, batch, h, w)
+                num_key_tokens = keys["cond"].shape[1]
+                noise_tokens = torch.cat([keys["noise"], noise_tokens], dim=1)
+                cond_tokens = torch.cat([keys["cond"], cond_tokens], dim=1)
+                strength_tokens = torch.cat([keys["strength"], strength_tokens], dim=1)
+                token_prompt = torch.cat([keys["prompt"], token_prompt], dim=1)
+                video_coords = torch.cat([keys["coords"], self._grid_coords(num_latent_frames, h, w, plan)], dim=2)
+            use_guidance = guidance > 1.0
+            if use_guidance:
+                token_prompt = torch.cat([token_prompt, token_prompt])
+            context, attention = self.text_conditioning(plan, batch, use_guidance,
+                                                        settings.max_sequence_length or 128, token_prompt)
+            sigmas = self.sigmas(steps, num_latent_frames * h * w)
+            rope_scale = (self.caps.vae_temporal_compression / float(plan.rate.fps),
+                          self.caps.vae_spatial_compression, self.caps.vae_spatial_compression)
+            num_train_timesteps = self.scheduler_config.get("num_train_timesteps", 1000)
+            post_frames = num_latent_frames // self.patch_t
+            post_h, post_w = h // self.patch, w // self.patch
+
+            def velocity(x, sigma):
+                timestep = sigma * num_train_timesteps
+                if timestep.ndim == 0:
+                    timestep = timestep.expand(x.shape[0])
+                else:
+                    timestep = timestep.squeeze(-1)
+                    if bool((timestep == timestep[:, :1]).all()):
+                        timestep = timestep[:, 0]  # one level per video: the pipelines' cheaper call
+                coords = None if video_coords is None else video_coords.expand(x.shape[0], -1, -1)
+                return self.transformer(
+                    hidden_states=x.to(self.dtype), encoder_hidden_states=context, timestep=timestep,
+                    encoder_attention_mask=attention, num_frames=post_frames, height=post_h, width=post_w,
+                    rope_interpolation_scale=rope_scale, video_coords=coords, return_dict=False)[0]
+
+            def preview(x0_tokens):
+                latents = unpack(x0_tokens[:1, num_key_tokens:], post_frames, post_h, post_w, self.patch, self.patch_t)[0, :3]
+                low, high = latents.amin(dim=(1, 2, 3), keepdim=True), latents.amax(dim=(1, 2, 3), keepdim=True)
+                picture = (latents - low) / (high - low).clamp_min(1e-6) * 255.0
+                return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
+
+            with on_device(self.transformer, self.device, self.memory.cpu_offload):
+                tokens = sample(velocity, noise_tokens, cond_tokens, strength_tokens, sigmas, guidance=guidance,
+                                per_token_timesteps=True, on_step=on_step, preview=preview if on_step else None,
+                                cancel=cancel)
+            latents = unpack(tokens[:, num_key_tokens:], post_frames, post_h, post_w, self.patch, self.patch_t)
+            result = GenerationResult(latents=latents, frames=None, seeds=seeds)
+            if decode:
+                result.frames = self.decode(latents, settings, generators if batch > 1 else generators[0])
+        return result

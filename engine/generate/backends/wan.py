@@ -1,0 +1,285 @@
+"""Wan 2.1 / 2.2 backend: WanTransformer3DModel (+ transformer_2 for the two-expert 2.2 models),
+AutoencoderKLWan and a UMT5/T5 text encoder.
+
+Reproduces the math of diffusers' WanPipeline (prompt cleaning and zero-padded embeddings,
+latents_mean/std, the scheduler's shifted sigmas, two-pass guidance, the 2.2 boundary between
+experts) around Kinora's own sampler. Wan 2.2 TI2V (`expand_timesteps`) takes a timestep per
+token and runs held frames natively; the other Wan models were trained with one timestep per
+video, so held frames use the sampler's re-noise-and-replace fallback. Per-frame prompts use an
+attention processor that adds a prompt-gating bias to cross-attention.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import numpy as np
+
+from engine.errors import ModelError
+from engine.generate.backends.base import (
+    GenerationResult,
+    free_memory,
+    is_out_of_memory,
+    on_device,
+    out_of_memory_error,
+)
+from engine.generate.caps import ModelCaps
+from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
+from engine.generate.models import (
+    MemoryOptions,
+    ModelInfo,
+    choose_memory_options,
+    load_components,
+    pick_device,
+)
+from engine.generate.plan import GenerationPlan
+from engine.generate.sampler import sample
+from engine.generate.settings import SamplingSettings
+from engine.jobs.progress import CancelToken, Progress
+
+MASKED = -10000.0
+
+
+def _gated_processor_class():
+    from diffusers.models.transformers.transformer_wan import WanAttnProcessor
+
+    class PromptGatedAttnProcessor(WanAttnProcessor):
+        """Wan cross-attention with an additive bias (B, 1, video tokens, text tokens) so each
+        video token attends only to the text of its own frame's prompt."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.bias = None
+
+        def __call__(self, attn, hidden_states, encoder_hidden_states=None, attention_mask=None, rotary_emb=None):
+            if attention_mask is None and encoder_hidden_states is not None and self.bias is not None:
+                attention_mask = self.bias.to(hidden_states.dtype)
+            return super().__call__(attn, hidden_states, encoder_hidden_states, attention_mask, rotary_emb)
+
+    return PromptGatedAttnProcessor
+
+
+class WanBackend:
+    family = "wan"
+
+    def __init__(self, components: dict, index: dict, device, dtype, memory: MemoryOptions, name: str = "wan"):
+        from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+
+        self.transformer = components.get("transformer")
+        self.transformer_2 = components.get("transformer_2")
+        self.vae = components.get("vae")
+        self.text_encoder = components.get("text_encoder")
+        self.tokenizer = components.get("tokenizer")
+        if not isinstance(self.transformer, WanTransformer3DModel) or not isinstance(self.vae, AutoencoderKLWan):
+            raise ModelError(f"{name} is not a Wan model (needs WanTransformer3DModel and AutoencoderKLWan)")
+        if self.text_encoder is None or self.tokenizer is None:
+            raise ModelError(f"{name} has no text encoder or tokenizer; download the complete model")
+        scheduler = components.get("scheduler")
+        if isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
+            self.scheduler = scheduler
+        else:
+            # Kinora samples every model with its flow-matching Euler loop at the model's own shift.
+            shift = getattr(scheduler, "config", {}).get("flow_shift", 5.0) if scheduler is not None else 5.0
+            self.scheduler = FlowMatchEulerDiscreteScheduler(shift=shift)
+        self.boundary_ratio = index.get("boundary_ratio")
+        self.expand_timesteps = bool(index.get("expand_timesteps", False))
+        self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
+        for module in (self.transformer, self.transformer_2, self.vae, self.text_encoder):
+            if module is not None:
+                module.eval().requires_grad_(False)
+                if not memory.cpu_offload:
+                    module.to(device)
+        if memory.vae_tiling:
+            self.vae.enable_tiling()
+        self.patch_t, self.patch_h, self.patch_w = self.transformer.config.patch_size
+        self.processors = []
+        gated = _gated_processor_class()
+        for model in (self.transformer, self.transformer_2):
+            if model is not None:
+                for block in model.blocks:
+                    processor = gated()
+                    block.attn2.set_processor(processor)
+                    self.processors.append(processor)
+        temporal = self.vae.config.scale_factor_temporal
+        spatial = self.vae.config.scale_factor_spatial
+        self.caps = ModelCaps(
+            family="wan", vae_temporal_compression=temporal, vae_spatial_compression=spatial,
+            size_multiple=spatial * max(self.patch_h, self.patch_w), per_token_timesteps=self.expand_timesteps,
+            keyframe_tokens=False, lora=True, default_steps=50, default_guidance=5.0, default_rate=16,
+        )
+
+    @classmethod
+    def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None) -> WanBackend:
+        device, dtype = pick_device(device)
+        components = load_components(info, dtype)
+        index = json.loads((info.path / "model_index.json").read_text(encoding="utf-8"))
+        weights = sum(p.numel() * p.element_size() for c in components.values() if hasattr(c, "parameters")
+                      for p in c.parameters())
+        return cls(components, index, device, dtype, choose_memory_options(weights, device, 0, memory),
+                   name=str(info.path))
+
+    def lora(self, path: str, weight: float = 1.0):
+        """Context manager: a LoRA applied to the (first) transformer for one job."""
+        from diffusers.loaders.lora_pipeline import WanLoraLoaderMixin
+
+        from engine.generate.backends.base import lora_applied
+
+        return lora_applied(WanLoraLoaderMixin, self.transformer, path, weight)
+
+    # -- text ---------------------------------------------------------------------------------
+
+    def encode_text(self, texts: list[str], max_sequence_length: int):
+        """Zero-padded embeddings (len(texts), max_sequence_length, D), as WanPipeline makes them."""
+        import torch
+        from diffusers.pipelines.wan.pipeline_wan import prompt_clean
+
+        inputs = self.tokenizer([prompt_clean(t) for t in texts], padding="max_length", max_length=max_sequence_length,
+                                truncation=True, add_special_tokens=True, return_attention_mask=True,
+                                return_tensors="pt")
+        ids, mask = inputs.input_ids.to(self.device), inputs.attention_mask.to(self.device)
+        seq_lens = mask.gt(0).sum(dim=1).long()
+        with on_device(self.text_encoder, self.device, self.memory.cpu_offload), torch.no_grad():
+            embeds = self.text_encoder(ids, mask).last_hidden_state
+        embeds = embeds.to(dtype=self.dtype, device=self.device)
+        return torch.stack([torch.cat([u[:n], u.new_zeros(max_sequence_length - int(n), u.size(1))])
+                            for u, n in zip(embeds, seq_lens, strict=True)])
+
+    # -- pictures -----------------------------------------------------------------------------
+
+    def _mean_std(self, like):
+        import torch
+
+        z = self.vae.config.z_dim
+        mean = torch.tensor(self.vae.config.latents_mean).view(1, z, 1, 1, 1).to(like.device, like.dtype)
+        inv_std = 1.0 / torch.tensor(self.vae.config.latents_std).view(1, z, 1, 1, 1).to(like.device, like.dtype)
+        return mean, inv_std
+
+    def encode_frames(self, frames: np.ndarray, generator=None):
+        """uint8 RGB frames (n, H, W, 3) -> normalised latents (1, C, latent frames, h, w) (posterior mode)."""
+        import torch
+
+        pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, torch.float32) / 255.0
+        pixels = (pixels * 2.0 - 1.0).permute(3, 0, 1, 2).unsqueeze(0).to(self.vae.dtype)
+        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+            latents = self.vae.encode(pixels).latent_dist.mode().float()
+        mean, inv_std = self._mean_std(latents)
+        return (latents - mean) * inv_std
+
+    def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
+        try:
+            return self._decode(latents)
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error) or self.memory.vae_tiling:
+                raise
+            free_memory()
+            self.vae.enable_tiling()
+            return self._decode(latents)
+
+    def _decode(self, latents) -> np.ndarray:
+        import torch
+
+        latents = latents.to(self.device, dtype=self.vae.dtype)
+        mean, inv_std = self._mean_std(latents)
+        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+            video = self.vae.decode(latents / inv_std + mean, return_dict=False)[0]
+        video = (video * 0.5 + 0.5).clamp(0, 1)
+        return video.permute(0, 2, 3, 4, 1).float().cpu().numpy()
+
+    # -- sampling -----------------------------------------------------------------------------
+
+    def sigmas(self, num_steps: int):
+        scheduler = type(self.scheduler).from_config(self.scheduler.config)
+        scheduler.set_timesteps(num_steps, device=self.device)
+        return scheduler.sigmas.to(self.device)
+
+    def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
+                 on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
+                 read: FrameReader = read_source_frames, decode: bool = True) -> GenerationResult:
+        try:
+            return self._generate(plan, settings, on_step, cancel, read, decode)
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error):
+                raise
+            raise out_of_memory_error("generating", plan.width, plan.height, plan.num_frames, settings.variations,
+                                      self.device) from None
+        finally:
+            for processor in self.processors:
+                processor.bias = None
+
+    def _generate(self, plan, settings, on_step, cancel, read, decode) -> GenerationResult:
+        import torch
+        from diffusers.utils.torch_utils import randn_tensor
+
+        if plan.width % self.caps.size_multiple or plan.height % self.caps.size_multiple:
+            raise ModelError(f"plan size {plan.width}x{plan.height} is not a multiple of {self.caps.size_multiple}")
+        batch = settings.variations
+        seeds = [settings.seed + i for i in range(batch)]
+        generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
+        steps = settings.steps or self.caps.default_steps
+        guidance = self.caps.default_guidance if settings.guidance is None else settings.guidance
+        max_len = settings.max_sequence_length or 512
+        L = plan.num_latent_frames
+        h, w = plan.height // self.caps.vae_spatial_compression, plan.width // self.caps.vae_spatial_compression
+        shape = (batch, self.transformer.config.in_channels, L, h, w)
+
+        with torch.no_grad():
+            use_guidance = guidance > 1.0
+            halves = [list(plan.negatives), list(plan.prompts)] if use_guidance else [list(plan.prompts)]
+            context = torch.cat([self.encode_text(texts, max_len).reshape(1, len(texts) * max_len, -1)
+                                 .repeat(batch, 1, 1) for texts in halves])
+            if len(plan.prompts) > 1:
+                tokens_per_frame = (h // self.patch_h) * (w // self.patch_w)
+                token_frame = torch.arange(L // self.patch_t * tokens_per_frame, device=self.device) // tokens_per_frame
+                token_prompt = torch.tensor(np.array(plan.latent_prompt), device=self.device)[token_frame * self.patch_t]
+                slot = torch.arange(context.shape[1], device=self.device) // max_len
+                allowed = slot[None, :] == token_prompt[:, None]
+                bias = ((~allowed).to(torch.float32) * MASKED)[None, None]
+                for processor in self.processors:
+                    processor.bias = bias
+
+            cond, strength = (None, None)
+            if plan.has_conditions:
+                channels = self.transformer.config.in_channels
+                cond, strength = condition_latents(
+                    plan, lambda frames: self.encode_frames(frames), read,
+                    stored=lambda source: load_stored_latents(source, self.name, channels, h, w))
+            noise = randn_tensor(shape, generator=generators if batch > 1 else generators[0], device=self.device,
+                                 dtype=torch.float32)
+            if cond is None:
+                cond = torch.zeros_like(noise)
+                strength_map = torch.zeros(batch, 1, L, 1, 1, device=self.device)
+            else:
+                cond = cond.to(self.device).expand(batch, -1, -1, -1, -1)
+                strength_map = strength.to(self.device).view(1, 1, L, 1, 1).expand(batch, 1, L, 1, 1).contiguous()
+            sigmas = self.sigmas(steps)
+            num_train = self.scheduler.config.num_train_timesteps
+            boundary = None if self.boundary_ratio is None else self.boundary_ratio * num_train
+
+            def velocity(x, sigma):
+                level = float(sigma.max()) * num_train
+                model = self.transformer
+                if boundary is not None and level < boundary and self.transformer_2 is not None:
+                    model = self.transformer_2
+                if sigma.ndim == 0:
+                    timestep = (sigma * num_train).expand(x.shape[0])
+                else:  # one timestep per token: (B, frames * rows * columns) after patching
+                    per_frame = (sigma * num_train).expand(x.shape[0], 1, L, h, w)
+                    timestep = per_frame[:, 0, ::self.patch_t, ::self.patch_h, ::self.patch_w].flatten(1)
+                with on_device(model, self.device, self.memory.cpu_offload):
+                    return model(hidden_states=x.to(model.dtype), timestep=timestep, encoder_hidden_states=context,
+                                 return_dict=False)[0]
+
+            def preview(x0):
+                picture = x0[0, :3]
+                low, high = picture.amin(dim=(1, 2, 3), keepdim=True), picture.amax(dim=(1, 2, 3), keepdim=True)
+                picture = (picture - low) / (high - low).clamp_min(1e-6) * 255.0
+                return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
+
+            latents = sample(velocity, noise, cond, strength_map, sigmas, guidance=guidance,
+                             per_token_timesteps=self.expand_timesteps, on_step=on_step,
+                             preview=preview if on_step else None, cancel=cancel)
+            result = GenerationResult(latents=latents, frames=None, seeds=seeds)
+            if decode:
+                result.frames = self.decode(latents, settings)
+        return result

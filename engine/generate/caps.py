@@ -1,0 +1,50 @@
+"""What a model family can do, declared by each backend and read by the compiler and the settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCaps:
+    """Capabilities of one loaded model.
+
+    Frame counts follow the causal video VAEs of LTX-Video and Wan: the first pixel frame has a
+    latent frame of its own and every further `vae_temporal_compression` pixel frames share one,
+    so valid counts are `vae_temporal_compression * n + 1`.
+    """
+
+    family: str
+    vae_temporal_compression: int
+    vae_spatial_compression: int
+    size_multiple: int  # width and height must be multiples of this
+    per_token_timesteps: bool
+    keyframe_tokens: bool = False
+    lora: bool = False
+    latent_upsampler: bool = False
+    default_steps: int = 50
+    default_guidance: float = 3.0
+    default_rate: int = 25
+    max_frames: int = 257
+
+    def num_latent_frames(self, num_frames: int) -> int:
+        return (num_frames - 1) // self.vae_temporal_compression + 1
+
+    def is_valid_frame_count(self, num_frames: int) -> bool:
+        return num_frames >= 1 and (num_frames - 1) % self.vae_temporal_compression == 0
+
+    def nearest_frame_count(self, num_frames: int) -> int:
+        """The valid frame count nearest to `num_frames` (ties go up), within [1, max_frames]."""
+        tc = self.vae_temporal_compression
+        n = max(0, (max(num_frames, 1) - 1 + tc // 2) // tc)
+        return min(n * tc + 1, (self.max_frames - 1) // tc * tc + 1)
+
+    def pixel_frames_of_latent(self, latent_index: int) -> range:
+        """The pixel frames latent frame `latent_index` stands for (0 -> [0], 1 -> [1..tc], ...)."""
+        if latent_index == 0:
+            return range(0, 1)
+        tc = self.vae_temporal_compression
+        return range((latent_index - 1) * tc + 1, latent_index * tc + 1)
+
+    def latent_of_pixel(self, pixel_frame: int) -> int:
+        return 0 if pixel_frame <= 0 else (pixel_frame - 1) // self.vae_temporal_compression + 1

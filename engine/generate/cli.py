@@ -1,0 +1,293 @@
+"""`kinora generate|extend|loop|blend|remix|upscale|models`: the AI tools from the command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from engine.errors import UserError
+
+DEFAULT_RATE = 24.0
+
+
+def register(subparsers) -> None:
+    gen = subparsers.add_parser("generate", help="generate a video from prompts, images and clips")
+    gen.add_argument("prompt", nargs="?", default="", help="prompt for the frames no --prompt-at covers")
+    gen.add_argument("--prompt-at", action="append", default=[], metavar="START:END:TEXT",
+                     help="a prompt for frames START..END-1 (repeatable: a storyboard)")
+    gen.add_argument("--image", action="append", default=[], metavar="PATH@FRAME[:STRENGTH]",
+                     help="hold an image at a frame (repeatable)")
+    gen.add_argument("--video", action="append", default=[], metavar="PATH@FRAME[:STRENGTH]",
+                     help="hold a video's frames from a frame on (repeatable)")
+    length = gen.add_mutually_exclusive_group()
+    length.add_argument("--frames", type=int, help="number of frames (rounded to what the model makes)")
+    length.add_argument("--duration", type=float, help="length in seconds")
+    gen.add_argument("--rate", type=float, default=DEFAULT_RATE, help="frames per second (default 24)")
+    _size_options(gen)
+    _common_options(gen)
+    gen.set_defaults(run=_run_generate)
+
+    ext = subparsers.add_parser("extend", help="continue a clip forward or backward")
+    ext.add_argument("video")
+    ext.add_argument("prompt", nargs="?", default="")
+    ext.add_argument("--backward", action="store_true", help="generate frames before the clip")
+    ext.add_argument("--frames", type=int, default=16, help="new frames (default 16)")
+    ext.add_argument("--context", type=int, default=9, help="frames of the clip to continue from (default 9)")
+    _size_options(ext)
+    _common_options(ext)
+    ext.set_defaults(run=_run_extend)
+
+    lp = subparsers.add_parser("loop", help="generate a bridge that makes a clip loop")
+    lp.add_argument("video")
+    lp.add_argument("prompt", nargs="?", default="")
+    lp.add_argument("--frames", type=int, default=16, help="bridge frames (default 16)")
+    lp.add_argument("--context", type=int, default=9)
+    _size_options(lp)
+    _common_options(lp)
+    lp.set_defaults(run=_run_loop)
+
+    bl = subparsers.add_parser("blend", help="blend two clips along influence curves")
+    bl.add_argument("first")
+    bl.add_argument("second")
+    bl.add_argument("prompt", nargs="?", default="")
+    bl.add_argument("--preset-curve", dest="curve", default="transition", choices=("transition", "mix"))
+    bl.add_argument("--frames", type=int, default=None, help="frames (default: the shorter clip's length)")
+    _size_options(bl)
+    _common_options(bl)
+    bl.set_defaults(run=_run_blend)
+
+    for name, default, help_text in (("remix", 0.5, "re-imagine a clip with a new prompt"),
+                                     ("upscale", 0.3, "upsample a clip and re-denoise it at low strength")):
+        p = subparsers.add_parser(name, help=help_text)
+        p.add_argument("video")
+        p.add_argument("prompt", nargs="?", default="")
+        p.add_argument("--strength", type=float, default=default,
+                       help=f"how much to change, 0..1 (default {default})")
+        _size_options(p)
+        _common_options(p)
+        p.set_defaults(run=_run_remix if name == "remix" else _run_upscale)
+
+    models = subparsers.add_parser("models", help="list the video models Kinora can find")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(run=_run_models)
+
+
+def _size_options(parser) -> None:
+    parser.add_argument("--size", metavar="WxH", help="output size, e.g. 704x480")
+    parser.add_argument("--aspect", default="16:9", choices=("16:9", "1:1", "9:16"))
+    parser.add_argument("--resolution", default="480p", choices=("480p", "720p", "1080p"))
+
+
+def _common_options(parser) -> None:
+    parser.add_argument("--negative", default="", help="what to avoid")
+    parser.add_argument("--steps", type=int)
+    parser.add_argument("--guidance", type=float)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--variations", type=int, default=1)
+    parser.add_argument("--preset", help="a preset name from resources/presets, or a .toml file")
+    parser.add_argument("--model", help="model name or folder (default: the bundled model)")
+    parser.add_argument("--device", choices=("cpu", "cuda"))
+    parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4|OUT.npy")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+# -- parsing helpers -------------------------------------------------------------------------------
+
+def parse_placement(text: str, option: str) -> tuple[str, int, float]:
+    """PATH@FRAME[:STRENGTH] -> (path, frame, strength)."""
+    path, sep, where = text.rpartition("@")
+    if not sep or not path:
+        raise UserError(f"{option} {text!r}: write PATH@FRAME or PATH@FRAME:STRENGTH, e.g. cat.png@0:1.0")
+    frame_text, _, strength_text = where.partition(":")
+    try:
+        frame = int(frame_text)
+        strength = float(strength_text) if strength_text else 1.0
+    except ValueError:
+        raise UserError(f"{option} {text!r}: FRAME must be a whole number and STRENGTH a number in 0..1") from None
+    return path, frame, strength
+
+
+def parse_prompt_at(text: str):
+    from engine.generate.tools import PromptSpan
+
+    parts = text.split(":", 2)
+    try:
+        start, stop = int(parts[0]), int(parts[1])
+        body = parts[2]
+    except (ValueError, IndexError):
+        raise UserError(f"--prompt-at {text!r}: write START:END:TEXT, e.g. 0:24:a cat wakes up") from None
+    if stop <= start:
+        raise UserError(f"--prompt-at {text!r}: END must be after START")
+    return PromptSpan(start, stop, body)
+
+
+def _parse_size(text: str) -> tuple[int, int]:
+    try:
+        w, h = text.lower().split("x")
+        return int(w), int(h)
+    except ValueError:
+        raise UserError(f"--size {text!r}: write WIDTHxHEIGHT, e.g. 704x480") from None
+
+
+# -- running ---------------------------------------------------------------------------------------
+
+def _load(args):
+    from engine.generate.backends import load_backend
+    from engine.generate.models import resolve
+    from engine.generate.run import check_output
+    from engine.generate.settings import SamplingSettings
+    from engine.generate.tools import load_preset
+
+    check_output(args.output)
+    preset = load_preset(args.preset) if args.preset else None
+    settings = SamplingSettings(steps=args.steps, guidance=args.guidance, seed=args.seed,
+                                variations=args.variations)
+    info = resolve(args.model)
+    backend = load_backend(info, device=args.device)
+    return backend, settings, preset
+
+
+def _size(args, caps, num_frames=None, duration=None, rate=DEFAULT_RATE):
+    from engine.generate.settings import choose_size
+
+    width, height = _parse_size(args.size) if args.size else (None, None)
+    chosen = choose_size(caps, aspect=args.aspect, resolution=args.resolution, width=width, height=height,
+                         num_frames=num_frames, duration=duration, rate=rate)
+    return chosen
+
+
+def _prompt(args, preset):
+    text = args.prompt
+    return (preset.prompt(text) if preset else text), (args.negative or (preset.negative if preset else ""))
+
+
+def _execute(args, backend, recipe, settings, preset, fps) -> int:
+    from pathlib import Path
+
+    from engine.generate.run import run_recipe, write_output
+
+    for note in recipe.notes:
+        print(f"kinora {args.command}: {note}", file=sys.stderr)
+    frames, result = run_recipe(backend, recipe, settings, preset=preset,
+                                on_step=None if args.quiet else _progress_bar(args.command))
+    written = write_output(Path(args.output), frames, fps, result, recipe, backend.name)
+    if not args.quiet:
+        print(file=sys.stderr)
+    for path in written:
+        print(path)
+    return 0
+
+
+def _progress_bar(command: str):
+    def on_step(progress) -> None:
+        filled = int(progress.fraction * 30)
+        sys.stderr.write(f"\rkinora {command}: [{'#' * filled}{' ' * (30 - filled)}] {progress.message}")
+        sys.stderr.flush()
+    return on_step
+
+
+def _tell(args, chosen) -> None:
+    print(f"kinora {args.command}: {chosen.note}", file=sys.stderr)
+
+
+def _run_generate(args) -> int:
+    from engine.generate.tools import Card, storyboard
+
+    backend, settings, preset = _load(args)
+    chosen = _size(args, backend.caps, num_frames=args.frames, duration=args.duration, rate=args.rate)
+    _tell(args, chosen)
+    cards = [Card(*parse_placement(text, "--image")) for text in args.image]
+    cards += [Card(*parse_placement(text, "--video")) for text in args.video]
+    spans = [parse_prompt_at(text) for text in args.prompt_at]
+    if preset:
+        spans = [type(s)(s.start, s.stop, preset.prompt(s.text), s.negative) for s in spans]
+    prompt, negative = _prompt(args, preset)
+    if not prompt and not spans:
+        raise UserError("no prompt: give a PROMPT or at least one --prompt-at START:END:TEXT")
+    recipe = storyboard(backend.caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames,
+                        rate=args.rate, prompt=prompt, negative=negative, cards=cards, prompts=spans,
+                        tool="generate")
+    return _execute(args, backend, recipe, settings, preset, args.rate)
+
+
+def _video_fps(path) -> float:
+    from engine.generate.media_io import probe_video
+
+    return probe_video(path)[1]
+
+
+def _run_extend(args) -> int:
+    from engine.generate.tools import extend
+
+    backend, settings, preset = _load(args)
+    chosen = _size(args, backend.caps)
+    prompt, negative = _prompt(args, preset)
+    recipe = extend(backend.caps, args.video, direction="backward" if args.backward else "forward",
+                    context=args.context, new_frames=args.frames, width=chosen.width, height=chosen.height,
+                    prompt=prompt, negative=negative)
+    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
+
+
+def _run_loop(args) -> int:
+    from engine.generate.tools import loop
+
+    backend, settings, preset = _load(args)
+    chosen = _size(args, backend.caps)
+    prompt, negative = _prompt(args, preset)
+    recipe = loop(backend.caps, args.video, context=args.context, bridge=args.frames, width=chosen.width,
+                  height=chosen.height, prompt=prompt, negative=negative)
+    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
+
+
+def _run_blend(args) -> int:
+    from engine.generate.media_io import probe_video
+    from engine.generate.tools import blend
+
+    backend, settings, preset = _load(args)
+    (n1, fps), (n2, _) = probe_video(args.first), probe_video(args.second)
+    chosen = _size(args, backend.caps, num_frames=args.frames or min(n1, n2), rate=fps)
+    _tell(args, chosen)
+    prompt, negative = _prompt(args, preset)
+    recipe = blend(backend.caps, args.first, args.second, preset=args.curve, num_frames=chosen.num_frames,
+                   width=chosen.width, height=chosen.height, rate=fps, prompt=prompt, negative=negative)
+    return _execute(args, backend, recipe, settings, preset, fps)
+
+
+def _run_remix(args) -> int:
+    from engine.generate.tools import remix
+
+    backend, settings, preset = _load(args)
+    chosen = _size(args, backend.caps)
+    prompt, negative = _prompt(args, preset)
+    recipe = remix(backend.caps, args.video, strength=args.strength, width=chosen.width, height=chosen.height,
+                   prompt=prompt, negative=negative)
+    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
+
+
+def _run_upscale(args) -> int:
+    from engine.generate.tools import upscale
+
+    backend, settings, preset = _load(args)
+    chosen = _size(args, backend.caps)
+    prompt, negative = _prompt(args, preset)
+    recipe = upscale(backend.caps, args.video, strength=args.strength, width=chosen.width, height=chosen.height,
+                     prompt=prompt, negative=negative)
+    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
+
+
+def _run_models(args) -> int:
+    from engine.generate.models import discover, search_dirs
+
+    found = discover()
+    if args.json:
+        print(json.dumps([{"name": m.name, "path": str(m.path), "family": m.family, "usable": m.usable,
+                           "problem": m.problem} for m in found], indent=2))
+        return 0
+    if not found:
+        print("no models found; looked in: " + ", ".join(str(d) for d in search_dirs()) + " and the Hugging Face cache")
+        return 0
+    for m in found:
+        status = "ok" if m.usable else f"unusable: {m.problem}"
+        print(f"{m.name}\t{m.family or '?'}\t{m.path}\t{status}")
+    return 0
+

@@ -1,0 +1,231 @@
+"""Finding and loading video models, offline.
+
+Models are diffusers-format folders (a model_index.json and one folder per component). They
+are looked for in the bundled resources, in `KINORA_MODELS` (os.pathsep-separated folders), in
+the user models folder and in the Hugging Face cache, never on the network. Weights load from
+safetensors only and no repository code is ever run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.errors import ModelError
+
+# model_index.json `_class_name` -> the backend family that runs it
+FAMILIES = {
+    "LTXPipeline": "ltx",
+    "LTXConditionPipeline": "ltx",
+    "LTXImageToVideoPipeline": "ltx",
+    "WanPipeline": "wan",
+    "WanImageToVideoPipeline": "wan",
+    "SkyReelsV2DiffusionForcingPipeline": "skyreels",
+}
+SUPPORTED_FAMILIES = ("ltx", "wan")
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+BUNDLED_MODEL = RESOURCES / "models" / "toyworld"
+_LIBRARIES = ("diffusers", "transformers")
+_UNSAFE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    name: str
+    path: Path
+    family: str | None
+    pipeline_class: str
+    problem: str | None = None  # why it cannot be used; None when it can
+
+    @property
+    def usable(self) -> bool:
+        return self.problem is None
+
+
+def user_models_dir() -> Path:
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("kinora")) / "models"
+
+
+def search_dirs() -> list[Path]:
+    """Folders holding model folders, in the order a name is looked up."""
+    dirs = [RESOURCES / "models"]
+    dirs += [Path(p).expanduser() for p in os.environ.get("KINORA_MODELS", "").split(os.pathsep) if p]
+    dirs.append(user_models_dir())
+    return dirs
+
+
+def hf_cache_dir() -> Path:
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"]).expanduser()
+    home = os.environ.get("HF_HOME") or os.path.join(os.path.expanduser("~"), ".cache", "huggingface")
+    return Path(home).expanduser() / "hub"
+
+
+def discover() -> list[ModelInfo]:
+    """Every diffusers-format model found locally, usable or not (the problem says why)."""
+    found: list[ModelInfo] = []
+    seen: set[Path] = set()
+    for folder in search_dirs():
+        candidates = [folder] if (folder / "model_index.json").is_file() else sorted(folder.glob("*/model_index.json"))
+        for index in candidates:
+            path = index.parent if index.name == "model_index.json" else index
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                found.append(inspect_model(path))
+    cache = hf_cache_dir()
+    for repo in sorted(cache.glob("models--*")):
+        snapshots = sorted((repo / "snapshots").glob("*/model_index.json"), key=lambda p: p.stat().st_mtime)
+        if snapshots:
+            name = repo.name[len("models--"):].replace("--", "/")
+            found.append(inspect_model(snapshots[-1].parent, name=name))
+    return found
+
+
+def inspect_model(path: Path, name: str | None = None) -> ModelInfo:
+    """Read a model folder's model_index.json and check that its components are complete and safe."""
+    path = Path(path)
+    name = name or path.name
+    index_file = path / "model_index.json"
+    if not index_file.is_file():
+        return ModelInfo(name, path, None, "", f"{path} has no model_index.json (not a diffusers-format model)")
+    try:
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        return ModelInfo(name, path, None, "", f"{index_file} cannot be read: {error}")
+    pipeline_class = str(index.get("_class_name", ""))
+    family = FAMILIES.get(pipeline_class)
+    if family is None:
+        return ModelInfo(name, path, None, pipeline_class,
+                         f"{path} is a {pipeline_class or 'unknown'} model; Kinora runs LTX-Video, Wan and SkyReels-V2")
+    if family not in SUPPORTED_FAMILIES:
+        return ModelInfo(name, path, family, pipeline_class,
+                         f"{path} is a {family} model, which this version of Kinora cannot run yet; use an LTX-Video or Wan model")
+    for component, spec in index.items():
+        if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        problem = _component_problem(path, component, spec)
+        if problem:
+            return ModelInfo(name, path, family, pipeline_class, problem)
+    return ModelInfo(name, path, family, pipeline_class)
+
+
+def _component_problem(path: Path, component: str, spec: list) -> str | None:
+    library, class_name = spec[0], spec[1]
+    folder = path / component
+    if library not in _LIBRARIES:
+        return f"{folder} needs code from {library!r}; Kinora only loads diffusers and transformers classes"
+    if not folder.is_dir():
+        return f"{folder} is missing: the model is partly downloaded; download it again"
+    if not _has_weights(class_name):
+        return None
+    files = [p.name for p in folder.iterdir()]
+    if any(f.endswith(".safetensors") for f in files):
+        return None
+    if any(f.endswith(_UNSAFE_WEIGHTS) for f in files):
+        return (f"{folder} only has PyTorch pickle weights (.bin/.pt); Kinora loads .safetensors only: "
+                "download the safetensors variant of this model")
+    return f"{folder} has no weights: the model is partly downloaded; download it again"
+
+
+def _has_weights(class_name: str) -> bool:
+    return not any(word in class_name for word in ("Tokenizer", "Scheduler", "Processor", "FeatureExtractor"))
+
+
+def resolve(name_or_path: str | None = None) -> ModelInfo:
+    """The model a user named (a folder path or a discovered name), or the default model."""
+    if name_or_path:
+        path = Path(name_or_path).expanduser()
+        if path.is_dir():
+            info = inspect_model(path)
+        else:
+            matches = [m for m in discover() if m.name == name_or_path or m.name.split("/")[-1] == name_or_path]
+            if not matches:
+                raise ModelError(f"no model named {name_or_path!r}: put diffusers-format models in "
+                                 f"{user_models_dir()} or a folder listed in KINORA_MODELS, or pass a model folder "
+                                 "path; `kinora models` lists what is found")
+            info = matches[0]
+    else:
+        if (BUNDLED_MODEL / "model_index.json").is_file():
+            info = inspect_model(BUNDLED_MODEL)
+        else:
+            usable = [m for m in discover() if m.usable]
+            if not usable:
+                raise ModelError(f"no video model is installed: put a diffusers-format LTX-Video model in "
+                                 f"{user_models_dir()} (or a folder listed in KINORA_MODELS) and try again")
+            info = usable[0]
+    if info.problem:
+        raise ModelError(info.problem)
+    return info
+
+
+def pick_device(requested: str | None = None):
+    """(device, dtype): CUDA in bfloat16 when available (or asked for), else CPU in float32."""
+    import torch
+
+    if requested not in (None, "", "auto", "cpu", "cuda") and not str(requested).startswith("cuda:"):
+        raise ModelError(f"unknown device {requested!r}; use cpu or cuda")
+    if requested and str(requested).startswith("cuda") and not torch.cuda.is_available():
+        raise ModelError(f"device {requested!r} was asked for but no CUDA GPU is available; use --device cpu")
+    if requested in (None, "", "auto"):
+        requested = "cuda" if torch.cuda.is_available() else "cpu"
+    device = torch.device(requested)
+    return device, (torch.bfloat16 if device.type == "cuda" else torch.float32)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryOptions:
+    """How to fit a model in memory. `cpu_offload` keeps each component on the CPU until it runs."""
+
+    cpu_offload: bool = False
+    vae_tiling: bool = False
+
+
+def choose_memory_options(weights_bytes: int, device, pixels_per_video: int,
+                          override: MemoryOptions | None = None) -> MemoryOptions:
+    """Offload when the weights would not fit in free GPU memory with room to work; tile the VAE
+    for large videos. An explicit `override` always wins."""
+    if override is not None:
+        return override
+    if getattr(device, "type", str(device)) != "cuda":
+        return MemoryOptions()
+    import torch
+
+    free, _total = torch.cuda.mem_get_info(device)
+    return MemoryOptions(cpu_offload=weights_bytes * 1.3 > free,
+                         vae_tiling=pixels_per_video > 768 * 512 * 121 or weights_bytes * 1.3 > free)
+
+
+def load_components(info: ModelInfo, dtype=None) -> dict:
+    """Every component of a model, loaded on the CPU from local safetensors files."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    index = json.loads((info.path / "model_index.json").read_text(encoding="utf-8"))
+    components = {}
+    for component, spec in index.items():
+        if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+            continue
+        library, class_name = spec
+        if library not in _LIBRARIES:
+            raise ModelError(f"{info.path / component} needs code from {library!r}; Kinora will not run it")
+        cls = getattr(importlib.import_module(library), class_name, None)
+        if cls is None:
+            raise ModelError(f"{info.path / component} needs {library}.{class_name}, which the installed "
+                             f"{library} does not have; update {library}")
+        folder = str(info.path / component)
+        try:
+            if not _has_weights(class_name):
+                components[component] = cls.from_pretrained(folder, local_files_only=True)
+            elif library == "transformers":
+                components[component] = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True,
+                                                            dtype=dtype)
+            else:
+                components[component] = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True,
+                                                            torch_dtype=dtype)
+        except (OSError, ValueError, RuntimeError) as error:
+            raise ModelError(f"{folder} cannot be loaded ({str(error).splitlines()[0]}); the model may be "
+                             "incomplete or for another version: download it again") from error
+    return components

@@ -1,0 +1,70 @@
+"""Sampling settings, and mapping what a user asks for (aspect, resolution, duration) to what a model accepts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.errors import UserError
+from engine.generate.caps import ModelCaps
+from engine.time import round_half_up
+
+ASPECTS = {"16:9": (16, 9), "1:1": (1, 1), "9:16": (9, 16)}
+RESOLUTIONS = {"480p": 480, "720p": 720, "1080p": 1080}
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingSettings:
+    steps: int | None = None  # None: the model's default
+    guidance: float | None = None
+    seed: int = 0
+    variations: int = 1
+    decode_timestep: float = 0.0
+    decode_noise_scale: float | None = None
+    max_sequence_length: int | None = None  # None: the model's own (LTX 128, Wan 512)
+
+    def __post_init__(self) -> None:
+        if self.steps is not None and not 1 <= self.steps <= 1000:
+            raise UserError(f"--steps {self.steps} must be between 1 and 1000")
+        if self.guidance is not None and not 0 <= self.guidance <= 50:
+            raise UserError(f"--guidance {self.guidance} must be between 0 and 50")
+        if not 1 <= self.variations <= 16:
+            raise UserError(f"--variations {self.variations} must be between 1 and 16")
+
+
+@dataclass(frozen=True, slots=True)
+class ChosenSize:
+    width: int
+    height: int
+    num_frames: int
+    note: str  # what was chosen and why, for the user
+
+
+def choose_size(caps: ModelCaps, *, aspect: str = "16:9", resolution: str = "480p", width: int | None = None,
+                height: int | None = None, num_frames: int | None = None, duration: float | None = None,
+                rate: float = 24.0) -> ChosenSize:
+    """The nearest size and frame count the model accepts to what was asked for."""
+    if width is None or height is None:
+        if aspect not in ASPECTS:
+            raise UserError(f"unknown aspect {aspect!r}; use one of {', '.join(ASPECTS)}")
+        if resolution not in RESOLUTIONS:
+            raise UserError(f"unknown resolution {resolution!r}; use one of {', '.join(RESOLUTIONS)}")
+        a_w, a_h = ASPECTS[aspect]
+        short = RESOLUTIONS[resolution]
+        width, height = ((round_half_up(short * a_w / a_h), short) if a_w >= a_h
+                         else (short, round_half_up(short * a_h / a_w)))
+    if width <= 0 or height <= 0:
+        raise UserError(f"size {width}x{height} must be positive")
+    m = caps.size_multiple
+    chosen_w, chosen_h = (max(m, round_half_up(width / m) * m), max(m, round_half_up(height / m) * m))
+    if num_frames is None:
+        num_frames = round_half_up((duration if duration is not None else 2.0) * rate) + 1
+    if num_frames < 1:
+        raise UserError(f"{num_frames} frames: ask for at least one frame")
+    chosen_frames = caps.nearest_frame_count(num_frames)
+    notes = []
+    if (chosen_w, chosen_h) != (width, height):
+        notes.append(f"size {width}x{height} -> {chosen_w}x{chosen_h} (multiples of {m})")
+    if chosen_frames != num_frames:
+        notes.append(f"{num_frames} frames -> {chosen_frames} ({caps.vae_temporal_compression}*n+1)")
+    note = f"{chosen_w}x{chosen_h}, {chosen_frames} frames" + (f" ({'; '.join(notes)})" if notes else "")
+    return ChosenSize(chosen_w, chosen_h, chosen_frames, note)

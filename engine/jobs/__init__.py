@@ -1,0 +1,1 @@
+"""Long-running engine work: progress, cancellation, the job queue."""

@@ -1,0 +1,192 @@
+"""The persistent job queue, stored in the library database (engine/library/db.py).
+
+Every state change is one committed transaction before anyone is told about it, so after a
+crash the table says exactly what happened:
+
+    queued -> running -> done | failed | cancelled
+                      -> interrupted (the worker died or was stopped) -> running again
+
+Only one worker runs the queue at a time (engine/jobs/worker.py holds a lock file), so a job
+found `running` when a worker starts belonged to a worker that died. `recover_after_crash`
+marks it interrupted and counts the crash; a job that was running during MAX_CRASHES worker
+deaths is failed instead, so it cannot take the worker down in a loop — the user retries it
+by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import UserError
+from engine.jobs.progress import Progress
+from engine.library.db import connect, transaction
+
+STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
+FINISHED = ("done", "failed", "cancelled")
+MAX_CRASHES = 2
+CRASH_LOOP_MESSAGE = "stopped the worker twice; retry it by hand (kinora jobs retry {id})"
+
+
+@dataclass(frozen=True, slots=True)
+class Job:
+    id: int
+    kind: str
+    params: dict
+    state: str
+    step: int
+    total: int
+    message: str
+    outputs: list
+    error: str
+    attempts: int
+    crashes: int
+    cancel_requested: bool
+    created: float
+    started: float | None
+    finished: float | None
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(self.step, self.total, self.message)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "state": self.state, "step": self.step, "total": self.total,
+                "message": self.message, "outputs": self.outputs, "error": self.error, "attempts": self.attempts,
+                "crashes": self.crashes, "created": self.created, "started": self.started,
+                "finished": self.finished, "params": self.params}
+
+
+class JobQueue:
+    """The queue over one connection. Each thread that touches the queue opens its own JobQueue."""
+
+    def __init__(self, path: str | None = None, conn: sqlite3.Connection | None = None) -> None:
+        self.conn = conn or connect(path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # -- asking ------------------------------------------------------------------------------
+
+    def get(self, job_id: int) -> Job:
+        row = self.conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no job {job_id} in the queue; `kinora jobs list` shows the jobs")
+        return _job(row)
+
+    def list(self, states: tuple[str, ...] | None = None, limit: int = 1000) -> list[Job]:
+        if states:
+            marks = ", ".join("?" * len(states))
+            rows = self.conn.execute(f"SELECT * FROM jobs WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+                                     (*states, limit))
+        else:
+            rows = self.conn.execute("SELECT * FROM jobs ORDER BY id LIMIT ?", (limit,))
+        return [_job(row) for row in rows]
+
+    def cancel_requested(self, job_id: int) -> bool:
+        row = self.conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return bool(row and row[0])
+
+    # -- what users do -----------------------------------------------------------------------
+
+    def submit(self, kind: str, params: dict) -> int:
+        text = json.dumps(params)  # fails here, not in the worker, when params are not JSON
+        return self.conn.execute("INSERT INTO jobs(kind, params, state, created) VALUES (?, ?, 'queued', ?)",
+                                 (kind, text, time.time())).lastrowid
+
+    def cancel(self, job_id: int) -> str:
+        """Cancel a job: a waiting one at once, a running one at its next step (the worker sees the
+        request). Returns the job's state after the call."""
+        with transaction(self.conn):
+            job = self.get(job_id)
+            if job.state in ("queued", "interrupted"):
+                self._set(job_id, state="cancelled", message="cancelled before it ran", finished=time.time())
+                return "cancelled"
+            if job.state == "running":
+                self._set(job_id, cancel_requested=1)
+                return "running"
+        raise UserError(f"job {job_id} is {job.state} already; there is nothing to cancel")
+
+    def retry(self, job_id: int, params: dict | None = None) -> None:
+        """Queue a failed, cancelled or interrupted job again (with new params when given)."""
+        with transaction(self.conn):
+            job = self.get(job_id)
+            if job.state not in ("failed", "cancelled", "interrupted"):
+                raise UserError(f"job {job_id} is {job.state}; only failed, cancelled or interrupted jobs can be "
+                                "retried")
+            changes: dict[str, Any] = dict(state="queued", step=0, total=0, message="", error="", crashes=0,
+                                           cancel_requested=0, started=None, finished=None)
+            if params is not None:
+                changes["params"] = json.dumps(params)
+            self._set(job_id, **changes)
+
+    def remove(self, job_id: int) -> None:
+        with transaction(self.conn):
+            if self.get(job_id).state == "running":
+                raise UserError(f"job {job_id} is running; cancel it first")
+            self.conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    # -- what the worker does ----------------------------------------------------------------
+
+    def recover_after_crash(self) -> list[Job]:
+        """Called by a worker holding the worker lock, before it claims anything: jobs still marked
+        running belonged to a worker that died. Returns them as they are now."""
+        with transaction(self.conn):
+            orphans = self.list(("running",))
+            for job in orphans:
+                crashes = job.crashes + 1
+                if crashes >= MAX_CRASHES:
+                    self._set(job.id, state="failed", crashes=crashes, finished=time.time(),
+                              error=CRASH_LOOP_MESSAGE.format(id=job.id), message="")
+                else:
+                    self._set(job.id, state="interrupted", crashes=crashes,
+                              message="interrupted: the worker stopped while it ran; it will run again")
+        return [self.get(job.id) for job in orphans]
+
+    def claim_next(self, worker_pid: int) -> Job | None:
+        """Take the first waiting job (interrupted ones first: they were first in line) and mark it running."""
+        with transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT id FROM jobs WHERE state IN ('interrupted', 'queued') "
+                "ORDER BY state = 'queued', id LIMIT 1").fetchone()
+            if row is None:
+                return None
+            self.conn.execute(
+                "UPDATE jobs SET state = 'running', attempts = attempts + 1, started = ?, finished = NULL, "
+                "worker_pid = ?, step = 0, total = 0, message = 'starting', error = '' WHERE id = ?",
+                (time.time(), worker_pid, row[0]))
+            return self.get(row[0])
+
+    def report(self, job_id: int, progress: Progress) -> bool:
+        """Store a running job's progress; returns whether the user asked to cancel it."""
+        self.conn.execute("UPDATE jobs SET step = ?, total = ?, message = ? WHERE id = ? AND state = 'running'",
+                          (progress.step, progress.total, progress.message, job_id))
+        return self.cancel_requested(job_id)
+
+    def finish(self, job_id: int, outputs: list) -> None:
+        self._set(job_id, state="done", outputs=json.dumps(outputs), finished=time.time(), message="done")
+
+    def fail(self, job_id: int, error: str) -> None:
+        self._set(job_id, state="failed", error=error, finished=time.time(), message="")
+
+    def mark_cancelled(self, job_id: int, reason: str = "cancelled") -> None:
+        self._set(job_id, state="cancelled", message=reason, finished=time.time(), cancel_requested=0)
+
+    def mark_interrupted(self, job_id: int, reason: str) -> None:
+        """The worker is stopping cleanly (not a crash): the job runs again on the next start."""
+        self._set(job_id, state="interrupted", message=reason)
+
+    def _set(self, job_id: int, **changes: Any) -> None:
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        self.conn.execute(f"UPDATE jobs SET {columns} WHERE id = ?", (*changes.values(), job_id))
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(id=row["id"], kind=row["kind"], params=json.loads(row["params"]), state=row["state"],
+               step=row["step"], total=row["total"], message=row["message"], outputs=json.loads(row["outputs"]),
+               error=row["error"], attempts=row["attempts"], crashes=row["crashes"],
+               cancel_requested=bool(row["cancel_requested"]), created=row["created"], started=row["started"],
+               finished=row["finished"])

@@ -1,0 +1,31 @@
+"""The `render` job: export a copy of the project to a video file on the worker thread, with
+progress and cancel, like every other long task."""
+
+from __future__ import annotations
+
+from engine.jobs.progress import CancelToken
+
+
+def render_params(project, output: str, *, codec: str | None = None, crf: int | None = None, preset: str = "medium",
+                  frame_range=None, audio: bool = True) -> dict:
+    import os
+
+    from engine.model.serialize import project_to_dict
+
+    base_dir = os.path.dirname(project.path) if project.path else os.getcwd()
+    return {"project": project_to_dict(project, base_dir), "base_dir": base_dir, "project_path": project.path,
+            "output": os.path.abspath(output), "codec": codec, "crf": crf, "preset": preset,
+            "range": [frame_range.start, frame_range.stop] if frame_range is not None else None, "audio": audio}
+
+
+def run_render_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
+    from engine.media.export import RenderSettings, export
+    from engine.model.serialize import project_from_dict
+    from engine.time import FrameRange
+
+    project = project_from_dict(params["project"], params["base_dir"])
+    project.path = params.get("project_path")  # so the export refuses to overwrite the project file
+    frames = FrameRange(*params["range"]) if params.get("range") else None
+    settings = RenderSettings(codec=params.get("codec"), crf=params.get("crf"), preset=params.get("preset", "medium"),
+                              frame_range=frames, audio=params.get("audio", True))
+    return [export(project, params["output"], settings, on_progress=on_progress, check_cancel=cancel.check)]

@@ -1,0 +1,232 @@
+"""The one worker that runs the job queue: a plain thread (or the calling thread, for the CLI)
+that knows nothing of Qt. The editor's bridge turns `on_state(job)` and
+`on_progress(job_id, progress)` into queued signals; both are called from the worker thread,
+always after the change they report is committed to the database.
+
+Only one worker may run a queue: it holds an exclusive lock on a file beside the database for
+as long as it lives. The lock dies with the process (even with kill -9), which is how a new
+worker knows that jobs still marked running were orphaned by a crash.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+
+from engine.errors import KinoraError, UserError
+from engine.jobs.progress import CancelToken, JobCancelled, Progress
+from engine.jobs.queue import Job, JobQueue
+from engine.jobs.registry import handler_for
+from engine.library.db import library_path
+
+STOPPING = "the worker was stopped; the job runs again when the worker starts"
+CANCELLED = "cancelled by the user"
+
+
+class WorkerLock:
+    """An exclusive, process-lifetime lock on `<database>.worker-lock` (flock/msvcrt locking)."""
+
+    def __init__(self, db_path: str) -> None:
+        self.path = db_path + ".worker-lock"
+        self._handle = None
+
+    def acquire(self) -> None:
+        handle = open(self.path, "a+")  # noqa: SIM115 - held open for the worker's lifetime: it is the lock
+        try:
+            _lock(handle)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            handle.close()
+            raise UserError(f"another Kinora worker (process {holder}) is running the queue of {self.path[:-12]}; "
+                            "let it finish or stop it first") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        self._handle = handle
+
+    def release(self) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing the file releases the lock
+            self._handle = None
+
+
+def _lock(handle) -> None:
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        handle.seek(0)
+        msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        return
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+class Worker:
+    """Runs queued jobs one at a time, in order.
+
+    `start()` runs it on its own thread (the editor); `run()` runs it in the calling thread (the
+    CLI). With `stop_when_empty` it returns once nothing is waiting; otherwise it waits for new
+    jobs (`wake()` after a submit makes it look at once).
+    """
+
+    def __init__(self, db_path: str | None = None, *, on_state: Callable[[Job], None] | None = None,
+                 on_progress: Callable[[int, Progress], None] | None = None, stop_when_empty: bool = False,
+                 poll_s: float = 0.5) -> None:
+        self.db_path = db_path or library_path()
+        self.on_state = on_state
+        self.on_progress = on_progress
+        self.stop_when_empty = stop_when_empty
+        self.poll_s = poll_s
+        self.recovered: list[Job] = []  # the jobs found orphaned by a crash when the worker started
+        self._lock = WorkerLock(self.db_path)
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._current: tuple[int, CancelToken] | None = None
+        self._current_guard = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    # -- control, from any thread ------------------------------------------------------------
+
+    def start(self) -> None:
+        """Take the worker lock (raises UserError when another worker has it) and run on a thread."""
+        self._begin()
+        self._thread = threading.Thread(target=self._loop_and_release, name="kinora-worker", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        self._begin()
+        self._loop_and_release()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def cancel(self, job_id: int) -> str:
+        """Cancel a job: a waiting one at once, the running one within one step."""
+        queue = JobQueue(self.db_path)
+        try:
+            state = queue.cancel(job_id)
+        finally:
+            queue.close()
+        with self._current_guard:
+            if self._current and self._current[0] == job_id:
+                self._current[1].cancel(CANCELLED)
+        return state
+
+    def stop(self, wait: bool = True, timeout: float | None = None) -> None:
+        """Stop after the current step; the running job is marked interrupted and runs again next time."""
+        self._stop.set()
+        self._wake.set()
+        with self._current_guard:
+            if self._current:
+                self._current[1].cancel(STOPPING)
+        if wait and self._thread is not None:
+            self._thread.join(timeout)
+
+    def join(self, timeout: float | None = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- the worker thread -------------------------------------------------------------------
+
+    def _begin(self) -> None:
+        self._lock.acquire()
+        queue = JobQueue(self.db_path)
+        try:
+            self.recovered = queue.recover_after_crash()
+        finally:
+            queue.close()
+        for job in self.recovered:
+            self._emit_state(job)
+
+    def _loop_and_release(self) -> None:
+        queue = JobQueue(self.db_path)
+        try:
+            while not self._stop.is_set():
+                job = queue.claim_next(os.getpid())
+                if job is None:
+                    if self.stop_when_empty:
+                        break
+                    self._wake.wait(self.poll_s)
+                    self._wake.clear()
+                    continue
+                self._emit_state(job)
+                self._run_job(queue, job)
+        finally:
+            queue.close()
+            self._lock.release()
+
+    def _run_job(self, queue: JobQueue, job: Job) -> None:
+        token = CancelToken()
+        with self._current_guard:
+            self._current = (job.id, token)
+            if self._stop.is_set():
+                token.cancel(STOPPING)
+
+        def on_step(progress: Progress) -> None:
+            if queue.report(job.id, progress):
+                token.cancel(CANCELLED)  # asked from another process: the next step check raises
+            if self.on_progress is not None:
+                self.on_progress(job.id, progress)
+
+        try:
+            if queue.cancel_requested(job.id):
+                token.cancel(CANCELLED)
+            token.check()
+            outputs = handler_for(job.kind)(job.params, on_step, token)
+        except JobCancelled:
+            if token.reason == STOPPING:
+                queue.mark_interrupted(job.id, STOPPING)
+            else:
+                queue.mark_cancelled(job.id, CANCELLED)
+        except KeyboardInterrupt:
+            queue.mark_interrupted(job.id, STOPPING)
+            raise
+        except KinoraError as error:
+            queue.fail(job.id, str(error))
+        except Exception as error:  # one job's failure must never stop the queue
+            if _is_out_of_memory(error):
+                _free_memory()
+                queue.fail(job.id, f"out of memory running job {job.id} ({_first_line(error)}); retry it with "
+                                   f"lower settings: kinora jobs retry {job.id} --lower")
+            else:
+                traceback.print_exc(file=sys.stderr)
+                queue.fail(job.id, f"{type(error).__name__}: {_first_line(error)}")
+        else:
+            queue.finish(job.id, list(outputs or []))
+        finally:
+            with self._current_guard:
+                self._current = None
+        self._emit_state(queue.get(job.id))
+
+    def _emit_state(self, job: Job) -> None:
+        if self.on_state is not None:
+            self.on_state(job)
+
+
+def _is_out_of_memory(error: BaseException) -> bool:
+    if isinstance(error, MemoryError):
+        return True
+    if "torch" in sys.modules:  # only a job that ran torch can have a torch out-of-memory error
+        from engine.generate.backends.base import is_out_of_memory
+
+        return is_out_of_memory(error)
+    return False
+
+
+def _free_memory() -> None:
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__

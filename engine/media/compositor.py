@@ -1,0 +1,236 @@
+"""The classic (non-AI) picture of a timeline frame: `render_frame(project, frame)`.
+
+Visible video tracks are layered top over bottom (the first track in display order is on
+top). Each item is placed on the project canvas by its fit mode, read from
+`item.extra["fit"]` until the model has a field for it:
+
+- "fit" (default): scaled to fit inside the canvas, centred, uncovered borders transparent;
+- "fill": scaled to cover the canvas, centred, the overflow cropped;
+- "crop": not scaled, centred (cropped when larger, bordered when smaller).
+
+An item's influence curve is its opacity weight: with weight w and per-pixel alpha a, the
+item covers what is below with w * a (out = w*a*top + (1 - w*a)*below). Two clips on
+different tracks with crossing curves therefore crossfade. Text blocks are prompts for the
+generator and are never drawn. Below every layer is black (or transparent with alpha=True,
+for ProRes 4444 exports). Pixels are square: the project's pixel aspect is not applied here.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+
+from engine.errors import MediaError
+from engine.media.decode import VideoReader
+from engine.media.stills import load_image
+from engine.model.items import Clip, Still
+from engine.model.project import Project
+from engine.time import FrameRate
+
+FIT_MODES = ("fit", "fill", "crop")
+STILLS_KEPT = 8
+# Open decoders kept; each holds a demuxer, a codec context and its own picture cache.
+READERS_KEPT = 6
+OFFLINE_COLOR = (96, 16, 16)  # placeholder for media missing on disk, in previews only
+
+
+def fit_mode(item) -> str:
+    mode = item.extra.get("fit", "fit") if item.extra else "fit"
+    if mode not in FIT_MODES:
+        raise MediaError(f"item {item.id[:8]}: unknown fit mode {mode!r}; use one of {', '.join(FIT_MODES)}")
+    return mode
+
+
+class Compositor:
+    """Renders frames of any project; keeps decoders and stills between calls. One per thread."""
+
+    def __init__(self) -> None:
+        self._readers: OrderedDict[tuple[str, FrameRate], VideoReader] = OrderedDict()
+        self._stills: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._placed: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+
+    def close(self) -> None:
+        for reader in self._readers.values():
+            reader.close()
+        self._readers.clear()
+        self._stills.clear()
+        self._placed.clear()
+
+    def render(self, project: Project, frame: int, *, alpha: bool = False,
+               offline_placeholder: bool = False) -> np.ndarray:
+        """RGB uint8 (H, W, 3) at the project size (RGBA with alpha=True). The result may be
+        read-only and shared with the cache: copy it before changing it."""
+        width, height = project.settings.width, project.settings.height
+        layers = []  # top first: (pixels, y0, x0, weight)
+        for track in project.timeline.tracks:
+            if track.kind != "video" or track.hidden:
+                continue
+            item = track.item_at(frame)
+            if not isinstance(item, (Clip, Still)):
+                continue
+            weight = float(item.curve.evaluate(frame - item.start))
+            if weight <= 0.0:
+                continue
+            layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
+            pixels, y0, x0, _ = layers[-1]
+            if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
+                break  # fully covers everything below: nothing further down can show
+        return _composite(layers, width, height, alpha)
+
+    def passthrough(self, project: Project, frame: int):
+        """The decoded picture (av.VideoFrame) and its reader when `frame` is exactly one
+        file's picture: the top visible item is an opaque video clip at full weight, at the
+        project size and unrotated. None otherwise. Export hands such pictures to the encoder
+        unchanged, skipping two colour conversions that would only add rounding."""
+        for track in project.timeline.tracks:
+            if track.kind != "video" or track.hidden:
+                continue
+            item = track.item_at(frame)
+            if not isinstance(item, (Clip, Still)):
+                continue
+            weight = float(item.curve.evaluate(frame - item.start))
+            if weight <= 0.0:
+                continue
+            ref = project.media.get(item.media_id)
+            if weight < 1.0 or not isinstance(item, Clip) or ref is None or ref.kind != "video":
+                return None
+            fit_mode(item)  # an unknown mode is an error on every path
+            reader = self._reader(ref.path, project.settings.rate)
+            size = (project.settings.width, project.settings.height)
+            if reader.has_alpha or reader.rotation or reader.size != size:
+                return None
+            return reader.decoded(item.source_range.start + frame - item.start), reader
+        return None
+
+    def _layer(self, project: Project, item, frame: int, width: int, height: int,
+               offline_placeholder: bool) -> tuple[np.ndarray, int, int]:
+        ref = project.media.get(item.media_id)
+        if ref is None:
+            raise MediaError(f"item {item.id[:8]} refers to media {item.media_id[:8]} that is not in the "
+                             "project's media bin; remove the item or re-import its file")
+        mode = fit_mode(item)
+        try:
+            if ref.kind == "video":
+                reader = self._reader(ref.path, project.settings.rate)
+                local = frame - item.start
+                source = item.source_range.start + local if isinstance(item, Clip) else 0
+                pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)
+                key = None
+            elif ref.kind == "image":
+                pixels = self._still(ref.path)
+                key = (ref.path, mode, width, height)
+            else:
+                raise MediaError(f"{ref.path}: is audio and cannot be shown on a video track; "
+                                 "move it to an audio track")
+        except MediaError:
+            if not offline_placeholder:
+                raise
+            return np.full((height, width, 3), OFFLINE_COLOR, np.uint8), 0, 0
+        if key is not None and key in self._placed:
+            self._placed.move_to_end(key)
+            return self._placed[key]
+        placed = place(pixels, width, height, mode)
+        if key is not None:
+            self._placed[key] = placed
+            while len(self._placed) > STILLS_KEPT:
+                self._placed.popitem(last=False)
+        return placed
+
+    def _reader(self, path: str, rate: FrameRate) -> VideoReader:
+        key = (path, rate)
+        reader = self._readers.get(key)
+        if reader is None:
+            reader = self._readers[key] = VideoReader(path, rate)
+            while len(self._readers) > READERS_KEPT:
+                self._readers.popitem(last=False)[1].close()
+        else:
+            self._readers.move_to_end(key)
+        return reader
+
+    def _still(self, path: str) -> np.ndarray:
+        pixels = self._stills.get(path)
+        if pixels is None:
+            pixels = self._stills[path] = load_image(path)
+            while len(self._stills) > STILLS_KEPT:
+                self._stills.popitem(last=False)
+        else:
+            self._stills.move_to_end(path)
+        return pixels
+
+
+def place(pixels: np.ndarray, width: int, height: int, mode: str) -> tuple[np.ndarray, int, int]:
+    """The part of `pixels` that lands on a width x height canvas, scaled by `mode`, and the
+    canvas row and column of its top-left corner."""
+    import cv2
+
+    src_h, src_w = pixels.shape[:2]
+    if mode == "crop":
+        scale = 1.0
+    elif mode == "fill":
+        scale = max(width / src_w, height / src_h)
+    else:
+        scale = min(width / src_w, height / src_h)
+    new_w = max(1, round(src_w * scale))
+    new_h = max(1, round(src_h * scale))
+    if mode == "fit":  # avoid a one-pixel transparent seam from rounding
+        new_w, new_h = min(new_w, width), min(new_h, height)
+    if (new_w, new_h) != (src_w, src_h):
+        interpolation = cv2.INTER_AREA if scale < 1.0 else cv2.INTER_LINEAR
+        pixels = cv2.resize(np.ascontiguousarray(pixels), (new_w, new_h), interpolation=interpolation)
+    y0, x0 = (height - new_h) // 2, (width - new_w) // 2
+    # Crop what falls outside the canvas.
+    top, left = max(0, -y0), max(0, -x0)
+    pixels = pixels[top:top + height, left:left + width]
+    return pixels, max(0, y0), max(0, x0)
+
+
+def _composite(layers: list, width: int, height: int, alpha: bool) -> np.ndarray:
+    channels = 4 if alpha else 3
+    if len(layers) == 1:
+        pixels, y0, x0, weight = layers[0]
+        if weight >= 1.0 and pixels.shape[:2] == (height, width) and (pixels.shape[2] == 3 or alpha):
+            if pixels.shape[2] == channels:
+                return pixels  # the common case: one opaque full-frame clip, no copy
+            return np.dstack([pixels, np.full((height, width), 255, np.uint8)])
+    color = np.zeros((height, width, 3), np.float32)
+    coverage = np.zeros((height, width, 1), np.float32) if alpha else None
+    for pixels, y0, x0, weight in reversed(layers):  # bottom up
+        h, w = pixels.shape[:2]
+        region = color[y0:y0 + h, x0:x0 + w]
+        rgb = pixels[..., :3].astype(np.float32)
+        if pixels.shape[2] == 4:
+            a = pixels[..., 3:4].astype(np.float32) * (weight / 255.0)
+        else:
+            a = np.full((h, w, 1), weight, np.float32)
+        region *= 1.0 - a
+        region += rgb * a
+        if coverage is not None:
+            cov = coverage[y0:y0 + h, x0:x0 + w]
+            cov *= 1.0 - a
+            cov += a
+    if coverage is not None:
+        # Straight (not premultiplied) alpha out, as PNG and ProRes 4444 expect.
+        safe = np.maximum(coverage, 1e-6)
+        color = np.where(coverage > 0, color / safe, 0.0)
+        out = np.concatenate([color, coverage * 255.0], axis=2)
+    else:
+        out = color
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+_local = threading.local()
+
+
+def thread_compositor() -> Compositor:
+    compositor = getattr(_local, "compositor", None)
+    if compositor is None:
+        compositor = _local.compositor = Compositor()
+    return compositor
+
+
+def render_frame(project: Project, frame: int, *, alpha: bool = False) -> np.ndarray:
+    """The classic picture of `frame` (RGB uint8 at the project size), using this thread's
+    decoders. See the module docstring for layering, fit modes and mixing."""
+    return thread_compositor().render(project, frame, alpha=alpha)

@@ -1,0 +1,297 @@
+"""Export: the timeline's pictures (engine/media/compositor.py) and mixed sound
+(engine/media/audio.py) encoded into a file other software plays.
+
+The file is written to a temporary name in the target folder and renamed over the target
+only when complete, so a cancelled or failed export leaves whatever was there before. A
+project's own media files are never overwritten. Pictures are tagged BT.709 (primaries,
+transfer, matrix; limited range); 4:2:0 codecs get even dimensions (the last column or row
+is dropped from an odd-sized project). ProRes is written as 4444 with alpha (transparent
+where no item covers the canvas). Every file carries a provenance tag in its metadata
+(`comment`, JSON): generator, version, and which frame ranges a model generated with which
+seed (GIF has no metadata to carry it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from engine.errors import MediaError, UserError
+from engine.jobs.progress import Progress
+from engine.model.items import Clip
+from engine.model.project import Project
+from engine.time import FrameRange
+
+BT709 = 1
+LIMITED_RANGE = 1  # "MPEG" range in FFmpeg's terms
+
+
+@dataclass(frozen=True, slots=True)
+class CodecSpec:
+    encoder: str
+    pixel_format: str
+    extensions: tuple[str, ...]
+    default_crf: int | None
+    even_size: bool
+    alpha: bool = False
+
+
+CODECS: dict[str, CodecSpec] = {
+    "h264": CodecSpec("libx264", "yuv420p", (".mp4", ".mov", ".mkv"), 20, True),
+    "h265": CodecSpec("libx265", "yuv420p", (".mp4", ".mov", ".mkv"), 24, True),
+    "prores": CodecSpec("prores_ks", "yuva444p10le", (".mov",), None, False, alpha=True),
+    "vp9": CodecSpec("libvpx-vp9", "yuv420p", (".webm", ".mkv", ".mp4"), 32, True),
+    "av1": CodecSpec("libsvtav1", "yuv420p", (".mp4", ".mkv", ".webm"), 32, True),
+    "gif": CodecSpec("gif", "rgb8", (".gif",), None, False),  # fixed 3-3-2 palette: a preview format
+}
+CONTAINER_FORMATS = {".mp4": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".gif": "gif"}
+DEFAULT_CODEC_FOR_EXTENSION = {".mp4": "h264", ".mov": "h264", ".mkv": "h264", ".webm": "vp9", ".gif": "gif"}
+AUDIO_CODEC_FOR_EXTENSION = {".mp4": "aac", ".mov": "aac", ".mkv": "libopus", ".webm": "libopus"}
+AUDIO_BITRATE = 192_000
+X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow")
+# x264-style preset names mapped onto encoders that count speed with numbers.
+VPX_CPU_USED = dict(zip(X26X_PRESETS, (8, 8, 7, 6, 5, 4, 2, 1, 0), strict=True))
+SVT_PRESETS = dict(zip(X26X_PRESETS, (11, 10, 9, 9, 8, 7, 5, 4, 3), strict=True))
+AUDIO_SECONDS_PER_CHUNK = 1
+
+
+@dataclass(frozen=True, slots=True)
+class RenderSettings:
+    codec: str | None = None  # None: from the output file's extension
+    crf: int | None = None  # None: the codec's default
+    preset: str = "medium"
+    frame_range: FrameRange | None = None  # None: the whole timeline
+    audio: bool = True
+
+
+def choose_codec(out_path: str, codec: str | None) -> str:
+    extension = Path(out_path).suffix.lower()
+    if extension not in CONTAINER_FORMATS:
+        raise UserError(f"{out_path}: unknown output type {extension or '(none)'}; "
+                        f"name the file with one of {', '.join(CONTAINER_FORMATS)}")
+    codec = codec or DEFAULT_CODEC_FOR_EXTENSION[extension]
+    if codec not in CODECS:
+        raise UserError(f"unknown codec {codec!r}; use one of {', '.join(CODECS)}")
+    if extension not in CODECS[codec].extensions:
+        raise UserError(f"{out_path}: {codec} cannot be written to a {extension} file; "
+                        f"use {' or '.join(CODECS[codec].extensions)}")
+    return codec
+
+
+def provenance(project: Project, frames: FrameRange) -> dict:
+    """What made this file: Kinora's version and every generated stretch inside `frames`
+    (output frame numbers, so 0 is the file's first frame)."""
+    from engine.version import kinora_version
+
+    generated = []
+    for track in project.timeline.tracks:
+        if track.kind != "video" or track.hidden:
+            continue
+        for item in track.items:
+            if not isinstance(item, Clip) or item.generation is None:
+                continue
+            overlap = item.range.intersection(frames)
+            if overlap is None:
+                continue
+            generated.append({
+                "frames": [overlap.start - frames.start, overlap.stop - frames.start],
+                "model": item.generation.get("model"),
+                "seed": item.generation.get("seed"),
+            })
+    return {"generator": "Kinora", "version": kinora_version(), "generated": generated}
+
+
+def check_not_input(project: Project, out_path: str) -> None:
+    target = os.path.realpath(out_path)
+    inputs = [ref.path for ref in project.media.values()] + ([project.path] if project.path else [])
+    for path in inputs:
+        if path and os.path.realpath(path) == target:
+            raise UserError(f"{out_path}: is one of this project's own files; exporting over it would "
+                            "destroy it - choose another output name")
+
+
+def export(project: Project, out_path: str | os.PathLike, settings: RenderSettings = RenderSettings(), *,
+           on_progress: Callable[[Progress], None] | None = None,
+           check_cancel: Callable[[], None] | None = None) -> str:
+    """Render `project` to `out_path` atomically. `on_progress` gets a Progress (frames done
+    of frames total) after every frame; `check_cancel` (a CancelToken's `check`) is called
+    before every frame and cancels by raising: the partial file is removed and the exception
+    propagates. Returns the output path."""
+    out_path = str(out_path)
+    codec = choose_codec(out_path, settings.codec)
+    spec = CODECS[codec]
+    check_not_input(project, out_path)
+    frames = settings.frame_range if settings.frame_range is not None else FrameRange(0, project.timeline.duration)
+    if frames.duration <= 0:
+        raise UserError("nothing to export: the timeline (or the chosen range) is empty")
+    folder = os.path.dirname(os.path.abspath(out_path))
+    if not os.path.isdir(folder):
+        raise UserError(f"{out_path}: the folder {folder} does not exist; create it or choose another")
+    extension = Path(out_path).suffix.lower()
+    # Not mkstemp: its 0600 mode would carry over to the finished file; FFmpeg creates this one
+    # with the user's usual permissions. The random part keeps parallel exports apart.
+    temp_path = os.path.join(folder, f".{Path(out_path).stem}.{uuid.uuid4().hex[:12]}.partial{extension}")
+    try:
+        _encode(project, temp_path, out_path, codec, spec, settings, frames, on_progress, check_cancel)
+        os.replace(temp_path, out_path)
+    except BaseException:
+        if os.path.exists(temp_path):
+            os.unlink(temp_path)
+        raise
+    return out_path
+
+
+def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, frames, on_progress, check_cancel):
+    import av
+
+    extension = Path(out_path).suffix.lower()
+    from engine.media.audio import AudioMixer
+    from engine.media.compositor import Compositor
+
+    width, height = project.settings.width, project.settings.height
+    if spec.even_size:
+        width, height = width - width % 2, height - height % 2
+    rate = project.settings.rate.fps
+    compositor = Compositor()
+    mixer = AudioMixer(project) if settings.audio and extension in AUDIO_CODEC_FOR_EXTENSION else None
+    if mixer is not None and not mixer.has_sound:
+        mixer = None
+    try:
+        container = av.open(temp_path, "w", format=CONTAINER_FORMATS[extension])
+    except av.error.FFmpegError as error:
+        raise MediaError(f"{out_path}: cannot be written ({error}); check that the folder is writable "
+                         "and has free space") from None
+    try:
+        container.metadata["comment"] = json.dumps(provenance(project, frames), separators=(",", ":"))
+        video = _add_video_stream(container, codec, spec, settings, width, height, rate)
+        audio = _add_audio_stream(container, extension, mixer) if mixer else None
+        audio_chunk = max(1, int(rate * AUDIO_SECONDS_PER_CHUNK))
+        audio_done_until = frames.start
+        for index, frame in enumerate(frames):
+            if check_cancel is not None:
+                check_cancel()
+            if audio is not None and frame >= audio_done_until:
+                stop = min(frames.stop, audio_done_until + audio_chunk)
+                _encode_audio(container, audio, mixer, FrameRange(audio_done_until, stop), frames.start)
+                audio_done_until = stop
+            picture = _passthrough_picture(compositor, project, frame, spec, width, height)
+            if picture is None:
+                pixels = compositor.render(project, frame, alpha=spec.alpha)
+                if pixels.shape[0] != height or pixels.shape[1] != width:
+                    pixels = pixels[:height, :width]
+                picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels),
+                                                     format="rgba" if spec.alpha else "rgb24")
+                picture = _to_encoder_format(picture, spec)
+            picture.pts = index
+            picture.time_base = video.codec_context.time_base  # a source picture keeps its file's
+            for packet in video.encode(picture):
+                container.mux(packet)
+            if on_progress is not None:
+                on_progress(Progress(index + 1, frames.duration, "exporting"))
+        for packet in video.encode():
+            container.mux(packet)
+        if audio is not None:
+            for packet in audio.encode():
+                container.mux(packet)
+    except av.error.FFmpegError as error:
+        raise MediaError(f"{out_path}: encoding with {spec.encoder} failed ({error}); check the free "
+                         "space, or try another codec or size") from None
+    finally:
+        container.close()
+        compositor.close()
+        if mixer is not None:
+            mixer.close()
+
+
+def _add_video_stream(container, codec: str, spec: CodecSpec, settings: RenderSettings,
+                      width: int, height: int, rate: Fraction):
+    stream = container.add_stream(spec.encoder, rate=rate)
+    stream.width, stream.height, stream.pix_fmt = width, height, spec.pixel_format
+    stream.codec_context.time_base = 1 / rate
+    # PyAV asks for slice threads, which makes x264/x265 several times slower than the frame
+    # threads FFmpeg's own command uses; AUTO lets each encoder pick as FFmpeg would.
+    stream.codec_context.thread_type = "AUTO"
+    options: dict[str, str] = {}
+    crf = settings.crf if settings.crf is not None else spec.default_crf
+    preset = settings.preset
+    if codec in ("h264", "h265"):
+        if preset not in X26X_PRESETS:
+            raise UserError(f"unknown preset {preset!r}; use one of {', '.join(X26X_PRESETS)}")
+        options.update(crf=str(crf), preset=preset)
+        if codec == "h265":
+            stream.codec_context.codec_tag = "hvc1"  # what Apple players require to open HEVC in MP4/MOV
+            options["x265-params"] = "log-level=error"
+    elif codec == "vp9":
+        options.update(crf=str(crf), b="0", deadline="good", **{"cpu-used": str(VPX_CPU_USED.get(preset, 4))},
+                       **{"row-mt": "1"})
+    elif codec == "av1":
+        # SVT-AV1 prints its whole configuration to stderr unless told to log errors only; it
+        # reads this from the environment when the encoder opens.
+        os.environ.setdefault("SVT_LOG", "1")
+        options.update(crf=str(crf), preset=str(SVT_PRESETS.get(preset, 8)))
+    elif codec == "prores":
+        options.update(profile="4", vendor="apl0")  # 4 = 4444, the profile with alpha
+    if spec.pixel_format.startswith("yuv"):
+        context = stream.codec_context
+        context.color_primaries = BT709
+        context.color_trc = BT709
+        context.colorspace = BT709
+        context.color_range = LIMITED_RANGE
+    stream.options = options
+    return stream
+
+
+def _passthrough_picture(compositor, project, frame: int, spec: CodecSpec, width: int, height: int):
+    """The source picture itself when it can go to the encoder as it is: same pixel format
+    and size, read as BT.709 limited range (what the export is tagged with), no alpha wanted."""
+    from engine.media.decode import BT709 as MATRIX_BT709
+
+    if spec.alpha or (width, height) != (project.settings.width, project.settings.height):
+        return None
+    found = compositor.passthrough(project, frame)
+    if found is None:
+        return None
+    picture, reader = found
+    if picture.format.name != spec.pixel_format or reader.colorspace != MATRIX_BT709 or reader.full_range:
+        return None
+    picture.pict_type = 0  # let the encoder choose the frame type, not copy the source's
+    return picture
+
+
+def _to_encoder_format(picture, spec: CodecSpec):
+    if not spec.pixel_format.startswith("yuv"):
+        return picture.reformat(format=spec.pixel_format)
+    return picture.reformat(format=spec.pixel_format, src_colorspace="ITU709", dst_colorspace="ITU709",
+                            dst_color_range="MPEG", dst_color_trc=BT709, dst_color_primaries=BT709)
+
+
+def _add_audio_stream(container, extension: str, mixer):
+    encoder = AUDIO_CODEC_FOR_EXTENSION[extension]
+    stream = container.add_stream(encoder, rate=mixer.sample_rate)
+    stream.layout = "stereo" if mixer.channels == 2 else "mono"
+    stream.bit_rate = AUDIO_BITRATE
+    stream.codec_context.time_base = Fraction(1, mixer.sample_rate)
+    return stream
+
+
+def _encode_audio(container, stream, mixer, frames: FrameRange, export_start: int) -> None:
+    import av
+
+    from engine.media.audio import sample_of_frame
+
+    samples = np.clip(mixer.mix(frames), -1.0, 1.0)
+    fps = mixer.project.settings.rate.fps
+    block = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp", layout=stream.layout.name)
+    block.sample_rate = mixer.sample_rate
+    block.pts = sample_of_frame(frames.start, fps, mixer.sample_rate) - sample_of_frame(export_start, fps,
+                                                                                       mixer.sample_rate)
+    block.time_base = Fraction(1, mixer.sample_rate)
+    for packet in stream.encode(block):
+        container.mux(packet)

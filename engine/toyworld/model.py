@@ -1,0 +1,149 @@
+"""The architecture of the bundled default model: small instances of the real LTX-Video classes.
+
+The components are the ones Kinora's LTX backend runs for real LTX-Video models
+(LTXVideoTransformer3DModel, AutoencoderKLLTXVideo, a T5 encoder over ByT5 bytes and
+FlowMatchEulerDiscreteScheduler), only small enough to train on a CPU.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConfig:
+    width: int = 64
+    height: int = 64
+    num_frames: int = 25
+    fps: int = 25
+    # VAE: pixel patches of 2 then two space-time downsamplings -> 8x spatial, 4x temporal.
+    latent_channels: int = 16
+    vae_patch: int = 2
+    vae_channels: tuple[int, ...] = (32, 64, 64)
+    vae_layers: tuple[int, ...] = (1, 1, 1, 1)
+    vae_scaling: tuple[bool, ...] = (True, True, False)
+    # Transformer over (num_frames // 4 + 1) x (height // 8) x (width // 8) tokens.
+    heads: int = 4
+    head_dim: int = 32
+    layers: int = 4
+    # Text encoder over ByT5 byte tokens.
+    text_dim: int = 64
+    text_heads: int = 4
+    text_layers: int = 2
+    text_ff: int = 128
+    max_sequence_length: int = 128  # what Kinora's sampler pads prompts to
+
+    @property
+    def temporal_compression(self) -> int:
+        return 2 ** sum(self.vae_scaling)
+
+    @property
+    def spatial_compression(self) -> int:
+        return self.vae_patch * 2 ** sum(self.vae_scaling)
+
+    @property
+    def num_latent_frames(self) -> int:
+        return (self.num_frames - 1) // self.temporal_compression + 1
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> ModelConfig:
+        fields = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**fields)
+
+
+# A model small enough for a test to train two steps in seconds.
+MICRO = ModelConfig(width=32, height=32, num_frames=9, latent_channels=4, vae_channels=(8, 8, 8),
+                    vae_layers=(1, 1, 1, 1), heads=2, head_dim=8, layers=1, text_dim=16, text_heads=2,
+                    text_layers=1, text_ff=32, max_sequence_length=128)
+
+
+def build_vae(config: ModelConfig):
+    from diffusers import AutoencoderKLLTXVideo
+
+    blocks = len(config.vae_channels)
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=config.latent_channels,
+        block_out_channels=config.vae_channels, decoder_block_out_channels=config.vae_channels,
+        layers_per_block=config.vae_layers, decoder_layers_per_block=config.vae_layers,
+        spatio_temporal_scaling=config.vae_scaling, decoder_spatio_temporal_scaling=config.vae_scaling,
+        decoder_inject_noise=(False,) * (blocks + 1), upsample_residual=(False,) * blocks,
+        upsample_factor=(1,) * blocks, timestep_conditioning=False, patch_size=config.vae_patch, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False,
+    )
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    # Start the posterior nearly deterministic: with the default log-variance of 0 the sampled
+    # latents are mostly noise and a briefly trained decoder learns only the backgrounds.
+    import torch
+
+    with torch.no_grad():
+        conv = vae.encoder.conv_out.conv
+        conv.weight[-1].zero_()
+        conv.bias[-1].fill_(-10.0)
+    return vae
+
+
+def build_transformer(config: ModelConfig):
+    from diffusers import LTXVideoTransformer3DModel
+
+    return LTXVideoTransformer3DModel(
+        in_channels=config.latent_channels, out_channels=config.latent_channels, patch_size=1, patch_size_t=1,
+        num_attention_heads=config.heads, attention_head_dim=config.head_dim,
+        cross_attention_dim=config.heads * config.head_dim, num_layers=config.layers,
+        caption_channels=config.text_dim,
+    )
+
+
+def build_text_encoder(config: ModelConfig):
+    import transformers
+
+    tokenizer = transformers.ByT5Tokenizer()
+    encoder = transformers.T5EncoderModel(transformers.T5Config(
+        vocab_size=len(tokenizer), d_model=config.text_dim, d_kv=config.text_dim // config.text_heads,
+        d_ff=config.text_ff, num_layers=config.text_layers, num_heads=config.text_heads,
+        relative_attention_num_buckets=32, relative_attention_max_distance=64, dropout_rate=0.0,
+        is_encoder_decoder=False,
+    ))
+    return tokenizer, encoder
+
+
+def build_scheduler():
+    """The flow-matching schedule settings of LTX-Video itself (resolution-dependent shift)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    return FlowMatchEulerDiscreteScheduler(
+        use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05, base_image_seq_len=1024,
+        max_image_seq_len=4096, shift_terminal=0.1,
+    )
+
+
+def schedule_shift(config: ModelConfig) -> float:
+    """exp(mu) for this model's token count: the shift the sampler applies, used to pick training noise levels."""
+    import math
+
+    scheduler = build_scheduler().config
+    tokens = config.num_latent_frames * (config.height // config.spatial_compression) * (
+        config.width // config.spatial_compression)
+    m = (scheduler.max_shift - scheduler.base_shift) / (scheduler.max_image_seq_len - scheduler.base_image_seq_len)
+    mu = tokens * m + (scheduler.base_shift - m * scheduler.base_image_seq_len)
+    return math.exp(mu)
+
+
+def save_pipeline(folder, config: ModelConfig, vae, transformer, text_encoder, tokenizer) -> None:
+    """Write the model in diffusers format (model_index.json naming LTXPipeline, safetensors weights)."""
+    from diffusers import LTXPipeline
+
+    LTXPipeline(transformer=transformer, vae=vae, text_encoder=text_encoder, tokenizer=tokenizer,
+                scheduler=build_scheduler()).save_pretrained(str(folder), safe_serialization=True)
+    # The size the model was trained at, for front ends choosing defaults (private keys are skipped
+    # by diffusers and by Kinora's loader).
+    index_file = Path(folder) / "model_index.json"
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    index["_kinora_defaults"] = {"width": config.width, "height": config.height, "num_frames": config.num_frames,
+                                 "rate": config.fps}
+    index_file.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")

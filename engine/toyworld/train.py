@@ -1,0 +1,448 @@
+"""Train the bundled default model from a seed: `python -m engine.toyworld.train --out DIR`.
+
+Two stages, both on clips rendered on the fly by engine.toyworld.world (no dataset files):
+
+1. VAE (AutoencoderKLLTXVideo): L1 + MSE reconstruction of short clips plus a small KL term.
+   Its latents' per-channel mean and std are then measured and stored in the VAE
+   (`latents_mean`/`latents_std`), which is how the LTX backend normalises latents.
+2. Transformer (LTXVideoTransformer3DModel) and text encoder (T5 over ByT5 bytes), VAE frozen,
+   with rectified-flow matching exactly as the backend samples: `x = (1 - s) x0 + s noise`,
+   target `noise - x0`, timestep `s * 1000`, latents packed frame/row/column. Each latent
+   frame gets its own noise level (diffusion forcing): whole clips at one level, independent
+   levels, and clips with held (clean) frames at the start, the end, both ends or anywhere, so
+   image-to-video, extend, loop, blend and storyboard plans are all things the model has seen.
+   Storyboard and dissolve clips carry a caption per latent frame, applied with the same
+   per-frame cross-attention bias the backend builds; 10% of captions are dropped to "" so
+   classifier-free guidance has an unconditional model.
+
+Checkpoints (safetensors, written atomically) let a run stop and continue with `--resume`; the
+diffusers-format model is exported to DIR/model after each stage and every `--export-every` steps.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine.toyworld.model import MICRO, ModelConfig
+
+CHECKPOINT = "checkpoint.safetensors"
+PROGRESS = "progress.json"
+UNCONDITIONAL = ""  # what the sampler's unconditional half gets when no negative prompt is given
+
+
+@dataclass(frozen=True, slots=True)
+class TrainConfig:
+    seed: int = 1234
+    vae_steps: int = 900
+    vae_batch: int = 4
+    vae_frames: int = 9  # short clips: the VAE is convolutional, so it generalises to longer ones
+    vae_lr: float = 1e-3
+    kl_weight: float = 1e-4
+    object_weight: float = 10.0
+    stats_clips: int = 64
+    dit_steps: int = 1400
+    dit_batch: int = 8
+    dit_lr: float = 5e-4
+    warmup: int = 100
+    caption_dropout: float = 0.1
+
+
+def clip_seed(seed: int, stage: int, step: int, index: int) -> int:
+    """The world seed of one training clip: fixed by the run seed, so a resumed run sees the same data."""
+    return (seed * 1_000_003 + stage * 10_000_019 + step * 1009 + index) % (2**63)
+
+
+def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
+    if step < warmup:
+        return peak * (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def to_pixels(frames: np.ndarray):
+    """uint8 (B, F, H, W, 3) -> float (B, 3, F, H, W) in [-1, 1], as the backend feeds the VAE."""
+    import torch
+
+    return torch.from_numpy(frames).float().div(127.5).sub(1.0).permute(0, 4, 1, 2, 3).contiguous()
+
+
+def render_batch(seeds: list[int], config: ModelConfig, num_frames: int):
+    from engine.toyworld.world import random_clip
+
+    clips = [random_clip(s, config.width, config.height, num_frames, config.temporal_compression) for s in seeds]
+    return clips, np.stack([c.frames for c in clips])
+
+
+# -- checkpoints ---------------------------------------------------------------------------------------
+
+def save_checkpoint(folder: Path, modules: dict, optimizer, progress: dict) -> None:
+    """Weights and optimiser moments in one safetensors file and the position in progress.json,
+    each replaced atomically so a run killed mid-write resumes from the previous checkpoint."""
+    from safetensors.torch import save_file
+
+    tensors = {}
+    for name, module in modules.items():
+        for key, value in module.state_dict().items():
+            tensors[f"{name}.{key}"] = value.detach().contiguous().clone()
+    if optimizer is not None:
+        for i, state in enumerate(optimizer.state.values()):
+            for key, value in state.items():
+                if hasattr(value, "shape"):
+                    tensors[f"optimizer.{i}.{key}"] = value.detach().float().reshape(value.shape).contiguous().clone()
+    tmp = folder / (CHECKPOINT + ".tmp")
+    save_file(tensors, str(tmp))
+    os.replace(tmp, folder / CHECKPOINT)
+    tmp = folder / (PROGRESS + ".tmp")
+    tmp.write_text(json.dumps(progress, indent=1), encoding="utf-8")
+    os.replace(tmp, folder / PROGRESS)
+
+
+def load_checkpoint(folder: Path, modules: dict) -> tuple[dict, dict]:
+    """Load weights into `modules`; returns (progress, optimiser tensors)."""
+    from safetensors.torch import load_file
+
+    tensors = load_file(str(folder / CHECKPOINT))
+    for name, module in modules.items():
+        prefix = name + "."
+        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+    optimizer_state = {k: v for k, v in tensors.items() if k.startswith("optimizer.")}
+    return json.loads((folder / PROGRESS).read_text(encoding="utf-8")), optimizer_state
+
+
+def restore_optimizer(optimizer, saved: dict, step: int) -> None:
+    """Put saved Adam moments back (parameters in the optimiser's own order)."""
+    import torch
+
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for i, p in enumerate(params):
+        avg, sq = saved.get(f"optimizer.{i}.exp_avg"), saved.get(f"optimizer.{i}.exp_avg_sq")
+        if avg is not None and sq is not None:
+            optimizer.state[p] = {"step": torch.tensor(float(step)), "exp_avg": avg.clone(), "exp_avg_sq": sq.clone()}
+
+
+# -- stage 1: the VAE ----------------------------------------------------------------------------------
+
+def object_weights(frames: np.ndarray, object_weight: float):
+    """Per-pixel loss weights (B, 1, F, H, W): objects are a few percent of the picture but all of
+    the caption, so their pixels (saturated and bright, grown by a pixel) weigh `object_weight` more."""
+    import cv2
+    import torch
+
+    flat = frames.reshape(-1, *frames.shape[2:])
+    masks = np.empty(flat.shape[:3], np.float32)
+    for i, frame in enumerate(flat):
+        hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
+        mask = ((hsv[..., 1] >= 100) & (hsv[..., 2] >= 120)).astype(np.uint8)
+        masks[i] = cv2.dilate(mask, np.ones((3, 3), np.uint8))
+    weights = 1.0 + object_weight * masks.reshape(frames.shape[:4])
+    return torch.from_numpy(weights)[:, None]
+
+
+def vae_loss(vae, pixels, kl_weight: float, weights=None):
+    posterior = vae.encode(pixels).latent_dist
+    latents = posterior.sample()
+    decoded = vae.decode(latents).sample
+    error = (decoded - pixels).abs() + (decoded - pixels).pow(2)
+    reconstruction = (error * weights).mean() / weights.mean() if weights is not None else error.mean()
+    kl = 0.5 * (posterior.mean.pow(2) + posterior.var - 1.0 - posterior.logvar).mean()
+    return reconstruction + kl_weight * kl, reconstruction
+
+
+def latent_statistics(vae, config: ModelConfig, train: TrainConfig):
+    """Per-channel mean and std of the VAE's latents over `stats_clips` clips."""
+    import torch
+
+    seeds = [clip_seed(train.seed, 9, 0, i) for i in range(train.stats_clips)]
+    samples = []
+    with torch.no_grad():
+        for start in range(0, len(seeds), 8):
+            _clips, frames = render_batch(seeds[start:start + 8], config, config.num_frames)
+            samples.append(vae.encode(to_pixels(frames)).latent_dist.mean)
+    latents = torch.cat(samples).transpose(0, 1).flatten(1)
+    return latents.mean(1), latents.std(1).clamp_min(1e-3)
+
+
+# -- stage 2: transformer and text encoder -------------------------------------------------------------
+
+def noise_levels(batch: int, num_latent_frames: int, shift: float, generator):
+    """Per-latent-frame noise levels (B, F) in [0, 1]; 0 marks a held (clean) frame.
+
+    Levels are drawn uniformly and then shifted as the sampler's schedule is, so training
+    spends its effort where sampling does.
+    """
+    import torch
+
+    def shifted(u):
+        return shift * u / (1 + (shift - 1) * u)
+
+    levels = torch.empty(batch, num_latent_frames)
+    for b in range(batch):
+        mode = float(torch.rand((), generator=generator))
+        base = shifted(torch.rand((), generator=generator))
+        if mode < 0.35:  # text to video: one level for the whole clip
+            levels[b] = base
+        elif mode < 0.55:  # diffusion forcing: independent levels
+            levels[b] = shifted(torch.rand(num_latent_frames, generator=generator))
+        else:  # held frames: image to video, extend, loop/blend ends, storyboard keyframes
+            levels[b] = base
+            held = torch.zeros(num_latent_frames, dtype=torch.bool)
+            pattern = float(torch.rand((), generator=generator))
+            k = 1 + int(torch.randint(0, max(1, num_latent_frames // 2), (), generator=generator))
+            if pattern < 0.3:
+                held[:k] = True
+            elif pattern < 0.5:
+                held[-k:] = True
+            elif pattern < 0.8:
+                held[:k] = True
+                held[-(1 + int(torch.randint(0, k, (), generator=generator))):] = True
+            else:
+                held = torch.rand(num_latent_frames, generator=generator) < 0.3
+            if bool(held.all()):
+                held[int(torch.randint(0, num_latent_frames, (), generator=generator))] = False
+            # Most held frames are exact; some are held only partly (influence curves below 1).
+            partial = torch.rand(num_latent_frames, generator=generator) < 0.25
+            partial_level = base * torch.rand(num_latent_frames, generator=generator)
+            levels[b] = torch.where(held, torch.where(partial, partial_level, torch.zeros(())), levels[b])
+    return levels
+
+
+def text_batch(tokenizer, text_encoder, clips, config: ModelConfig, train: TrainConfig, generator):
+    """Context (B, 2 * L, D) with each clip's prompts side by side, its padding mask, and the prompt slot of each latent frame (B, F).
+
+    The cross-attention bias is built from these exactly as the backend builds it for several prompts.
+    """
+    import torch
+
+    from engine.toyworld.world import latent_captions
+
+    slots, prompt_of_frame = [], []
+    for clip in clips:
+        per_frame = latent_captions(clip.captions, config.temporal_compression)
+        if float(torch.rand((), generator=generator)) < train.caption_dropout:
+            per_frame = [UNCONDITIONAL] * len(per_frame)
+        unique = list(dict.fromkeys(per_frame))[:2]
+        prompt_of_frame.append([unique.index(c) if c in unique else len(unique) - 1 for c in per_frame])
+        slots.append(unique + [UNCONDITIONAL] * (2 - len(unique)))
+    flat = [text for pair in slots for text in pair]
+    inputs = tokenizer(flat, padding="max_length", max_length=config.max_sequence_length, truncation=True,
+                       add_special_tokens=True, return_tensors="pt")
+    embeds = text_encoder(inputs.input_ids)[0]
+    context = embeds.reshape(len(clips), 2 * config.max_sequence_length, -1)
+    text_mask = inputs.attention_mask.bool().reshape(len(clips), 2 * config.max_sequence_length)
+    return context, text_mask, torch.tensor(prompt_of_frame)
+
+
+def cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame: int, max_sequence_length: int):
+    """(B, video tokens, text tokens) additive bias: each token sees only its own frame's prompt."""
+    import torch
+
+    token_prompt = prompt_of_frame.repeat_interleave(tokens_per_frame, dim=1)  # token order: frame, row, column
+    slot = torch.arange(text_mask.shape[1]) // max_sequence_length
+    allowed = (slot[None, None, :] == token_prompt[:, :, None]) & text_mask[:, None, :]
+    return (1.0 - allowed.float()) * -10000.0
+
+
+def flow_matching_loss(transformer, vae_latents, context, bias, levels, config: ModelConfig, generator):
+    """Rectified-flow loss with a noise level per latent frame; held frames (level 0) carry no loss."""
+    import torch
+
+    from engine.generate.backends.ltx import pack
+
+    b, c, f, h, w = vae_latents.shape
+    x0 = pack(vae_latents, 1, 1)
+    noise = torch.randn(x0.shape, generator=generator)
+    sigma = levels.repeat_interleave(h * w, dim=1)[..., None]  # (B, tokens, 1)
+    x = (1 - sigma) * x0 + sigma * noise
+    rope_scale = (config.temporal_compression / config.fps, config.spatial_compression, config.spatial_compression)
+    prediction = transformer(hidden_states=x, encoder_hidden_states=context, timestep=sigma[..., 0] * 1000.0,
+                             encoder_attention_mask=bias, num_frames=f, height=h, width=w,
+                             rope_interpolation_scale=rope_scale, return_dict=False)[0]
+    weight = (sigma > 0).float()
+    error = (prediction - (noise - x0)).pow(2) * weight
+    return error.sum() / (weight.sum() * c).clamp_min(1.0)
+
+
+def normalise_latents(vae, latents, config: ModelConfig):
+    mean = vae.latents_mean.view(1, -1, 1, 1, 1)
+    std = vae.latents_std.view(1, -1, 1, 1, 1)
+    return (latents - mean) * vae.config.scaling_factor / std
+
+
+# -- the run -------------------------------------------------------------------------------------------
+
+def log(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainConfig = TrainConfig(), *,
+          resume: bool = False, device: str = "cpu", checkpoint_every: int = 50, export_every: int = 200,
+          threads: int | None = None) -> Path:
+    """Train (or continue training) into `out`; returns the exported model folder `out/model`."""
+    import torch
+
+    from engine.toyworld.model import build_text_encoder, build_transformer, build_vae, save_pipeline, schedule_shift
+
+    if threads:
+        torch.set_num_threads(threads)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(train_config.seed)
+    vae = build_vae(config)
+    transformer = build_transformer(config)
+    tokenizer, text_encoder = build_text_encoder(config)
+    modules = {"vae": vae, "transformer": transformer, "text_encoder": text_encoder}
+    progress = {"stage": "vae", "step": 0, "seconds": 0.0, "clips_seen": {"vae": 0, "transformer": 0},
+                "model_config": config.to_json(), "train_config": asdict(train_config)}
+    saved_optimizer = {}
+    if resume and (out / CHECKPOINT).is_file():
+        progress, saved_optimizer = load_checkpoint(out, modules)
+        log(f"resumed at stage {progress['stage']} step {progress['step']}")
+    for module in modules.values():
+        module.to(device)
+    started = time.monotonic() - progress["seconds"]
+
+    def checkpoint(optimizer):
+        progress["seconds"] = time.monotonic() - started
+        save_checkpoint(out, modules, optimizer, progress)
+
+    def export():
+        tmp = out / "model.tmp"
+        if tmp.exists():
+            import shutil
+            shutil.rmtree(tmp)
+        for module in modules.values():
+            module.to("cpu")
+        save_pipeline(tmp, config, vae, transformer, text_encoder, tokenizer)
+        (tmp / "training.json").write_text(json.dumps(progress | {"seconds": time.monotonic() - started}, indent=1),
+                                           encoding="utf-8")
+        target = out / "model"
+        if target.exists():
+            import shutil
+            shutil.rmtree(target)
+        os.replace(tmp, target)
+        for module in modules.values():
+            module.to(device)
+
+    # Stage 1: the VAE.
+    if progress["stage"] == "vae":
+        optimizer = torch.optim.AdamW(vae.parameters(), lr=train_config.vae_lr, weight_decay=0.0)
+        restore_optimizer(optimizer, saved_optimizer, progress["step"])
+        vae.train()
+        for step in range(progress["step"], train_config.vae_steps):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, train_config.vae_steps, train_config.vae_lr, train_config.warmup)
+            seeds = [clip_seed(train_config.seed, 1, step, i) for i in range(train_config.vae_batch)]
+            _clips, frames = render_batch(seeds, config, config.num_frames)
+            # A random window of `vae_frames` frames keeps steps cheap and shows every phase of motion.
+            rng = np.random.default_rng(seeds[0])
+            start = int(rng.integers(0, config.num_frames - train_config.vae_frames + 1))
+            window = frames[:, start:start + train_config.vae_frames]
+            pixels = to_pixels(window).to(device)
+            weights = object_weights(window, train_config.object_weight).to(device)
+            loss, reconstruction = vae_loss(vae, pixels, train_config.kl_weight, weights)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+            optimizer.step()
+            progress["step"] = step + 1
+            progress["clips_seen"]["vae"] += len(seeds)
+            if step % 10 == 0:
+                log(f"vae step {step} loss {loss.item():.4f} reconstruction {reconstruction.item():.4f}")
+            if (step + 1) % checkpoint_every == 0:
+                checkpoint(optimizer)
+        vae.eval()
+        mean, std = latent_statistics(vae, config, train_config)
+        vae.latents_mean.copy_(mean.to(vae.latents_mean.device))
+        vae.latents_std.copy_(std.to(vae.latents_std.device))
+        log(f"vae latent std {std.cpu().numpy().round(3).tolist()}")
+        progress.update(stage="transformer", step=0)
+        checkpoint(None)
+        export()
+        saved_optimizer = {}
+
+    # Stage 2: transformer and text encoder on the frozen VAE.
+    vae.eval().requires_grad_(False)
+    shift = schedule_shift(config)
+    params = list(transformer.parameters()) + list(text_encoder.parameters())
+    optimizer = torch.optim.AdamW(params, lr=train_config.dit_lr, weight_decay=0.01)
+    restore_optimizer(optimizer, saved_optimizer, progress["step"])
+    transformer.train()
+    text_encoder.train()
+    tokens_per_frame = (config.height // config.spatial_compression) * (config.width // config.spatial_compression)
+    for step in range(progress["step"], train_config.dit_steps):
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(step, train_config.dit_steps, train_config.dit_lr, train_config.warmup)
+        generator = torch.Generator().manual_seed(clip_seed(train_config.seed, 2, step, 0))
+        seeds = [clip_seed(train_config.seed, 2, step, i) for i in range(train_config.dit_batch)]
+        # Every fourth batch is two latent frames longer, so longer plans (loops) are not new to the model.
+        num_frames = config.num_frames + (2 * config.temporal_compression if step % 4 == 3 else 0)
+        clips, frames = render_batch(seeds, config, num_frames)
+        with torch.no_grad():
+            latents = vae.encode(to_pixels(frames).to(device)).latent_dist.sample(generator)
+            latents = normalise_latents(vae, latents, config)
+        context, text_mask, prompt_of_frame = text_batch(tokenizer, text_encoder, clips, config, train_config,
+                                                           generator)
+        bias = cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame, config.max_sequence_length)
+        levels = noise_levels(len(clips), latents.shape[2], shift, generator)
+        loss = flow_matching_loss(transformer, latents, context, bias.to(device), levels.to(device), config,
+                                  generator)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        optimizer.step()
+        progress["step"] = step + 1
+        progress["clips_seen"]["transformer"] += len(seeds)
+        if step % 10 == 0:
+            log(f"transformer step {step} loss {loss.item():.4f}")
+        if (step + 1) % checkpoint_every == 0:
+            checkpoint(optimizer)
+        if (step + 1) % export_every == 0:
+            export()
+    progress.update(stage="done", step=train_config.dit_steps)
+    checkpoint(None)
+    export()
+    log(f"done in {progress['seconds'] / 60:.1f} min; model in {out / 'model'}")
+    return out / "model"
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = TrainConfig()
+    parser = argparse.ArgumentParser(prog="python -m engine.toyworld.train", description=__doc__.splitlines()[0])
+    parser.add_argument("--out", required=True, help="folder for checkpoints and the exported model (out/model)")
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--vae-steps", type=int, default=defaults.vae_steps)
+    parser.add_argument("--steps", type=int, default=defaults.dit_steps, help="transformer steps")
+    parser.add_argument("--batch", type=int, default=defaults.dit_batch, help="transformer batch")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--micro", action="store_true", help="a tiny model, to check the script end to end")
+    parser.add_argument("--checkpoint-every", type=int, default=50)
+    parser.add_argument("--export-every", type=int, default=100)
+    args = parser.parse_args(argv)
+    config = MICRO if args.micro else ModelConfig()
+    train_config = TrainConfig(seed=args.seed, vae_steps=args.vae_steps, dit_steps=args.steps, dit_batch=args.batch,
+                               vae_frames=min(defaults.vae_frames, config.num_frames),
+                               stats_clips=8 if args.micro else defaults.stats_clips,
+                               warmup=min(defaults.warmup, max(1, args.steps // 10)))
+    if args.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            print("error: --device cuda was asked for but no CUDA GPU is available; use --device cpu", file=sys.stderr)
+            return 2
+    train(Path(args.out), config, train_config, resume=args.resume, device=args.device,
+          checkpoint_every=args.checkpoint_every, export_every=args.export_every, threads=args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,99 @@
+"""The creation bar runs a real generation job on a tiny model, the result appears in the
+Library; the export dialog writes a playable file; a clip's tools queue their jobs."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from editor.main_window import MainWindow
+from engine.model import edits
+from engine.model.items import Clip, MediaRef
+from engine.model.project import new_project
+from engine.time import FrameRange, FrameRate
+from tests.generate.tiny_models import save_tiny_ltx
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    return save_tiny_ltx(tmp_path_factory.mktemp("models") / "tiny-ltx")
+
+
+def test_creation_bar_generates_and_the_result_appears_in_the_library(qtbot, tiny_model):
+    window = MainWindow(new_project(32, 32, 24))
+    qtbot.addWidget(window)
+    window.show()
+    bar = window.creation_bar
+    bar.model.addItem("tiny", str(tiny_model))
+    bar.model.setCurrentIndex(bar.model.count() - 1)
+    bar.resolution.setCurrentText("Project size")
+    bar.duration.setValue(0.5)
+    bar.steps.setValue(2)
+    QTest.keyClicks(bar.prompt, "a red fox in the snow")
+    QTest.mouseClick(bar.generate_button, Qt.MouseButton.LeftButton)
+    assert window.jobs.active_count() >= 0  # the job shows in the notification area at once
+    [row] = [row for _, row in window.jobs.rows.values()]
+    assert row.job.kind == "generate" and row.job.params["prompt"] == "a red fox in the snow"
+    qtbot.waitUntil(lambda: row.job.state in ("done", "failed"), timeout=120_000)
+    assert row.job.state == "done", row.job.error
+    output = row.job.outputs[0]
+    assert os.path.isfile(output)
+    qtbot.waitUntil(lambda: any(window.library.grid.item(i).data(Qt.ItemDataRole.UserRole) == output
+                                for i in range(window.library.grid.count())), timeout=10_000)
+    assert "No jobs running" in window.jobs_label.text()
+
+
+def test_export_dialog_writes_a_playable_file(qtbot, tmp_path):
+    from editor.dialogs.export import ExportDialog
+    from engine.media.probe import probe
+    from tests.media.media_factory import index_video
+
+    source = tmp_path / "shot.mp4"
+    index_video(source, 24, rate=24)
+    project = new_project(160, 96, 24)
+    edits.add_media(project, MediaRef("v", str(source), "video", num_frames=24, rate=FrameRate.parse(24)))
+    edits.insert(project, project.timeline.tracks_of("video")[0].id, Clip("c", 0, "v", FrameRange(0, 24)))
+    window = MainWindow(project)
+    qtbot.addWidget(window)
+    dialog = ExportDialog(window.project, window.bridge, None, window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.format.setCurrentText("WebM")
+    assert dialog.codec.currentData() == "vp9"
+    dialog.path.setText(str(tmp_path / "out.webm"))
+    QTest.mouseClick(dialog.export_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.reveal_button.isVisible() or dialog.export_button.isEnabled(), timeout=60_000)
+    assert dialog.reveal_button.isVisible(), dialog.status.text()
+    info = probe(str(tmp_path / "out.webm"))
+    assert (info.codec, info.num_frames, info.width) == ("vp9", 24, 160)
+
+
+def test_clip_tools_queue_jobs_with_the_commands_options(qtbot, tmp_path, monkeypatch):
+    from tests.media.media_factory import index_video
+
+    source = tmp_path / "shot.mp4"
+    index_video(source, 24, rate=24)
+    project = new_project(160, 96, 24)
+    edits.add_media(project, MediaRef("v", str(source), "video", num_frames=24, rate=FrameRate.parse(24),
+                                      height=96))
+    edits.insert(project, project.timeline.tracks_of("video")[0].id, Clip("c", 0, "v", FrameRange(0, 24)))
+    window = MainWindow(project, start_worker=False)
+    qtbot.addWidget(window)
+    window.timeline.view.select_ids(["c"])
+    menu = window.clip_tools.menu(window.project, window._selected_clips())
+    titles = [a.text() for a in menu.actions()]
+    assert titles[:1] == ["Re-cut"] and "Loop" in titles and "Generate variations" in titles
+    recut = menu.actions()[0].menu()
+    [extend_back] = [a for a in recut.actions() if a.text() == "Extend backwards"]
+    extend_back.trigger()
+    [job] = window.bridge.jobs()
+    assert job.kind == "extend" and job.params["backward"] is True and job.params["video"] == str(source)
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("a watercolor painting", True))
+    window.clip_tools.remix(window.project.media["v"], 0.75)
+    remix = max(window.bridge.jobs(), key=lambda job: job.id)
+    assert (remix.kind, remix.params["strength"], remix.params["prompt"]) == ("remix", 0.75, "a watercolor painting")

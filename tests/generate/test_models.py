@@ -1,0 +1,127 @@
+"""Offline model discovery, the loading policy and its error messages."""
+
+import json
+import shutil
+
+import pytest
+
+from engine.cli import main
+from engine.errors import ModelError
+from engine.generate import models
+
+
+@pytest.fixture
+def isolated(monkeypatch, tmp_path):
+    """No bundled model, empty user folder and HF cache, unless a test puts something there."""
+    monkeypatch.setattr(models, "RESOURCES", tmp_path / "resources")
+    monkeypatch.setattr(models, "BUNDLED_MODEL", tmp_path / "resources" / "models" / "toyworld")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hub"))
+    monkeypatch.delenv("KINORA_MODELS", raising=False)
+    return tmp_path
+
+
+def _copy(src, dst):
+    shutil.copytree(src, dst)
+    return dst
+
+
+def test_discovers_kinora_models_paths_and_the_hf_cache(isolated, tiny_ltx_dir, monkeypatch):
+    shelf = isolated / "shelf"
+    _copy(tiny_ltx_dir, shelf / "my-ltx")
+    snapshot = isolated / "hub" / "models--acme--ltx-mini" / "snapshots" / "abc123"
+    _copy(tiny_ltx_dir, snapshot)
+    monkeypatch.setenv("KINORA_MODELS", str(shelf))
+    found = {m.name: m for m in models.discover()}
+    assert set(found) == {"my-ltx", "acme/ltx-mini"}
+    assert all(m.family == "ltx" and m.usable for m in found.values())
+    assert models.resolve("ltx-mini").path == snapshot
+    assert models.resolve(None).usable  # no bundled model: the first usable one
+
+
+def test_bundled_model_is_the_default(isolated, tiny_ltx_dir):
+    _copy(tiny_ltx_dir, models.BUNDLED_MODEL)
+    assert models.resolve(None).path == models.BUNDLED_MODEL
+
+
+def test_no_model_at_all_is_one_clear_message(isolated):
+    with pytest.raises(ModelError, match="no video model is installed: put a diffusers-format LTX-Video model in"):
+        models.resolve(None)
+
+
+def test_bin_only_weights_are_refused(isolated, tiny_ltx_dir):
+    folder = _copy(tiny_ltx_dir, isolated / "pickled")
+    for weights in (folder / "transformer").glob("*.safetensors"):
+        weights.rename(weights.with_name("diffusion_pytorch_model.bin"))
+    with pytest.raises(ModelError, match=r"transformer only has PyTorch pickle weights \(.bin/.pt\); Kinora loads "
+                                         r"\.safetensors only"):
+        models.resolve(str(folder))
+
+
+def test_partial_and_incompatible_models(isolated, tiny_ltx_dir):
+    partial = _copy(tiny_ltx_dir, isolated / "partial")
+    shutil.rmtree(partial / "vae")
+    with pytest.raises(ModelError, match="vae is missing: the model is partly downloaded"):
+        models.resolve(str(partial))
+    empty = _copy(tiny_ltx_dir, isolated / "empty")
+    for weights in (empty / "text_encoder").glob("*.safetensors"):
+        weights.unlink()
+    with pytest.raises(ModelError, match="text_encoder has no weights"):
+        models.resolve(str(empty))
+    other = _copy(tiny_ltx_dir, isolated / "sdxl")
+    index = json.loads((other / "model_index.json").read_text())
+    index["_class_name"] = "StableDiffusionXLPipeline"
+    (other / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ModelError, match="is a StableDiffusionXLPipeline model; Kinora runs LTX-Video"):
+        models.resolve(str(other))
+    remote = _copy(tiny_ltx_dir, isolated / "remote")
+    index = json.loads((remote / "model_index.json").read_text())
+    index["transformer"] = ["my_package", "FancyTransformer"]
+    (remote / "model_index.json").write_text(json.dumps(index))
+    with pytest.raises(ModelError, match="needs code from 'my_package'"):
+        models.resolve(str(remote))
+    with pytest.raises(ModelError, match="no model named 'ghost'"):
+        models.resolve("ghost")
+
+
+def test_device_choice_and_memory_options():
+    import torch
+
+    device, dtype = models.pick_device("cpu")
+    assert device.type == "cpu" and dtype == torch.float32
+    with pytest.raises(ModelError, match="unknown device 'tpu'"):
+        models.pick_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(ModelError, match="no CUDA GPU is available; use --device cpu"):
+            models.pick_device("cuda")
+    assert models.choose_memory_options(10**9, device, 0) == models.MemoryOptions()
+    forced = models.MemoryOptions(cpu_offload=True, vae_tiling=True)
+    assert models.choose_memory_options(10**9, device, 0, forced) is forced
+
+
+def test_offloaded_backend_gives_the_same_video(tiny_ltx, tiny_ltx_dir):
+    import numpy as np
+
+    from engine.generate.backends import load_backend
+    from engine.generate.compiler import compile
+    from engine.generate.settings import SamplingSettings
+    from engine.model.project import new_project
+    from engine.time import FrameRange
+
+    offloaded = load_backend(models.resolve(str(tiny_ltx_dir)), device="cpu",
+                             memory=models.MemoryOptions(cpu_offload=True, vae_tiling=False))
+    plan = compile(new_project(32, 32, 25), FrameRange(0, 9), tiny_ltx.caps, prompt="dunes")
+    settings = SamplingSettings(steps=2, seed=3)
+    assert np.array_equal(offloaded.generate(plan, settings).frames, tiny_ltx.generate(plan, settings).frames)
+
+
+def test_models_command_lists_what_it_finds(isolated, tiny_ltx_dir, monkeypatch, capsys):
+    shelf = isolated / "shelf"
+    _copy(tiny_ltx_dir, shelf / "good")
+    bad = _copy(tiny_ltx_dir, shelf / "bad")
+    shutil.rmtree(bad / "vae")
+    monkeypatch.setenv("KINORA_MODELS", str(shelf))
+    assert main(["models", "--json"]) == 0
+    listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
+    assert listed["good"]["usable"] and not listed["bad"]["usable"]
+    assert "partly downloaded" in listed["bad"]["problem"]

@@ -1,0 +1,87 @@
+"""Tiny random-weight models of the real diffusers classes, saved in diffusers format.
+
+They are built the way diffusers' own tests build them, saved with `save_pretrained`, and
+loaded back by the tests through Kinora's loader, offline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def tiny_ltx_components(seed: int = 0, *, num_layers: int = 1, heads: int = 4, head_dim: int = 8):
+    import torch
+    import transformers
+    from diffusers import AutoencoderKLLTXVideo, FlowMatchEulerDiscreteScheduler, LTXVideoTransformer3DModel
+
+    torch.manual_seed(seed)
+    transformer = LTXVideoTransformer3DModel(
+        in_channels=8, out_channels=8, patch_size=1, patch_size_t=1,
+        num_attention_heads=heads, attention_head_dim=head_dim, cross_attention_dim=heads * head_dim,
+        num_layers=num_layers, caption_channels=32,
+    )
+    torch.manual_seed(seed)
+    vae = AutoencoderKLLTXVideo(
+        in_channels=3, out_channels=3, latent_channels=8,
+        block_out_channels=(8, 8, 8, 8), decoder_block_out_channels=(8, 8, 8, 8),
+        layers_per_block=(1, 1, 1, 1, 1), decoder_layers_per_block=(1, 1, 1, 1, 1),
+        spatio_temporal_scaling=(True, True, False, False),
+        decoder_spatio_temporal_scaling=(True, True, False, False),
+        decoder_inject_noise=(False, False, False, False, False),
+        upsample_residual=(False, False, False, False), upsample_factor=(1, 1, 1, 1),
+        timestep_conditioning=False, patch_size=1, patch_size_t=1,
+        encoder_causal=True, decoder_causal=False,
+    )
+    vae.use_framewise_encoding = False
+    vae.use_framewise_decoding = False
+    scheduler = FlowMatchEulerDiscreteScheduler(
+        use_dynamic_shifting=True, base_shift=0.95, max_shift=2.05,
+        base_image_seq_len=1024, max_image_seq_len=4096, shift_terminal=0.1,
+    )
+    tokenizer = transformers.ByT5Tokenizer()
+    torch.manual_seed(seed)
+    text_encoder = transformers.T5EncoderModel(transformers.T5Config(
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8, is_encoder_decoder=False,
+    ))
+    return {"transformer": transformer, "vae": vae, "scheduler": scheduler,
+            "text_encoder": text_encoder, "tokenizer": tokenizer}
+
+
+def save_tiny_ltx(folder: Path, seed: int = 0, pipeline: str = "LTXPipeline", **sizes) -> Path:
+    import diffusers
+
+    components = tiny_ltx_components(seed, **sizes)
+    getattr(diffusers, pipeline)(**components).save_pretrained(folder, safe_serialization=True)
+    return folder
+
+
+def tiny_wan_components(seed: int = 0):
+    import torch
+    import transformers
+    from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+
+    torch.manual_seed(seed)
+    vae = AutoencoderKLWan(base_dim=3, z_dim=16, dim_mult=[1, 1, 1, 1], num_res_blocks=1,
+                           temperal_downsample=[False, True, True])
+    torch.manual_seed(seed)
+    transformer = WanTransformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=2, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32,
+    )
+    tokenizer = transformers.ByT5Tokenizer()
+    torch.manual_seed(seed)
+    text_encoder = transformers.T5EncoderModel(transformers.T5Config(
+        vocab_size=len(tokenizer), d_model=32, d_kv=8, d_ff=37, num_layers=2, num_heads=4,
+        relative_attention_num_buckets=8, is_encoder_decoder=False,
+    ))
+    return {"transformer": transformer, "vae": vae, "scheduler": FlowMatchEulerDiscreteScheduler(shift=7.0),
+            "text_encoder": text_encoder, "tokenizer": tokenizer}
+
+
+def save_tiny_wan(folder: Path, seed: int = 0, **pipeline_config) -> Path:
+    from diffusers import WanPipeline
+
+    WanPipeline(**tiny_wan_components(seed), **pipeline_config).save_pretrained(folder, safe_serialization=True)
+    return folder

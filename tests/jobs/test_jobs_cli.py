@@ -1,0 +1,94 @@
+"""`kinora jobs submit|run|list|cancel|retry` in process, on a tiny real model."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.cli import main
+from tests.jobs.conftest import generate_argv
+
+
+def _listed(capsys) -> dict[int, dict]:
+    assert main(["jobs", "list", "--json"]) == 0
+    return {job["id"]: job for job in json.loads(capsys.readouterr().out)}
+
+
+def test_submit_list_cancel_retry_and_run(tmp_path, tiny_model_dir, capsys):
+    assert main(["jobs", "list"]) == 0
+    assert "the queue is empty" in capsys.readouterr().out
+    ids = []
+    for name in ("first", "second"):
+        assert main(["jobs", "submit", "generate", *generate_argv(tiny_model_dir, tmp_path / f"{name}.npy")]) == 0
+        ids.append(int(capsys.readouterr().out))
+    jobs = _listed(capsys)
+    assert [jobs[i]["state"] for i in ids] == ["queued", "queued"]
+    assert jobs[ids[0]]["params"]["output"] == str(tmp_path / "first.npy")
+
+    assert main(["jobs", "cancel", str(ids[1])]) == 0
+    assert "cancelled" in capsys.readouterr().out
+    assert main(["jobs", "cancel", str(ids[1])]) == 2
+    assert "cancelled already" in capsys.readouterr().err
+    assert main(["jobs", "retry", str(ids[1])]) == 0
+    capsys.readouterr()
+
+    assert main(["jobs", "run", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.split() == [str(tmp_path / "first.npy"), str(tmp_path / "second.npy")]
+    jobs = _listed(capsys)
+    assert [jobs[i]["state"] for i in ids] == ["done", "done"]
+    assert np.load(tmp_path / "second.npy").shape == (9, 32, 32, 3)
+    assert main(["library", "search", "fox", "--json"]) == 0
+    assert len(json.loads(capsys.readouterr().out)) == 2
+
+
+def test_submit_rejects_what_kinora_generate_rejects(tmp_path, capsys):
+    assert main(["jobs", "submit", "generate", "a cat", "-o", str(tmp_path / "no-such-folder" / "x.mp4")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:  # argparse's own exit for a malformed option
+        main(["jobs", "submit", "generate", "a cat", "--frames", "many", "-o", str(tmp_path / "x.mp4")])
+    assert stop.value.code == 2
+    assert "invalid int value" in capsys.readouterr().err
+    assert _listed(capsys) == {}
+
+
+def test_retry_with_lower_settings(tmp_path, capsys):
+    assert main(["jobs", "submit", "generate", "a storm", "--resolution", "720p", "-o", str(tmp_path / "s.mp4")]) == 0
+    job_id = int(capsys.readouterr().out)
+    assert main(["jobs", "cancel", str(job_id)]) == 0
+    assert main(["jobs", "retry", str(job_id), "--lower"]) == 0
+    assert "lower settings" in capsys.readouterr().out
+    job = _listed(capsys)[job_id]
+    assert (job["state"], job["params"]["resolution"]) == ("queued", "480p")
+
+
+def test_every_ai_tool_runs_as_a_job_and_names_its_parent(tmp_path, tiny_model_dir, capsys):
+    clip = tmp_path / "clip.mp4"
+    model = ["--model", str(tiny_model_dir), "--size", "32x32", "--steps", "1", "--device", "cpu"]
+    assert main(["jobs", "submit", "generate", "a fox", "--frames", "9", *model, "-o", str(clip)]) == 0
+    assert main(["jobs", "run", "--quiet"]) == 0
+    submitted = {
+        "extend": [str(clip), "the fox runs on", "--frames", "8", "--context", "1"],
+        "loop": [str(clip), "--frames", "8", "--context", "1"],
+        "remix": [str(clip), "a fox made of glass", "--strength", "0.6"],
+        "upscale": [str(clip)],
+        "blend": [str(clip), str(clip), "--frames", "9"],
+    }
+    for tool, options in submitted.items():
+        assert main(["jobs", "submit", tool, *options, *model, "-o", str(tmp_path / f"{tool}.mp4")]) == 0
+    capsys.readouterr()
+    assert main(["jobs", "run", "--quiet"]) == 0
+    assert len(capsys.readouterr().out.split()) == len(submitted)  # one output path each
+    jobs = _listed(capsys)
+    assert {job["kind"]: job["state"] for job in jobs.values()} == dict.fromkeys(["generate", *submitted], "done"), \
+        [(j["kind"], j["error"]) for j in jobs.values()]
+    from engine.library.catalog import Library
+
+    library = Library()
+    source = library.generation_for_output(str(clip))
+    assert source["tool"] == "generate" and source["parent_id"] is None
+    for tool in submitted:
+        record = library.generation_for_output(str(tmp_path / f"{tool}.mp4"))
+        assert (record["tool"], record["parent_id"], record["parent_clip"]) == (tool, source["id"], str(clip))

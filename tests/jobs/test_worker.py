@@ -1,0 +1,173 @@
+"""The worker thread: order, callbacks after commit, cancel within one sampler step, out of memory,
+stopping, the single-worker lock, and the generate job on a tiny real model."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from engine.errors import UserError
+from engine.jobs import registry
+from engine.jobs.generate_job import lower_settings, params_from_argv
+from engine.jobs.queue import JobQueue
+from engine.jobs.worker import Worker
+from engine.library.catalog import Library
+from tests.jobs.conftest import generate_argv
+
+
+def _counting_job(params, on_progress, cancel):
+    """A real handler: counts to params["n"], one checked step at a time."""
+    from engine.jobs.progress import Progress
+
+    for i in range(params["n"]):
+        cancel.check()
+        on_progress(Progress(i + 1, params["n"], f"step {i + 1}"))
+        if params.get("hold_at") == i + 1:  # stay in this step until the test opens the gate
+            _GATES[params["gate"]].wait(5)
+    return [f"counted to {params['n']}"]
+
+
+def _out_of_memory_job(params, on_progress, cancel):
+    raise MemoryError("could not allocate 40 GiB")
+
+
+def _broken_job(params, on_progress, cancel):
+    raise ValueError("the handler has a bug")
+
+
+_GATES: dict[str, threading.Event] = {}
+registry.register("test-count", _counting_job)
+registry.register("test-oom", _out_of_memory_job)
+registry.register("test-broken", _broken_job)
+
+
+@pytest.fixture
+def db_path(tmp_path):
+    return str(tmp_path / "library.sqlite")
+
+
+def test_jobs_run_in_order_and_callbacks_follow_the_commit(db_path):
+    queue = JobQueue(db_path)
+    ids = [queue.submit("test-count", {"n": n}) for n in (2, 3)]
+    seen, mismatches = [], []
+    observer = JobQueue(db_path)
+
+    def on_state(job):
+        seen.append((job.id, job.state))
+        if observer.get(job.id).state != job.state:
+            mismatches.append(job.id)
+
+    worker = Worker(db_path, on_state=on_state, stop_when_empty=True)
+    worker.run()
+    assert seen == [(ids[0], "running"), (ids[0], "done"), (ids[1], "running"), (ids[1], "done")]
+    assert mismatches == []
+    assert queue.get(ids[1]).outputs == ["counted to 3"] and queue.get(ids[1]).progress.step == 3
+
+
+def test_out_of_memory_fails_that_job_with_a_clear_message_and_the_queue_goes_on(db_path):
+    queue = JobQueue(db_path)
+    oom, broken, fine = (queue.submit(kind, {"n": 1}) for kind in ("test-oom", "test-broken", "test-count"))
+    Worker(db_path, stop_when_empty=True).run()
+    failed = queue.get(oom)
+    assert failed.state == "failed"
+    assert "out of memory" in failed.error and f"kinora jobs retry {oom} --lower" in failed.error
+    assert queue.get(broken).state == "failed" and "the handler has a bug" in queue.get(broken).error
+    assert queue.get(fine).state == "done"
+
+
+def test_only_one_worker_runs_a_queue(db_path):
+    first = Worker(db_path, poll_s=0.05)
+    first.start()
+    try:
+        with pytest.raises(UserError, match="another Kinora worker"):
+            Worker(db_path).start()
+    finally:
+        first.stop()
+    second = Worker(db_path, stop_when_empty=True)  # the lock went with the first worker
+    second.run()
+
+
+def test_stopping_the_worker_interrupts_the_job_without_counting_a_crash(db_path):
+    queue = JobQueue(db_path)
+    _GATES["stop"] = gate = threading.Event()
+    job_id = queue.submit("test-count", {"n": 50, "gate": "stop", "hold_at": 3})
+    reached = threading.Event()
+    worker = Worker(db_path, on_progress=lambda job, p: reached.set() if p.step == 3 else None)
+    worker.start()
+    assert reached.wait(10)
+    worker.stop(wait=False)
+    gate.set()
+    worker.join(10)
+    job = queue.get(job_id)
+    assert (job.state, job.crashes, job.step) == ("interrupted", 0, 3)
+    Worker(db_path, stop_when_empty=True).run()
+    assert queue.get(job_id).state == "done" and queue.get(job_id).attempts == 2
+
+
+@pytest.mark.parametrize("how", ["worker", "another process"])
+def test_cancel_takes_effect_within_one_sampler_step(db_path, tmp_path, tiny_model_dir, how):
+    out = tmp_path / "cancelled.npy"
+    queue = JobQueue(db_path)
+    job_id = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, out, steps=12)))
+    sampler_steps = []
+
+    def on_progress(job, progress):
+        if progress.message.startswith("step"):
+            sampler_steps.append(progress.step)
+            if progress.step == 3:
+                worker.cancel(job) if how == "worker" else JobQueue(db_path).cancel(job)
+
+    worker = Worker(db_path, on_progress=on_progress, stop_when_empty=True)
+    worker.run()
+    job = queue.get(job_id)
+    assert job.state == "cancelled" and job.outputs == []
+    # Asked during step 3's report: in-process the next step never starts; through the database
+    # the request is seen at the next report, so at most one more step runs.
+    assert max(sampler_steps) == (3 if how == "worker" else 4)
+    assert not out.exists()
+
+
+def test_generate_job_writes_outputs_and_records_the_recipe(db_path, tmp_path, tiny_model_dir):
+    out = tmp_path / "fox.npy"
+    queue = JobQueue(db_path)
+    job_id = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, out, steps=2, seed=7)))
+    Worker(db_path, stop_when_empty=True).run()
+    job = queue.get(job_id)
+    assert job.state == "done", job.error
+    assert job.outputs == [str(out)]
+    assert np.load(out).shape == (9, 32, 32, 3)
+    assert out.with_suffix(".latents.safetensors").is_file()
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".partial")]
+    [record] = Library().search("fox snow")
+    assert (record["output_path"], record["seeds"], record["model_id"]) == (str(out), [7], "tiny-ltx")
+    assert record["settings"]["steps"] == 2 and len(record["weights_hash"]) == 32
+    assert record["plan_summary"]["num_frames"] == 9
+
+
+def test_submit_takes_exactly_the_generate_options(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "shots").mkdir()
+    params = params_from_argv(["a cat", "--image", "cat.png@4:0.5", "--resolution", "720p", "--variations", "2",
+                               "-o", "shots/out.mp4"])
+    assert params["output"] == str(tmp_path / "shots" / "out.mp4")
+    assert params["image"] == [f"{tmp_path / 'cat.png'}@4:0.5"]
+    assert (params["prompt"], params["resolution"], params["steps"]) == ("a cat", "720p", None)
+    with pytest.raises(SystemExit):
+        params_from_argv(["a cat", "--no-such-option", "-o", "x.mp4"])
+    with pytest.raises(UserError, match="does not exist"):
+        params_from_argv(["a cat", "-o", "missing/out.mp4"])
+    lowered = [lower_settings(params)]
+    while lowered[-1] is not None:
+        lowered.append(lower_settings(lowered[-1]))
+    assert [(p["variations"], p["resolution"]) for p in lowered[:-1]] == [(1, "720p"), (1, "480p")]
+
+
+def test_a_job_queued_by_an_older_version_gets_new_options_defaults(db_path, tmp_path, tiny_model_dir):
+    params = params_from_argv(generate_argv(tiny_model_dir, tmp_path / "old.npy", steps=1))
+    del params["negative"], params["preset"]  # options that version did not have yet
+    queue = JobQueue(db_path)
+    job_id = queue.submit("generate", params)
+    Worker(db_path, stop_when_empty=True).run()
+    assert queue.get(job_id).state == "done", queue.get(job_id).error
