@@ -27,10 +27,11 @@ def tool_argv(tool: str, sources: list[str], *, prompt: str = "", options: list[
 class ClipTools:
     """Builds the tools menu for the selected clips and submits their jobs through `submit(kind, params)`."""
 
-    def __init__(self, parent: QWidget, submit, report_problem):
+    def __init__(self, parent: QWidget, submit, report_problem, switch_take):
         self.parent = parent
         self.submit = submit
         self.report_problem = report_problem
+        self.switch_take = switch_take  # (clip id, media id) -> None
 
     def menu(self, project: Project, clips: list[Clip]) -> QMenu | None:
         videos = [(clip, project.media.get(clip.media_id)) for clip in clips]
@@ -53,6 +54,12 @@ class ClipTools:
         blend.setEnabled(len(videos) == 2)
         menu.addAction("Loop", lambda: self.run("loop", [ref.path]))
         menu.addAction("Generate variations", lambda: self.variations(clip, ref))
+        if len(clip.takes) > 1:
+            takes = menu.addMenu("Switch take")
+            for number, media_id in enumerate(clip.takes, 1):
+                action = takes.addAction(f"Take {number}", lambda m=media_id: self.switch_take(clip.id, m))
+                action.setCheckable(True)
+                action.setChecked(media_id == clip.media_id)
         return menu
 
     def run(self, tool: str, sources: list[str], *, prompt: str = "", options: list[str] = ()) -> bool:

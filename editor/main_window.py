@@ -43,6 +43,7 @@ class MainWindow(QMainWindow):
         self.library = LibraryPanel(self._open_library(), self._thumbnail_service())
         self.library_dock = self._dock("Library", self.library, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.timeline.view.set_thumbnail_service(self.library.thumbnails)
+        self.timeline.view.recipe_for = self.library.library.generation_for_output
         self.inspector = Inspector(self.document)
         self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
         self.curves = CurveEditor(self.document)
@@ -61,7 +62,7 @@ class MainWindow(QMainWindow):
 
         self.timeline_actions = TimelineActions(self.document, self.timeline.view, self)
         self.transport_actions = TransportActions(self.preview, self)
-        self.clip_tools = ClipTools(self, self.submit_job, self._show_problem)
+        self.clip_tools = ClipTools(self, self.submit_job, self._show_problem, self._switch_take)
         self._make_menus()
         self.project_label = QLabel()
         self.jobs_label = QLabel()
@@ -223,6 +224,11 @@ class MainWindow(QMainWindow):
             if isinstance(item, Clip):
                 clips.append(item)
         return clips
+
+    def _switch_take(self, clip_id: str, media_id: str) -> None:
+        from engine.model import edits
+
+        self.document.perform("Switch take", lambda p: edits.switch_take(p, clip_id, media_id))
 
     def _fill_tools_menu(self) -> None:
         self.tools_menu.clear()

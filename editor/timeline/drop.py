@@ -8,6 +8,7 @@ undo step.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 
@@ -38,31 +39,55 @@ def item_for(project: Project, ref: MediaRef, start: int) -> Item:
 
 
 def drop_files(project: Project, paths: list[str], frame: int, under: Track | None,
-               make_ref: Callable[[str], MediaRef]) -> tuple[Callable[[Project], Edit] | None, list[str]]:
+               make_ref: Callable[[str], MediaRef], recipe_for: Callable[[str], dict | None] = lambda path: None,
+               ) -> tuple[Callable[[Project], Edit] | None, list[str]]:
     """The edit that drops `paths` one after another from `frame`, and messages for files
-    that could not be used. `make_ref` probes a file (engine.media.ingest.media_ref_for)."""
+    that could not be used. `make_ref` probes a file (engine.media.ingest.media_ref_for);
+    `recipe_for` finds the library's record of a generated file, so the clip keeps its recipe
+    and the other takes of its generation."""
     by_path = {os.path.abspath(ref.path): ref for ref in project.media.values()}
     problems: list[str] = []
     steps: list[Callable[[Project], Edit]] = []
     start = max(frame, 0)
-    for path in paths:
-        path = os.path.abspath(path)
+
+    def media(path: str) -> MediaRef | None:
         ref = by_path.get(path)
         if ref is None:
             try:
                 ref = make_ref(path)
             except KinoraError as error:
                 problems.append(str(error))
-                continue
+                return None
             by_path[path] = ref
             steps.append(lambda p, r=ref: edits.add_media(p, r))
+        return ref
+
+    for path in paths:
+        path = os.path.abspath(path)
+        ref = media(path)
+        if ref is None:
+            continue
         track = track_for(project, ref, under)
         if track is None:
             problems.append(f"{os.path.basename(path)}: there is no unlocked {ref.kind} track to put it on; add one")
             continue
         item = item_for(project, ref, start)
+        recipe = recipe_for(path) if isinstance(item, Clip) else None
+        if recipe is not None:
+            takes = [media(os.path.abspath(take)) for take in (recipe.get("settings") or {}).get("takes", [])
+                     if os.path.isfile(take)]
+            item = dataclasses.replace(item, generation=generation_summary(recipe),
+                                       takes=tuple(t.id for t in takes if t is not None))
         steps.append(lambda p, t=track.id, i=item: edits.insert(p, t, i))
         start = item.range.stop
-    if not any(True for _ in steps):
+    if not steps:
         return None, problems
     return (lambda p: edits.together(p, steps)), problems
+
+
+def generation_summary(record: dict) -> dict:
+    """What a clip keeps of the library's record of its generation (provenance, variations)."""
+    prompts = record.get("prompts") or []
+    return {"model": record.get("model_id"), "seed": (record.get("seeds") or [None])[0], "tool": record.get("tool"),
+            "prompt": prompts[0].get("text", "") if prompts else "", "library_id": record.get("id"),
+            "weights_hash": record.get("weights_hash")}

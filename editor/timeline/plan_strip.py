@@ -7,8 +7,9 @@ coloured bands, which prompt conditions each frame. It follows the view's zoom a
 
 from __future__ import annotations
 
+import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
 from PySide6.QtWidgets import QWidget
 
 from editor import style
@@ -36,6 +37,7 @@ class PlanStrip(QWidget):
         self.left_margin = left_margin
         self.plan: GenerationPlan | None = None
         self.problem = ""
+        self._outline, self._outline_key = None, None
         self.setFixedHeight(STRIP_HEIGHT)
         self.setToolTip("What the model will be told: filled = how strongly each frame is held; "
                         "bands = which prompt conditions it")
@@ -101,18 +103,22 @@ class PlanStrip(QWidget):
                                  painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,
                                                                   int(max(rect.width() - 5, 0))))
                 run_start = i
-        # held strength per pixel frame
+        # held strength per pixel frame, as a step outline built once per plan and zoom
         top, height = band_top + band_height + 4, self.height() - band_top - band_height - 8
-        path = QPainterPath(QPointF(origin, top + height))
-        for i, strength in enumerate(plan.pixel_strength):
-            y = top + (1.0 - float(strength)) * height
-            path.lineTo(origin + i * ppf, y)
-            path.lineTo(origin + (i + 1) * ppf, y)
-        path.lineTo(origin + plan.num_frames * ppf, top + height)
-        path.closeSubpath()
+        key = (id(plan), ppf, height)
+        if self._outline_key != key:
+            steps = np.repeat(np.asarray(plan.pixel_strength, np.float64), 2)
+            xs = np.repeat(np.arange(plan.num_frames + 1, dtype=np.float64) * ppf, 2)[1:-1]
+            ys = top + (1.0 - steps) * height
+            points = [QPointF(0, top + height), *map(QPointF, xs.tolist(), ys.tolist()),
+                      QPointF(plan.num_frames * ppf, top + height)]
+            self._outline, self._outline_key = QPolygonF(points), key
+        painter.save()
+        painter.translate(origin, 0)
         painter.setPen(QPen(QColor(120, 200, 255), 1))
         painter.setBrush(QColor(120, 200, 255, 70))
-        painter.drawPath(path)
+        painter.drawPolygon(self._outline)
+        painter.restore()
         # latent frame boundaries: where the model's time steps fall
         painter.setPen(QPen(QColor(255, 255, 255, 40), 1))
         for k in range(plan.num_latent_frames):

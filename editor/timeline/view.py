@@ -1,6 +1,7 @@
 """The timeline view: tracks and items laid out in frames, edited with the mouse.
 
-x = frame * pixels_per_frame; tracks run top to bottom in display order. The scene mirrors
+Scene x is in frames and zoom is the view's horizontal scale (pixels_per_frame), so zooming
+moves nothing in the scene; tracks run top to bottom in display order. The scene mirrors
 the project: after every change `sync()` updates only the graphics whose item changed
 (items are immutable, so "changed" is an identity test). Mouse drags perform engine edits
 live through the Document with a merge key unique to the drag, so one drag is one undo step.
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen, QWheelEvent
+from PySide6.QtGui import QBrush, QColor, QMouseEvent, QPainter, QPen, QTransform, QWheelEvent
 from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLineEdit, QWidget
 
 from editor import style
@@ -69,12 +71,14 @@ class TimelineView(QGraphicsView):
         self.document = document
         self.setScene(QGraphicsScene(self))
         self.pixels_per_frame = 4.0
+        self.setTransform(QTransform.fromScale(self.pixels_per_frame, 1.0))
         self.playhead = 0
         self.mark_in: int | None = None
         self.mark_out: int | None = None
         self.snapping = True
         self.graphics: dict[str, ItemGraphic] = {}
         self.thumbnails = None  # engine.media.thumbnails.ThumbnailService, set by the window
+        self.recipe_for = lambda path: None  # path -> the library's record of a generated file
         self._lanes: list = []
         self._drag: _Drag | None = None
         self._editor: QLineEdit | None = None
@@ -109,9 +113,8 @@ class TimelineView(QGraphicsView):
     def sync(self, relayout: bool = False) -> None:
         """Bring the scene in line with the project; `relayout` re-places every item (zoom)."""
         scene = self.scene()
-        ppf = self.pixels_per_frame
         rows = track_rows(self.project)
-        width = (max(self.project.timeline.duration, 0) + 30 * self.project.rate.timebase) * ppf
+        width = max(self.project.timeline.duration, 0) + 30 * self.project.rate.timebase
         for lane in self._lanes:
             scene.removeItem(lane)
         self._lanes = []
@@ -128,13 +131,13 @@ class TimelineView(QGraphicsView):
                 offline = getattr(item, "media_id", None) in offline_media
                 graphic = self.graphics.get(item.id)
                 if graphic is None:
-                    graphic = self.graphics[item.id] = ItemGraphic(item, track, self.project.media, ppf, top + 2,
+                    graphic = self.graphics[item.id] = ItemGraphic(item, track, self.project.media, top + 2,
                                                                    height - 4, offline)
                     scene.addItem(graphic)
                     self._request_thumbnail(graphic)
                 elif (relayout or graphic.item is not item or graphic.track is not track or graphic.y() != top + 2
                       or graphic.offline != offline):
-                    graphic.place(item, track, self.project.media, ppf, top + 2, height - 4, offline)
+                    graphic.place(item, track, self.project.media, top + 2, height - 4, offline)
         for item_id in [i for i in self.graphics if i not in seen]:
             scene.removeItem(self.graphics.pop(item_id))
         total_height = rows[-1][1] + rows[-1][2] if rows else 0
@@ -169,11 +172,12 @@ class TimelineView(QGraphicsView):
             graphic.update()
 
     def set_zoom(self, pixels_per_frame: float, anchor_view_x: float | None = None) -> None:
+        """Zoom around a point of the view (the pointer for Ctrl+wheel), keeping its frame there."""
         pixels_per_frame = min(max(pixels_per_frame, MIN_PPF), MAX_PPF)
         anchor_view_x = self.viewport().width() / 2 if anchor_view_x is None else anchor_view_x
-        anchor_frame = self.mapToScene(int(anchor_view_x), 0).x() / self.pixels_per_frame
+        anchor_frame = self.mapToScene(int(anchor_view_x), 0).x()
         self.pixels_per_frame = pixels_per_frame
-        self.sync(relayout=True)
+        self.setTransform(QTransform.fromScale(pixels_per_frame, 1.0))
         self.horizontalScrollBar().setValue(int(anchor_frame * pixels_per_frame - anchor_view_x))
         self.ruler.update()
 
@@ -183,10 +187,10 @@ class TimelineView(QGraphicsView):
     # --- coordinates ----------------------------------------------------------------------
 
     def frame_at(self, view_x: float) -> int:
-        return int(self.mapToScene(int(view_x), 0).x() // self.pixels_per_frame)
+        return math.floor(self.mapToScene(int(view_x), 0).x() + 0.5 / self.pixels_per_frame)
 
     def view_x_of(self, frame: int) -> float:
-        return self.mapFromScene(QPointF(frame * self.pixels_per_frame, 0)).x()
+        return self.viewportTransform().map(QPointF(frame, 0)).x()
 
     def track_at(self, scene_y: float) -> Track | None:
         for track, top, height in track_rows(self.project):
@@ -260,7 +264,7 @@ class TimelineView(QGraphicsView):
             self.scene().clearSelection()
             graphic.setSelected(True)
         scene_pos = self.mapToScene(event.position().toPoint())
-        edge = graphic.edge_at(scene_pos.x())
+        edge = graphic.edge_at(scene_pos.x(), self.pixels_per_frame)
         ids = [graphic.item.id] if edge else self.selected_ids() or [graphic.item.id]
         originals = {item_id: self.project.timeline.find(item_id)[1] for item_id in ids}
         plain = not modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
@@ -272,7 +276,8 @@ class TimelineView(QGraphicsView):
         drag = self._drag
         if drag is None:
             graphic = self._graphic_at(event.position().toPoint())
-            edge = graphic.edge_at(self.mapToScene(event.position().toPoint()).x()) if graphic else None
+            edge = (graphic.edge_at(self.mapToScene(event.position().toPoint()).x(), self.pixels_per_frame)
+                    if graphic else None)
             self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
             super().mouseMoveEvent(event)
             return
@@ -389,7 +394,7 @@ class TimelineView(QGraphicsView):
 
         frame = self.frame_at(view_pos.x())
         under = self.track_at(self.mapToScene(view_pos.toPoint()).y())
-        edit, problems = drop_files(self.project, paths, frame, under, media_ref_for)
+        edit, problems = drop_files(self.project, paths, frame, under, media_ref_for, self.recipe_for)
         if problems:
             self.problems.emit(problems)
         return edit is not None and self.document.perform("Add media", edit)
@@ -451,14 +456,16 @@ class TimelineView(QGraphicsView):
     # --- painting -------------------------------------------------------------------------------
 
     def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
-        x = self.playhead * self.pixels_per_frame
-        painter.setPen(QPen(style.PLAYHEAD_COLOR, 1.5))
-        painter.drawLine(QPointF(x, rect.top()), QPointF(x, rect.bottom()))
-        painter.setPen(QPen(QColor(120, 200, 255, 160), 1, Qt.PenStyle.DashLine))
+        playhead = QPen(style.PLAYHEAD_COLOR, 1.5)
+        playhead.setCosmetic(True)  # the scene is scaled horizontally: keep lines one width
+        painter.setPen(playhead)
+        painter.drawLine(QPointF(self.playhead, rect.top()), QPointF(self.playhead, rect.bottom()))
+        marks = QPen(QColor(120, 200, 255, 160), 1, Qt.PenStyle.DashLine)
+        marks.setCosmetic(True)
+        painter.setPen(marks)
         for mark in (self.mark_in, self.mark_out):
             if mark is not None:
-                painter.drawLine(QPointF(mark * self.pixels_per_frame, rect.top()),
-                                 QPointF(mark * self.pixels_per_frame, rect.bottom()))
+                painter.drawLine(QPointF(mark, rect.top()), QPointF(mark, rect.bottom()))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

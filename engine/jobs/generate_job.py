@@ -217,11 +217,20 @@ def record_generation(params, info, recipe, result, settings, written, prompts) 
             library.add_generation(GenerationRecord(
                 tool=recipe.tool, output_path=str(path), prompts=prompts, plan_summary=_jsonable(summary),
                 model_id=info.name, weights_hash=weights_hash(info.path), seeds=[result.seeds[i]]
-                if len(written) == len(result.seeds) else list(result.seeds), settings=asdict(settings),
+                if len(written) == len(result.seeds) else list(result.seeds), settings=takes_of(settings, written),
                 preset=params.get("preset"), latents_path=str(latents) if latents.exists() else None,
                 parent_id=parent["id"] if parent else None, parent_clip=parent_clip))
     finally:
         library.close()
+
+
+def takes_of(settings, written: list[Path]) -> dict:
+    """The settings as recorded; variations also list every take, so the editor can offer them
+    as alternatives of one clip."""
+    recorded = asdict(settings)
+    if len(written) > 1:
+        recorded["takes"] = [str(path) for path in written]
+    return recorded
 
 
 def weights_hash(model_dir: Path) -> str:

@@ -47,15 +47,23 @@ class AudioSource:
         self._stream = self._container.streams.audio[0]
         self.sample_rate = sample_rate
         self.channels = channels
-        self._layout = "stereo" if channels == 2 else "mono"
+        # A mono source is read as mono and copied to every channel at full level; FFmpeg's
+        # own up-mix would put it 3 dB lower on each side, quieter than the file plays alone.
+        self._mono_source = (self._stream.codec_context.channels or 0) == 1
+        self._layout = "mono" if self._mono_source or channels == 1 else "stereo"
 
     def read(self, start_s: Fraction, num_samples: int) -> np.ndarray:
         """`num_samples` samples from `start_s` seconds into the file (silence outside it)."""
+        out = np.zeros((self.channels, num_samples), np.float32)
+        if num_samples > 0:
+            # Broadcasting copies a mono read to every output channel.
+            out[:] = self._read(start_s, num_samples, 1 if self._mono_source else self.channels)
+        return out
+
+    def _read(self, start_s: Fraction, num_samples: int, channels: int) -> np.ndarray:
         import av
 
-        out = np.zeros((self.channels, num_samples), np.float32)
-        if num_samples <= 0:
-            return out
+        out = np.zeros((channels, num_samples), np.float32)
         time_base = Fraction(self._stream.time_base)
         origin = self._stream.start_time or 0
         # Seek a little early: the demuxer lands on the packet at or before the target.

@@ -106,12 +106,12 @@ class Compositor:
 
     def _layer(self, project: Project, item, frame: int, width: int, height: int,
                offline_placeholder: bool) -> tuple[np.ndarray, int, int]:
-        ref = project.media.get(item.media_id)
-        if ref is None:
-            raise MediaError(f"item {item.id[:8]} refers to media {item.media_id[:8]} that is not in the "
-                             "project's media bin; remove the item or re-import its file")
         mode = fit_mode(item)
         try:
+            ref = project.media.get(item.media_id)
+            if ref is None:
+                raise MediaError(f"item {item.id[:8]} refers to media {item.media_id[:8]} that is not in the "
+                                 "project's media bin; remove the item or re-import its file")
             if ref.kind == "video":
                 reader = self._reader(ref.path, project.settings.rate)
                 local = frame - item.start

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import queue
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -60,6 +62,7 @@ X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 VPX_CPU_USED = dict(zip(X26X_PRESETS, (8, 8, 7, 6, 5, 4, 2, 1, 0), strict=True))
 SVT_PRESETS = dict(zip(X26X_PRESETS, (11, 10, 9, 9, 8, 7, 5, 4, 3), strict=True))
 AUDIO_SECONDS_PER_CHUNK = 1
+PICTURES_AHEAD = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,13 +156,11 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
 
     extension = Path(out_path).suffix.lower()
     from engine.media.audio import AudioMixer
-    from engine.media.compositor import Compositor
 
     width, height = project.settings.width, project.settings.height
     if spec.even_size:
         width, height = width - width % 2, height - height % 2
     rate = project.settings.rate.fps
-    compositor = Compositor()
     mixer = AudioMixer(project) if settings.audio and extension in AUDIO_CODEC_FOR_EXTENSION else None
     if mixer is not None and not mixer.has_sound:
         mixer = None
@@ -168,12 +169,15 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
     except av.error.FFmpegError as error:
         raise MediaError(f"{out_path}: cannot be written ({error}); check that the folder is writable "
                          "and has free space") from None
+    pictures = None
     try:
         container.metadata["comment"] = json.dumps(provenance(project, frames), separators=(",", ":"))
         video = _add_video_stream(container, codec, spec, settings, width, height, rate)
         audio = _add_audio_stream(container, extension, mixer) if mixer else None
         audio_chunk = max(1, int(rate * AUDIO_SECONDS_PER_CHUNK))
         audio_done_until = frames.start
+        pictures = _PictureProducer(project, frames, spec, width, height)
+        pictures.start()
         for index, frame in enumerate(frames):
             if check_cancel is not None:
                 check_cancel()
@@ -181,14 +185,7 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
                 stop = min(frames.stop, audio_done_until + audio_chunk)
                 _encode_audio(container, audio, mixer, FrameRange(audio_done_until, stop), frames.start)
                 audio_done_until = stop
-            picture = _passthrough_picture(compositor, project, frame, spec, width, height)
-            if picture is None:
-                pixels = compositor.render(project, frame, alpha=spec.alpha)
-                if pixels.shape[0] != height or pixels.shape[1] != width:
-                    pixels = pixels[:height, :width]
-                picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels),
-                                                     format="rgba" if spec.alpha else "rgb24")
-                picture = _to_encoder_format(picture, spec)
+            picture = pictures.next()
             picture.pts = index
             picture.time_base = video.codec_context.time_base  # a source picture keeps its file's
             for packet in video.encode(picture):
@@ -204,8 +201,9 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
         raise MediaError(f"{out_path}: encoding with {spec.encoder} failed ({error}); check the free "
                          "space, or try another codec or size") from None
     finally:
+        if pictures is not None:
+            pictures.stop()
         container.close()
-        compositor.close()
         if mixer is not None:
             mixer.close()
 
@@ -246,6 +244,63 @@ def _add_video_stream(container, codec: str, spec: CodecSpec, settings: RenderSe
         context.color_range = LIMITED_RANGE
     stream.options = options
     return stream
+
+
+class _PictureProducer(threading.Thread):
+    """Makes the export's pictures on a thread of its own, a few frames ahead, so decoding and
+    compositing overlap with the encoder instead of taking turns with it. The compositor and
+    its decoders live and die on this thread."""
+
+    def __init__(self, project, frames: FrameRange, spec: CodecSpec, width: int, height: int):
+        super().__init__(name="kinora-export-pictures", daemon=True)
+        self._project, self._frames, self._spec, self._size = project, frames, spec, (width, height)
+        self._queue: queue.Queue = queue.Queue(maxsize=PICTURES_AHEAD)
+        self._stopping = threading.Event()
+
+    def run(self) -> None:
+        from engine.media.compositor import Compositor
+
+        compositor = Compositor()
+        try:
+            for frame in self._frames:
+                if self._stopping.is_set():
+                    return
+                self._put((True, _make_picture(compositor, self._project, frame, self._spec, *self._size)))
+        except BaseException as error:  # noqa: BLE001 - handed to the encoding thread, raised there
+            self._put((False, error))
+        finally:
+            compositor.close()
+
+    def _put(self, item) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    def next(self):
+        ok, value = self._queue.get()
+        if not ok:
+            raise value
+        return value
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join()
+
+
+def _make_picture(compositor, project, frame: int, spec: CodecSpec, width: int, height: int):
+    import av
+
+    picture = _passthrough_picture(compositor, project, frame, spec, width, height)
+    if picture is None:
+        pixels = compositor.render(project, frame, alpha=spec.alpha)
+        if pixels.shape[0] != height or pixels.shape[1] != width:
+            pixels = pixels[:height, :width]
+        picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgba" if spec.alpha else "rgb24")
+        picture = _to_encoder_format(picture, spec)
+    return picture
 
 
 def _passthrough_picture(compositor, project, frame: int, spec: CodecSpec, width: int, height: int):

@@ -316,6 +316,15 @@ def set_curve(project: Project, item_id: str, curve: Curve) -> Edit:
     return apply(project, ReplaceItem(dataclasses.replace(item, curve=curve)))
 
 
+def switch_take(project: Project, item_id: str, media_id: str) -> Edit:
+    """Show another take (variation) of a generated clip in its place."""
+    track, item = _find(project, item_id)
+    if not isinstance(item, Clip) or media_id not in item.takes:
+        raise EditError(f"{_label(project, item)} has no take {media_id}; generate variations first")
+    _check_unlocked(project, track.id)
+    return apply(project, ReplaceItem(dataclasses.replace(item, media_id=media_id)))
+
+
 def set_text(project: Project, item_id: str, text: str, negative: str | None = None) -> Edit:
     track, item = _find(project, item_id)
     if not isinstance(item, TextBlock):

@@ -64,7 +64,8 @@ class MediaRef:
 @dataclass(frozen=True, slots=True)
 class Clip:
     """A range of a video or audio file, placed at `start`. `source_range` counts project
-    frames from the beginning of the media. `generation` is the recipe when Kinora made it."""
+    frames from the beginning of the media. `generation` is the recipe when Kinora made it;
+    `takes` lists the variations generated with it, which the user can switch between."""
 
     id: str
     start: int
@@ -74,6 +75,7 @@ class Clip:
     gain_db: float = 0.0
     name: str = ""
     generation: Mapping | None = None
+    takes: tuple[str, ...] = ()  # media ids of alternative takes (variations), the current one among them
     extra: Mapping = no_extra()
 
     @property

@@ -211,7 +211,8 @@ _MEDIA_KEYS = frozenset({"schema", "id", "path", "abs_path", "kind", "num_frames
                          "has_audio", "content_hash"})
 _TIMELINE_KEYS = frozenset({"schema", "tracks", "markers"})
 _TRACK_KEYS = frozenset({"schema", "id", "kind", "name", "items", "muted", "locked", "hidden"})
-_CLIP_KEYS = frozenset({"schema", "id", "start", "media", "source", "curve", "gain_db", "name", "generation"})
+_CLIP_KEYS = frozenset({"schema", "id", "start", "media", "source", "curve", "gain_db", "name", "generation",
+                        "takes"})
 _STILL_KEYS = frozenset({"schema", "id", "start", "duration", "media", "curve", "name"})
 _TEXT_KEYS = frozenset({"schema", "id", "start", "duration", "text", "negative"})
 _MARKER_KEYS = frozenset({"schema", "range", "name", "color", "note"})
@@ -359,7 +360,7 @@ class _ItemReader:
         gain, name, generation = d.get("gain_db", 0.0), d.get("name", ""), d.get("generation")
         if not (type(item_id) is str and type(start) is int and type(media) is str and type(source) is list
                 and len(source) == 2 and type(source[0]) is int and type(source[1]) is int and source[0] <= source[1]
-                and type(gain) in (float, int) and type(name) is str and generation is None):
+                and type(gain) in (float, int) and type(name) is str and generation is None and "takes" not in d):
             return None
         curve = self._curve(d.get("curve"))
         if curve is None:
@@ -425,7 +426,7 @@ def _item(raw: Any, where: str) -> Item:
                     curve=_curve(d.get("curve"), where), gain_db=_number(d.get("gain_db"), where, "gain_db", 0.0),
                     name=_get(d, "name", str, where, ""),
                     generation=None if generation is None else frozen_mapping(generation),
-                    extra=_extra(d, _CLIP_KEYS, where))
+                    takes=_takes(d.get("takes", []), where), extra=_extra(d, _CLIP_KEYS, where))
     if type_name == "Still":
         return Still(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
                      duration=_get(d, "duration", int, where), media_id=_get(d, "media", str, where),
@@ -434,6 +435,12 @@ def _item(raw: Any, where: str) -> Item:
     return TextBlock(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
                      duration=_get(d, "duration", int, where), text=_get(d, "text", str, where),
                      negative=_get(d, "negative", str, where, ""), extra=_extra(d, _TEXT_KEYS, where))
+
+
+def _takes(value: Any, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _Bad(where, "field \"takes\" should be a list of media ids")
+    return tuple(value)
 
 
 def _curve(value: Any, where: str) -> Curve:
@@ -543,6 +550,8 @@ def item_to_dict(item: Item) -> dict:
             d["name"] = item.name
         if item.generation is not None:
             d["generation"] = dict(item.generation)
+        if item.takes:
+            d["takes"] = list(item.takes)
         return d
     if isinstance(item, Still):
         d = {**item.extra, "schema": _schema("Still"), "id": item.id, "start": item.start, "duration": item.duration,

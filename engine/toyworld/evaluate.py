@@ -19,8 +19,17 @@ from pathlib import Path
 import numpy as np
 
 from engine.toyworld import detect
-from engine.toyworld.world import (BACKGROUNDS, COLOURS, MOTIONS, SHAPES, ObjectSpec, SceneSpec, parse_caption,
-                                   random_object, render_scene)
+from engine.toyworld.world import (
+    BACKGROUNDS,
+    COLOURS,
+    MOTIONS,
+    SHAPES,
+    ObjectSpec,
+    SceneSpec,
+    parse_caption,
+    random_object,
+    render_scene,
+)
 
 RATE = 25
 # Motions with visible change between consecutive frames: seams and continuity are measured

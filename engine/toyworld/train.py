@@ -289,7 +289,13 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     """Train (or continue training) into `out`; returns the exported model folder `out/model`."""
     import torch
 
-    from engine.toyworld.model import build_text_encoder, build_transformer, build_vae, save_pipeline, schedule_shift
+    from engine.toyworld.model import (
+        build_text_encoder,
+        build_transformer,
+        build_vae,
+        save_pipeline,
+        schedule_shift,
+    )
 
     if threads:
         torch.set_num_threads(threads)

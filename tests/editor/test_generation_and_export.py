@@ -97,3 +97,37 @@ def test_clip_tools_queue_jobs_with_the_commands_options(qtbot, tmp_path, monkey
     window.clip_tools.remix(window.project.media["v"], 0.75)
     remix = max(window.bridge.jobs(), key=lambda job: job.id)
     assert (remix.kind, remix.params["strength"], remix.params["prompt"]) == ("remix", 0.75, "a watercolor painting")
+
+
+def test_variations_are_takes_of_one_clip_the_user_can_switch(qtbot, tmp_path):
+    from PySide6.QtCore import QPointF
+
+    from editor.timeline.view import track_rows
+    from engine.library.catalog import GenerationRecord
+    from tests.media.media_factory import index_video
+
+    takes = [tmp_path / f"fox-{i}.mp4" for i in (1, 2, 3)]
+    for i, path in enumerate(takes):
+        index_video(path, 24 + i, rate=24)
+    window = MainWindow(new_project(160, 96, 24), start_worker=False)
+    qtbot.addWidget(window)
+    library = window.library.library
+    for seed, path in enumerate(takes):
+        library.add_generation(GenerationRecord(
+            tool="generate", output_path=str(path), prompts=[{"start": None, "stop": None, "text": "a red fox"}],
+            model_id="toyworld", seeds=[seed], settings={"steps": 8, "takes": [str(p) for p in takes]}))
+    view = window.timeline.view
+    row = [top for track, top, _ in track_rows(window.project) if track.kind == "video"][0]
+    assert view.drop_paths([str(takes[1])], QPointF(view.view_x_of(10), row + 20 - view.verticalScrollBar().value()))
+    [clip] = window.project.timeline.tracks_of("video")[0].items
+    assert clip.start == 10 and len(clip.takes) == 3
+    assert clip.generation["model"] == "toyworld" and clip.generation["seed"] == 1
+    assert window.project.media[clip.media_id].path == str(takes[1])
+    view.select_ids([clip.id])
+    menu = window.clip_tools.menu(window.project, window._selected_clips())
+    [switch] = [a.menu() for a in menu.actions() if a.text() == "Switch take"]
+    switch.actions()[2].trigger()
+    [switched] = window.project.timeline.tracks_of("video")[0].items
+    assert window.project.media[switched.media_id].path == str(takes[2]) and switched.takes == clip.takes
+    window.document.undo_stack.undo()
+    assert window.project.timeline.tracks_of("video")[0].items[0].media_id == clip.media_id

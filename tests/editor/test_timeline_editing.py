@@ -44,7 +44,7 @@ def point(view, frame: float, track_name: str, dy: float = 0.5) -> QPoint:
 
     for track, top, height in track_rows(view.project):
         if track.name == track_name:
-            return view.mapFromScene(QPointF(frame * view.pixels_per_frame + 0.5, top + height * dy))
+            return view.mapFromScene(QPointF(frame + 0.5 / view.pixels_per_frame, top + height * dy))
     raise KeyError(track_name)
 
 
@@ -84,12 +84,12 @@ def test_dragging_an_edge_trims(window):
     view = window.timeline.view
     view.snapping = False
     # the right edge of c1 is at frame 72; grab it 1 px inside
-    edge = view.mapFromScene(QPointF(72 * view.pixels_per_frame - 1, 0))
+    edge = view.mapFromScene(QPointF(72 - 1 / view.pixels_per_frame, 0))
     start = QPoint(edge.x(), point(view, 60, "V1").y())
     drag(view, start, start + QPoint(int(10 * view.pixels_per_frame), 0))
     clip = item(window, "c1")[1]
     assert clip.range == FrameRange(24, 82) and clip.source_range == FrameRange(100, 158)
-    left = view.mapFromScene(QPointF(24 * view.pixels_per_frame + 1, 0))
+    left = view.mapFromScene(QPointF(24 + 1 / view.pixels_per_frame, 0))
     start = QPoint(left.x(), point(view, 60, "V1").y())
     drag(view, start, start + QPoint(int(4 * view.pixels_per_frame), 0))
     clip = item(window, "c1")[1]

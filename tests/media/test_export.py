@@ -156,14 +156,16 @@ def test_prores_4444_keeps_the_transparent_canvas(tmp_path):
     assert abs(int(pixels[24, 48, 2]) - 230) <= 3
 
 
-def test_audio_track_clips_are_mixed_with_gain(tmp_path):
-    tone = np.tile(np.sin(2 * np.pi * 300 * np.arange(SAMPLE_RATE) / SAMPLE_RATE), (2, 1)).astype(np.float32) * 0.5
+def test_audio_track_clips_are_resampled_and_mixed_with_gain(tmp_path):
+    # A 44.1 kHz mono file: the export resamples it to 48 kHz stereo.
+    wav_rate = 44100
+    tone = (np.sin(2 * np.pi * 300 * np.arange(wav_rate) / wav_rate) * 0.5).astype(np.float32)[None, :]
     wav = tmp_path / "tone.wav"
     with av.open(str(wav), "w") as container:
-        stream = container.add_stream("pcm_f32le", rate=SAMPLE_RATE)
-        stream.layout = "stereo"
-        frame = av.AudioFrame.from_ndarray(tone.T.reshape(1, -1).copy(), format="flt", layout="stereo")
-        frame.sample_rate = SAMPLE_RATE
+        stream = container.add_stream("pcm_f32le", rate=wav_rate)
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(tone, format="flt", layout="mono")
+        frame.sample_rate = wav_rate
         for packet in stream.encode(frame):
             container.mux(packet)
         for packet in stream.encode():
@@ -187,6 +189,8 @@ def test_audio_track_clips_are_mixed_with_gain(tmp_path):
     assert np.abs(silent).max() < 0.01
     expected_peak = 0.5 * 10 ** (-6 / 20)
     assert abs(np.abs(sounding).max() - expected_peak) < 0.05
+    spectrum = np.abs(np.fft.rfft(sounding * np.hanning(len(sounding))))
+    assert abs(np.argmax(spectrum) * SAMPLE_RATE / len(sounding) - 300) < 5  # pitch kept: resampled right
     muted = Project(settings=project.settings, media=refs, timeline=Timeline(tracks=[
         project.timeline.tracks[0], Track("a", "audio", items=project.timeline.tracks[1].items, muted=True)]))
     export(muted, tmp_path / "muted.mp4", RenderSettings(preset="ultrafast"))

@@ -1,0 +1,107 @@
+"""The editor with a 2,000-item timeline: full repaint, scroll and zoom frame times, and how
+soon the window is visible after launch.
+
+Run: make bench   (or: QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q -s tests/bench/test_bench_editor.py)
+Targets: median full repaint and scroll/zoom frame <= 16 ms; window visible <= 2 s after launch.
+The reference printed beside them is a repaint of the same view with an empty timeline, measured
+in the same run, so the ratio shows what the items cost on this machine.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from PySide6.QtWidgets import QApplication
+
+from engine.model.curves import Curve, Keyframe
+from engine.model.items import Clip, MediaRef, Still, TextBlock, new_id
+from engine.model.project import Project, ProjectSettings, Timeline, Track
+from engine.time import FrameRange, FrameRate
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def project_with(num_items: int) -> Project:
+    rate = FrameRate.parse(24)
+    video = MediaRef(new_id(), "/media/a.mp4", "video", num_frames=10**7, rate=rate)
+    image = MediaRef(new_id(), "/media/b.png", "image")
+    curve = Curve((Keyframe(0, 0.0), Keyframe(10, 1.0, "smooth")))
+    per_track = num_items // 4
+    tracks = [
+        Track(new_id(), "prompt", "P1", tuple(TextBlock(new_id(), i * 30, 28, f"prompt {i}") for i in range(per_track))),
+        Track(new_id(), "video", "V2", tuple(Still(new_id(), i * 30, 25, image.id, curve=curve) for i in range(per_track))),
+        Track(new_id(), "video", "V1", tuple(Clip(new_id(), i * 30, video.id, FrameRange(i, i + 30), curve=curve)
+                                             for i in range(per_track))),
+        Track(new_id(), "audio", "A1", tuple(Clip(new_id(), i * 30, video.id, FrameRange(i, i + 30))
+                                             for i in range(per_track))),
+    ]
+    return Project(settings=ProjectSettings(1920, 1080, rate), media={video.id: video, image.id: image},
+                   timeline=Timeline(tracks=tracks))
+
+
+def _median_ms(action, repeats: int = 30) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        action()
+        QApplication.processEvents()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def _frame_times(window) -> dict[str, float]:
+    view = window.timeline.view
+    viewport = view.viewport()
+    bar = view.horizontalScrollBar()
+    results = {"repaint": _median_ms(lambda: viewport.repaint())}
+    positions = iter(range(0, 10**9, 97))
+    results["scroll"] = _median_ms(lambda: (bar.setValue(next(positions) % max(bar.maximum(), 1)), viewport.repaint()))
+    zooms = iter([1.25, 0.8] * 100)
+    results["zoom"] = _median_ms(lambda: (view.zoom_by(next(zooms)), viewport.repaint()))
+    return results
+
+
+def test_bench_timeline_frames_with_2000_items(qtbot):
+    from editor.main_window import MainWindow
+
+    figures = {}
+    for label, count in (("empty", 0), ("2000 items", 2000)):
+        window = MainWindow(project_with(count), start_worker=False)
+        qtbot.addWidget(window)
+        window.resize(1600, 960)
+        window.show()
+        qtbot.waitExposed(window)
+        window.timeline.view.set_zoom(2.0, 0)
+        figures[label] = _frame_times(window)
+        window.close()
+    print("\ntimeline frame times, median ms (target <= 16)")
+    for kind in ("repaint", "scroll", "zoom"):
+        full, empty = figures["2000 items"][kind], figures["empty"][kind]
+        print(f"  {kind:8s} {full:6.2f} ms   empty timeline {empty:6.2f} ms   ratio {full / max(empty, 1e-3):.1f}")
+    assert all(figures["2000 items"][kind] <= 16 for kind in ("repaint", "scroll", "zoom"))
+
+
+def test_bench_window_visible_after_launch():
+    code = ("import time, sys; t0 = time.perf_counter()\n"
+            "from PySide6.QtWidgets import QApplication\n"
+            "from editor.main_window import MainWindow\n"
+            "app = QApplication([]); w = MainWindow(); w.show(); app.processEvents()\n"
+            "print(time.perf_counter() - t0, 'torch' in sys.modules)\n")
+    reference = "import time; t0 = time.perf_counter(); import PySide6.QtWidgets; print(time.perf_counter() - t0)"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    runs, bare = [], []
+    for _ in range(3):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, env=env,
+                             timeout=120).stdout.split()
+        runs.append(float(out[0]))
+        assert out[1] == "False", "torch was imported at start-up"
+        bare.append(float(subprocess.run([sys.executable, "-c", reference], capture_output=True, text=True,
+                                         cwd=REPO, env=env, timeout=120).stdout))
+    launch, qt = statistics.median(runs), statistics.median(bare)
+    print(f"\nwindow visible after {launch:.2f} s (target <= 2 s); importing Qt alone takes {qt:.2f} s; "
+          f"ratio {launch / qt:.1f}")
+    assert launch <= 2.0
