@@ -64,6 +64,7 @@ class MainWindow(QMainWindow):
         self.transport_actions = TransportActions(self.preview, self)
         self.clip_tools = ClipTools(self, self.submit_job, self._show_problem, self._switch_take)
         self._make_menus()
+        self._make_toolbar()
         self.project_label = QLabel()
         self.jobs_label = QLabel()
         self.jobs_label.setToolTip("Running and waiting jobs; the Jobs panel shows them all")
@@ -162,6 +163,26 @@ class MainWindow(QMainWindow):
         self.view_menu = self.menuBar().addMenu("&View")
         for dock in (self.library_dock, self.timeline_dock, self.inspector_dock, self.curves_dock, self.jobs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+
+    def _make_toolbar(self) -> None:
+        from PySide6.QtWidgets import QToolButton
+
+        a = self.timeline_actions
+        toolbar = QToolBar("Edit", self)
+        toolbar.setObjectName("EditToolbar")
+        for action in (a.undo, a.redo, None, a.split, a.ripple_delete, a.snapping, None, a.zoom_out, a.zoom_in):
+            toolbar.addSeparator() if action is None else toolbar.addAction(action)
+        toolbar.addSeparator()
+        tools = QToolButton()
+        tools.setText("AI tools")
+        tools.setToolTip("Re-cut, remix, blend, loop or vary the selected clip")
+        tools.setMenu(self.tools_menu)
+        tools.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        toolbar.addWidget(tools)
+        export = QAction("Export…", self)
+        export.triggered.connect(self._on_export_triggered)
+        toolbar.addAction(export)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
 
     @property
     def project(self) -> Project:
