@@ -134,8 +134,9 @@ def load_thumbnail(path: Path) -> np.ndarray:
 
 
 class ThumbnailService:
-    """Makes thumbnails on a background thread. Callbacks run on that thread (the editor's
-    bridge turns them into queued signals); a request already in flight is not made twice."""
+    """Makes thumbnails on a background thread. Callbacks run on that thread, or at once on the
+    caller's when the picture is already made (the editor turns them into queued signals); a
+    request already in flight is not made twice."""
 
     def __init__(self, workers: int = 1):
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="kinora-thumbnails")
@@ -147,17 +148,21 @@ class ThumbnailService:
         key = (make.__name__, *args)
         with self._lock:
             future = self._in_flight.get(key)
-            if future is None:
+            new = future is None
+            if new:
                 future = self._pool.submit(make, *args)
                 self._in_flight[key] = future
-                future.add_done_callback(lambda done, key=key: self._forget(key))
+        if new:
+            # outside the lock: a future that is already done runs its callbacks right here
+            future.add_done_callback(lambda done, key=key: self._forget(key, done))
         if on_done is not None:
             future.add_done_callback(on_done)
         return future
 
-    def _forget(self, key: tuple) -> None:
+    def _forget(self, key: tuple, done: Future) -> None:
         with self._lock:
-            self._in_flight.pop(key, None)
+            if self._in_flight.get(key) is done:
+                del self._in_flight[key]
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

@@ -197,9 +197,12 @@ def frame_matches(frame: np.ndarray, objects: tuple[tuple[str, str, str], ...]) 
     return all(c in blobs and blobs[c].shape == s for c, s, _m in objects)
 
 
-def object_mask(frame: np.ndarray) -> np.ndarray:
-    """Pixels of any object colour."""
-    return colour_labels(frame) >= 0
+def object_mask(frame: np.ndarray, grow: int = 2) -> np.ndarray:
+    """Pixels of any object colour, grown by `grow` pixels to take in anti-aliased edges."""
+    mask = (colour_labels(frame) >= 0).astype(np.uint8)
+    if grow:
+        mask = cv2.dilate(mask, np.ones((2 * grow + 1, 2 * grow + 1), np.uint8))
+    return mask.astype(bool)
 
 
 # -- colour difference --------------------------------------------------------------------------------

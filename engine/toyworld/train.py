@@ -42,17 +42,17 @@ UNCONDITIONAL = ""  # what the sampler's unconditional half gets when no negativ
 @dataclass(frozen=True, slots=True)
 class TrainConfig:
     seed: int = 1234
-    vae_steps: int = 900
+    vae_steps: int = 1000
     vae_batch: int = 4
-    vae_frames: int = 9  # short clips: the VAE is convolutional, so it generalises to longer ones
-    vae_lr: float = 1e-3
+    vae_frames: int = 5  # short clips: the VAE is convolutional, so it generalises to longer ones
+    vae_lr: float = 5e-4
     kl_weight: float = 1e-4
     object_weight: float = 10.0
     stats_clips: int = 64
-    dit_steps: int = 1400
+    dit_steps: int = 700
     dit_batch: int = 8
-    dit_lr: float = 5e-4
-    warmup: int = 100
+    dit_lr: float = 7e-4
+    warmup: int = 50
     caption_dropout: float = 0.1
 
 
@@ -94,8 +94,9 @@ def save_checkpoint(folder: Path, modules: dict, optimizer, progress: dict) -> N
         for key, value in module.state_dict().items():
             tensors[f"{name}.{key}"] = value.detach().contiguous().clone()
     if optimizer is not None:
-        for i, state in enumerate(optimizer.state.values()):
-            for key, value in state.items():
+        params = [p for group in optimizer.param_groups for p in group["params"]]
+        for i, p in enumerate(params):
+            for key, value in optimizer.state.get(p, {}).items():
                 if hasattr(value, "shape"):
                     tensors[f"optimizer.{i}.{key}"] = value.detach().float().reshape(value.shape).contiguous().clone()
     tmp = folder / (CHECKPOINT + ".tmp")
@@ -147,9 +148,9 @@ def object_weights(frames: np.ndarray, object_weight: float):
     return torch.from_numpy(weights)[:, None]
 
 
-def vae_loss(vae, pixels, kl_weight: float, weights=None):
+def vae_loss(vae, pixels, kl_weight: float, weights=None, generator=None):
     posterior = vae.encode(pixels).latent_dist
-    latents = posterior.sample()
+    latents = posterior.sample(generator)
     decoded = vae.decode(latents).sample
     error = (decoded - pixels).abs() + (decoded - pixels).pow(2)
     reconstruction = (error * weights).mean() / weights.mean() if weights is not None else error.mean()
@@ -353,7 +354,8 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             window = frames[:, start:start + train_config.vae_frames]
             pixels = to_pixels(window).to(device)
             weights = object_weights(window, train_config.object_weight).to(device)
-            loss, reconstruction = vae_loss(vae, pixels, train_config.kl_weight, weights)
+            generator = torch.Generator().manual_seed(seeds[0])
+            loss, reconstruction = vae_loss(vae, pixels, train_config.kl_weight, weights, generator)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -413,7 +415,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
         if (step + 1) % export_every == 0:
             export()
     progress.update(stage="done", step=train_config.dit_steps)
-    checkpoint(None)
+    checkpoint(optimizer)  # with the optimiser, so a finished run can be continued with more steps
     export()
     log(f"done in {progress['seconds'] / 60:.1f} min; model in {out / 'model'}")
     return out / "model"

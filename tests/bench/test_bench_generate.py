@@ -169,7 +169,9 @@ def _peak_memory(kind: str, model: Path) -> int:
 
 
 def _measure(kind: str, model: str) -> None:
-    """Peak resident memory while generating once, above the resident memory once loaded."""
+    """Peak resident memory while generating, above the resident memory once loaded. One run
+    first, unmeasured, so that what any first call does once (lazy imports, allocator arenas,
+    caches) is not counted for one side only."""
     import psutil
     import torch
 
@@ -177,7 +179,8 @@ def _measure(kind: str, model: str) -> None:
     run = _kinora_t2v(_backend(model)) if kind == "kinora" else _pipeline_t2v(model)
     process = psutil.Process()
     base = process.memory_info().rss
-    peak = base
+    run()
+    peak = process.memory_info().rss
     running = True
 
     def watch():

@@ -74,3 +74,22 @@ def test_still_thumbnail_keeps_alpha(tmp_path):
     pixels = load_thumbnail(path)
     assert path.suffix == ".png" and pixels.shape == (50, 100, 4)
     assert pixels[25, 10, 3] == 0 and pixels[25, 90].tolist() == [255, 0, 0, 255]
+
+
+def test_a_request_that_finishes_at_once_does_not_deadlock(tmp_path):
+    """A cached thumbnail can be done before its callbacks are attached; they then run at once."""
+    import threading
+
+    from engine.media.thumbnails import ThumbnailService
+
+    service = ThumbnailService()
+    finished = threading.Event()
+    try:
+        for i in range(200):
+            future = service.request(lambda i: i, i, on_done=lambda done: None)
+            future.result(timeout=5)
+            service.request(lambda i: i, i)  # same key again, racing with its completion
+        finished.set()
+    finally:
+        service.shutdown()
+    assert finished.is_set()

@@ -56,6 +56,26 @@ def unpack(tokens, num_frames: int, height: int, width: int, patch: int, patch_t
     return tokens.permute(0, 4, 1, 5, 2, 6, 3, 7).flatten(6, 7).flatten(4, 5).flatten(2, 3)
 
 
+def _embed_each_timestep_once(time_embed) -> None:
+    """With a timestep per token, the transformer embeds thousands of copies of a few values (one
+    per held strength); embed each distinct value once and gather. Row-wise, so the result is the
+    same. Done on the instance so the module, its weights and their names stay as they are."""
+    import torch
+
+    if getattr(time_embed.emb, "use_additional_conditions", False):
+        return
+    original = time_embed.forward
+
+    def forward(timestep, *args, **kwargs):
+        if timestep.numel() <= 64:
+            return original(timestep, *args, **kwargs)
+        values, inverse = torch.unique(timestep, return_inverse=True)
+        temb, embedded = original(values, *args, **kwargs)
+        return temb[inverse], embedded[inverse]
+
+    time_embed.forward = forward
+
+
 class LTXBackend:
     family = "ltx"
 
@@ -89,6 +109,7 @@ class LTXBackend:
             self.vae.enable_tiling()
         self.patch = self.transformer.config.patch_size
         self.cross_attention = ltx_attention.install(self.transformer)
+        _embed_each_timestep_once(self.transformer.time_embed)
         self.patch_t = self.transformer.config.patch_size_t
         self.caps = ModelCaps(
             family="ltx",

@@ -1,0 +1,121 @@
+"""The training script end to end on a micro model: it runs, checkpoints, resumes, reproduces its
+weights from the seed, and what it exports loads and generates through Kinora's own loader and backend."""
+
+import json
+
+import numpy as np
+import pytest
+
+from engine.toyworld.model import MICRO
+from engine.toyworld.train import TrainConfig, cross_attention_bias, main, noise_levels, train
+
+MICRO_TRAINING = TrainConfig(seed=3, vae_steps=2, vae_batch=2, vae_frames=5, stats_clips=4, dit_steps=2, dit_batch=2,
+                             warmup=1)
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "checkpoint.safetensors"))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    out = tmp_path_factory.mktemp("train")
+    assert main(["--out", str(out), "--micro", "--vae-steps", "2", "--steps", "2", "--batch", "2",
+                 "--seed", "3"]) == 0
+    return out
+
+
+def test_the_script_trains_every_component_and_exports_a_diffusers_ltx_model(trained):
+    index = json.loads((trained / "model" / "model_index.json").read_text())
+    assert index["_class_name"] == "LTXPipeline"
+    assert index["transformer"] == ["diffusers", "LTXVideoTransformer3DModel"]
+    assert index["vae"] == ["diffusers", "AutoencoderKLLTXVideo"]
+    assert index["text_encoder"] == ["transformers", "T5EncoderModel"]
+    assert index["tokenizer"] == ["transformers", "ByT5Tokenizer"]
+    files = [p.name for p in (trained / "model").rglob("*") if p.is_file()]
+    assert any(f.endswith(".safetensors") for f in files)
+    assert not any(f.endswith((".bin", ".pt", ".pth", ".ckpt", ".pkl")) for f in files)
+    progress = json.loads((trained / "progress.json").read_text())
+    assert progress["stage"] == "done" and progress["clips_seen"]["transformer"] == 4
+
+
+def test_all_three_networks_change_during_training(trained, tmp_path):
+    import torch
+
+    from engine.toyworld.model import build_text_encoder, build_transformer, build_vae
+
+    torch.manual_seed(3)
+    untrained = {"vae": build_vae(MICRO), "transformer": build_transformer(MICRO),
+                 "text_encoder": build_text_encoder(MICRO)[1]}
+    weights = _weights(trained)
+    for name, module in untrained.items():
+        changed = [key for key, value in module.state_dict().items()
+                   if not torch.equal(value, weights[f"{name}.{key}"])]
+        assert changed, f"{name} did not train"
+    # The VAE's latent statistics were measured, not left at 0 / 1.
+    assert not torch.all(weights["vae.latents_std"] == 1.0)
+
+
+def test_the_exported_model_generates_through_kinoras_backend(trained):
+    from engine.generate.backends import load_backend
+    from engine.generate.models import resolve
+    from engine.generate.run import run_recipe
+    from engine.generate.settings import SamplingSettings
+    from engine.generate.tools import PromptSpan, storyboard
+
+    backend = load_backend(resolve(str(trained / "model")), device="cpu")
+    assert backend.caps.vae_spatial_compression == 8 and backend.caps.vae_temporal_compression == 4
+    recipe = storyboard(backend.caps, width=32, height=32, num_frames=9, rate=25,
+                        prompts=[PromptSpan(0, 5, "a red circle moving right on a black background"),
+                                 PromptSpan(5, 9, "a blue star spinning on a white background")])
+    frames, result = run_recipe(backend, recipe, SamplingSettings(steps=2, seed=1))
+    assert frames.shape == (1, 9, 32, 32, 3) and frames.dtype == np.uint8
+    assert np.isfinite(result.latents.numpy()).all()
+
+
+def test_a_run_is_reproduced_from_its_seed_and_a_resumed_run_matches_an_unbroken_one(tmp_path):
+    import dataclasses
+
+    import torch
+
+    train(tmp_path / "whole", MICRO, MICRO_TRAINING, threads=1)
+    train(tmp_path / "again", MICRO, MICRO_TRAINING, threads=1)
+    whole, again = _weights(tmp_path / "whole"), _weights(tmp_path / "again")
+    assert whole.keys() == again.keys()
+    assert all(torch.equal(whole[k], again[k]) for k in whole)
+    # Stopped after one transformer step, then continued to two.
+    train(tmp_path / "split", MICRO, dataclasses.replace(MICRO_TRAINING, dit_steps=1), threads=1)
+    train(tmp_path / "split", MICRO, MICRO_TRAINING, resume=True, threads=1)
+    split = _weights(tmp_path / "split")
+    for key in whole:
+        assert torch.allclose(whole[key], split[key], atol=1e-6), key
+    other_seed = train(tmp_path / "other", MICRO, dataclasses.replace(MICRO_TRAINING, seed=4), threads=1)
+    assert not torch.equal(_weights(other_seed.parent)["transformer.proj_out.weight"],
+                           whole["transformer.proj_out.weight"])
+
+
+def test_noise_levels_cover_whole_clips_independent_frames_and_held_frames():
+    import torch
+
+    levels = noise_levels(400, 7, 2.0, torch.Generator().manual_seed(0))
+    assert levels.shape == (400, 7) and float(levels.min()) >= 0 and float(levels.max()) <= 1
+    held = levels == 0
+    assert held.any(1).float().mean() > 0.3  # clips with held frames
+    assert not held.all(1).any()  # never a clip with nothing to learn
+    one_level = (levels == levels[:, :1]).all(1) & ~held.any(1)
+    assert 0.2 < one_level.float().mean() < 0.5
+    assert held[:, 0].sum() > 50 and held[:, -1].sum() > 50  # starts (extend, i2v) and ends (loops)
+
+
+def test_each_latent_frame_sees_only_its_own_prompt():
+    import torch
+
+    text_mask = torch.tensor([[True, True, False, True, False, False]])  # two prompts of 3 tokens
+    prompt_of_frame = torch.tensor([[0, 1]])
+    bias = cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame=2, max_sequence_length=3)
+    assert bias.shape == (1, 4, 6)
+    allowed = bias == 0
+    assert allowed[0, :2].tolist() == [[True, True, False, False, False, False]] * 2
+    assert allowed[0, 2:].tolist() == [[False, False, False, True, False, False]] * 2
