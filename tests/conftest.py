@@ -15,3 +15,15 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("KINORA_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("KINORA_DATA_DIR", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """Drop clipboard data the tests put there while Qt can still free it (see editor/app.py)."""
+    import sys
+
+    if "PySide6.QtWidgets" in sys.modules:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if app is not None:
+            app.clipboard().clear()

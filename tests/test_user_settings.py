@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,20 +12,20 @@ def test_defaults_round_trip_and_unknown_keys_survive():
                             vae_tiling=True, autosave_seconds=30, face_consent="warn")
     save_settings(settings)
     assert load_settings() == settings
-    data = json.loads(open(settings_path()).read())
+    data = json.loads(Path(settings_path()).read_text())
     data["future"] = {"x": 1}
-    open(settings_path(), "w").write(json.dumps(data))
+    Path(settings_path()).write_text(json.dumps(data))
     save_settings(load_settings())
-    assert json.loads(open(settings_path()).read())["future"] == {"x": 1}
+    assert json.loads(Path(settings_path()).read_text())["future"] == {"x": 1}
 
 
 def test_bad_values_fall_back_with_a_warning():
-    open(settings_path(), "w").write(json.dumps({"device": "tpu", "autosave_seconds": 1, "face_consent": "warn"}))
+    Path(settings_path()).write_text(json.dumps({"device": "tpu", "autosave_seconds": 1, "face_consent": "warn"}))
     warnings = []
     settings = load_settings(warnings)
     assert settings.device == "auto" and settings.autosave_seconds == 60 and settings.face_consent == "warn"
     assert len(warnings) == 2 and "device must be one of auto, cpu, cuda" in warnings[0]
-    open(settings_path(), "w").write("{broken")
+    Path(settings_path()).write_text("{broken")
     assert load_settings(warnings) == UserSettings() and "could not be read" in warnings[-1]
 
 

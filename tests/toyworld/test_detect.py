@@ -2,7 +2,14 @@
 
 import numpy as np
 
-from engine.toyworld.detect import background_drift, ciede2000, clip_matches, detect_clip, frame_matches, rgb_to_lab
+from engine.toyworld.detect import (
+    background_drift,
+    ciede2000,
+    clip_matches,
+    detect_clip,
+    frame_matches,
+    rgb_to_lab,
+)
 from engine.toyworld.world import COLOURS, MOTIONS, SHAPES, ObjectSpec, SceneSpec, random_scene, render_scene
 
 

@@ -2,8 +2,14 @@
 
 import numpy as np
 
-from engine.toyworld.evaluate import (THRESHOLDS, Report, consecutive_differences, evaluation_prompts, psnr,
-                                      source_scene)
+from engine.toyworld.evaluate import (
+    THRESHOLDS,
+    Report,
+    consecutive_differences,
+    evaluation_prompts,
+    psnr,
+    source_scene,
+)
 from engine.toyworld.world import COLOURS, MOTIONS, SHAPES, parse_caption, render_scene
 
 

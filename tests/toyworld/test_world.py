@@ -3,8 +3,20 @@
 import numpy as np
 import pytest
 
-from engine.toyworld.world import (BACKGROUNDS, COLOURS, MOTIONS, SHAPES, ObjectSpec, SceneSpec, latent_captions,
-                                   object_state, parse_caption, random_clip, random_scene, render_scene)
+from engine.toyworld.world import (
+    BACKGROUNDS,
+    COLOURS,
+    MOTIONS,
+    SHAPES,
+    ObjectSpec,
+    SceneSpec,
+    latent_captions,
+    object_state,
+    parse_caption,
+    random_clip,
+    random_scene,
+    render_scene,
+)
 
 
 def test_the_same_seed_renders_the_same_clip_and_another_seed_does_not():
@@ -50,7 +62,7 @@ def test_every_moving_object_stays_inside_the_picture():
         for obj in scene.objects:
             for t in (0, 12, 24):
                 cx, cy, radius, _ = object_state(obj, t, 25, 64, 64)
-                assert -2 <= cx - radius and cx + radius <= 66 and -2 <= cy - radius and cy + radius <= 66
+                assert cx - radius >= -2 and cx + radius <= 66 and cy - radius >= -2 and cy + radius <= 66
 
 
 def test_storyboard_clips_change_caption_on_a_latent_frame_boundary():

@@ -75,6 +75,9 @@ class WanBackend:
             raise ModelError(f"{name} is not a Wan model (needs WanTransformer3DModel and AutoencoderKLWan)")
         if self.text_encoder is None or self.tokenizer is None:
             raise ModelError(f"{name} has no text encoder or tokenizer; download the complete model")
+        if self.transformer.config.get("image_dim") or self.transformer.config.get("added_kv_proj_dim"):
+            raise ModelError(f"{name} is a Wan image-to-video model (CLIP image conditioning), which this version "
+                             "of Kinora cannot run yet; use a Wan text-to-video or TI2V model")
         scheduler = components.get("scheduler")
         if isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
             self.scheduler = scheduler
