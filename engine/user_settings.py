@@ -13,8 +13,21 @@ from engine.fsutil import atomic_write_bytes
 from engine.paths import data_dir
 
 DEVICES = ("auto", "cpu", "cuda")
-MEMORY_MODES = ("auto", "none", "model-offload", "group-offload")
+MEMORY_MODES = ("auto", "none", "model-offload")
 CONSENT_POLICIES = ("off", "warn", "require")
+
+
+def memory_override(settings: UserSettings):
+    """The engine's MemoryOptions the settings force, or None to let it choose from free memory."""
+    from engine.generate.models import MemoryOptions
+
+    if settings.memory == "auto" and settings.vae_tiling is None:
+        return None
+    return MemoryOptions(cpu_offload=settings.memory == "model-offload", vae_tiling=bool(settings.vae_tiling))
+
+
+def device_override(settings: UserSettings) -> str | None:
+    return None if settings.device == "auto" else settings.device
 
 
 @dataclass(frozen=True)
@@ -52,9 +65,9 @@ def load_settings(warnings: list[str] | None = None) -> UserSettings:
     if not isinstance(data, dict):
         _warn(warnings, f"{path} is not a settings file; using the default settings")
         return UserSettings()
-    known = {f.name for f in dataclasses.fields(UserSettings)} - {"extra"}
+    known = [f.name for f in dataclasses.fields(UserSettings) if f.name != "extra"]
     values = {}
-    for name in known & data.keys():
+    for name in (name for name in known if name in data):  # in declaration order: stable warnings
         candidate = {name: tuple(data[name]) if name == "model_folders" and isinstance(data[name], list) else data[name]}
         try:
             dataclasses.replace(UserSettings(), **candidate)

@@ -25,7 +25,7 @@ FAMILIES = {
     "WanImageToVideoPipeline": "wan",
     "SkyReelsV2DiffusionForcingPipeline": "skyreels",
 }
-SUPPORTED_FAMILIES = ("ltx", "wan")
+SUPPORTED_FAMILIES = ("ltx", "wan", "skyreels")
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODEL = RESOURCES / "models" / "toyworld"
 _LIBRARIES = ("diffusers", "transformers")
@@ -46,15 +46,19 @@ class ModelInfo:
 
 
 def user_models_dir() -> Path:
-    import platformdirs
+    from engine.paths import data_dir
 
-    return Path(platformdirs.user_data_dir("kinora")) / "models"
+    return Path(data_dir("models"))
 
 
 def search_dirs() -> list[Path]:
-    """Folders holding model folders, in the order a name is looked up."""
+    """Folders holding model folders, in the order a name is looked up: the bundled model,
+    KINORA_MODELS, the folders chosen in the settings, the user's models folder."""
+    from engine.user_settings import load_settings
+
     dirs = [RESOURCES / "models"]
     dirs += [Path(p).expanduser() for p in os.environ.get("KINORA_MODELS", "").split(os.pathsep) if p]
+    dirs += [Path(p).expanduser() for p in load_settings().model_folders]
     dirs.append(user_models_dir())
     return dirs
 

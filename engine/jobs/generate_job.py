@@ -171,12 +171,17 @@ def load_backend_cached(model: str | None, device: str | None):
     from engine.generate.backends import load_backend
     from engine.generate.models import resolve
 
+    from engine.user_settings import device_override, load_settings, memory_override
+
     info = resolve(model)
-    key = (str(info.path), device)
+    settings = load_settings()
+    device = device or device_override(settings)
+    memory = memory_override(settings)
+    key = (str(info.path), device, memory)
     with _backend_guard:
         if key not in _backend_cache:
             _backend_cache.clear()  # free the previous model before loading the next
-            _backend_cache[key] = load_backend(info, device=device)
+            _backend_cache[key] = load_backend(info, device=device, memory=memory)
         return info, _backend_cache[key]
 
 

@@ -8,10 +8,10 @@ def test_settings_dialog_saves_what_the_user_chose(qtbot):
     qtbot.addWidget(dialog)
     dialog.folders.addItem("/data/models")
     dialog.device.setCurrentText("cpu")
-    dialog.memory.setCurrentText("group-offload")
+    dialog.memory.setCurrentText("model-offload")
     dialog.tiling.setCurrentText("on")
     dialog.autosave.setValue(20)
     dialog.consent.setCurrentIndex(1)
     dialog.accept()
-    assert load_settings() == UserSettings(model_folders=("/data/models",), device="cpu", memory="group-offload",
+    assert load_settings() == UserSettings(model_folders=("/data/models",), device="cpu", memory="model-offload",
                                            vae_tiling=True, autosave_seconds=20, face_consent="warn")

@@ -15,4 +15,8 @@ def load_backend(info, device=None, memory=None):
         from engine.generate.backends.wan import WanBackend
 
         return WanBackend.load(info, device=device, memory=memory)
+    if info.family == "skyreels":
+        from engine.generate.backends.skyreels import SkyReelsBackend
+
+        return SkyReelsBackend.load(info, device=device, memory=memory)
     raise ModelError(f"{info.path} is a {info.family} model, which this version of Kinora cannot run yet")

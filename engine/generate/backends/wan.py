@@ -41,11 +41,11 @@ from engine.jobs.progress import CancelToken, Progress
 MASKED = -10000.0
 
 
-def _gated_processor_class():
-    from diffusers.models.transformers.transformer_wan import WanAttnProcessor
+def _gated_processor_class(base):
+    """`base` is the family's attention processor (WanAttnProcessor or one with its signature)."""
 
-    class PromptGatedAttnProcessor(WanAttnProcessor):
-        """Wan cross-attention with an additive bias (B, 1, video tokens, text tokens) so each
+    class PromptGatedAttnProcessor(base):
+        """Wan-style cross-attention with an additive bias (B, 1, video tokens, text tokens) so each
         video token attends only to the text of its own frame's prompt."""
 
         def __init__(self) -> None:
@@ -62,22 +62,34 @@ def _gated_processor_class():
 
 class WanBackend:
     family = "wan"
+    label = "Wan"
+    transformer_class_name = "WanTransformer3DModel"
+    default_steps, default_guidance, default_rate = 50, 5.0, 16
+
+    @staticmethod
+    def attention_processor_base():
+        from diffusers.models.transformers.transformer_wan import WanAttnProcessor
+
+        return WanAttnProcessor
 
     def __init__(self, components: dict, index: dict, device, dtype, memory: MemoryOptions, name: str = "wan"):
-        from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler, WanTransformer3DModel
+        import diffusers
+        from diffusers import AutoencoderKLWan, FlowMatchEulerDiscreteScheduler
 
+        transformer_class = getattr(diffusers, self.transformer_class_name)
         self.transformer = components.get("transformer")
         self.transformer_2 = components.get("transformer_2")
         self.vae = components.get("vae")
         self.text_encoder = components.get("text_encoder")
         self.tokenizer = components.get("tokenizer")
-        if not isinstance(self.transformer, WanTransformer3DModel) or not isinstance(self.vae, AutoencoderKLWan):
-            raise ModelError(f"{name} is not a Wan model (needs WanTransformer3DModel and AutoencoderKLWan)")
+        if not isinstance(self.transformer, transformer_class) or not isinstance(self.vae, AutoencoderKLWan):
+            raise ModelError(f"{name} is not a {self.label} model (needs {self.transformer_class_name} and "
+                             "AutoencoderKLWan)")
         if self.text_encoder is None or self.tokenizer is None:
             raise ModelError(f"{name} has no text encoder or tokenizer; download the complete model")
         if self.transformer.config.get("image_dim") or self.transformer.config.get("added_kv_proj_dim"):
-            raise ModelError(f"{name} is a Wan image-to-video model (CLIP image conditioning), which this version "
-                             "of Kinora cannot run yet; use a Wan text-to-video or TI2V model")
+            raise ModelError(f"{name} is a {self.label} image-to-video model (CLIP image conditioning), which this "
+                             f"version of Kinora cannot run yet; use a {self.label} text-to-video model")
         scheduler = components.get("scheduler")
         if isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
             self.scheduler = scheduler
@@ -97,7 +109,7 @@ class WanBackend:
             self.vae.enable_tiling()
         self.patch_t, self.patch_h, self.patch_w = self.transformer.config.patch_size
         self.processors = []
-        gated = _gated_processor_class()
+        gated = _gated_processor_class(self.attention_processor_base())
         for model in (self.transformer, self.transformer_2):
             if model is not None:
                 for block in model.blocks:
@@ -107,10 +119,16 @@ class WanBackend:
         temporal = self.vae.config.scale_factor_temporal
         spatial = self.vae.config.scale_factor_spatial
         self.caps = ModelCaps(
-            family="wan", vae_temporal_compression=temporal, vae_spatial_compression=spatial,
-            size_multiple=spatial * max(self.patch_h, self.patch_w), per_token_timesteps=self.expand_timesteps,
-            keyframe_tokens=False, lora=True, default_steps=50, default_guidance=5.0, default_rate=16,
+            family=self.family, vae_temporal_compression=temporal, vae_spatial_compression=spatial,
+            size_multiple=spatial * max(self.patch_h, self.patch_w), per_token_timesteps=self.per_token_timesteps,
+            keyframe_tokens=False, lora=True, default_steps=self.default_steps,
+            default_guidance=self.default_guidance, default_rate=self.default_rate,
         )
+
+    @property
+    def per_token_timesteps(self) -> bool:
+        """Wan 2.2 TI2V takes a timestep per token; the other Wan models one per video."""
+        return self.expand_timesteps
 
     @classmethod
     def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None) -> WanBackend:
@@ -122,13 +140,17 @@ class WanBackend:
         return cls(components, index, device, dtype, choose_memory_options(weights, device, 0, memory),
                    name=str(info.path))
 
-    def lora(self, path: str, weight: float = 1.0):
-        """Context manager: a LoRA applied to the (first) transformer for one job."""
+    @staticmethod
+    def lora_loader():
         from diffusers.loaders.lora_pipeline import WanLoraLoaderMixin
 
+        return WanLoraLoaderMixin
+
+    def lora(self, path: str, weight: float = 1.0):
+        """Context manager: a LoRA applied to the (first) transformer for one job."""
         from engine.generate.backends.base import lora_applied
 
-        return lora_applied(WanLoraLoaderMixin, self.transformer, path, weight)
+        return lora_applied(self.lora_loader(), self.transformer, path, weight)
 
     # -- text ---------------------------------------------------------------------------------
 
@@ -190,6 +212,17 @@ class WanBackend:
         return video.permute(0, 2, 3, 4, 1).float().cpu().numpy()
 
     # -- sampling -----------------------------------------------------------------------------
+
+    def forward(self, model, x, timestep, context, plan: GenerationPlan):
+        """The transformer's velocity for `x` at `timestep` (0-d, or per token shaped (B, 1, L, 1, 1))."""
+        if timestep.ndim == 0:
+            timestep = timestep.expand(x.shape[0])
+        else:  # one timestep per token: (B, frames * rows * columns) after patching
+            _b, _c, frames, h, w = x.shape
+            per_token = timestep.expand(x.shape[0], 1, frames, h, w)
+            timestep = per_token[:, 0, ::self.patch_t, ::self.patch_h, ::self.patch_w].flatten(1)
+        return model(hidden_states=x.to(model.dtype), timestep=timestep, encoder_hidden_states=context,
+                     return_dict=False)[0]
 
     def sigmas(self, num_steps: int):
         scheduler = type(self.scheduler).from_config(self.scheduler.config)
@@ -264,14 +297,8 @@ class WanBackend:
                 model = self.transformer
                 if boundary is not None and level < boundary and self.transformer_2 is not None:
                     model = self.transformer_2
-                if sigma.ndim == 0:
-                    timestep = (sigma * num_train).expand(x.shape[0])
-                else:  # one timestep per token: (B, frames * rows * columns) after patching
-                    per_frame = (sigma * num_train).expand(x.shape[0], 1, L, h, w)
-                    timestep = per_frame[:, 0, ::self.patch_t, ::self.patch_h, ::self.patch_w].flatten(1)
                 with on_device(model, self.device, self.memory.cpu_offload):
-                    return model(hidden_states=x.to(model.dtype), timestep=timestep, encoder_hidden_states=context,
-                                 return_dict=False)[0]
+                    return self.forward(model, x, sigma * num_train, context, plan)
 
             def preview(x0):
                 picture = x0[0, :3]
@@ -280,7 +307,7 @@ class WanBackend:
                 return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
 
             latents = sample(velocity, noise, cond, strength_map, sigmas, guidance=guidance,
-                             per_token_timesteps=self.expand_timesteps, on_step=on_step,
+                             per_token_timesteps=self.per_token_timesteps, on_step=on_step,
                              preview=preview if on_step else None, cancel=cancel)
             result = GenerationResult(latents=latents, frames=None, seeds=seeds)
             if decode:
