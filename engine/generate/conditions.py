@@ -84,19 +84,22 @@ def load_stored_latents(source: PlanSource, model_name: str, channels: int, heig
     return latents
 
 
-def _encode_run(groups: list[list[int]], first_is_alone: bool, source: PlanSource, plan: GenerationPlan,
+def _encode_run(groups: list[list[int]], first_is_alone: bool, source: PlanSource, size: tuple[int, int],
                 encode: Callable, read: FrameReader):
     """Encode the pixel frames of consecutive latent frames as one causal clip (see the module doc)."""
     frames = [f for group in groups for f in group]
     if not first_is_alone:
         frames.insert(0, frames[0])
-    latents = encode(fit_frames(read(source, frames), plan.width, plan.height))
+    latents = encode(fit_frames(read(source, frames), *size))
     return latents[:, :, 0 if first_is_alone else 1:][:, :, : len(groups)]
 
 
 def condition_latents(plan: GenerationPlan, encode: Callable, read: FrameReader = read_source_frames,
-                      stored: Callable | None = None):
+                      stored: Callable | None = None, size: tuple[int, int] | None = None):
     """(cond, strength): latents (1, C, num_latent_frames, h, w) and hold strength per latent frame.
+
+    Sources are encoded at the plan's size, or at `size` (width, height) when given (the lower
+    resolution a latent upsampler starts from).
 
     `encode(uint8 frames (n, H, W, 3))` returns normalised latents (1, C, n_latent, h, w).
     `stored(source)` may return the saved latents of a clip Kinora generated; latent frames that
@@ -104,6 +107,7 @@ def condition_latents(plan: GenerationPlan, encode: Callable, read: FrameReader 
     """
     import torch
 
+    size = size or (plan.width, plan.height)
     cond = None
     total_weight = None
     for i, layer in enumerate(plan.layers):
@@ -118,10 +122,10 @@ def condition_latents(plan: GenerationPlan, encode: Callable, read: FrameReader 
                         pieces.append(saved[:, :, m:m + 1].to(torch.float32))
                     else:
                         alone = start + k == 0
-                        pieces.append(_encode_run([group], alone, source, plan, encode, read).float().cpu())
+                        pieces.append(_encode_run([group], alone, source, size, encode, read).float().cpu())
                 latents = torch.cat([p.cpu() for p in pieces], dim=2)
             else:
-                latents = _encode_run(groups, start == 0, source, plan, encode, read).float()
+                latents = _encode_run(groups, start == 0, source, size, encode, read).float()
             if cond is None:
                 shape = (1, latents.shape[1], plan.num_latent_frames, *latents.shape[3:])
                 cond = torch.zeros(shape, device=latents.device)

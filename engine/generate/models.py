@@ -28,7 +28,9 @@ FAMILIES = {
 SUPPORTED_FAMILIES = ("ltx", "wan", "skyreels")
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODEL = RESOURCES / "models" / "toyworld"
-_LIBRARIES = ("diffusers", "transformers")
+# model_index.json library -> the module its classes come from. Classes diffusers defines inside a
+# pipeline package are saved under that package's name (the LTX latent upsampler as "ltx").
+_LIBRARIES = {"diffusers": "diffusers", "transformers": "transformers", "ltx": "diffusers.pipelines.ltx"}
 _UNSAFE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
 
@@ -213,23 +215,24 @@ def load_components(info: ModelInfo, dtype=None) -> dict:
         if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue
         library, class_name = spec
-        if library not in _LIBRARIES:
-            raise ModelError(f"{info.path / component} needs code from {library!r}; Kinora will not run it")
-        cls = getattr(importlib.import_module(library), class_name, None)
-        if cls is None:
-            raise ModelError(f"{info.path / component} needs {library}.{class_name}, which the installed "
-                             f"{library} does not have; update {library}")
-        folder = str(info.path / component)
-        try:
-            if not _has_weights(class_name):
-                components[component] = cls.from_pretrained(folder, local_files_only=True)
-            elif library == "transformers":
-                components[component] = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True,
-                                                            dtype=dtype)
-            else:
-                components[component] = cls.from_pretrained(folder, local_files_only=True, use_safetensors=True,
-                                                            torch_dtype=dtype)
-        except (OSError, ValueError, RuntimeError) as error:
-            raise ModelError(f"{folder} cannot be loaded ({str(error).splitlines()[0]}); the model may be "
-                             "incomplete or for another version: download it again") from error
+        components[component] = load_component(info.path / component, library, class_name, dtype)
     return components
+
+
+def load_component(folder: Path, library: str, class_name: str, dtype=None):
+    """One component folder, loaded on the CPU from local safetensors files."""
+    if library not in _LIBRARIES:
+        raise ModelError(f"{folder} needs code from {library!r}; Kinora will not run it")
+    cls = getattr(importlib.import_module(_LIBRARIES[library]), class_name, None)
+    if cls is None:
+        raise ModelError(f"{folder} needs {library}.{class_name}, which the installed diffusers or transformers "
+                         "does not have; update them")
+    try:
+        if not _has_weights(class_name):
+            return cls.from_pretrained(str(folder), local_files_only=True)
+        if library == "transformers":
+            return cls.from_pretrained(str(folder), local_files_only=True, use_safetensors=True, dtype=dtype)
+        return cls.from_pretrained(str(folder), local_files_only=True, use_safetensors=True, torch_dtype=dtype)
+    except (OSError, ValueError, RuntimeError) as error:
+        raise ModelError(f"{folder} cannot be loaded ({str(error).splitlines()[0]}); the model may be "
+                         "incomplete or for another version: download it again") from error

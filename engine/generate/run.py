@@ -32,7 +32,8 @@ def run_recipe(backend, recipe: Recipe, settings: SamplingSettings, *, preset: P
                                 "cannot load; remove `lora` from the preset")
             lora = backend.lora(preset.lora, preset.lora_weight)
     with lora:
-        result = backend.generate(recipe.plan, settings, on_step=on_step, cancel=cancel)
+        upsample = {"upsample_conditions": True} if recipe.latent_upsample else {}
+        result = backend.generate(recipe.plan, settings, on_step=on_step, cancel=cancel, **upsample)
     return assemble(recipe, to_uint8(result.frames)), result
 
 

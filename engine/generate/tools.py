@@ -67,6 +67,7 @@ class Recipe:
     keep: tuple[int, int] | None = None
     after: tuple[int, int] = (0, 0)
     notes: tuple[str, ...] = field(default=())
+    latent_upsample: bool = False  # encode the sources at half size and double them with the latent upsampler
 
 
 def storyboard(caps: ModelCaps, *, width: int, height: int, num_frames: int, rate: FrameRate | int = 24,
@@ -182,9 +183,16 @@ def remix(caps, video: str, *, strength: float = 0.5, width: int, height: int, p
 
 def upscale(caps, video: str, *, width: int, height: int, strength: float = 0.3, prompt: str = "",
             negative: str = "") -> Recipe:
-    """Upsample a clip's pixels to width x height and re-denoise them at low strength."""
-    return replace(remix(caps, video, strength=strength, width=width, height=height, prompt=prompt,
-                         negative=negative), tool="upscale")
+    """Upsample a clip to width x height and re-denoise it at low strength. A model with a latent
+    upsampler doubles the clip's latents (encoded at half of width x height) when the sizes allow
+    it; otherwise the pixels are upsampled and encoded at full size."""
+    recipe = replace(remix(caps, video, strength=strength, width=width, height=height, prompt=prompt,
+                           negative=negative), tool="upscale")
+    half = 2 * caps.size_multiple
+    if caps.latent_upsampler and width % half == 0 and height % half == 0:
+        note = f"upscaling with the latent upsampler from {width // 2}x{height // 2}"
+        return replace(recipe, latent_upsample=True, notes=(*recipe.notes, note))
+    return recipe
 
 
 # -- presets --------------------------------------------------------------------------------------

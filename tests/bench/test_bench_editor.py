@@ -17,30 +17,13 @@ import time
 
 from PySide6.QtWidgets import QApplication
 
-from engine.model.curves import Curve, Keyframe
-from engine.model.items import Clip, MediaRef, Still, TextBlock, new_id
-from engine.model.project import Project, ProjectSettings, Timeline, Track
-from engine.time import FrameRange, FrameRate
+from tests.bench.test_bench_project_io import big_project
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def project_with(num_items: int) -> Project:
-    rate = FrameRate.parse(24)
-    video = MediaRef(new_id(), "/media/a.mp4", "video", num_frames=10**7, rate=rate)
-    image = MediaRef(new_id(), "/media/b.png", "image")
-    curve = Curve((Keyframe(0, 0.0), Keyframe(10, 1.0, "smooth")))
-    per_track = num_items // 4
-    tracks = [
-        Track(new_id(), "prompt", "P1", tuple(TextBlock(new_id(), i * 30, 28, f"prompt {i}") for i in range(per_track))),
-        Track(new_id(), "video", "V2", tuple(Still(new_id(), i * 30, 25, image.id, curve=curve) for i in range(per_track))),
-        Track(new_id(), "video", "V1", tuple(Clip(new_id(), i * 30, video.id, FrameRange(i, i + 30), curve=curve)
-                                             for i in range(per_track))),
-        Track(new_id(), "audio", "A1", tuple(Clip(new_id(), i * 30, video.id, FrameRange(i, i + 30))
-                                             for i in range(per_track))),
-    ]
-    return Project(settings=ProjectSettings(1920, 1080, rate), media={video.id: video, image.id: image},
-                   timeline=Timeline(tracks=tracks))
+def project_with(num_items: int):
+    return big_project("/media", num_items)
 
 
 def _median_ms(action, repeats: int = 30) -> float:

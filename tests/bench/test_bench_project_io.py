@@ -19,12 +19,13 @@ from engine.time import FrameRange, FrameRate
 NUM_ITEMS = 10_000
 
 
-def big_project(root: str) -> Project:
+def big_project(root: str, num_items: int = NUM_ITEMS) -> Project:
+    """`num_items` items over four tracks: prompt blocks, stills and clips with curves, audio."""
     rate = FrameRate.parse(24)
     video = MediaRef(new_id(), f"{root}/a.mp4", "video", num_frames=10**7, rate=rate, has_audio=True)
     image = MediaRef(new_id(), f"{root}/b.png", "image")
     curve = Curve((Keyframe(0, 0.0), Keyframe(5, 1.0, "smooth"), Keyframe(20, 0.5)))
-    per_track = NUM_ITEMS // 4
+    per_track = num_items // 4
     tracks = [
         Track(new_id(), "prompt", "P1", tuple(TextBlock(new_id(), i * 30, 30, f"prompt {i}: a red circle moving right")
                                               for i in range(per_track))),

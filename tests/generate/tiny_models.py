@@ -85,3 +85,32 @@ def save_tiny_wan(folder: Path, seed: int = 0, **pipeline_config) -> Path:
 
     WanPipeline(**tiny_wan_components(seed), **pipeline_config).save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def tiny_skyreels_components(seed: int = 0, *, num_layers: int = 2):
+    """Wan's tiny VAE and text encoder with a tiny diffusion forcing transformer that also has
+    the frame-rate embedding (`inject_sample_info`) of the real SkyReels-V2 DF models."""
+    import torch
+    from diffusers import SkyReelsV2Transformer3DModel, UniPCMultistepScheduler
+
+    components = tiny_wan_components(seed)
+    torch.manual_seed(seed)
+    components["transformer"] = SkyReelsV2Transformer3DModel(
+        patch_size=(1, 2, 2), num_attention_heads=2, attention_head_dim=12, in_channels=16, out_channels=16,
+        text_dim=32, freq_dim=256, ffn_dim=32, num_layers=num_layers, cross_attn_norm=True,
+        qk_norm="rms_norm_across_heads", rope_max_seq_len=32, inject_sample_info=True,
+    )
+    # The flow-sigma UniPC scheduler the real models ship with, at first order and without the
+    # corrector: then each of its steps is exactly a flow-matching Euler step.
+    components["scheduler"] = UniPCMultistepScheduler(prediction_type="flow_prediction", use_flow_sigmas=True,
+                                                      flow_shift=8.0, solver_order=1,
+                                                      disable_corrector=list(range(1000)))
+    return components
+
+
+def save_tiny_skyreels(folder: Path, seed: int = 0, **sizes) -> Path:
+    from diffusers import SkyReelsV2DiffusionForcingPipeline
+
+    SkyReelsV2DiffusionForcingPipeline(**tiny_skyreels_components(seed, **sizes)).save_pretrained(
+        folder, safe_serialization=True)
+    return folder

@@ -27,6 +27,7 @@ from engine.generate.models import (
     MemoryOptions,
     ModelInfo,
     choose_memory_options,
+    load_component,
     load_components,
     pick_device,
 )
@@ -101,7 +102,10 @@ class LTXBackend:
         self.scheduler_class = type(scheduler)
         self.scheduler_config = scheduler.config
         self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
-        for module in (self.transformer, self.vae, self.text_encoder):
+        self.latent_upsampler = self._spatial_upsampler(components.get("latent_upsampler"), name)
+        for module in (self.transformer, self.vae, self.text_encoder, self.latent_upsampler):
+            if module is None:
+                continue
             module.eval().requires_grad_(False)
             if not memory.cpu_offload:
                 module.to(device)
@@ -117,17 +121,46 @@ class LTXBackend:
             vae_spatial_compression=self.vae.spatial_compression_ratio,
             size_multiple=self.vae.spatial_compression_ratio * self.patch,
             per_token_timesteps=True, keyframe_tokens=True, lora=True,
-            default_steps=50, default_guidance=3.0, default_rate=25,
+            latent_upsampler=self.latent_upsampler is not None, default_steps=50, default_guidance=3.0, default_rate=25,
         )
 
     @classmethod
     def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None) -> LTXBackend:
         device, dtype = pick_device(device)
         components = load_components(info, dtype)
+        upsampler = info.path / "latent_upsampler"
+        if "latent_upsampler" not in components and (upsampler / "config.json").is_file():
+            # the upsampler ships as a model of its own; a copy in the model folder is used too
+            components["latent_upsampler"] = load_component(upsampler, "ltx", "LTXLatentUpsamplerModel", dtype)
         weights = sum(p.numel() * p.element_size() for c in components.values() if hasattr(c, "parameters")
                       for p in c.parameters())
         memory = choose_memory_options(weights, device, 0, memory)
         return cls(components, device, dtype, memory, name=str(info.path))
+
+    def _spatial_upsampler(self, upsampler, name: str):
+        """The model's latent upsampler when it doubles width and height only; Kinora keeps frame
+        counts as planned, so one that also upsamples time is left unused."""
+        if upsampler is None:
+            return None
+        from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+        if not isinstance(upsampler, LTXLatentUpsamplerModel):
+            raise ModelError(f"{name}/latent_upsampler is a {type(upsampler).__name__}, not an LTXLatentUpsamplerModel")
+        if upsampler.config.in_channels != self.vae.config.latent_channels:
+            raise ModelError(f"{name}/latent_upsampler is for {upsampler.config.in_channels}-channel latents but this "
+                             f"model's VAE makes {self.vae.config.latent_channels}; use the upsampler made for it")
+        if upsampler.config.temporal_upsample or not upsampler.config.spatial_upsample:
+            return None
+        return upsampler
+
+    def upsample_latents(self, latents):
+        """Normalised latents (N, C, F, h, w) -> (N, C, F, 2h, 2w), as LTXLatentUpsamplePipeline
+        does with its default arguments (upsampled in the VAE's raw latent space)."""
+        import torch
+
+        with on_device(self.latent_upsampler, self.device, self.memory.cpu_offload), torch.no_grad():
+            raw = self._denormalize(latents.to(self.device, torch.float32)).to(self.latent_upsampler.dtype)
+            return self._normalize(self.latent_upsampler(raw).float())
 
     def lora(self, path: str, weight: float = 1.0):
         """Context manager: a LoRA applied to the transformer for one job."""
@@ -250,6 +283,15 @@ class LTXBackend:
         scheduler.set_timesteps(sigmas=np.linspace(1.0, 1 / num_steps, num_steps), mu=mu, device=self.device)
         return scheduler.sigmas.to(self.device)
 
+    def _check_upsampling(self, plan: GenerationPlan) -> None:
+        if self.latent_upsampler is None:
+            raise ModelError(f"{self.name} has no latent upsampler (a latent_upsampler folder); upscale its pixels "
+                             "instead")
+        multiple = 2 * self.caps.size_multiple
+        if plan.width % multiple or plan.height % multiple:
+            raise ModelError(f"the latent upsampler doubles the size: {plan.width}x{plan.height} must be a multiple "
+                             f"of {multiple}")
+
     def _grid_coords(self, num_latent_frames: int, h: int, w: int, plan: GenerationPlan):
         """Positions (1, 3, tokens) of the latent grid, in the units `video_coords` takes, equal to the
         positions the transformer derives itself when it gets none (time in seconds, space in pixels)."""
@@ -290,9 +332,12 @@ class LTXBackend:
 
     def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
                  on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
-                 read: FrameReader = read_source_frames, decode: bool = True) -> GenerationResult:
+                 read: FrameReader = read_source_frames, decode: bool = True,
+                 upsample_conditions: bool = False) -> GenerationResult:
+        """With `upsample_conditions`, sources are encoded at half the plan's width and height and
+        their latents doubled by the latent upsampler (the upscale tool's latent path)."""
         try:
-            return self._generate(plan, settings, on_step, cancel, read, decode)
+            return self._generate(plan, settings, on_step, cancel, read, decode, upsample_conditions)
         except (RuntimeError, MemoryError) as error:
             if not is_out_of_memory(error):
                 raise
@@ -302,7 +347,7 @@ class LTXBackend:
             for processor in self.cross_attention:
                 processor.segments = None
 
-    def _generate(self, plan, settings, on_step, cancel, read, decode) -> GenerationResult:
+    def _generate(self, plan, settings, on_step, cancel, read, decode, upsample_conditions) -> GenerationResult:
         import torch
         from diffusers.utils.torch_utils import randn_tensor
 
@@ -323,7 +368,14 @@ class LTXBackend:
 
         with torch.no_grad():
             cond_latents, latent_strength = (None, None)
-            if plan.has_conditions:
+            if plan.has_conditions and upsample_conditions:
+                self._check_upsampling(plan)
+                cond_latents, latent_strength = condition_latents(
+                    plan, lambda frames: self.encode_frames(frames, generators[0]), read,
+                    stored=lambda source: load_stored_latents(source, self.name, channels, h // 2, w // 2),
+                    size=(plan.width // 2, plan.height // 2))
+                cond_latents = self.upsample_latents(cond_latents)
+            elif plan.has_conditions:
                 cond_latents, latent_strength = condition_latents(
                     plan, lambda frames: self.encode_frames(frames, generators[0]), read,
                     stored=lambda source: load_stored_latents(source, self.name, channels, h, w))

@@ -39,8 +39,21 @@ class SkyReelsBackend(WanBackend):
     def per_token_timesteps(self) -> bool:
         return True
 
+    def sigmas(self, num_steps: int):
+        """The shipped scheduler's flow sigmas when it has them (the UniPC flow schedule the
+        SkyReels-V2 models come with), else Wan's flow-matching schedule."""
+        import torch
+
+        shipped = self.shipped_scheduler
+        if not getattr(shipped, "config", {}).get("use_flow_sigmas"):
+            return super().sigmas(num_steps)
+        scheduler = type(shipped).from_config(shipped.config)
+        scheduler.set_timesteps(num_steps, device=self.device)
+        return scheduler.sigmas.to(self.device, torch.float32)
+
     def forward(self, model, x, timestep, context, plan: GenerationPlan):
         """Diffusion forcing: the timestep is one value per latent frame, (B, frames / patch_t)."""
+        # The model was trained on integer timesteps and its pipeline always passes them so (truncated).
         import torch
 
         batch, _c, frames, _h, _w = x.shape
@@ -48,7 +61,7 @@ class SkyReelsBackend(WanBackend):
         if block > 1 and (frames // self.patch_t) % block:
             raise UserError(f"this SkyReels-V2 model denoises {block} latent frames per causal block: choose a "
                             f"frame count whose latent frames are a multiple of {block}")
-        timestep = timestep.expand(batch, 1, frames, 1, 1)[:, 0, ::self.patch_t, 0, 0].contiguous()
+        timestep = timestep.expand(batch, 1, frames, 1, 1)[:, 0, ::self.patch_t, 0, 0].long()
         kwargs = {"encoder_hidden_states": context, "enable_diffusion_forcing": True, "return_dict": False}
         if not model.config.inject_sample_info:
             return model(hidden_states=x.to(model.dtype), timestep=timestep, **kwargs)[0]

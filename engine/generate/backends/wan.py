@@ -90,7 +90,7 @@ class WanBackend:
         if self.transformer.config.get("image_dim") or self.transformer.config.get("added_kv_proj_dim"):
             raise ModelError(f"{name} is a {self.label} image-to-video model (CLIP image conditioning), which this "
                              f"version of Kinora cannot run yet; use a {self.label} text-to-video model")
-        scheduler = components.get("scheduler")
+        scheduler = self.shipped_scheduler = components.get("scheduler")
         if isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
             self.scheduler = scheduler
         else:
