@@ -132,8 +132,6 @@ def _parse_size(text: str) -> tuple[int, int]:
 # -- running ---------------------------------------------------------------------------------------
 
 def _load(args):
-    from engine.generate.backends import load_backend
-    from engine.generate.models import resolve
     from engine.generate.run import check_output
     from engine.generate.settings import SamplingSettings
     from engine.generate.tools import load_preset
@@ -142,8 +140,10 @@ def _load(args):
     preset = load_preset(args.preset) if args.preset else None
     settings = SamplingSettings(steps=args.steps, guidance=args.guidance, seed=args.seed,
                                 variations=args.variations)
-    info = resolve(args.model)
-    backend = load_backend(info, device=args.device)
+    from engine.jobs.generate_job import load_backend_cached
+
+    info, backend = load_backend_cached(args.model, args.device)  # with the user's device and memory settings
+    print(f"kinora {args.command}: model {info.name} ({info.family}, {info.path})", file=sys.stderr)
     return backend, settings, preset
 
 

@@ -116,6 +116,7 @@ def run_tool_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
     on_progress(Progress(1, 1, "writing the output"))
     written = write_atomically(output, frames, fps, result, recipe, backend.name)
     record_generation(params, info, recipe, result, settings, written, prompts)
+    on_progress(Progress(1, 1, f"made with {info.name}"))  # the Jobs panel says which model ran
     return [str(path) for path in written]
 
 
@@ -170,7 +171,6 @@ def _recipe(tool: str, args, backend, preset):
 def load_backend_cached(model: str | None, device: str | None):
     from engine.generate.backends import load_backend
     from engine.generate.models import resolve
-
     from engine.user_settings import device_override, load_settings, memory_override
 
     info = resolve(model)

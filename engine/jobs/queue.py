@@ -167,7 +167,7 @@ class JobQueue:
         return self.cancel_requested(job_id)
 
     def finish(self, job_id: int, outputs: list) -> None:
-        self._set(job_id, state="done", outputs=json.dumps(outputs), finished=time.time(), message="done")
+        self._set(job_id, state="done", outputs=json.dumps(outputs), finished=time.time())  # keeps the last message
 
     def fail(self, job_id: int, error: str) -> None:
         self._set(job_id, state="failed", error=error, finished=time.time(), message="")

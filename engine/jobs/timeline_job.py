@@ -65,6 +65,7 @@ def run_timeline_job(params: dict, on_progress, cancel: CancelToken) -> list[str
     written = write_atomically(Path(output), frames_out, float(project.rate.fps), result, recipe, backend.name)
     prompts = [{"start": int(s), "stop": int(e), "text": t} for s, e, t in _spans(plan)]
     record_generation(params, info, recipe, result, settings, written, prompts)
+    on_progress(Progress(1, 1, f"made with {info.name}"))  # the Jobs panel says which model ran
     return [str(path) for path in written]
 
 

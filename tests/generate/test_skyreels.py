@@ -53,9 +53,22 @@ def test_text_to_video_equals_the_diffusion_forcing_pipeline(skyreels, skyreels_
 def test_held_first_frame_never_moves(skyreels, tmp_path):
     image = write_png(tmp_path / "first.png", moving_square(1, size=16, seed=6)[0])
     recipe = tools.image_to_video(skyreels.caps, str(image), frame=0, num_frames=9, prompt="waves", **SIZE)
-    result = skyreels.generate(recipe.plan, SamplingSettings(steps=3, seed=1, max_sequence_length=16))
+    seen = []
+
+    def record(_module, _args, kwargs):
+        seen.append((kwargs["hidden_states"][:, :, :1].clone(), kwargs["timestep"].clone()))
+
+    hook = skyreels.transformer.register_forward_pre_hook(record, with_kwargs=True)
+    try:
+        result = skyreels.generate(recipe.plan, SamplingSettings(steps=3, seed=1, max_sequence_length=16))
+    finally:
+        hook.remove()
     encoded = skyreels.encode_frames(read_image(image)[None])
-    # per-token timesteps: the held frame is given timestep 0 and stays bit for bit its condition latent
+    # per-token timesteps: the held frame is told timestep 0 and is its condition latent, bit for
+    # bit, at every step (not re-noised and replaced), while the free frames are at the schedule's level
+    assert len(seen) == 3 * 2  # three steps, each video of the guided batch on its own (fps embedding)
+    for frame, timestep in seen:
+        assert torch.equal(frame, encoded) and bool((timestep[:, 0] == 0).all()) and bool((timestep[:, 1:] > 0).all())
     assert torch.equal(result.latents[:, :, :1], encoded)
     assert not torch.allclose(result.latents[:, :, 1:2], encoded, atol=1e-2)
     assert result.frames.shape == (1, 9, 16, 16, 3)

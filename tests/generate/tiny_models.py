@@ -114,3 +114,23 @@ def save_tiny_skyreels(folder: Path, seed: int = 0, **sizes) -> Path:
     SkyReelsV2DiffusionForcingPipeline(**tiny_skyreels_components(seed, **sizes)).save_pretrained(
         folder, safe_serialization=True)
     return folder
+
+
+def add_tiny_latent_upsampler(model_folder: Path, seed: int = 0, *, listed: bool = True, channels: int = 8) -> Path:
+    """Save a tiny LTXLatentUpsamplerModel as the `latent_upsampler` of a tiny LTX model folder,
+    listed in its model_index.json the way diffusers writes it, or as a bare folder."""
+    import json
+
+    import torch
+    from diffusers.pipelines.ltx.modeling_latent_upsampler import LTXLatentUpsamplerModel
+
+    torch.manual_seed(seed)
+    upsampler = LTXLatentUpsamplerModel(in_channels=channels, mid_channels=32, num_blocks_per_stage=1, dims=3,
+                                        spatial_upsample=True, temporal_upsample=False)
+    upsampler.save_pretrained(model_folder / "latent_upsampler", safe_serialization=True)
+    if listed:
+        index_file = model_folder / "model_index.json"
+        index = json.loads(index_file.read_text(encoding="utf-8"))
+        index["latent_upsampler"] = ["ltx", "LTXLatentUpsamplerModel"]
+        index_file.write_text(json.dumps(index, indent=2), encoding="utf-8")
+    return model_folder
