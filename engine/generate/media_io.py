@@ -1,7 +1,9 @@
 """Reading condition pictures and writing generated videos, for the generation tools.
 
-Deliberately small: frames come in as uint8 RGB arrays (F, H, W, 3) and are fitted to the
-generation size by scaling to cover and cropping the centre, so the picture is never stretched.
+Reading goes through the media engine (EXIF orientation, rotation, frame-accurate decoding,
+damaged files probed in a child process); writing raw generated frames is done here.
+Frames are uint8 RGB arrays (F, H, W, 3), fitted to the generation size by scaling to cover
+and cropping the centre, so the picture is never stretched.
 """
 
 from __future__ import annotations
@@ -16,52 +18,39 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
 
 def read_image(path: str | Path) -> np.ndarray:
-    import cv2
+    """An image upright (EXIF orientation applied), RGB uint8, read by the media engine."""
+    from engine.media.stills import load_image
 
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"image {path} does not exist; check the path")
-    picture = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if picture is None:
-        raise MediaError(f"{path} cannot be read as an image; use a PNG or JPEG file")
-    return cv2.cvtColor(picture, cv2.COLOR_BGR2RGB)
+    return load_image(str(path), alpha=False)
+
+
+def _video_info(path: str | Path):
+    """What the media engine's probe finds (in a child process: a damaged file fails only itself)."""
+    from engine.media.probe import probe
+
+    info = probe(str(path))
+    if info.kind != "video" or not info.num_frames or info.rate is None:
+        raise MediaError(f"{path}: has no video to generate from; use an MP4, MOV or WebM file")
+    return info
 
 
 def probe_video(path: str | Path) -> tuple[int, float]:
     """(number of frames, frames per second) of a video file."""
-    import av
-
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"video {path} does not exist; check the path")
-    try:
-        with av.open(str(path)) as container:
-            stream = container.streams.video[0]
-            rate = float(stream.average_rate or 24)
-            count = stream.frames or sum(1 for _ in container.decode(video=0))
-    except (av.error.FFmpegError, IndexError) as error:
-        raise MediaError(f"{path} cannot be read as a video ({error}); use an MP4, MOV or WebM file") from error
-    return count, rate
+    info = _video_info(path)
+    return info.num_frames, float(info.rate)
 
 
 def read_video(path: str | Path, frame_indices: list[int] | None = None) -> np.ndarray:
-    """Frames of a video file as uint8 RGB (F, H, W, 3); all of them, or those at `frame_indices`."""
-    import av
+    """Frames of a video file as uint8 RGB (F, H, W, 3), upright and frame-accurate (the media
+    engine's reader at the file's own rate); all of them, or those at `frame_indices`."""
+    from engine.media.decode import VideoReader
+    from engine.time import FrameRate
 
-    path = Path(path)
-    if not path.is_file():
-        raise MediaError(f"video {path} does not exist; check the path")
-    try:
-        with av.open(str(path)) as container:
-            frames = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    except (av.error.FFmpegError, IndexError) as error:
-        raise MediaError(f"{path} cannot be decoded as a video ({error}); use an MP4, MOV or WebM file") from error
-    if not frames:
-        raise MediaError(f"{path} has no video frames")
-    video = np.stack(frames)
-    if frame_indices is not None:
-        video = video[np.clip(np.asarray(frame_indices), 0, len(video) - 1)]
-    return video
+    info = _video_info(path)
+    count = info.num_frames
+    indices = range(count) if frame_indices is None else np.clip(np.asarray(frame_indices), 0, count - 1).tolist()
+    with VideoReader(str(path), FrameRate(info.rate)) as reader:
+        return np.stack([reader.rgb(int(i)) for i in indices])
 
 
 def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:

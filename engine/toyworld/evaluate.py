@@ -268,9 +268,10 @@ class Harness:
             recipe = blend(self.backend.caps, a_path, b_path, preset="transition", num_frames=self.num_frames,
                            width=self.width, height=self.height, rate=RATE)
             frames, _ = self._run(recipe, seed=500 + i)
-            layers = recipe.plan.layers
-            curve_a = np.asarray(layers[0].pixel_weight, np.float64)
-            curve_b = np.asarray(layers[1].pixel_weight, np.float64)
+            plan = recipe.plan
+            weight_of = {Path(plan.sources[layer.source].path).name: np.asarray(layer.pixel_weight, np.float64)
+                         for layer in plan.layers}  # layers come top track first, so look them up by clip
+            curve_a, curve_b = weight_of[Path(a_path).name], weight_of[Path(b_path).name]
             drawn = curve_a / np.maximum(curve_a + curve_b, 1e-6)
             d_a = np.array([mean_abs_difference(f, x) for f, x in zip(frames, a)])
             d_b = np.array([mean_abs_difference(f, x) for f, x in zip(frames, b)])

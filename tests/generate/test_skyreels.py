@@ -30,6 +30,8 @@ def skyreels(skyreels_dir):
 def test_text_to_video_equals_the_diffusion_forcing_pipeline(skyreels, skyreels_dir):
     from diffusers import SkyReelsV2DiffusionForcingPipeline, WanPipeline
 
+    info = resolve(str(skyreels_dir))
+    assert info.family == "skyreels" and info.usable
     assert skyreels.caps.family == "skyreels" and skyreels.caps.per_token_timesteps
     recipe = tools.text_to_video(skyreels.caps, num_frames=9, prompt="a paper boat", negative="dark", **SIZE)
     ours = skyreels.generate(recipe.plan, SamplingSettings(steps=3, guidance=6.0, seed=2,

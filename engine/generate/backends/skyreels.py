@@ -52,8 +52,8 @@ class SkyReelsBackend(WanBackend):
         return scheduler.sigmas.to(self.device, torch.float32)
 
     def forward(self, model, x, timestep, context, plan: GenerationPlan):
-        """Diffusion forcing: the timestep is one value per latent frame, (B, frames / patch_t)."""
-        # The model was trained on integer timesteps and its pipeline always passes them so (truncated).
+        """Diffusion forcing: the timestep is one value per latent frame, (B, frames / patch_t),
+        truncated to an integer as the reference pipeline always passes it."""
         import torch
 
         batch, _c, frames, _h, _w = x.shape

@@ -61,6 +61,10 @@ def _gated_processor_class(base):
 
 
 class WanBackend:
+    """Families built on Wan's VAE and text encoder (SkyReels-V2) subclass this and change the
+    class attributes below, the processor base, the LoRA loader, `per_token_timesteps`, `sigmas`
+    and `forward`."""
+
     family = "wan"
     label = "Wan"
     transformer_class_name = "WanTransformer3DModel"
@@ -90,6 +94,7 @@ class WanBackend:
         if self.transformer.config.get("image_dim") or self.transformer.config.get("added_kv_proj_dim"):
             raise ModelError(f"{name} is a {self.label} image-to-video model (CLIP image conditioning), which this "
                              f"version of Kinora cannot run yet; use a {self.label} text-to-video model")
+        # the model's own scheduler is kept for families that follow its schedule (SkyReels-V2)
         scheduler = self.shipped_scheduler = components.get("scheduler")
         if isinstance(scheduler, FlowMatchEulerDiscreteScheduler):
             self.scheduler = scheduler
