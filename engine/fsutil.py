@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
+import uuid
 from collections.abc import Iterator
 
 
@@ -18,10 +18,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     """
     target = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(target))
-    name = os.path.basename(target)
-    stem, ext = os.path.splitext(name)
-    fd, temp = tempfile.mkstemp(prefix=f".{stem}.", suffix=f".tmp{ext}", dir=folder)
-    os.close(fd)
+    stem, ext = os.path.splitext(os.path.basename(target))
+    # Not mkstemp: its 0600 mode would carry over to the finished file. Created here with the
+    # user's usual permissions (0666 less the umask); the random part keeps writers apart.
+    temp = os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:12]}.tmp{ext}")
+    os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
     try:
         yield temp
         with open(temp, "rb+") as handle:

@@ -17,7 +17,6 @@ import json
 import os
 import queue
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -26,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from engine.errors import MediaError, UserError
+from engine.fsutil import atomic_path
 from engine.jobs.progress import Progress
 from engine.model.items import Clip
 from engine.model.project import Project
@@ -137,17 +137,9 @@ def export(project: Project, out_path: str | os.PathLike, settings: RenderSettin
     folder = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(folder):
         raise UserError(f"{out_path}: the folder {folder} does not exist; create it or choose another")
-    extension = Path(out_path).suffix.lower()
-    # Not mkstemp: its 0600 mode would carry over to the finished file; FFmpeg creates this one
-    # with the user's usual permissions. The random part keeps parallel exports apart.
-    temp_path = os.path.join(folder, f".{Path(out_path).stem}.{uuid.uuid4().hex[:12]}.partial{extension}")
-    try:
+    # written beside the target and renamed at the end: a crash or a cancel leaves the old file
+    with atomic_path(out_path) as temp_path:
         _encode(project, temp_path, out_path, codec, spec, settings, frames, on_progress, check_cancel)
-        os.replace(temp_path, out_path)
-    except BaseException:
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)
-        raise
     return out_path
 
 

@@ -70,4 +70,4 @@ def test_render_with_media_missing_on_disk_says_which_file(tmp_path):
     result = kinora("render", tmp_path / "p.kinora", "-o", tmp_path / "out.mp4", "--quiet")
     assert result.returncode == 2
     assert "shot.mp4" in result.stderr and "relink" in result.stderr and result.stderr.count("\n") == 1
-    assert not (tmp_path / "out.mp4").exists() and not [p for p in os.listdir(tmp_path) if ".partial" in p]
+    assert not (tmp_path / "out.mp4").exists() and not [p for p in os.listdir(tmp_path) if p.startswith(".out.")]

@@ -66,3 +66,14 @@ def test_kill_during_save_always_leaves_a_loadable_project(tmp_path):
     assert widths == {1280, 1920}
     leftovers = [name for name in os.listdir(tmp_path) if name.startswith(".p.")]
     assert all(name.endswith(".tmp.kinora") for name in leftovers)
+
+
+def test_saved_files_get_the_users_usual_permissions(tmp_path):
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        save_project(rich_project(root=str(tmp_path)), tmp_path / "p.kinora")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "p.kinora").st_mode) == 0o644
