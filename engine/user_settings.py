@@ -13,7 +13,7 @@ from engine.fsutil import atomic_write_bytes
 from engine.paths import data_dir
 
 DEVICES = ("auto", "cpu", "cuda")
-MEMORY_MODES = ("auto", "none", "model-offload")
+MEMORY_MODES = ("auto", "none", "model-offload", "group-offload")
 CONSENT_POLICIES = ("off", "warn", "require")
 
 
@@ -23,7 +23,8 @@ def memory_override(settings: UserSettings):
 
     if settings.memory == "auto" and settings.vae_tiling is None:
         return None
-    return MemoryOptions(cpu_offload=settings.memory == "model-offload", vae_tiling=bool(settings.vae_tiling))
+    return MemoryOptions(cpu_offload=settings.memory == "model-offload", group_offload=settings.memory == "group-offload",
+                         vae_tiling=bool(settings.vae_tiling))
 
 
 def device_override(settings: UserSettings) -> str | None:

@@ -185,10 +185,22 @@ def pick_device(requested: str | None = None):
 
 @dataclass(frozen=True, slots=True)
 class MemoryOptions:
-    """How to fit a model in memory. `cpu_offload` keeps each component on the CPU until it runs."""
+    """How to fit a model in memory.
+
+    `cpu_offload` keeps each component on the CPU until it runs (model offload);
+    `group_offload` streams the denoiser to the device a block at a time while it runs
+    (diffusers' group offloading), for models whose denoiser alone does not fit, and offloads
+    the other components like `cpu_offload`; `vae_tiling` decodes in tiles.
+    """
 
     cpu_offload: bool = False
     vae_tiling: bool = False
+    group_offload: bool = False
+
+    @property
+    def offloads(self) -> bool:
+        """Whether components other than the denoiser wait on the CPU between uses."""
+        return self.cpu_offload or self.group_offload
 
 
 def choose_memory_options(weights_bytes: int, device, pixels_per_video: int,

@@ -99,7 +99,9 @@ def test_device_choice_and_memory_options():
     assert models.choose_memory_options(10**9, device, 0, forced) is forced
 
 
-def test_offloaded_backend_gives_the_same_video(tiny_ltx, tiny_ltx_dir):
+@pytest.mark.parametrize("memory", [models.MemoryOptions(cpu_offload=True), models.MemoryOptions(group_offload=True)],
+                         ids=["model offload", "group offload"])
+def test_offloaded_backend_gives_the_same_video(tiny_ltx, tiny_ltx_dir, memory):
     import numpy as np
 
     from engine.generate.backends import load_backend
@@ -108,8 +110,10 @@ def test_offloaded_backend_gives_the_same_video(tiny_ltx, tiny_ltx_dir):
     from engine.model.project import new_project
     from engine.time import FrameRange
 
-    offloaded = load_backend(models.resolve(str(tiny_ltx_dir)), device="cpu",
-                             memory=models.MemoryOptions(cpu_offload=True, vae_tiling=False))
+    offloaded = load_backend(models.resolve(str(tiny_ltx_dir)), device="cpu", memory=memory)
+    if memory.group_offload:  # the transformer's blocks go through diffusers' group-offloading hooks
+        assert any(getattr(block, "_diffusers_hook", None) is not None
+                   for block in offloaded.transformer.transformer_blocks)
     plan = compile(new_project(32, 32, 25), FrameRange(0, 9), tiny_ltx.caps, prompt="dunes")
     settings = SamplingSettings(steps=2, seed=3)
     assert np.array_equal(offloaded.generate(plan, settings).frames, tiny_ltx.generate(plan, settings).frames)

@@ -56,6 +56,26 @@ def on_device(module, device, offload: bool):
         free_memory()
 
 
+def place_components(device, memory, denoisers, others) -> None:
+    """Put a model's components where `memory` says: all on the device; or all on the CPU,
+    each moved in for its turn (on_device); or, with group offloading, the denoisers streamed
+    to the device block by block and the rest moved in for their turn."""
+    for module in (*denoisers, *others):
+        if module is not None:
+            module.eval().requires_grad_(False)
+    if memory.group_offload:
+        from diffusers.hooks import apply_group_offloading
+
+        for module in denoisers:
+            if module is not None:
+                apply_group_offloading(module, onload_device=device, offload_type="block_level",
+                                       num_blocks_per_group=1)
+    elif not memory.cpu_offload:
+        for module in (*denoisers, *others):
+            if module is not None:
+                module.to(device)
+
+
 @contextlib.contextmanager
 def lora_applied(loader, transformer, path: str, weight: float):
     """A LoRA (.safetensors) loaded into `transformer` through diffusers' LoRA loader `loader`

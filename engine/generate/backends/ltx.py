@@ -20,6 +20,7 @@ from engine.generate.backends.base import (
     is_out_of_memory,
     on_device,
     out_of_memory_error,
+    place_components,
 )
 from engine.generate.caps import ModelCaps
 from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
@@ -103,12 +104,7 @@ class LTXBackend:
         self.scheduler_config = scheduler.config
         self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
         self.latent_upsampler = self._spatial_upsampler(components.get("latent_upsampler"), name)
-        for module in (self.transformer, self.vae, self.text_encoder, self.latent_upsampler):
-            if module is None:
-                continue
-            module.eval().requires_grad_(False)
-            if not memory.cpu_offload:
-                module.to(device)
+        place_components(device, memory, (self.transformer,), (self.vae, self.text_encoder, self.latent_upsampler))
         if memory.vae_tiling:
             self.vae.enable_tiling()
         self.patch = self.transformer.config.patch_size
@@ -158,7 +154,7 @@ class LTXBackend:
         does with its default arguments (upsampled in the VAE's raw latent space)."""
         import torch
 
-        with on_device(self.latent_upsampler, self.device, self.memory.cpu_offload), torch.no_grad():
+        with on_device(self.latent_upsampler, self.device, self.memory.offloads), torch.no_grad():
             raw = self._denormalize(latents.to(self.device, torch.float32)).to(self.latent_upsampler.dtype)
             return self._normalize(self.latent_upsampler(raw).float())
 
@@ -178,7 +174,7 @@ class LTXBackend:
 
         inputs = self.tokenizer(texts, padding="max_length", max_length=max_sequence_length, truncation=True,
                                 add_special_tokens=True, return_tensors="pt")
-        with on_device(self.text_encoder, self.device, self.memory.cpu_offload), torch.no_grad():
+        with on_device(self.text_encoder, self.device, self.memory.offloads), torch.no_grad():
             embeds = self.text_encoder(inputs.input_ids.to(self.device))[0]
         return embeds.to(dtype=self.dtype, device=self.device), inputs.attention_mask.bool().to(self.device)
 
@@ -233,7 +229,7 @@ class LTXBackend:
 
         pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, torch.float32) / 255.0
         pixels = (pixels * 2.0 - 1.0).permute(3, 0, 1, 2).unsqueeze(0).to(self.dtype)
-        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+        with on_device(self.vae, self.device, self.memory.offloads), torch.no_grad():
             latents = self.vae.encode(pixels).latent_dist.sample(generator)
         return self._normalize(latents.to(torch.float32))
 
@@ -262,7 +258,7 @@ class LTXBackend:
             timestep = torch.tensor([settings.decode_timestep] * batch, device=self.device, dtype=latents.dtype)
             scale_t = torch.tensor([scale] * batch, device=self.device, dtype=latents.dtype)[:, None, None, None, None]
             latents = (1 - scale_t) * latents + scale_t * noise
-        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+        with on_device(self.vae, self.device, self.memory.offloads), torch.no_grad():
             video = self.vae.decode(latents.to(self.vae.dtype), timestep, return_dict=False)[0]
         video = (video * 0.5 + 0.5).clamp(0, 1)
         return video.permute(0, 2, 3, 4, 1).float().cpu().numpy()

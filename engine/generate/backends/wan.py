@@ -23,6 +23,7 @@ from engine.generate.backends.base import (
     is_out_of_memory,
     on_device,
     out_of_memory_error,
+    place_components,
 )
 from engine.generate.caps import ModelCaps
 from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
@@ -105,11 +106,7 @@ class WanBackend:
         self.boundary_ratio = index.get("boundary_ratio")
         self.expand_timesteps = bool(index.get("expand_timesteps", False))
         self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
-        for module in (self.transformer, self.transformer_2, self.vae, self.text_encoder):
-            if module is not None:
-                module.eval().requires_grad_(False)
-                if not memory.cpu_offload:
-                    module.to(device)
+        place_components(device, memory, (self.transformer, self.transformer_2), (self.vae, self.text_encoder))
         if memory.vae_tiling:
             self.vae.enable_tiling()
         self.patch_t, self.patch_h, self.patch_w = self.transformer.config.patch_size
@@ -169,7 +166,7 @@ class WanBackend:
                                 return_tensors="pt")
         ids, mask = inputs.input_ids.to(self.device), inputs.attention_mask.to(self.device)
         seq_lens = mask.gt(0).sum(dim=1).long()
-        with on_device(self.text_encoder, self.device, self.memory.cpu_offload), torch.no_grad():
+        with on_device(self.text_encoder, self.device, self.memory.offloads), torch.no_grad():
             embeds = self.text_encoder(ids, mask).last_hidden_state
         embeds = embeds.to(dtype=self.dtype, device=self.device)
         return torch.stack([torch.cat([u[:n], u.new_zeros(max_sequence_length - int(n), u.size(1))])
@@ -191,7 +188,7 @@ class WanBackend:
 
         pixels = torch.from_numpy(np.ascontiguousarray(frames)).to(self.device, torch.float32) / 255.0
         pixels = (pixels * 2.0 - 1.0).permute(3, 0, 1, 2).unsqueeze(0).to(self.vae.dtype)
-        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+        with on_device(self.vae, self.device, self.memory.offloads), torch.no_grad():
             latents = self.vae.encode(pixels).latent_dist.mode().float()
         mean, inv_std = self._mean_std(latents)
         return (latents - mean) * inv_std
@@ -211,7 +208,7 @@ class WanBackend:
 
         latents = latents.to(self.device, dtype=self.vae.dtype)
         mean, inv_std = self._mean_std(latents)
-        with on_device(self.vae, self.device, self.memory.cpu_offload), torch.no_grad():
+        with on_device(self.vae, self.device, self.memory.offloads), torch.no_grad():
             video = self.vae.decode(latents / inv_std + mean, return_dict=False)[0]
         video = (video * 0.5 + 0.5).clamp(0, 1)
         return video.permute(0, 2, 3, 4, 1).float().cpu().numpy()
