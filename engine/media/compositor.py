@@ -43,6 +43,19 @@ def fit_mode(item) -> str:
     return mode
 
 
+def visible_items(project: Project, frame: int):
+    """(item, influence) of each picture showing at `frame`, top track first."""
+    for track in project.timeline.tracks:
+        if track.kind != "video" or track.hidden:
+            continue
+        item = track.item_at(frame)
+        if not isinstance(item, (Clip, Still)):
+            continue
+        weight = float(item.curve.evaluate(frame - item.start))
+        if weight > 0.0:
+            yield item, weight
+
+
 class Compositor:
     """Renders frames of any project; keeps decoders and stills between calls. One per thread."""
 
@@ -64,15 +77,7 @@ class Compositor:
         read-only and shared with the cache: copy it before changing it."""
         width, height = project.settings.width, project.settings.height
         layers = []  # top first: (pixels, y0, x0, weight)
-        for track in project.timeline.tracks:
-            if track.kind != "video" or track.hidden:
-                continue
-            item = track.item_at(frame)
-            if not isinstance(item, (Clip, Still)):
-                continue
-            weight = float(item.curve.evaluate(frame - item.start))
-            if weight <= 0.0:
-                continue
+        for item, weight in visible_items(project, frame):
             layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
             pixels, y0, x0, _ = layers[-1]
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
@@ -84,15 +89,7 @@ class Compositor:
         file's picture: the top visible item is an opaque video clip at full weight, at the
         project size and unrotated. None otherwise. Export hands such pictures to the encoder
         unchanged, skipping two colour conversions that would only add rounding."""
-        for track in project.timeline.tracks:
-            if track.kind != "video" or track.hidden:
-                continue
-            item = track.item_at(frame)
-            if not isinstance(item, (Clip, Still)):
-                continue
-            weight = float(item.curve.evaluate(frame - item.start))
-            if weight <= 0.0:
-                continue
+        for item, weight in visible_items(project, frame):
             ref = project.media.get(item.media_id)
             if weight < 1.0 or not isinstance(item, Clip) or ref is None or ref.kind != "video":
                 return None
