@@ -19,7 +19,7 @@ COMMANDS: dict[str, str] = {
     "info": "engine.model.cli",
     "otio": "engine.model.cli",
     "jobs": "engine.jobs.cli", "library": "engine.library.cli",
-    "probe": "engine.media.cli", "render": "engine.media.cli",
+    "probe": "engine.media.cli", "render": "engine.media.cli", "provenance": "engine.media.cli",
     **dict.fromkeys(("generate", "extend", "loop", "blend", "remix", "upscale", "models"), "engine.generate.cli"),
 }
 

@@ -29,6 +29,17 @@ def register(subparsers) -> None:
     render.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(run=run_render)
 
+    origin = subparsers.add_parser("provenance", help="what made a video Kinora exported: generated and captured ranges")
+    origin.add_argument("file", help="a video exported by Kinora")
+    origin.set_defaults(run=run_provenance)
+
+
+def run_provenance(args) -> int:
+    from engine.media.provenance import read_provenance
+
+    print(json.dumps(read_provenance(args.file), indent=2))
+    return 0
+
 
 def run_probe(args) -> int:
     from engine.media.probe import probe

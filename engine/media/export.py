@@ -27,7 +27,7 @@ import numpy as np
 from engine.errors import MediaError, UserError
 from engine.fsutil import atomic_path
 from engine.jobs.progress import Progress
-from engine.model.items import Clip
+from engine.media import provenance
 from engine.model.project import Project
 from engine.time import FrameRange
 
@@ -88,29 +88,6 @@ def choose_codec(out_path: str, codec: str | None) -> str:
     return codec
 
 
-def provenance(project: Project, frames: FrameRange) -> dict:
-    """What made this file: Kinora's version and every generated stretch inside `frames`
-    (output frame numbers, so 0 is the file's first frame)."""
-    from engine.version import kinora_version
-
-    generated = []
-    for track in project.timeline.tracks:
-        if track.kind != "video" or track.hidden:
-            continue
-        for item in track.items:
-            if not isinstance(item, Clip) or item.generation is None:
-                continue
-            overlap = item.range.intersection(frames)
-            if overlap is None:
-                continue
-            generated.append({
-                "frames": [overlap.start - frames.start, overlap.stop - frames.start],
-                "model": item.generation.get("model"),
-                "seed": item.generation.get("seed"),
-            })
-    return {"generator": "Kinora", "version": kinora_version(), "generated": generated}
-
-
 def check_not_input(project: Project, out_path: str) -> None:
     target = os.path.realpath(out_path)
     inputs = [ref.path for ref in project.media.values()] + ([project.path] if project.path else [])
@@ -138,12 +115,15 @@ def export(project: Project, out_path: str | os.PathLike, settings: RenderSettin
     if not os.path.isdir(folder):
         raise UserError(f"{out_path}: the folder {folder} does not exist; create it or choose another")
     # written beside the target and renamed at the end: a crash or a cancel leaves the old file
+    record = provenance.manifest(project, frames)
     with atomic_path(out_path) as temp_path:
-        _encode(project, temp_path, out_path, codec, spec, settings, frames, on_progress, check_cancel)
+        _encode(project, temp_path, out_path, codec, spec, settings, frames, on_progress, check_cancel, record)
+    provenance.write_sidecar(out_path, record)
     return out_path
 
 
-def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, frames, on_progress, check_cancel):
+def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, frames, on_progress, check_cancel,
+            record: dict):
     import av
 
     extension = Path(out_path).suffix.lower()
@@ -163,7 +143,7 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
                          "and has free space") from None
     pictures = None
     try:
-        container.metadata["comment"] = json.dumps(provenance(project, frames), separators=(",", ":"))
+        container.metadata[provenance.TAG] = json.dumps(record, separators=(",", ":"))
         video = _add_video_stream(container, codec, spec, settings, width, height, rate)
         audio = _add_audio_stream(container, extension, mixer) if mixer else None
         audio_chunk = max(1, int(rate * AUDIO_SECONDS_PER_CHUNK))

@@ -1,0 +1,91 @@
+"""What made a video Kinora exported: a manifest of the generator, and which frame ranges are
+generated (by which model, weights, seed and prompt) and which are captured.
+
+The manifest travels inside the file (the container's "comment" tag: MP4, MOV, MKV and WebM
+all keep it) and beside it as `OUT.provenance.json`, so it survives a tool that strips
+metadata and a copy that loses the sidecar. `kinora provenance FILE` reads it back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from engine.errors import MediaError
+from engine.fsutil import atomic_write_bytes
+from engine.media.compositor import visible_items
+from engine.model.items import Clip
+from engine.model.project import Project
+from engine.time import FrameRange
+
+SIDECAR_SUFFIX = ".provenance.json"
+TAG = "comment"
+
+
+def manifest(project: Project, frames: FrameRange) -> dict:
+    """The manifest of an export of `frames`; frame numbers count from the file's first frame.
+
+    Each output frame is attributed to the top picture showing in it: generated when that
+    picture is a clip Kinora generated, captured otherwise, empty where nothing shows."""
+    from engine.version import kinora_version
+
+    ranges: list[dict] = []
+    for frame in frames:
+        top = next(visible_items(project, frame), None)
+        entry = _describe(project, top[0]) if top else {"kind": "empty"}
+        index = frame - frames.start
+        if ranges and ranges[-1]["_key"] == entry:
+            ranges[-1]["frames"][1] = index + 1
+        else:
+            ranges.append({"frames": [index, index + 1], **entry, "_key": entry})
+    for entry in ranges:
+        del entry["_key"]
+    generated = [{"frames": r["frames"], "model": r.get("model"), "seed": r.get("seed")}
+                 for r in ranges if r["kind"] == "generated"]
+    return {"generator": "Kinora", "version": kinora_version(), "rate": project.rate.to_json(),
+            "num_frames": len(frames), "ranges": ranges, "generated": generated}
+
+
+def _describe(project: Project, item) -> dict:
+    if isinstance(item, Clip) and item.generation is not None:
+        recipe = item.generation
+        return {"kind": "generated", "model": recipe.get("model"), "weights_hash": recipe.get("weights_hash"),
+                "seed": recipe.get("seed"), "prompt": recipe.get("prompt") or recipe.get("prompts")}
+    ref = project.media.get(item.media_id)
+    return {"kind": "captured", "source": os.path.basename(ref.path) if ref else None}
+
+
+def write_sidecar(out_path: str, data: dict) -> str:
+    path = str(out_path) + SIDECAR_SUFFIX
+    atomic_write_bytes(path, json.dumps(data, indent=2).encode())
+    return path
+
+
+def read_provenance(path: str) -> dict:
+    """The manifest of a file Kinora exported: from inside the file, else from its sidecar."""
+    import av
+
+    if not os.path.isfile(path):
+        raise MediaError(f"{path}: file not found; check the path")
+    try:
+        with av.open(path) as container:
+            tags = {key.lower(): value for key, value in container.metadata.items()}
+    except av.error.FFmpegError as error:
+        raise MediaError(f"{path}: cannot be read as a media file ({error})") from None
+    for text in (tags.get(TAG), _read_text(path + SIDECAR_SUFFIX)):
+        try:
+            data = json.loads(text) if text else None
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and data.get("generator") == "Kinora":
+            return data
+    raise MediaError(f"{path}: carries no Kinora provenance (it was not exported by Kinora, or its metadata "
+                     "was stripped and its .provenance.json sidecar is missing)")
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read(1 << 20)
+    except OSError:
+        return None
