@@ -3,6 +3,8 @@ project's life cycle (open with recovery, save with backups, autosave, relink)."
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
@@ -21,7 +23,7 @@ from editor.project_files import ProjectFiles
 from editor.timeline.panel import TimelinePanel
 from engine.errors import KinoraError
 from engine.jobs.queue import Job
-from engine.model.items import Clip
+from engine.model.items import Clip, Still
 from engine.model.project import Project, new_project
 from engine.time import FrameRange
 
@@ -196,10 +198,54 @@ class MainWindow(QMainWindow):
 
     # --- jobs ---------------------------------------------------------------------------------
 
-    def submit_job(self, kind: str, params: dict) -> Job:
+    def submit_job(self, kind: str, params: dict) -> Job | None:
+        """Queue a job; for AI jobs conditioned on pictures of people, ask for consent first."""
+        if kind != "render":
+            consent = self._ask_consent(self._conditioning_paths(kind, params))
+            if consent is None:
+                self.statusBar().showMessage("Not generated: no consent for the people shown", 6000)
+                return None
+            params = {**params, "consent": consent or bool(params.get("consent"))}
         job = self.bridge.submit(kind, params)
         self.statusBar().showMessage(f"Queued job #{job.id}: {kind}", 5000)
         return job
+
+    def _conditioning_paths(self, kind: str, params: dict) -> list[str]:
+        from engine.safety.consent import conditioning_paths
+
+        if kind != "timeline":
+            return conditioning_paths(params)
+        frames = FrameRange(*params["range"])
+        return [self.project.media[item.media_id].path for track, item in self.project.timeline.items()
+                if track.kind == "video" and isinstance(item, (Clip, Still)) and item.range.overlaps(frames)
+                and item.media_id in self.project.media]
+
+    def _ask_consent(self, paths: list[str]) -> bool | None:
+        """True when the user confirms consent, False when none was needed or the policy only
+        warns, None when they decline (the job is not queued). Faces are found on this machine."""
+        from engine.safety.faces import faces_in_file
+        from engine.user_settings import load_settings
+
+        policy = load_settings().face_consent
+        if policy == "off" or not paths:
+            return False
+        try:
+            people = [path for path in dict.fromkeys(paths) if faces_in_file(path)]
+        except KinoraError:
+            return False  # a file that cannot be read fails in the job with its own message
+        if not people:
+            return False
+        names = ", ".join(os.path.basename(path) for path in people)
+        if policy == "warn":
+            QMessageBox.information(self, "People in the conditioning media",
+                                    f"{names} shows a person. Make sure you have their consent.")
+            return False
+        answer = QMessageBox.question(
+            self, "Consent of the people shown",
+            f"{names} shows a person. Generating from it can put them in a video they never made.\n\n"
+            "Do you have the consent of the people shown?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return True if answer == QMessageBox.StandardButton.Yes else None
 
     def _on_creation_bar_submitted(self, kind: str, params: dict) -> None:
         if kind == "timeline":

@@ -89,6 +89,8 @@ def _common_options(parser) -> None:
     parser.add_argument("--device", choices=("cpu", "cuda"))
     parser.add_argument("-o", "--output", required=True, metavar="OUT.mp4|OUT.npy")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--consent", action="store_true",
+                        help="you have the consent of the people shown in the images or clips you condition on")
 
 
 # -- parsing helpers -------------------------------------------------------------------------------
@@ -137,6 +139,11 @@ def _load(args):
     from engine.generate.tools import load_preset
 
     check_output(args.output)
+    from engine.safety.consent import check_consent, conditioning_paths
+
+    consent = check_consent(conditioning_paths(vars(args)), consent=args.consent)
+    if consent.get("warning"):
+        print(f"kinora {args.command}: {consent['warning']}", file=sys.stderr)
     preset = load_preset(args.preset) if args.preset else None
     settings = SamplingSettings(steps=args.steps, guidance=args.guidance, seed=args.seed,
                                 variations=args.variations)

@@ -99,6 +99,7 @@ def run_tool_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
     from engine.generate.run import check_output, run_recipe
     from engine.generate.settings import SamplingSettings
     from engine.generate.tools import load_preset
+    from engine.safety.consent import check_consent, conditioning_paths
 
     tool = params.get("tool", "generate")
     # Options added to the command after the job was queued take their defaults.
@@ -107,6 +108,8 @@ def run_tool_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
     output = check_output(args.output)
     preset = load_preset(args.preset) if args.preset else None
     settings = SamplingSettings(steps=args.steps, guidance=args.guidance, seed=args.seed, variations=args.variations)
+    on_progress(Progress(0, 0, "looking for people in the conditioning media"))
+    params = {**params, "consent_record": check_consent(conditioning_paths(params), consent=bool(args.consent))}
     on_progress(Progress(0, 0, "loading the model"))
     info, backend = load_backend_cached(args.model, args.device)
     cancel.check()
@@ -222,17 +225,19 @@ def record_generation(params, info, recipe, result, settings, written, prompts) 
             library.add_generation(GenerationRecord(
                 tool=recipe.tool, output_path=str(path), prompts=prompts, plan_summary=_jsonable(summary),
                 model_id=info.name, weights_hash=weights_hash(info.path), seeds=[result.seeds[i]]
-                if len(written) == len(result.seeds) else list(result.seeds), settings=takes_of(settings, written),
+                if len(written) == len(result.seeds) else list(result.seeds), settings=takes_of(settings, written, params),
                 preset=params.get("preset"), latents_path=str(latents) if latents.exists() else None,
                 parent_id=parent["id"] if parent else None, parent_clip=parent_clip))
     finally:
         library.close()
 
 
-def takes_of(settings, written: list[Path]) -> dict:
+def takes_of(settings, written: list[Path], params: dict | None = None) -> dict:
     """The settings as recorded; variations also list every take, so the editor can offer them
-    as alternatives of one clip."""
+    as alternatives of one clip; the consent check's result is kept with them."""
     recorded = asdict(settings)
+    if params and params.get("consent_record"):
+        recorded["consent"] = params["consent_record"]
     if len(written) > 1:
         recorded["takes"] = [str(path) for path in written]
     return recorded

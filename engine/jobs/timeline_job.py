@@ -16,7 +16,8 @@ from engine.jobs.progress import CancelToken, Progress
 
 def timeline_params(project, frame_range, *, output: str, aspect: str | None = None, resolution: str = "480p",
                     variations: int = 1, seed: int = 0, steps: int | None = None, guidance: float | None = None,
-                    preset: str | None = None, model: str | None = None, device: str | None = None) -> dict:
+                    preset: str | None = None, model: str | None = None, device: str | None = None,
+                    consent: bool = False) -> dict:
     """JSON params for a timeline job over `frame_range` of `project`. Without `aspect` the
     video has the project's size (rounded to what the model accepts)."""
     import os
@@ -27,7 +28,7 @@ def timeline_params(project, frame_range, *, output: str, aspect: str | None = N
     return {"project": project_to_dict(project, base_dir), "base_dir": base_dir,
             "range": [frame_range.start, frame_range.stop], "output": output, "aspect": aspect,
             "resolution": resolution, "variations": variations, "seed": seed, "steps": steps, "guidance": guidance,
-            "preset": preset, "model": model, "device": device}
+            "preset": preset, "model": model, "device": device, "consent": consent}
 
 
 def run_timeline_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
@@ -37,6 +38,7 @@ def run_timeline_job(params: dict, on_progress, cancel: CancelToken) -> list[str
     from engine.generate.tools import Recipe, load_preset
     from engine.jobs.generate_job import load_backend_cached, record_generation, write_atomically
     from engine.model.serialize import project_from_dict
+    from engine.safety.consent import check_consent
     from engine.time import FrameRange
 
     output = check_output(params["output"])
@@ -56,6 +58,8 @@ def run_timeline_job(params: dict, on_progress, cancel: CancelToken) -> list[str
     chosen = choose_size(caps, num_frames=stop - start, **size)
     frames = FrameRange(start, start + chosen.num_frames)
     plan = compile_plan(project, frames, caps, width=chosen.width, height=chosen.height)
+    params = {**params, "consent_record": check_consent([source.path for source in plan.sources],
+                                                        consent=bool(params.get("consent")))}
     notes = (f"generating {chosen.note} from frame {start}",)
     recipe = Recipe(plan=plan, tool="storyboard", notes=notes)
     on_progress(Progress(0, 0, notes[0]))

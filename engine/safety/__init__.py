@@ -1,0 +1,1 @@
+"""Safety: consent for real people in conditioning media."""
