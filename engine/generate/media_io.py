@@ -21,6 +21,8 @@ def read_image(path: str | Path) -> np.ndarray:
     """An image upright (EXIF orientation applied), RGB uint8, read by the media engine."""
     from engine.media.stills import load_image
 
+    if not Path(path).is_file():
+        raise MediaError(f"image {path} does not exist; check the path")
     return load_image(str(path), alpha=False)
 
 

@@ -88,6 +88,9 @@ def load_image(path: str, *, alpha: bool = True, dtype: str = "uint8") -> np.nda
     `alpha` is set), uint8, or float32 in [0, 1] with dtype="float32" (keeps 16-bit precision)."""
     import cv2
 
+    from engine.media.probe import check_readable
+
+    check_readable(path)  # a missing or empty file is named as such, not as an unreadable image
     with _open_header(path) as image:
         orientation = exif_orientation(image)
     pixels = _read_pixels(path)

@@ -27,7 +27,8 @@ def check_consent(paths: list[str], *, consent: bool, policy: str | None = None)
     record: dict = {"policy": policy, "consent": bool(consent), "faces": {}}
     if policy == "off" or not paths:
         return record
-    faces = {path: faces_in_file(path) for path in dict.fromkeys(paths)}
+    # a missing file is reported by the tool that reads it, in its own words
+    faces = {path: faces_in_file(path) for path in dict.fromkeys(paths) if os.path.isfile(path)}
     record["faces"] = {path: count for path, count in faces.items() if count}
     if not record["faces"] or consent:
         return record
