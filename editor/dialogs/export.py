@@ -9,6 +9,7 @@ import os
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QFileDialog,
@@ -56,6 +57,7 @@ class ExportDialog(QDialog):
         if marked is not None:
             rate = project.rate
             self.range.addItem(f"Marked range {rate.timecode(marked.start)} – {rate.timecode(marked.stop)}", marked)
+        self.badge = QCheckBox("Mark generated frames with a visible AI badge")
         self.path = QLineEdit(self._default_path(".mp4"))
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._on_browse_clicked)
@@ -69,6 +71,7 @@ class ExportDialog(QDialog):
         form.addRow("Encoder speed", self.speed)
         form.addRow("Range", self.range)
         form.addRow("File", path_row)
+        form.addRow("", self.badge)
         self.progress = QProgressBar()
         self.status = QLabel()
         self.status.setWordWrap(True)
@@ -127,7 +130,8 @@ class ExportDialog(QDialog):
         spec = CODECS[self.codec.currentData()]
         params = render_params(self.project, self.path.text(), codec=self.codec.currentData(),
                                crf=self.quality.value() if spec.default_crf is not None else None,
-                               preset=self.speed.currentText(), frame_range=self.range.currentData())
+                               preset=self.speed.currentText(), frame_range=self.range.currentData(),
+                               ai_badge=self.badge.isChecked())
         job = self.bridge.submit("render", params)
         self.job_id = job.id
         self.export_button.setEnabled(False)

@@ -7,7 +7,7 @@ from engine.jobs.progress import CancelToken
 
 
 def render_params(project, output: str, *, codec: str | None = None, crf: int | None = None, preset: str = "medium",
-                  frame_range=None, audio: bool = True) -> dict:
+                  frame_range=None, audio: bool = True, ai_badge: bool = False) -> dict:
     import os
 
     from engine.model.serialize import project_to_dict
@@ -15,7 +15,8 @@ def render_params(project, output: str, *, codec: str | None = None, crf: int | 
     base_dir = os.path.dirname(project.path) if project.path else os.getcwd()
     return {"project": project_to_dict(project, base_dir), "base_dir": base_dir, "project_path": project.path,
             "output": os.path.abspath(output), "codec": codec, "crf": crf, "preset": preset,
-            "range": [frame_range.start, frame_range.stop] if frame_range is not None else None, "audio": audio}
+            "range": [frame_range.start, frame_range.stop] if frame_range is not None else None, "audio": audio,
+            "ai_badge": ai_badge}
 
 
 def run_render_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
@@ -27,5 +28,6 @@ def run_render_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
     project.path = params.get("project_path")  # so the export refuses to overwrite the project file
     frames = FrameRange(*params["range"]) if params.get("range") else None
     settings = RenderSettings(codec=params.get("codec"), crf=params.get("crf"), preset=params.get("preset", "medium"),
-                              frame_range=frames, audio=params.get("audio", True))
+                              frame_range=frames, audio=params.get("audio", True),
+                              ai_badge=params.get("ai_badge", False))
     return [export(project, params["output"], settings, on_progress=on_progress, check_cancel=cancel.check)]

@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     render.add_argument("--range", dest="frame_range", metavar="A:B",
                         help="export timeline frames A (inclusive) to B (exclusive) only")
     render.add_argument("--no-audio", action="store_true", help="leave the sound out")
+    render.add_argument("--ai-badge", action="store_true", help="mark generated frames with a visible AI badge")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(run=run_render)
 
@@ -94,7 +95,8 @@ def run_render(args) -> int:
     project = load_project(args.project)
     settings = RenderSettings(
         codec=args.codec, crf=args.crf, preset=args.preset,
-        frame_range=parse_range(args.frame_range, project.timeline.duration), audio=not args.no_audio)
+        frame_range=parse_range(args.frame_range, project.timeline.duration), audio=not args.no_audio,
+        ai_badge=args.ai_badge)
     export(project, args.output, settings, on_progress=None if args.quiet else ProgressBar())
     print(args.output)
     return 0

@@ -72,6 +72,7 @@ class RenderSettings:
     preset: str = "medium"
     frame_range: FrameRange | None = None  # None: the whole timeline
     audio: bool = True
+    ai_badge: bool = False  # a visible "AI" mark on every generated frame
 
 
 def choose_codec(out_path: str, codec: str | None) -> str:
@@ -148,7 +149,8 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
         audio = _add_audio_stream(container, extension, mixer) if mixer else None
         audio_chunk = max(1, int(rate * AUDIO_SECONDS_PER_CHUNK))
         audio_done_until = frames.start
-        pictures = _PictureProducer(project, frames, spec, width, height)
+        badged = provenance.generated_frames(record, frames) if settings.ai_badge else frozenset()
+        pictures = _PictureProducer(project, frames, spec, width, height, badged)
         pictures.start()
         for index, frame in enumerate(frames):
             if check_cancel is not None:
@@ -223,9 +225,11 @@ class _PictureProducer(threading.Thread):
     compositing overlap with the encoder instead of taking turns with it. The compositor and
     its decoders live and die on this thread."""
 
-    def __init__(self, project, frames: FrameRange, spec: CodecSpec, width: int, height: int):
+    def __init__(self, project, frames: FrameRange, spec: CodecSpec, width: int, height: int,
+                 badged: frozenset[int] = frozenset()):
         super().__init__(name="kinora-export-pictures", daemon=True)
         self._project, self._frames, self._spec, self._size = project, frames, spec, (width, height)
+        self._badged = badged
         self._queue: queue.Queue = queue.Queue(maxsize=PICTURES_AHEAD)
         self._stopping = threading.Event()
 
@@ -237,7 +241,8 @@ class _PictureProducer(threading.Thread):
             for frame in self._frames:
                 if self._stopping.is_set():
                     return
-                self._put((True, _make_picture(compositor, self._project, frame, self._spec, *self._size)))
+                self._put((True, _make_picture(compositor, self._project, frame, self._spec, *self._size,
+                                               badge=frame in self._badged)))
         except BaseException as error:  # noqa: BLE001 - handed to the encoding thread, raised there
             self._put((False, error))
         finally:
@@ -262,14 +267,16 @@ class _PictureProducer(threading.Thread):
         self.join()
 
 
-def _make_picture(compositor, project, frame: int, spec: CodecSpec, width: int, height: int):
+def _make_picture(compositor, project, frame: int, spec: CodecSpec, width: int, height: int, badge: bool = False):
     import av
 
-    picture = _passthrough_picture(compositor, project, frame, spec, width, height)
+    picture = None if badge else _passthrough_picture(compositor, project, frame, spec, width, height)
     if picture is None:
         pixels = compositor.render(project, frame, alpha=spec.alpha)
         if pixels.shape[0] != height or pixels.shape[1] != width:
             pixels = pixels[:height, :width]
+        if badge:
+            pixels = provenance.draw_ai_badge(pixels)
         picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgba" if spec.alpha else "rgb24")
         picture = _to_encoder_format(picture, spec)
     return picture

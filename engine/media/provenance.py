@@ -3,13 +3,16 @@ generated (by which model, weights, seed and prompt) and which are captured.
 
 The manifest travels inside the file (the container's "comment" tag: MP4, MOV, MKV and WebM
 all keep it) and beside it as `OUT.provenance.json`, so it survives a tool that strips
-metadata and a copy that loses the sidecar. `kinora provenance FILE` reads it back.
+metadata and a copy that loses the sidecar. `kinora provenance FILE` reads it back. On request
+generated frames also carry a visible "AI" badge.
 """
 
 from __future__ import annotations
 
 import json
 import os
+
+import numpy as np
 
 from engine.errors import MediaError
 from engine.fsutil import atomic_write_bytes
@@ -53,6 +56,31 @@ def _describe(project: Project, item) -> dict:
                 "seed": recipe.get("seed"), "prompt": recipe.get("prompt") or recipe.get("prompts")}
     ref = project.media.get(item.media_id)
     return {"kind": "captured", "source": os.path.basename(ref.path) if ref else None}
+
+
+def generated_frames(record: dict, frames: FrameRange) -> frozenset[int]:
+    """Timeline frames of an export that the manifest calls generated."""
+    return frozenset(frames.start + index for entry in record["ranges"] if entry["kind"] == "generated"
+                     for index in range(*entry["frames"]))
+
+
+def draw_ai_badge(pixels: np.ndarray) -> np.ndarray:
+    """A copy of the picture with a visible "AI" mark in its top-right corner, sized to it."""
+    import cv2
+
+    marked = np.array(pixels, copy=True)
+    height, width = marked.shape[:2]
+    scale = max(min(width, height) / 400, 0.35)
+    thickness = max(1, round(2 * scale))
+    (text_w, text_h), base = cv2.getTextSize("AI", cv2.FONT_HERSHEY_SIMPLEX, scale, thickness)
+    pad = max(2, round(6 * scale))
+    x1, y0 = width - pad, pad
+    x0, y1 = max(0, x1 - text_w - 2 * pad), min(height, y0 + text_h + base + 2 * pad)
+    opaque = (255,) * (marked.shape[2] - 3)  # keep alpha exports opaque under the badge
+    cv2.rectangle(marked, (x0, y0), (x1, y1), (20, 20, 20, *opaque), thickness=-1)
+    cv2.putText(marked, "AI", (x0 + pad, y1 - pad - base // 2), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                (255, 255, 255, *opaque), thickness, cv2.LINE_AA)
+    return marked
 
 
 def write_sidecar(out_path: str, data: dict) -> str:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from engine.errors import MediaError
@@ -74,3 +75,19 @@ def test_cli_reads_it_back_and_refuses_files_without(tmp_path):
     assert result.returncode == 2 and "carries no Kinora provenance" in result.stderr
     with pytest.raises(MediaError, match="file not found"):
         read_provenance(str(tmp_path / "missing.mp4"))
+
+
+def test_the_ai_badge_marks_generated_frames_only(tmp_path):
+    from engine.media.decode import VideoReader
+
+    project = mixed_project(tmp_path)
+    plain, marked = tmp_path / "plain.mp4", tmp_path / "marked.mp4"
+    export(project, plain, RenderSettings(preset="ultrafast", crf=10))
+    export(project, marked, RenderSettings(preset="ultrafast", crf=10, ai_badge=True))
+    rate = FrameRate.parse(24)
+    with VideoReader(str(plain), rate) as a, VideoReader(str(marked), rate) as b:
+        def corner_change(frame):
+            return float(np.abs(a.rgb(frame)[:16, -24:].astype(int) - b.rgb(frame)[:16, -24:]).mean())
+
+        assert all(corner_change(frame) > 20 for frame in (20, 30, 39))  # generated: the badge is there
+        assert all(corner_change(frame) < 3 for frame in (0, 19, 40, 49))  # captured: untouched
