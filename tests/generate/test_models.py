@@ -129,3 +129,28 @@ def test_models_command_lists_what_it_finds(isolated, tiny_ltx_dir, monkeypatch,
     listed = {m["name"]: m for m in json.loads(capsys.readouterr().out)}
     assert listed["good"]["usable"] and not listed["bad"]["usable"]
     assert "partly downloaded" in listed["bad"]["problem"]
+
+
+class _RunsCode:
+    """Unpickling this would run code: it leaves a marker file."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+
+def test_a_pickle_that_would_run_code_is_never_loaded(isolated, tiny_ltx_dir):
+    import pickle
+
+    folder = _copy(tiny_ltx_dir, isolated / "malicious")
+    marker = isolated / "pwned"
+    for weights in (folder / "transformer").glob("*.safetensors"):
+        weights.unlink()
+        (folder / "transformer" / "diffusion_pytorch_model.bin").write_bytes(pickle.dumps(_RunsCode(marker)))
+    with pytest.raises(ModelError, match="safetensors only"):
+        models.resolve(str(folder))
+    with pytest.raises(ModelError):
+        models.load_components(models.inspect_model(folder))
+    assert not marker.exists()
