@@ -36,7 +36,7 @@ def run_editor(argv: list[str]) -> int:
     apply_style(app)
     # Clipboard data made in Python must go before Qt tears the application down, or Qt
     # frees it a second time at exit (a crash on the way out, after everything was saved).
-    app.aboutToQuit.connect(app.clipboard().clear)
+    app.aboutToQuit.connect(lambda: app.clipboard().clear())
     window = MainWindow()
     window.show()
     if args.project:
