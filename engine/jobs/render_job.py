@@ -7,7 +7,8 @@ from engine.jobs.progress import CancelToken
 
 
 def render_params(project, output: str, *, codec: str | None = None, crf: int | None = None, preset: str = "medium",
-                  frame_range=None, audio: bool = True, ai_badge: bool = False) -> dict:
+                  frame_range=None, audio: bool = True, ai_badge: bool = False, sign_cert: str | None = None,
+                  sign_key: str | None = None) -> dict:
     import os
 
     from engine.model.serialize import project_to_dict
@@ -16,7 +17,7 @@ def render_params(project, output: str, *, codec: str | None = None, crf: int | 
     return {"project": project_to_dict(project, base_dir), "base_dir": base_dir, "project_path": project.path,
             "output": os.path.abspath(output), "codec": codec, "crf": crf, "preset": preset,
             "range": [frame_range.start, frame_range.stop] if frame_range is not None else None, "audio": audio,
-            "ai_badge": ai_badge}
+            "ai_badge": ai_badge, "sign_cert": _absolute(sign_cert), "sign_key": _absolute(sign_key)}
 
 
 def run_render_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
@@ -29,5 +30,12 @@ def run_render_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
     frames = FrameRange(*params["range"]) if params.get("range") else None
     settings = RenderSettings(codec=params.get("codec"), crf=params.get("crf"), preset=params.get("preset", "medium"),
                               frame_range=frames, audio=params.get("audio", True),
-                              ai_badge=params.get("ai_badge", False))
+                              ai_badge=params.get("ai_badge", False), sign_cert=params.get("sign_cert"),
+                              sign_key=params.get("sign_key"))
     return [export(project, params["output"], settings, on_progress=on_progress, check_cancel=cancel.check)]
+
+
+def _absolute(path: str | None) -> str | None:
+    import os
+
+    return os.path.abspath(path) if path else None

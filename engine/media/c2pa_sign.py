@@ -34,6 +34,26 @@ def check_signable(path: str) -> str:
     return SIGNABLE_FORMATS[extension]
 
 
+def load_credentials(out_path: str, cert_path: str | None, key_path: str | None) -> tuple[bytes, bytes]:
+    """The PEM certificate chain and key for signing `out_path`, checked before any encoding
+    so a bad setting fails at once rather than after a long render."""
+    if not cert_path or not key_path:
+        raise UserError("signing needs both a certificate (--sign-cert) and its private key (--sign-key); "
+                        "supply both, or neither for an unsigned export")
+    check_signable(out_path)
+    contents = []
+    for path, what in ((cert_path, "certificate"), (key_path, "private key")):
+        try:
+            with open(path, "rb") as handle:
+                contents.append(handle.read(1 << 20))
+        except FileNotFoundError:
+            raise UserError(f"{path}: {what} file not found; check the path") from None
+        except OSError as error:
+            raise UserError(f"{path}: cannot read the {what} file ({error.strerror})") from None
+    _check_key_pair(contents[0], contents[1], cert_path, key_path)
+    return contents[0], contents[1]
+
+
 def c2pa_definition(record: dict) -> dict:
     """The C2PA manifest definition for an export whose Kinora manifest is `record`."""
     agent = {"name": "Kinora", "version": str(record.get("version"))}
@@ -54,7 +74,9 @@ def c2pa_definition(record: dict) -> dict:
         "title": "Kinora export",
         "assertions": [
             {"label": "c2pa.actions.v2", "data": {"actions": actions}},
-            {"label": KINORA_ASSERTION, "data": record},
+            # As JSON text: the C2PA library turns lists of small numbers (the frame pairs) into
+            # byte strings on the way to CBOR, which would not read back as the manifest.
+            {"label": KINORA_ASSERTION, "data": {"manifest": json.dumps(record, separators=(",", ":"))}},
         ],
     }
 
@@ -76,9 +98,9 @@ def sign(path: str, manifest: dict, cert_pem: bytes, key_pem: bytes, *,
         raise UserError(f"{cert_name}, {key_name}: cannot sign with this certificate and key ({error}); "
                         "supply a PEM certificate chain and its matching private key") from None
     try:
-        with c2pa.Builder(c2pa_definition(manifest)) as builder, atomic_path(path) as temp_path:
-            with open(path, "rb") as source, open(temp_path, "w+b") as dest:
-                builder.sign(signer, mime, source, dest)
+        with (c2pa.Builder(c2pa_definition(manifest)) as builder, atomic_path(path) as temp_path,
+              open(path, "rb") as source, open(temp_path, "w+b") as dest):
+            builder.sign(signer, mime, source, dest)
     except c2pa.C2paError as error:
         raise UserError(f"{path}: signing with {cert_name} failed ({error}); the certificate must be a "
                         "chain of PEM certificates whose first one (the signer) has the digitalSignature key "
@@ -107,8 +129,12 @@ def read(path: str) -> dict | None:
 def kinora_assertion(store: dict) -> dict | None:
     """Kinora's provenance manifest inside the active C2PA manifest of `store`."""
     active = store.get("manifests", {}).get(store.get("active_manifest"), {})
-    return next((assertion["data"] for assertion in active.get("assertions", [])
+    data = next((assertion.get("data") for assertion in active.get("assertions", [])
                  if assertion.get("label") == KINORA_ASSERTION), None)
+    try:
+        return json.loads(data["manifest"])
+    except (TypeError, KeyError, ValueError):  # absent, or not written by Kinora
+        return None
 
 
 def _check_key_pair(cert_pem: bytes, key_pem: bytes, cert_name: str, key_name: str) -> str:

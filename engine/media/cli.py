@@ -27,6 +27,9 @@ def register(subparsers) -> None:
                         help="export timeline frames A (inclusive) to B (exclusive) only")
     render.add_argument("--no-audio", action="store_true", help="leave the sound out")
     render.add_argument("--ai-badge", action="store_true", help="mark generated frames with a visible AI badge")
+    render.add_argument("--sign-cert", metavar="CERT.pem",
+                        help="PEM certificate chain: embed a signed C2PA manifest (.mp4 and .mov; needs --sign-key)")
+    render.add_argument("--sign-key", metavar="KEY.pem", help="PEM private key of --sign-cert")
     render.add_argument("--quiet", action="store_true", help="no progress bar")
     render.set_defaults(run=run_render)
 
@@ -36,9 +39,14 @@ def register(subparsers) -> None:
 
 
 def run_provenance(args) -> int:
+    from engine.media import c2pa_sign
     from engine.media.provenance import read_provenance
 
-    print(json.dumps(read_provenance(args.file), indent=2))
+    record = read_provenance(args.file)
+    store = c2pa_sign.read(args.file)
+    if store is not None:  # the signed Content Credentials, with their validation state
+        record["c2pa"] = store
+    print(json.dumps(record, indent=2))
     return 0
 
 
@@ -96,7 +104,7 @@ def run_render(args) -> int:
     settings = RenderSettings(
         codec=args.codec, crf=args.crf, preset=args.preset,
         frame_range=parse_range(args.frame_range, project.timeline.duration), audio=not args.no_audio,
-        ai_badge=args.ai_badge)
+        ai_badge=args.ai_badge, sign_cert=args.sign_cert, sign_key=args.sign_key)
     export(project, args.output, settings, on_progress=None if args.quiet else ProgressBar())
     print(args.output)
     return 0

@@ -8,7 +8,8 @@ transfer, matrix; limited range); 4:2:0 codecs get even dimensions (the last col
 is dropped from an odd-sized project). ProRes is written as 4444 with alpha (transparent
 where no item covers the canvas). Every file carries a provenance tag in its metadata
 (`comment`, JSON): generator, version, and which frame ranges a model generated with which
-seed (GIF has no metadata to carry it).
+seed (GIF has no metadata to carry it). Given a certificate and key, MP4 and MOV files also
+carry a signed C2PA manifest (engine/media/c2pa_sign.py).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 from engine.errors import MediaError, UserError
 from engine.fsutil import atomic_path
 from engine.jobs.progress import Progress
-from engine.media import provenance
+from engine.media import c2pa_sign, provenance
 from engine.model.project import Project
 from engine.time import FrameRange
 
@@ -73,6 +74,8 @@ class RenderSettings:
     frame_range: FrameRange | None = None  # None: the whole timeline
     audio: bool = True
     ai_badge: bool = False  # a visible "AI" mark on every generated frame
+    sign_cert: str | None = None  # PEM certificate chain: with sign_key, embed a signed C2PA manifest
+    sign_key: str | None = None  # PEM private key of sign_cert
 
 
 def choose_codec(out_path: str, codec: str | None) -> str:
@@ -116,9 +119,14 @@ def export(project: Project, out_path: str | os.PathLike, settings: RenderSettin
     if not os.path.isdir(folder):
         raise UserError(f"{out_path}: the folder {folder} does not exist; create it or choose another")
     # written beside the target and renamed at the end: a crash or a cancel leaves the old file
+    signing = None
+    if settings.sign_cert or settings.sign_key:
+        signing = c2pa_sign.load_credentials(out_path, settings.sign_cert, settings.sign_key)
     record = provenance.manifest(project, frames)
     with atomic_path(out_path) as temp_path:
         _encode(project, temp_path, out_path, codec, spec, settings, frames, on_progress, check_cancel, record)
+    if signing is not None:
+        c2pa_sign.sign(out_path, record, *signing, cert_name=settings.sign_cert, key_name=settings.sign_key)
     provenance.write_sidecar(out_path, record)
     return out_path
 
