@@ -18,6 +18,7 @@ from engine.version import kinora_version
 COMMANDS: dict[str, str] = {
     "info": "engine.model.cli",
     "otio": "engine.model.cli",
+    "bundle": "engine.model.cli",
     "jobs": "engine.jobs.cli", "library": "engine.library.cli",
     "probe": "engine.media.cli", "render": "engine.media.cli", "provenance": "engine.media.cli",
     **dict.fromkeys(("generate", "extend", "loop", "blend", "remix", "upscale", "models"), "engine.generate.cli"),

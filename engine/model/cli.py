@@ -13,6 +13,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     info.add_argument("--json", action="store_true", help="print the summary as JSON")
     info.set_defaults(run=_run_info)
     _register_otio(subparsers)
+    bundle = subparsers.add_parser("bundle", help="a project and its media in one file, to move or share")
+    actions = bundle.add_subparsers(dest="bundle_action", metavar="ACTION", required=True)
+    pack = actions.add_parser("export", help="write PROJECT and its media into a .kinorabundle")
+    pack.add_argument("project")
+    pack.add_argument("-o", "--output", required=True)
+    pack.set_defaults(run=_run_bundle_export)
+    unpack = actions.add_parser("open", help="check and unpack a .kinorabundle into a folder")
+    unpack.add_argument("bundle")
+    unpack.add_argument("-o", "--output", required=True, help="folder to unpack into")
+    unpack.set_defaults(run=_run_bundle_open)
 
 
 def project_summary(project) -> dict:
@@ -95,4 +105,20 @@ def _run_otio_export(args: argparse.Namespace) -> int:
     timeline, warnings = export_otio(project, args.output)
     _print_warnings(warnings)
     print(f"wrote {args.output}: {len(timeline.tracks)} otio track(s), {len(warnings)} warning(s)")
+    return 0
+
+
+def _run_bundle_export(args: argparse.Namespace) -> int:
+    from engine.model.bundle import write_bundle
+    from engine.model.serialize import load_project
+
+    print(write_bundle(load_project(args.project), args.output))
+    return 0
+
+
+def _run_bundle_open(args: argparse.Namespace) -> int:
+    from engine.model.bundle import PROJECT_NAME, open_bundle
+
+    project = open_bundle(args.bundle, args.output)
+    print(project.path or f"{args.output}/{PROJECT_NAME}")
     return 0
