@@ -37,7 +37,6 @@ silently.
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import urllib.parse
 import urllib.request
@@ -48,15 +47,21 @@ from pathlib import Path
 import opentimelineio as otio
 
 from engine.errors import EditError, ProjectFileError
-from engine.fsutil import atomic_write_bytes
 from engine.model import serialize
 from engine.model.ab_roll import PARTNER_KEY, RollPiece, assign_lanes, companion_groups, plan_dissolves
 from engine.model.edits import check_item_kind
 from engine.model.items import Item, Marker, MediaRef, Still, TextBlock, frozen_mapping, new_id
+from engine.model.otio_files import (
+    METADATA_KEY,
+    as_timeline,
+    error_reason,
+    read_any,
+    read_otio_string,
+    write_otio,
+)
 from engine.model.project import Project, Timeline, Track
 from engine.time import FrameRange, FrameRate, round_half_up, snap_rate
 
-METADATA_KEY = "kinora"
 METADATA_VERSION = 1
 PROMPT_GENERATOR = "kinora.prompt"
 AVAILABLE_START_KEY = "otio_available_start"  # MediaRef.extra: the media's first timecode, in seconds "n/d"
@@ -66,93 +71,6 @@ IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", 
 OTIO_COLORS = frozenset({"PINK", "RED", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA",
                          "BLACK", "WHITE"})
 _DEFAULT_RATE = FrameRate(Fraction(24))
-
-
-# --- reading and writing files ------------------------------------------------------------------
-
-
-def read_otio(path: str | os.PathLike) -> otio.schema.Timeline:
-    """The timeline in an .otio (or .otioz/.otiod) file; ProjectFileError names the file otherwise."""
-    return _as_timeline(_read(path), os.fspath(path))[0]
-
-
-def _read(path: str | os.PathLike) -> object:
-    path = os.fspath(path)
-    if not os.path.exists(path):
-        raise ProjectFileError(f"{path} does not exist; check the path of the OpenTimelineIO file")
-    try:
-        obj = otio.adapters.read_from_file(path)
-    except Exception as error:  # the adapters raise many kinds (JSON, schema, plugin errors)
-        raise ProjectFileError(f"{path} is not a readable OpenTimelineIO file ({_reason(error)}); "
-                               "export it again as .otio from the other editor") from None
-    if path.lower().endswith(".otio"):
-        try:
-            with open(path, encoding="utf-8") as handle:
-                _restore_exact_metadata(obj, json.load(handle))
-        except (OSError, ValueError, RecursionError):
-            pass  # otio read it; its own copy of the metadata will do
-    return obj
-
-
-def _read_string(text: str) -> object:
-    try:
-        obj = otio.adapters.read_from_string(text, "otio_json")
-    except Exception as error:  # as in _read
-        raise ProjectFileError(f"the OpenTimelineIO text cannot be read ({_reason(error)})") from None
-    try:
-        _restore_exact_metadata(obj, json.loads(text))
-    except (ValueError, RecursionError):
-        pass
-    return obj
-
-
-def _restore_exact_metadata(obj: object, data: object) -> None:
-    """Put back Kinora's metadata exactly as written: otio's JSON reader may change the last
-    digit of a float (1e-30 reads as 9.999999999999999e-31), Python's json does not. Walks the
-    timeline, its tracks, their items and all markers in step with the parsed JSON."""
-    if not isinstance(data, dict) or not hasattr(obj, "metadata"):
-        return
-    meta = data.get("metadata")
-    if isinstance(meta, dict) and isinstance(meta.get(METADATA_KEY), dict):
-        obj.metadata[METADATA_KEY] = meta[METADATA_KEY]
-    pairs = []
-    if isinstance(obj, otio.schema.Timeline):
-        pairs.append((obj.tracks, data.get("tracks")))
-    if isinstance(obj, (otio.core.Composition, otio.schema.SerializableCollection)):
-        pairs += zip(obj, data.get("children") or [], strict=False)
-    if hasattr(obj, "markers"):
-        pairs += zip(obj.markers, data.get("markers") or [], strict=False)
-    for child, child_data in pairs:
-        _restore_exact_metadata(child, child_data)
-
-
-def _reason(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return (text[0] if text else type(error).__name__)[:200]
-
-
-def _as_timeline(obj: object, where: str) -> tuple[otio.schema.Timeline, list[str]]:
-    if isinstance(obj, otio.schema.Timeline):
-        return obj, []
-    if isinstance(obj, otio.schema.SerializableCollection):
-        timelines = [child for child in obj if isinstance(child, otio.schema.Timeline)]
-        if timelines:
-            skipped = [f"{where} holds {len(timelines)} timelines; imported the first, "
-                       f"'{timelines[0].name}'"] if len(timelines) > 1 else []
-            return timelines[0], skipped
-    raise ProjectFileError(f"{where} holds no timeline (found {type(obj).__name__}); "
-                           "export a timeline (sequence) from the other editor")
-
-
-def write_otio(timeline: otio.schema.Timeline, path: str | os.PathLike) -> None:
-    """Write atomically: a temp file in the same folder, fsynced, then renamed over `path`."""
-    path = os.fspath(path)
-    try:
-        data = otio.adapters.write_to_string(timeline, "otio_json").encode("utf-8")
-        atomic_write_bytes(path, data)
-    except OSError as error:
-        raise ProjectFileError(f"cannot write {path}: {error.strerror or error}; "
-                               "choose another folder or free some disk space") from None
 
 
 # --- small conversions ----------------------------------------------------------------------------
@@ -241,19 +159,19 @@ def import_otio(path_or_timeline: str | os.PathLike | otio.schema.Timeline, *,
         where = f"the OpenTimelineIO timeline '{timeline.name}'"
     else:
         where = os.fspath(path_or_timeline)
-        timeline, warnings = _as_timeline(_read(where), where)
+        timeline, warnings = as_timeline(read_any(where), where)
         base_dir = os.path.dirname(os.path.abspath(where))
     try:
         importer = _Importer(timeline, rate, base_dir)
         importer.warnings[:0] = warnings
         return importer.project(), importer.warnings
     except (ValueError, ZeroDivisionError, OverflowError) as error:  # zero or negative rates, infinite times
-        raise ProjectFileError(f"{where} holds times Kinora cannot use ({_reason(error)}); "
+        raise ProjectFileError(f"{where} holds times Kinora cannot use ({error_reason(error)}); "
                                "export it again from the other editor") from None
 
 
 def import_otio_string(text: str, *, rate=None) -> tuple[Project, list[str]]:
-    timeline, warnings = _as_timeline(_read_string(text), "the OpenTimelineIO text")
+    timeline, warnings = as_timeline(read_otio_string(text), "the OpenTimelineIO text")
     project, more = import_otio(timeline, rate=rate)
     return project, warnings + more
 
@@ -291,7 +209,7 @@ class _Importer:
         try:
             return serialize.project_from_dict(data, self.base_dir), True
         except Exception as error:  # metadata another program touched may be anything
-            self.warnings.append(f"the Kinora project data in this file cannot be read ({_reason(error)}); "
+            self.warnings.append(f"the Kinora project data in this file cannot be read ({error_reason(error)}); "
                                  "project settings and unused media were not restored")
             return Project(), False
 
@@ -626,7 +544,7 @@ class _Importer:
             stored = serialize.item_from_dict(piece.meta)
         except Exception as error:  # metadata another program touched may be anything
             self.warnings.append(f"track '{track_name}', clip '{piece.name}': its Kinora data cannot be "
-                                 f"read ({_reason(error)}); imported from the OpenTimelineIO data only")
+                                 f"read ({error_reason(error)}); imported from the OpenTimelineIO data only")
             return None
         if not isinstance(stored, kind):
             self.warnings.append(f"track '{track_name}', clip '{piece.name}': its Kinora data describes a "

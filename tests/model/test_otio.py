@@ -16,13 +16,13 @@ from engine.errors import EditError, ProjectFileError
 from engine.model import edits
 from engine.model.curves import Curve, Keyframe
 from engine.model.items import Clip, Marker, MediaRef, Still, TextBlock, frozen_mapping, new_id
+from engine.model.otio_files import read_otio
 from engine.model.otio_io import (
     PARTNER_KEY,
     PROMPT_GENERATOR,
     export_otio,
     import_otio,
     import_otio_string,
-    read_otio,
 )
 from engine.model.project import Track, new_project
 from engine.time import FrameRange, FrameRate
@@ -628,3 +628,33 @@ def test_project_rate_is_the_rate_most_of_the_cut_uses():
     assert (clip.start, clip.source_range) == (536, FrameRange(0, 100))
     alone, _ = import_otio(otio.schema.Timeline(tracks=[track("Video", "V1", [media_clip("a", "/f/a.mov", 0, 5, 15)])]))
     assert alone.rate.fps == 15
+
+
+def test_fcp7_xml_from_other_editors_imports(tmp_path):
+    from engine.model.otio_io import import_otio
+
+    rate = 24
+    track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    for name, start, length in (("a", 0, 48), ("b", 10, 24)):
+        track.append(otio.schema.Clip(
+            name=name, media_reference=otio.schema.ExternalReference(
+                target_url=f"file://{tmp_path}/{name}.mov",
+                available_range=otio.opentime.TimeRange(otio.opentime.RationalTime(0, rate),
+                                                        otio.opentime.RationalTime(200, rate))),
+            source_range=otio.opentime.TimeRange(otio.opentime.RationalTime(start, rate),
+                                                 otio.opentime.RationalTime(length, rate))))
+    timeline = otio.schema.Timeline(name="cut")
+    timeline.tracks.append(track)
+    otio.adapters.write_to_file(timeline, str(tmp_path / "cut.xml"))
+    project, _ = import_otio(str(tmp_path / "cut.xml"))
+    [video] = project.timeline.tracks_of("video")
+    assert [(i.start, i.source_range) for i in video.items] == [(0, FrameRange(0, 48)), (48, FrameRange(10, 34))]
+
+
+def test_xml_with_entities_is_refused_before_parsing(tmp_path):
+    from engine.model.otio_io import import_otio
+
+    laughs = "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10 if i else "lol"}">' for i in range(10))
+    (tmp_path / "bomb.xml").write_text(f'<?xml version="1.0"?><!DOCTYPE xmeml [{laughs}]><xmeml>&lol9;</xmeml>')
+    with pytest.raises(ProjectFileError, match="declares XML entities"):
+        import_otio(str(tmp_path / "bomb.xml"))

@@ -1,0 +1,119 @@
+"""Reading and writing OpenTimelineIO files (.otio, .otioz, .otiod, and FCP 7 XML through OTIO's
+fcp_xml adapter, checked with defusedxml first). Every failure is one ProjectFileError naming
+the file. The timeline mapping itself is in otio_io.py."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import opentimelineio as otio
+
+from engine.errors import ProjectFileError
+from engine.fsutil import atomic_write_bytes
+
+METADATA_KEY = "kinora"  # where Kinora's own data travels in otio metadata
+
+
+def read_otio(path: str | os.PathLike) -> otio.schema.Timeline:
+    """The timeline in an .otio (or .otioz/.otiod) file; ProjectFileError names the file otherwise."""
+    return as_timeline(read_any(path), os.fspath(path))[0]
+
+
+def read_any(path: str | os.PathLike) -> object:
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ProjectFileError(f"{path} does not exist; check the path of the OpenTimelineIO file")
+    if path.lower().endswith(".xml"):
+        check_xml(path)
+    try:
+        obj = otio.adapters.read_from_file(path)
+    except Exception as error:  # the adapters raise many kinds (JSON, schema, plugin errors)
+        raise ProjectFileError(f"{path} is not a readable OpenTimelineIO file ({error_reason(error)}); "
+                               "export it again as .otio from the other editor") from None
+    if path.lower().endswith(".otio"):
+        try:
+            with open(path, encoding="utf-8") as handle:
+                restore_exact_metadata(obj, json.load(handle))
+        except (OSError, ValueError, RecursionError):
+            pass  # otio read it; its own copy of the metadata will do
+    return obj
+
+
+def check_xml(path: str) -> None:
+    """FCP 7 XML (what Premiere and Resolve export) is read by OTIO's fcp_xml adapter; first the
+    file goes through defusedxml, so entity tricks (billion laughs, external entities) are
+    refused before any parser expands them."""
+    import defusedxml.ElementTree as SafeTree
+    from defusedxml import DefusedXmlException
+
+    if os.path.getsize(path) > 64 * 2**20:
+        raise ProjectFileError(f"{path} is over 64 MiB; XML timelines that large are refused")
+    try:
+        SafeTree.parse(path, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+    except DefusedXmlException as error:
+        raise ProjectFileError(f"{path} is refused: it declares XML entities ({type(error).__name__}), which "
+                               "timelines never need and attacks use") from None
+    except SafeTree.ParseError as error:
+        raise ProjectFileError(f"{path} is not well-formed XML ({error})") from None
+
+
+def read_otio_string(text: str) -> object:
+    try:
+        obj = otio.adapters.read_from_string(text, "otio_json")
+    except Exception as error:  # as in read_any
+        raise ProjectFileError(f"the OpenTimelineIO text cannot be read ({error_reason(error)})") from None
+    try:
+        restore_exact_metadata(obj, json.loads(text))
+    except (ValueError, RecursionError):
+        pass
+    return obj
+
+
+def restore_exact_metadata(obj: object, data: object) -> None:
+    """Put back Kinora's metadata exactly as written: otio's JSON reader may change the last
+    digit of a float (1e-30 reads as 9.999999999999999e-31), Python's json does not. Walks the
+    timeline, its tracks, their items and all markers in step with the parsed JSON."""
+    if not isinstance(data, dict) or not hasattr(obj, "metadata"):
+        return
+    meta = data.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get(METADATA_KEY), dict):
+        obj.metadata[METADATA_KEY] = meta[METADATA_KEY]
+    pairs = []
+    if isinstance(obj, otio.schema.Timeline):
+        pairs.append((obj.tracks, data.get("tracks")))
+    if isinstance(obj, (otio.core.Composition, otio.schema.SerializableCollection)):
+        pairs += zip(obj, data.get("children") or [], strict=False)
+    if hasattr(obj, "markers"):
+        pairs += zip(obj.markers, data.get("markers") or [], strict=False)
+    for child, child_data in pairs:
+        restore_exact_metadata(child, child_data)
+
+
+def error_reason(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return (text[0] if text else type(error).__name__)[:200]
+
+
+def as_timeline(obj: object, where: str) -> tuple[otio.schema.Timeline, list[str]]:
+    if isinstance(obj, otio.schema.Timeline):
+        return obj, []
+    if isinstance(obj, otio.schema.SerializableCollection):
+        timelines = [child for child in obj if isinstance(child, otio.schema.Timeline)]
+        if timelines:
+            skipped = [f"{where} holds {len(timelines)} timelines; imported the first, "
+                       f"'{timelines[0].name}'"] if len(timelines) > 1 else []
+            return timelines[0], skipped
+    raise ProjectFileError(f"{where} holds no timeline (found {type(obj).__name__}); "
+                           "export a timeline (sequence) from the other editor")
+
+
+def write_otio(timeline: otio.schema.Timeline, path: str | os.PathLike) -> None:
+    """Write atomically: a temp file in the same folder, fsynced, then renamed over `path`."""
+    path = os.fspath(path)
+    try:
+        data = otio.adapters.write_to_string(timeline, "otio_json").encode("utf-8")
+        atomic_write_bytes(path, data)
+    except OSError as error:
+        raise ProjectFileError(f"cannot write {path}: {error.strerror or error}; "
+                               "choose another folder or free some disk space") from None
