@@ -235,6 +235,12 @@ def load_component(folder: Path, library: str, class_name: str, dtype=None):
     """One component folder, loaded on the CPU from local safetensors files."""
     if library not in _LIBRARIES:
         raise ModelError(f"{folder} needs code from {library!r}; Kinora will not run it")
+    config = folder / "config.json"
+    if config.is_file() and "auto_map" in json.loads(config.read_text(encoding="utf-8") or "{}"):
+        # Kinora loads the installed library's own class, so such code would never run; saying so
+        # beats loading a model whose authors expected their code to change its behaviour.
+        raise ModelError(f"{folder} asks for code shipped with the model (auto_map); Kinora never runs remote "
+                         "code: use a model made of standard diffusers/transformers classes")
     cls = getattr(importlib.import_module(_LIBRARIES[library]), class_name, None)
     if cls is None:
         raise ModelError(f"{folder} needs {library}.{class_name}, which the installed diffusers or transformers "

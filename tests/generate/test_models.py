@@ -1,6 +1,7 @@
 """Offline model discovery, the loading policy and its error messages."""
 
 import json
+import os
 import shutil
 
 import pytest
@@ -154,3 +155,15 @@ def test_a_pickle_that_would_run_code_is_never_loaded(isolated, tiny_ltx_dir):
     with pytest.raises(ModelError):
         models.load_components(models.inspect_model(folder))
     assert not marker.exists()
+
+
+def test_a_model_asking_for_its_own_code_is_refused(isolated, tiny_ltx_dir):
+    folder = _copy(tiny_ltx_dir, isolated / "custom")
+    config = folder / "text_encoder" / "config.json"
+    data = json.loads(config.read_text())
+    data["auto_map"] = {"AutoModel": "modeling_evil.EvilModel"}
+    config.write_text(json.dumps(data))
+    (folder / "text_encoder" / "modeling_evil.py").write_text("open('pwned', 'w')\n")
+    with pytest.raises(ModelError, match="Kinora never runs remote code"):
+        models.load_components(models.inspect_model(folder))
+    assert not (isolated / "pwned").exists() and not os.path.exists("pwned")
