@@ -32,7 +32,8 @@ from engine.errors import KinoraError
 from engine.paths import data_dir
 
 ASPECTS = ("16:9", "1:1", "9:16")
-RESOLUTIONS = ("480p", "720p", "1080p", "Project size")
+MODEL_DEFAULT = "Model's size"
+RESOLUTIONS = (MODEL_DEFAULT, "480p", "720p", "1080p", "Project size")
 VARIATIONS = ("1", "2", "4")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -64,11 +65,13 @@ class CreationBar(QWidget):
         self.aspect = _combo(ASPECTS, "Aspect ratio")
         self.resolution = _combo(RESOLUTIONS, "Resolution (the model's nearest size is used and shown)")
         self.duration = QDoubleSpinBox()
-        self.duration.setRange(0.5, 20.0)
+        self.duration.setRange(0.0, 20.0)
         self.duration.setSingleStep(0.5)
-        self.duration.setValue(2.0)
+        self.duration.setSpecialValueText("model's length")
+        self.duration.setValue(0.0)
         self.duration.setSuffix(" s")
-        self.duration.setToolTip("Duration (the model's nearest frame count is used)")
+        self.duration.setToolTip("Duration (the model's nearest frame count is used); at 0 the length the model "
+                                 "was made for")
         self.variations = _combo(VARIATIONS, "Variations: several takes with different seeds")
         self.steps = QSpinBox()
         self.steps.setRange(0, 200)
@@ -131,10 +134,11 @@ class CreationBar(QWidget):
         argv = [prompt] if prompt else []
         if self.resolution.currentText() == "Project size":
             argv += ["--size", "{}x{}".format(*self.project_size())]
-        else:
+        elif self.resolution.currentText() != MODEL_DEFAULT:
             argv += ["--aspect", self.aspect.currentText(), "--resolution", self.resolution.currentText()]
-        argv += ["--duration", f"{self.duration.value():g}", "--variations", self.variations.currentText(),
-                 "--seed", str(random.randrange(2**31))]
+        if self.duration.value():
+            argv += ["--duration", f"{self.duration.value():g}"]
+        argv += ["--variations", self.variations.currentText(), "--seed", str(random.randrange(2**31))]
         if self.steps.value():
             argv += ["--steps", str(self.steps.value())]
         if self.preset.currentData():

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from editor.actions import TimelineActions, TransportActions
 from editor.bridge import JobBridge
 from editor.clip_tools import ClipTools
-from editor.creation_bar import CreationBar, output_path_for
+from editor.creation_bar import MODEL_DEFAULT, CreationBar, output_path_for
 from editor.curves.editor import CurveEditor
 from editor.document import Document
 from editor.inspector import Inspector
@@ -265,9 +265,10 @@ class MainWindow(QMainWindow):
         bar = self.creation_bar
         import random
 
-        project_size = bar.resolution.currentText() == "Project size"
+        choice = bar.resolution.currentText()
         return timeline_params(self.project, frames, output=output_path_for("storyboard"),
-                               aspect=None if project_size else bar.aspect.currentText(),
+                               aspect=None if choice in ("Project size", MODEL_DEFAULT) else bar.aspect.currentText(),
+                               model_size=choice == MODEL_DEFAULT,
                                resolution=bar.resolution.currentText(), steps=bar.steps.value() or None,
                                variations=int(bar.variations.currentText()), seed=random.randrange(2**31),
                                preset=bar.preset.currentData(), model=bar.model.currentData())

@@ -26,6 +26,11 @@ class ModelCaps:
     default_guidance: float = 3.0
     default_rate: int = 25
     max_frames: int = 257
+    # what the model was made for, when it says (the bundled model does): used when the user
+    # asks for no particular size or length
+    native_width: int | None = None
+    native_height: int | None = None
+    native_frames: int | None = None
 
     def num_latent_frames(self, num_frames: int) -> int:
         return (num_frames - 1) // self.vae_temporal_compression + 1

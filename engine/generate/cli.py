@@ -74,8 +74,10 @@ def register(subparsers) -> None:
 
 def _size_options(parser) -> None:
     parser.add_argument("--size", metavar="WxH", help="output size, e.g. 704x480")
-    parser.add_argument("--aspect", default="16:9", choices=("16:9", "1:1", "9:16"))
-    parser.add_argument("--resolution", default="480p", choices=("480p", "720p", "1080p"))
+    parser.add_argument("--aspect", choices=("16:9", "1:1", "9:16"),
+                        help="default: the model's native size if it has one, else 16:9")
+    parser.add_argument("--resolution", choices=("480p", "720p", "1080p"),
+                        help="default: the model's native size if it has one, else 480p")
 
 
 def _common_options(parser) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ModelError
@@ -41,6 +41,7 @@ class ModelInfo:
     family: str | None
     pipeline_class: str
     problem: str | None = None  # why it cannot be used; None when it can
+    defaults: dict = field(default_factory=dict)  # model_index.json "_kinora_defaults": native size, frames, steps
 
     @property
     def usable(self) -> bool:
@@ -117,7 +118,8 @@ def inspect_model(path: Path, name: str | None = None) -> ModelInfo:
         problem = _component_problem(path, component, spec)
         if problem:
             return ModelInfo(name, path, family, pipeline_class, problem)
-    return ModelInfo(name, path, family, pipeline_class)
+    defaults = index.get("_kinora_defaults")
+    return ModelInfo(name, path, family, pipeline_class, defaults=defaults if isinstance(defaults, dict) else {})
 
 
 def _component_problem(path: Path, component: str, spec: list) -> str | None:

@@ -39,10 +39,17 @@ class ChosenSize:
     note: str  # what was chosen and why, for the user
 
 
-def choose_size(caps: ModelCaps, *, aspect: str = "16:9", resolution: str = "480p", width: int | None = None,
-                height: int | None = None, num_frames: int | None = None, duration: float | None = None,
-                rate: float = 24.0) -> ChosenSize:
-    """The nearest size and frame count the model accepts to what was asked for."""
+def choose_size(caps: ModelCaps, *, aspect: str | None = None, resolution: str | None = None,
+                width: int | None = None, height: int | None = None, num_frames: int | None = None,
+                duration: float | None = None, rate: float = 24.0) -> ChosenSize:
+    """The nearest size and frame count the model accepts to what was asked for. Asked for
+    nothing, a model that declares its native size and length gets them; others 480p 16:9, 2 s."""
+    native = aspect is None and resolution is None and caps.native_width and caps.native_height
+    if width is None and height is None and native:
+        width, height = caps.native_width, caps.native_height
+    if num_frames is None and duration is None and caps.native_frames:
+        num_frames = caps.native_frames
+    aspect, resolution = aspect or "16:9", resolution or "480p"
     if width is None or height is None:
         if aspect not in ASPECTS:
             raise UserError(f"unknown aspect {aspect!r}; use one of {', '.join(ASPECTS)}")

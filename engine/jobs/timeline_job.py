@@ -17,9 +17,10 @@ from engine.jobs.progress import CancelToken, Progress
 def timeline_params(project, frame_range, *, output: str, aspect: str | None = None, resolution: str = "480p",
                     variations: int = 1, seed: int = 0, steps: int | None = None, guidance: float | None = None,
                     preset: str | None = None, model: str | None = None, device: str | None = None,
-                    consent: bool = False) -> dict:
+                    consent: bool = False, model_size: bool = False) -> dict:
     """JSON params for a timeline job over `frame_range` of `project`. Without `aspect` the
-    video has the project's size (rounded to what the model accepts)."""
+    video has the project's size (rounded to what the model accepts), or with `model_size` the
+    size the model was made for."""
     import os
 
     from engine.model.serialize import project_to_dict
@@ -28,7 +29,7 @@ def timeline_params(project, frame_range, *, output: str, aspect: str | None = N
     return {"project": project_to_dict(project, base_dir), "base_dir": base_dir,
             "range": [frame_range.start, frame_range.stop], "output": output, "aspect": aspect,
             "resolution": resolution, "variations": variations, "seed": seed, "steps": steps, "guidance": guidance,
-            "preset": preset, "model": model, "device": device, "consent": consent}
+            "preset": preset, "model": model, "device": device, "consent": consent, "model_size": model_size}
 
 
 def run_timeline_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
@@ -53,8 +54,12 @@ def run_timeline_job(params: dict, on_progress, cancel: CancelToken) -> list[str
     info, backend = load_backend_cached(params.get("model"), params.get("device"))
     cancel.check()
     caps = backend.caps
-    size = {"aspect": params["aspect"], "resolution": params.get("resolution", "480p")} if params.get("aspect") \
-        else {"width": project.settings.width, "height": project.settings.height}
+    if params.get("aspect"):
+        size = {"aspect": params["aspect"], "resolution": params.get("resolution", "480p")}
+    elif params.get("model_size"):
+        size = {}  # the model's own size when it declares one
+    else:
+        size = {"width": project.settings.width, "height": project.settings.height}
     chosen = choose_size(caps, num_frames=stop - start, **size)
     frames = FrameRange(start, start + chosen.num_frames)
     plan = compile_plan(project, frames, caps, width=chosen.width, height=chosen.height)

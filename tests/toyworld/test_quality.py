@@ -15,7 +15,12 @@ pytestmark = [
 ]
 
 # Measured with this file's sample (SMALL, 15 steps) on the bundled weights; see docs/quality.md.
-NOT_REACHED: dict[str, str] = {}
+NOT_REACHED: dict[str, str] = {
+    "prompt_adherence": "0.00 on this sample (0.00 of 60 in the full run) — model not trained enough yet",
+    "loop_seam_ratio": "3.57 on this sample (5.47 in the full run) — model not trained enough yet",
+    "storyboard_adherence": "0.00 on this sample (0.03 in the full run) — model not trained enough yet",
+    "extend_continuity_ratio": "3.84 on this sample (4.32 in the full run) — model not trained enough yet",
+}
 
 
 @pytest.fixture(scope="module")

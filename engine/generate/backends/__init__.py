@@ -6,7 +6,23 @@ from engine.errors import ModelError
 
 
 def load_backend(info, device=None, memory=None):
-    """The backend for a ModelInfo (see engine.generate.models.resolve), loaded on `device`."""
+    """The backend for a ModelInfo (see engine.generate.models.resolve), loaded on `device`,
+    with the defaults the model declares (native size and frame count, steps) in its caps."""
+    backend = _load(info, device, memory)
+    native = {key: info.defaults[key] for key in ("width", "height", "num_frames", "steps", "guidance", "rate")
+              if isinstance(info.defaults.get(key), (int, float))}
+    if native:
+        import dataclasses
+
+        backend.caps = dataclasses.replace(
+            backend.caps, native_width=native.get("width"), native_height=native.get("height"),
+            native_frames=native.get("num_frames"), default_steps=int(native.get("steps", backend.caps.default_steps)),
+            default_guidance=float(native.get("guidance", backend.caps.default_guidance)),
+            default_rate=int(native.get("rate", backend.caps.default_rate)))
+    return backend
+
+
+def _load(info, device, memory):
     if info.family == "ltx":
         from engine.generate.backends.ltx import LTXBackend
 
