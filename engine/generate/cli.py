@@ -25,7 +25,7 @@ def register(subparsers) -> None:
     gen.add_argument("--rate", type=float, default=DEFAULT_RATE, help="frames per second (default 24)")
     _size_options(gen)
     _common_options(gen)
-    gen.set_defaults(run=_run_generate)
+    gen.set_defaults(run=_run_tool)
 
     ext = subparsers.add_parser("extend", help="continue a clip forward or backward")
     ext.add_argument("video")
@@ -35,7 +35,7 @@ def register(subparsers) -> None:
     ext.add_argument("--context", type=int, default=9, help="frames of the clip to continue from (default 9)")
     _size_options(ext)
     _common_options(ext)
-    ext.set_defaults(run=_run_extend)
+    ext.set_defaults(run=_run_tool)
 
     lp = subparsers.add_parser("loop", help="generate a bridge that makes a clip loop")
     lp.add_argument("video")
@@ -44,7 +44,7 @@ def register(subparsers) -> None:
     lp.add_argument("--context", type=int, default=9)
     _size_options(lp)
     _common_options(lp)
-    lp.set_defaults(run=_run_loop)
+    lp.set_defaults(run=_run_tool)
 
     bl = subparsers.add_parser("blend", help="blend two clips along influence curves")
     bl.add_argument("first")
@@ -54,7 +54,7 @@ def register(subparsers) -> None:
     bl.add_argument("--frames", type=int, default=None, help="frames (default: the shorter clip's length)")
     _size_options(bl)
     _common_options(bl)
-    bl.set_defaults(run=_run_blend)
+    bl.set_defaults(run=_run_tool)
 
     for name, default, help_text in (("remix", 0.5, "re-imagine a clip with a new prompt"),
                                      ("upscale", 0.3, "upsample a clip and re-denoise it at low strength")):
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
                        help=f"how much to change, 0..1 (default {default})")
         _size_options(p)
         _common_options(p)
-        p.set_defaults(run=_run_remix if name == "remix" else _run_upscale)
+        p.set_defaults(run=_run_tool)
 
     models = subparsers.add_parser("models", help="list the video models Kinora can find")
     models.add_argument("--json", action="store_true")
@@ -199,89 +199,57 @@ def _tell(args, chosen) -> None:
     print(f"kinora {args.command}: {chosen.note}", file=sys.stderr)
 
 
-def _run_generate(args) -> int:
-    from engine.generate.tools import Card, storyboard
-
-    backend, settings, preset = _load(args)
-    chosen = _size(args, backend.caps, num_frames=args.frames, duration=args.duration, rate=args.rate)
-    _tell(args, chosen)
-    cards = [Card(*parse_placement(text, "--image")) for text in args.image]
-    cards += [Card(*parse_placement(text, "--video")) for text in args.video]
-    spans = [parse_prompt_at(text) for text in args.prompt_at]
-    if preset:
-        spans = [type(s)(s.start, s.stop, preset.prompt(s.text), s.negative) for s in spans]
-    prompt, negative = _prompt(args, preset)
-    if not prompt and not spans:
-        raise UserError("no prompt: give a PROMPT or at least one --prompt-at START:END:TEXT")
-    recipe = storyboard(backend.caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames,
-                        rate=args.rate, prompt=prompt, negative=negative, cards=cards, prompts=spans,
-                        tool="generate")
-    return _execute(args, backend, recipe, settings, preset, args.rate)
-
-
-def _video_fps(path) -> float:
+def recipe_for(args, backend, preset):
+    """The recipe of `kinora <args.command>` with these options: (recipe, fps, chosen size,
+    prompts for the library record). The one place the commands' options become a plan; the
+    persistent job queue runs its jobs through it too."""
+    from engine.generate import tools
     from engine.generate.media_io import probe_video
 
-    return probe_video(path)[1]
-
-
-def _run_extend(args) -> int:
-    from engine.generate.tools import extend
-
-    backend, settings, preset = _load(args)
-    chosen = _size(args, backend.caps)
+    caps = backend.caps
     prompt, negative = _prompt(args, preset)
-    recipe = extend(backend.caps, args.video, direction="backward" if args.backward else "forward",
-                    context=args.context, new_frames=args.frames, width=chosen.width, height=chosen.height,
-                    prompt=prompt, negative=negative)
-    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
+    prompts = [{"start": None, "stop": None, "text": prompt, "negative": negative}] if prompt else []
+    tool = args.command
+    if tool == "generate":
+        chosen = _size(args, caps, num_frames=args.frames, duration=args.duration, rate=args.rate)
+        cards = [tools.Card(*parse_placement(text, "--image")) for text in args.image]
+        cards += [tools.Card(*parse_placement(text, "--video")) for text in args.video]
+        spans = [parse_prompt_at(text) for text in args.prompt_at]
+        if preset:
+            spans = [type(s)(s.start, s.stop, preset.prompt(s.text), s.negative) for s in spans]
+        if not prompt and not spans:
+            raise UserError("no prompt: give a PROMPT or at least one --prompt-at START:END:TEXT")
+        prompts += [{"start": s.start, "stop": s.stop, "text": s.text, "negative": s.negative} for s in spans]
+        recipe = tools.storyboard(caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames,
+                                  rate=args.rate, prompt=prompt, negative=negative, cards=cards, prompts=spans,
+                                  tool="generate")
+        return recipe, args.rate, chosen, prompts
+    if tool == "blend":
+        (n1, fps), (n2, _) = probe_video(args.first), probe_video(args.second)
+        chosen = _size(args, caps, num_frames=args.frames or min(n1, n2), rate=fps)
+        recipe = tools.blend(caps, args.first, args.second, preset=args.curve, num_frames=chosen.num_frames,
+                             width=chosen.width, height=chosen.height, rate=fps, prompt=prompt, negative=negative)
+        return recipe, fps, chosen, prompts
+    chosen = _size(args, caps)
+    size = dict(width=chosen.width, height=chosen.height, prompt=prompt, negative=negative)
+    if tool == "extend":
+        recipe = tools.extend(caps, args.video, direction="backward" if args.backward else "forward",
+                              context=args.context, new_frames=args.frames, **size)
+    elif tool == "loop":
+        recipe = tools.loop(caps, args.video, context=args.context, bridge=args.frames, **size)
+    elif tool in ("remix", "upscale"):
+        recipe = getattr(tools, tool)(caps, args.video, strength=args.strength, **size)
+    else:
+        raise UserError(f"{tool!r} is not an AI tool; use one of generate, extend, loop, blend, remix, upscale")
+    return recipe, probe_video(args.video)[1], chosen, prompts
 
 
-def _run_loop(args) -> int:
-    from engine.generate.tools import loop
-
+def _run_tool(args) -> int:
     backend, settings, preset = _load(args)
-    chosen = _size(args, backend.caps)
-    prompt, negative = _prompt(args, preset)
-    recipe = loop(backend.caps, args.video, context=args.context, bridge=args.frames, width=chosen.width,
-                  height=chosen.height, prompt=prompt, negative=negative)
-    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
-
-
-def _run_blend(args) -> int:
-    from engine.generate.media_io import probe_video
-    from engine.generate.tools import blend
-
-    backend, settings, preset = _load(args)
-    (n1, fps), (n2, _) = probe_video(args.first), probe_video(args.second)
-    chosen = _size(args, backend.caps, num_frames=args.frames or min(n1, n2), rate=fps)
-    _tell(args, chosen)
-    prompt, negative = _prompt(args, preset)
-    recipe = blend(backend.caps, args.first, args.second, preset=args.curve, num_frames=chosen.num_frames,
-                   width=chosen.width, height=chosen.height, rate=fps, prompt=prompt, negative=negative)
+    recipe, fps, chosen, _ = recipe_for(args, backend, preset)
+    if args.command in ("generate", "blend"):  # the tools that choose a length say what they chose
+        _tell(args, chosen)
     return _execute(args, backend, recipe, settings, preset, fps)
-
-
-def _run_remix(args) -> int:
-    from engine.generate.tools import remix
-
-    backend, settings, preset = _load(args)
-    chosen = _size(args, backend.caps)
-    prompt, negative = _prompt(args, preset)
-    recipe = remix(backend.caps, args.video, strength=args.strength, width=chosen.width, height=chosen.height,
-                   prompt=prompt, negative=negative)
-    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
-
-
-def _run_upscale(args) -> int:
-    from engine.generate.tools import upscale
-
-    backend, settings, preset = _load(args)
-    chosen = _size(args, backend.caps)
-    prompt, negative = _prompt(args, preset)
-    recipe = upscale(backend.caps, args.video, strength=args.strength, width=chosen.width, height=chosen.height,
-                     prompt=prompt, negative=negative)
-    return _execute(args, backend, recipe, settings, preset, _video_fps(args.video))
 
 
 def _run_models(args) -> int:

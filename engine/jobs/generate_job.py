@@ -113,7 +113,9 @@ def run_tool_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
     on_progress(Progress(0, 0, "loading the model"))
     info, backend = load_backend_cached(args.model, args.device)
     cancel.check()
-    recipe, fps, prompts = _recipe(tool, args, backend, preset)
+    from engine.generate.cli import recipe_for
+
+    recipe, fps, _, prompts = recipe_for(args, backend, preset)
     frames, result = run_recipe(backend, recipe, settings, preset=preset, on_step=on_progress, cancel=cancel)
     cancel.check()
     on_progress(Progress(1, 1, "writing the output"))
@@ -126,49 +128,6 @@ def run_tool_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
 def _minimal_argv(tool: str, params: dict) -> list[str]:
     sources = {"blend": ["first", "second"]}.get(tool, [] if tool == "generate" else ["video"])
     return [tool, *(params[name] for name in sources), "-o", params["output"]]
-
-
-def _recipe(tool: str, args, backend, preset):
-    """The tool's recipe, as the command builds it; returns (recipe, fps, prompts for the library)."""
-    from engine.generate import cli as generate_cli
-    from engine.generate import tools
-    from engine.generate.media_io import probe_video
-
-    caps = backend.caps
-    prompt, negative = generate_cli._prompt(args, preset)
-    prompts = [{"start": None, "stop": None, "text": prompt, "negative": negative}] if prompt else []
-    if tool == "generate":
-        chosen = generate_cli._size(args, caps, num_frames=args.frames, duration=args.duration, rate=args.rate)
-        cards = [tools.Card(*generate_cli.parse_placement(text, "--image")) for text in args.image]
-        cards += [tools.Card(*generate_cli.parse_placement(text, "--video")) for text in args.video]
-        spans = [generate_cli.parse_prompt_at(text) for text in args.prompt_at]
-        if preset:
-            spans = [type(s)(s.start, s.stop, preset.prompt(s.text), s.negative) for s in spans]
-        if not prompt and not spans:
-            raise UserError("no prompt: give a PROMPT or at least one --prompt-at START:END:TEXT")
-        prompts += [{"start": s.start, "stop": s.stop, "text": s.text, "negative": s.negative} for s in spans]
-        recipe = tools.storyboard(caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames,
-                                  rate=args.rate, prompt=prompt, negative=negative, cards=cards, prompts=spans,
-                                  tool="generate")
-        return recipe, args.rate, prompts
-    if tool == "blend":
-        (n1, fps), (n2, _) = probe_video(args.first), probe_video(args.second)
-        chosen = generate_cli._size(args, caps, num_frames=args.frames or min(n1, n2), rate=fps)
-        recipe = tools.blend(caps, args.first, args.second, preset=args.curve, num_frames=chosen.num_frames,
-                             width=chosen.width, height=chosen.height, rate=fps, prompt=prompt, negative=negative)
-        return recipe, fps, prompts
-    chosen = generate_cli._size(args, caps)
-    size = dict(width=chosen.width, height=chosen.height, prompt=prompt, negative=negative)
-    if tool == "extend":
-        recipe = tools.extend(caps, args.video, direction="backward" if args.backward else "forward",
-                              context=args.context, new_frames=args.frames, **size)
-    elif tool == "loop":
-        recipe = tools.loop(caps, args.video, context=args.context, bridge=args.frames, **size)
-    elif tool in ("remix", "upscale"):
-        recipe = getattr(tools, tool)(caps, args.video, strength=args.strength, **size)
-    else:
-        raise UserError(f"{tool!r} is not an AI tool; use one of {', '.join(TOOLS)}")
-    return recipe, probe_video(args.video)[1], prompts
 
 
 def load_backend_cached(model: str | None, device: str | None):
