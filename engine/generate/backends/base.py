@@ -56,6 +56,24 @@ def on_device(module, device, offload: bool):
         free_memory()
 
 
+@contextlib.contextmanager
+def out_of_memory_reported(plan, settings, device):
+    """Running out of memory while generating becomes one message saying what to lower."""
+    try:
+        yield
+    except (RuntimeError, MemoryError) as error:
+        if not is_out_of_memory(error):
+            raise
+        raise out_of_memory_error("generating", plan.width, plan.height, plan.num_frames, settings.variations,
+                                  device) from None
+
+
+def weights_bytes(components: dict) -> int:
+    """How much memory a model's weights take, for choosing memory options."""
+    return sum(p.numel() * p.element_size() for c in components.values() if hasattr(c, "parameters")
+               for p in c.parameters())
+
+
 def place_components(device, memory, denoisers, others) -> None:
     """Put a model's components where `memory` says: all on the device; or all on the CPU,
     each moved in for its turn (on_device); or, with group offloading, the denoisers streamed

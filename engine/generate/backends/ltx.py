@@ -19,8 +19,9 @@ from engine.generate.backends.base import (
     free_memory,
     is_out_of_memory,
     on_device,
-    out_of_memory_error,
+    out_of_memory_reported,
     place_components,
+    weights_bytes,
 )
 from engine.generate.caps import ModelCaps
 from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
@@ -128,9 +129,7 @@ class LTXBackend:
         if "latent_upsampler" not in components and (upsampler / "config.json").is_file():
             # the upsampler ships as a model of its own; a copy in the model folder is used too
             components["latent_upsampler"] = load_component(upsampler, "ltx", "LTXLatentUpsamplerModel", dtype)
-        weights = sum(p.numel() * p.element_size() for c in components.values() if hasattr(c, "parameters")
-                      for p in c.parameters())
-        memory = choose_memory_options(weights, device, 0, memory)
+        memory = choose_memory_options(weights_bytes(components), device, 0, memory)
         return cls(components, device, dtype, memory, name=str(info.path))
 
     def _spatial_upsampler(self, upsampler, name: str):
@@ -333,12 +332,8 @@ class LTXBackend:
         """With `upsample_conditions`, sources are encoded at half the plan's width and height and
         their latents doubled by the latent upsampler (the upscale tool's latent path)."""
         try:
-            return self._generate(plan, settings, on_step, cancel, read, decode, upsample_conditions)
-        except (RuntimeError, MemoryError) as error:
-            if not is_out_of_memory(error):
-                raise
-            raise out_of_memory_error("generating", plan.width, plan.height, plan.num_frames, settings.variations,
-                                      self.device) from None
+            with out_of_memory_reported(plan, settings, self.device):
+                return self._generate(plan, settings, on_step, cancel, read, decode, upsample_conditions)
         finally:
             for processor in self.cross_attention:
                 processor.segments = None

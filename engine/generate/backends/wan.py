@@ -22,8 +22,9 @@ from engine.generate.backends.base import (
     free_memory,
     is_out_of_memory,
     on_device,
-    out_of_memory_error,
+    out_of_memory_reported,
     place_components,
+    weights_bytes,
 )
 from engine.generate.caps import ModelCaps
 from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
@@ -137,9 +138,7 @@ class WanBackend:
         device, dtype = pick_device(device)
         components = load_components(info, dtype)
         index = json.loads((info.path / "model_index.json").read_text(encoding="utf-8"))
-        weights = sum(p.numel() * p.element_size() for c in components.values() if hasattr(c, "parameters")
-                      for p in c.parameters())
-        return cls(components, index, device, dtype, choose_memory_options(weights, device, 0, memory),
+        return cls(components, index, device, dtype, choose_memory_options(weights_bytes(components), device, 0, memory),
                    name=str(info.path))
 
     @staticmethod
@@ -235,12 +234,8 @@ class WanBackend:
                  on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
                  read: FrameReader = read_source_frames, decode: bool = True) -> GenerationResult:
         try:
-            return self._generate(plan, settings, on_step, cancel, read, decode)
-        except (RuntimeError, MemoryError) as error:
-            if not is_out_of_memory(error):
-                raise
-            raise out_of_memory_error("generating", plan.width, plan.height, plan.num_frames, settings.variations,
-                                      self.device) from None
+            with out_of_memory_reported(plan, settings, self.device):
+                return self._generate(plan, settings, on_step, cancel, read, decode)
         finally:
             for processor in self.processors:
                 processor.bias = None
