@@ -47,10 +47,6 @@ class PlanStrip(QWidget):
         view.playheadChanged.connect(lambda _frame: self.update())
         self.recompile()
 
-    def set_caps(self, caps: ModelCaps) -> None:
-        self.caps = caps
-        self.recompile()
-
     def generate_range(self) -> FrameRange | None:
         view = self.view
         if view.mark_in is not None and view.mark_out is not None and view.mark_out > view.mark_in:

@@ -46,9 +46,6 @@ def handler_for(kind: str) -> Handler:
     return getattr(importlib.import_module(module_name), function)
 
 
-def known_kinds() -> list[str]:
-    return sorted({*_BUILT_IN, *_REGISTERED})
-
 
 def lower_settings(kind: str, params: dict) -> dict | None:
     """The params of a job with settings that need less memory, or None when there are none."""
