@@ -36,6 +36,7 @@ from engine.toyworld.model import MICRO, ModelConfig
 
 CHECKPOINT = "checkpoint.safetensors"
 PROGRESS = "progress.json"
+LATENT_CACHE = "latent_cache.safetensors"
 UNCONDITIONAL = ""  # what the sampler's unconditional half gets when no negative prompt is given
 
 
@@ -48,12 +49,15 @@ class TrainConfig:
     vae_lr: float = 5e-4
     kl_weight: float = 1e-4
     object_weight: float = 10.0
+    edge_weight: float = 1.0  # L1 on spatial gradients: edges are what tells a square from a circle
     stats_clips: int = 64
     dit_steps: int = 700
     dit_batch: int = 8
     dit_lr: float = 7e-4
     warmup: int = 50
     caption_dropout: float = 0.1
+    object_token_weight: float = 4.0  # latent tokens with an object in them weigh this much more in the flow loss
+    latent_cache: int = 0  # >0: encode this many clips once and train on them (each step draws from the cache)
 
 
 def clip_seed(seed: int, stage: int, step: int, index: int) -> int:
@@ -148,12 +152,36 @@ def object_weights(frames: np.ndarray, object_weight: float):
     return torch.from_numpy(weights)[:, None]
 
 
-def vae_loss(vae, pixels, kl_weight: float, weights=None, generator=None):
+def _weighted_mean(error, weights):
+    return (error * weights).mean() / weights.mean() if weights is not None else error.mean()
+
+
+def object_token_mask(frames: np.ndarray, config: ModelConfig):
+    """(B, latent frames, h, w): 1 where any pixel of a latent token's space-time block shows an object.
+
+    Latent frame 0 is pixel frame 0 and latent frame k covers frames 4k-3 .. 4k (the causal VAE's layout).
+    """
+    import torch
+
+    mask = object_weights(frames, 1.0)[:, 0] - 1.0  # (B, F, H, W) in {0, 1}
+    tc, sc = config.temporal_compression, config.spatial_compression
+    b, f, h, w = mask.shape
+    first = mask[:, :1].reshape(b, 1, h // sc, sc, w // sc, sc).amax(dim=(3, 5))
+    rest = mask[:, 1:].reshape(b, (f - 1) // tc, tc, h // sc, sc, w // sc, sc).amax(dim=(2, 4, 6))
+    return torch.cat([first, rest], 1)
+
+
+def vae_loss(vae, pixels, kl_weight: float, weights=None, generator=None, edge_weight: float = 0.0):
     posterior = vae.encode(pixels).latent_dist
     latents = posterior.sample(generator)
     decoded = vae.decode(latents).sample
     error = (decoded - pixels).abs() + (decoded - pixels).pow(2)
-    reconstruction = (error * weights).mean() / weights.mean() if weights is not None else error.mean()
+    reconstruction = _weighted_mean(error, weights)
+    if edge_weight:
+        for axis in (3, 4):  # rows, columns
+            difference = decoded.diff(dim=axis) - pixels.diff(dim=axis)
+            w = weights.narrow(axis, 1, weights.shape[axis] - 1) if weights is not None else None
+            reconstruction = reconstruction + edge_weight * _weighted_mean(difference.abs(), w)
     kl = 0.5 * (posterior.mean.pow(2) + posterior.var - 1.0 - posterior.logvar).mean()
     return reconstruction + kl_weight * kl, reconstruction
 
@@ -216,7 +244,8 @@ def noise_levels(batch: int, num_latent_frames: int, shift: float, generator):
     return levels
 
 
-def text_batch(tokenizer, text_encoder, clips, config: ModelConfig, train: TrainConfig, generator):
+def text_batch(tokenizer, text_encoder, captions: list[tuple[str, ...]], config: ModelConfig, train: TrainConfig,
+               generator):
     """Context (B, 2 * L, D) with each clip's prompts side by side, its padding mask, and the prompt slot of each latent frame (B, F).
 
     The cross-attention bias is built from these exactly as the backend builds it for several prompts.
@@ -226,8 +255,8 @@ def text_batch(tokenizer, text_encoder, clips, config: ModelConfig, train: Train
     from engine.toyworld.world import latent_captions
 
     slots, prompt_of_frame = [], []
-    for clip in clips:
-        per_frame = latent_captions(clip.captions, config.temporal_compression)
+    for frame_captions in captions:
+        per_frame = latent_captions(frame_captions, config.temporal_compression)
         if float(torch.rand((), generator=generator)) < train.caption_dropout:
             per_frame = [UNCONDITIONAL] * len(per_frame)
         unique = list(dict.fromkeys(per_frame))[:2]
@@ -237,8 +266,8 @@ def text_batch(tokenizer, text_encoder, clips, config: ModelConfig, train: Train
     inputs = tokenizer(flat, padding="max_length", max_length=config.max_sequence_length, truncation=True,
                        add_special_tokens=True, return_tensors="pt")
     embeds = text_encoder(inputs.input_ids)[0]
-    context = embeds.reshape(len(clips), 2 * config.max_sequence_length, -1)
-    text_mask = inputs.attention_mask.bool().reshape(len(clips), 2 * config.max_sequence_length)
+    context = embeds.reshape(len(captions), 2 * config.max_sequence_length, -1)
+    text_mask = inputs.attention_mask.bool().reshape(len(captions), 2 * config.max_sequence_length)
     return context, text_mask, torch.tensor(prompt_of_frame)
 
 
@@ -252,8 +281,12 @@ def cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame: int, max_
     return (1.0 - allowed.float()) * -10000.0
 
 
-def flow_matching_loss(transformer, vae_latents, context, bias, levels, config: ModelConfig, generator):
-    """Rectified-flow loss with a noise level per latent frame; held frames (level 0) carry no loss."""
+def flow_matching_loss(transformer, vae_latents, context, bias, levels, config: ModelConfig, generator,
+                       token_weights=None):
+    """Rectified-flow loss with a noise level per latent frame; held frames (level 0) carry no loss.
+
+    `token_weights` (B, F, h, w), if given, weighs each latent token's error (objects above background).
+    """
     import torch
 
     from engine.generate.backends.ltx import pack
@@ -268,14 +301,98 @@ def flow_matching_loss(transformer, vae_latents, context, bias, levels, config: 
                              encoder_attention_mask=bias, num_frames=f, height=h, width=w,
                              rope_interpolation_scale=rope_scale, return_dict=False)[0]
     weight = (sigma > 0).float()
+    if token_weights is not None:
+        weight = weight * token_weights.flatten(1)[..., None]  # same frame/row/column order as pack()
     error = (prediction - (noise - x0)).pow(2) * weight
-    return error.sum() / (weight.sum() * c).clamp_min(1.0)
+    return error.sum() / (weight.sum() * c).clamp_min(1e-6)
 
 
 def normalise_latents(vae, latents, config: ModelConfig):
     mean = vae.latents_mean.view(1, -1, 1, 1, 1)
     std = vae.latents_std.view(1, -1, 1, 1, 1)
     return (latents - mean) * vae.config.scaling_factor / std
+
+
+# -- the latent cache ----------------------------------------------------------------------------------
+
+def long_batch(step: int) -> bool:
+    """Every fourth batch is two latent frames longer, so longer plans (loops) are not new to the model."""
+    return step % 4 == 3
+
+
+def encode_clips(vae, seeds: list[int], config: ModelConfig, num_frames: int, device: str, generator):
+    """Render and encode clips: normalised latents (B, C, F, h, w), object token masks and per-frame captions."""
+    import torch
+
+    clips, frames = render_batch(seeds, config, num_frames)
+    with torch.no_grad():
+        latents = vae.encode(to_pixels(frames).to(device)).latent_dist.sample(generator)
+        latents = normalise_latents(vae, latents, config)
+    return latents, object_token_mask(frames, config).to(device), [c.captions for c in clips]
+
+
+class LatentCache:
+    """Clips rendered and encoded once (a quarter of them two latent frames longer), drawn from at random.
+
+    The VAE is frozen in stage 2, so encoding every clip again each time it is seen is wasted work:
+    on a CPU it is about 40% of a transformer step. Saved next to the checkpoint (safetensors and
+    JSON) so a resumed run does not encode again; removed whenever the VAE trains.
+    """
+
+    def __init__(self, parts: dict):
+        self.parts = parts  # "short"/"long" -> (latents, masks, captions)
+
+    @classmethod
+    def build(cls, vae, config: ModelConfig, train: TrainConfig, device: str) -> LatentCache:
+        import torch
+
+        parts = {}
+        counts = {"short": train.latent_cache - train.latent_cache // 4, "long": train.latent_cache // 4}
+        for stage, (name, count) in enumerate(counts.items(), start=3):
+            num_frames = config.num_frames + (2 * config.temporal_compression if name == "long" else 0)
+            latents, masks, captions = [], [], []
+            for start in range(0, count, 16):
+                seeds = [clip_seed(train.seed, stage, start, i) for i in range(min(16, count - start))]
+                generator = torch.Generator().manual_seed(seeds[0])
+                lat, mask, caps = encode_clips(vae, seeds, config, num_frames, device, generator)
+                latents.append(lat.cpu())
+                masks.append(mask.cpu())
+                captions.extend(caps)
+                if start % 1024 == 0:
+                    log(f"latent cache: {name} {start}/{count}")
+            parts[name] = (torch.cat(latents), torch.cat(masks), captions)
+        return cls(parts)
+
+    def draw(self, step: int, batch: int, generator):
+        import torch
+
+        latents, masks, captions = self.parts["long" if long_batch(step) else "short"]
+        index = torch.randint(0, len(captions), (batch,), generator=generator)
+        return latents[index], masks[index], [captions[i] for i in index.tolist()]
+
+    def save(self, folder: Path) -> None:
+        from safetensors.torch import save_file
+
+        tensors, captions = {}, {}
+        for name, (latents, masks, caps) in self.parts.items():
+            tensors[f"{name}.latents"], tensors[f"{name}.masks"] = latents.contiguous(), masks.contiguous()
+            captions[name] = [list(c) for c in caps]
+        tmp = folder / (LATENT_CACHE + ".tmp")
+        save_file(tensors, str(tmp), metadata={"captions": json.dumps(captions)})
+        os.replace(tmp, folder / LATENT_CACHE)
+
+    @classmethod
+    def load(cls, folder: Path, expected: int) -> LatentCache | None:
+        from safetensors import safe_open
+
+        path = folder / LATENT_CACHE
+        if not path.is_file():
+            return None
+        with safe_open(str(path), "pt") as f:
+            captions = json.loads(f.metadata()["captions"])
+            parts = {name: (f.get_tensor(f"{name}.latents"), f.get_tensor(f"{name}.masks"),
+                            [tuple(c) for c in caps]) for name, caps in captions.items()}
+        return cls(parts) if sum(len(p[2]) for p in parts.values()) == expected else None
 
 
 # -- the run -------------------------------------------------------------------------------------------
@@ -286,8 +403,13 @@ def log(message: str) -> None:
 
 def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainConfig = TrainConfig(), *,
           resume: bool = False, device: str = "cpu", checkpoint_every: int = 50, export_every: int = 200,
-          threads: int | None = None) -> Path:
-    """Train (or continue training) into `out`; returns the exported model folder `out/model`."""
+          threads: int | None = None, reopen_vae: bool = False) -> Path:
+    """Train (or continue training) into `out`; returns the exported model folder `out/model`.
+
+    `reopen_vae` (with `resume`) goes back to the VAE stage of a run that has left it, at the step it
+    ended on, so a larger `vae_steps` trains the VAE further; the transformer stage then starts again
+    from step 0 (its latent space has moved) but from the weights it had.
+    """
     import torch
 
     from engine.toyworld.model import (
@@ -312,6 +434,14 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     if resume and (out / CHECKPOINT).is_file():
         progress, saved_optimizer = load_checkpoint(out, modules)
         log(f"resumed at stage {progress['stage']} step {progress['step']}")
+        if reopen_vae and progress["stage"] != "vae":
+            vae_done = progress["clips_seen"]["vae"] // train_config.vae_batch
+            progress.update(stage="vae", step=vae_done)
+            saved_optimizer = {}  # the saved moments are the transformer's
+            log(f"VAE stage reopened at step {vae_done}")
+    progress.setdefault("sittings", []).append(
+        {"vae_steps": train_config.vae_steps, "dit_steps": train_config.dit_steps, "resumed": resume,
+         "reopened_vae": reopen_vae, "latent_cache": train_config.latent_cache})
     for module in modules.values():
         module.to(device)
     started = time.monotonic() - progress["seconds"]
@@ -355,7 +485,8 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             pixels = to_pixels(window).to(device)
             weights = object_weights(window, train_config.object_weight).to(device)
             generator = torch.Generator().manual_seed(seeds[0])
-            loss, reconstruction = vae_loss(vae, pixels, train_config.kl_weight, weights, generator)
+            loss, reconstruction = vae_loss(vae, pixels, train_config.kl_weight, weights, generator,
+                                            train_config.edge_weight)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
@@ -372,6 +503,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
         vae.latents_std.copy_(std.to(vae.latents_std.device))
         log(f"vae latent std {std.cpu().numpy().round(3).tolist()}")
         progress.update(stage="transformer", step=0)
+        (out / LATENT_CACHE).unlink(missing_ok=True)  # encoded by an older VAE
         checkpoint(None)
         export()
         saved_optimizer = {}
@@ -385,29 +517,35 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     transformer.train()
     text_encoder.train()
     tokens_per_frame = (config.height // config.spatial_compression) * (config.width // config.spatial_compression)
+    cache = None
+    if train_config.latent_cache:
+        cache = LatentCache.load(out, train_config.latent_cache)
+        if cache is None:
+            cache = LatentCache.build(vae, config, train_config, device)
+            cache.save(out)
     for step in range(progress["step"], train_config.dit_steps):
         for group in optimizer.param_groups:
             group["lr"] = lr_at(step, train_config.dit_steps, train_config.dit_lr, train_config.warmup)
         generator = torch.Generator().manual_seed(clip_seed(train_config.seed, 2, step, 0))
-        seeds = [clip_seed(train_config.seed, 2, step, i) for i in range(train_config.dit_batch)]
-        # Every fourth batch is two latent frames longer, so longer plans (loops) are not new to the model.
-        num_frames = config.num_frames + (2 * config.temporal_compression if step % 4 == 3 else 0)
-        clips, frames = render_batch(seeds, config, num_frames)
-        with torch.no_grad():
-            latents = vae.encode(to_pixels(frames).to(device)).latent_dist.sample(generator)
-            latents = normalise_latents(vae, latents, config)
-        context, text_mask, prompt_of_frame = text_batch(tokenizer, text_encoder, clips, config, train_config,
+        if cache is not None:
+            latents, masks, captions = cache.draw(step, train_config.dit_batch, generator)
+            latents, masks = latents.to(device), masks.to(device)
+        else:
+            seeds = [clip_seed(train_config.seed, 2, step, i) for i in range(train_config.dit_batch)]
+            num_frames = config.num_frames + (2 * config.temporal_compression if long_batch(step) else 0)
+            latents, masks, captions = encode_clips(vae, seeds, config, num_frames, device, generator)
+        context, text_mask, prompt_of_frame = text_batch(tokenizer, text_encoder, captions, config, train_config,
                                                            generator)
         bias = cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame, config.max_sequence_length)
-        levels = noise_levels(len(clips), latents.shape[2], shift, generator)
+        levels = noise_levels(len(captions), latents.shape[2], shift, generator)
         loss = flow_matching_loss(transformer, latents, context, bias.to(device), levels.to(device), config,
-                                  generator)
+                                  generator, 1.0 + train_config.object_token_weight * masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         progress["step"] = step + 1
-        progress["clips_seen"]["transformer"] += len(seeds)
+        progress["clips_seen"]["transformer"] += len(captions)
         if step % 10 == 0:
             log(f"transformer step {step} loss {loss.item():.4f}")
         if (step + 1) % checkpoint_every == 0:
@@ -432,6 +570,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=defaults.dit_steps, help="transformer steps")
     parser.add_argument("--batch", type=int, default=defaults.dit_batch, help="transformer batch")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--latent-cache", type=int, default=defaults.latent_cache,
+                        help="encode this many clips once and draw transformer batches from them (0: new clips every step)")
+    parser.add_argument("--reopen-vae", action="store_true",
+                        help="with --resume: train the VAE further (to --vae-steps), then the transformer again")
     parser.add_argument("--micro", action="store_true", help="a tiny model, to check the script end to end")
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--export-every", type=int, default=100)
@@ -440,7 +582,7 @@ def main(argv: list[str] | None = None) -> int:
     train_config = TrainConfig(seed=args.seed, vae_steps=args.vae_steps, dit_steps=args.steps, dit_batch=args.batch,
                                vae_frames=min(defaults.vae_frames, config.num_frames),
                                stats_clips=8 if args.micro else defaults.stats_clips,
-                               warmup=min(defaults.warmup, max(1, args.steps // 10)))
+                               warmup=min(defaults.warmup, max(1, args.steps // 10)), latent_cache=args.latent_cache)
     if args.device == "cuda":
         import torch
 
@@ -448,7 +590,8 @@ def main(argv: list[str] | None = None) -> int:
             print("error: --device cuda was asked for but no CUDA GPU is available; use --device cpu", file=sys.stderr)
             return 2
     train(Path(args.out), config, train_config, resume=args.resume, device=args.device,
-          checkpoint_every=args.checkpoint_every, export_every=args.export_every, threads=args.threads)
+          checkpoint_every=args.checkpoint_every, export_every=args.export_every, threads=args.threads,
+          reopen_vae=args.reopen_vae)
     return 0
 
 

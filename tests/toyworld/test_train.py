@@ -7,7 +7,16 @@ import numpy as np
 import pytest
 
 from engine.toyworld.model import MICRO
-from engine.toyworld.train import TrainConfig, cross_attention_bias, main, noise_levels, train
+from engine.toyworld.train import (
+    LatentCache,
+    TrainConfig,
+    cross_attention_bias,
+    flow_matching_loss,
+    main,
+    noise_levels,
+    object_token_mask,
+    train,
+)
 
 MICRO_TRAINING = TrainConfig(seed=3, vae_steps=2, vae_batch=2, vae_frames=5, stats_clips=4, dit_steps=2, dit_batch=2,
                              warmup=1)
@@ -119,3 +128,83 @@ def test_each_latent_frame_sees_only_its_own_prompt():
     allowed = bias == 0
     assert allowed[0, :2].tolist() == [[True, True, False, False, False, False]] * 2
     assert allowed[0, 2:].tolist() == [[False, False, False, True, False, False]] * 2
+
+
+def test_object_tokens_are_the_latent_cells_and_frame_groups_an_object_covers():
+    from engine.toyworld.model import ModelConfig
+    from engine.toyworld.world import ObjectSpec, SceneSpec, render_scene
+
+    config = ModelConfig()
+    # A red square at (20, 44) px, radius 6.4 px, moving right by 0.45 * 64 = 28.8 px over 25 frames.
+    scene = SceneSpec((ObjectSpec("red", "square", "moving right", 20 / 64, 44 / 64, 0.1),), "black")
+    mask = object_token_mask(render_scene(scene)[None], config)[0]
+    assert mask.shape == (7, 8, 8)
+    assert mask[0, 44 // 8, 20 // 8] == 1 and mask[0, 1, 1] == 0 and mask[0, :, 5:].sum() == 0
+    assert mask[6, 44 // 8, (20 + 28) // 8] == 1 and mask[6, :, :4].sum() == 0  # it has moved right
+    assert mask[:, :3].sum() == 0  # nothing in the top rows
+    # A white background is not an object.
+    assert object_token_mask(render_scene(SceneSpec((), "white"))[None], config).sum() == 0
+
+
+def test_token_weights_scale_each_tokens_share_of_the_flow_loss():
+    import torch
+
+    from engine.toyworld.model import build_transformer
+
+    torch.manual_seed(0)
+    transformer = build_transformer(MICRO)
+    latents = torch.randn(1, MICRO.latent_channels, 3, 4, 4)
+    context = torch.randn(1, 2 * MICRO.max_sequence_length, MICRO.text_dim)
+    bias = torch.zeros(1, 48, 2 * MICRO.max_sequence_length)
+    levels = torch.full((1, 3), 0.5)
+
+    def loss(weights):
+        with torch.no_grad():
+            return flow_matching_loss(transformer, latents, context, bias, levels, MICRO,
+                                      torch.Generator().manual_seed(1), weights).item()
+
+    uniform, doubled = loss(None), loss(torch.full((1, 3, 4, 4), 2.0))
+    assert abs(uniform - doubled) < 1e-5  # a weighted mean: scaling every weight changes nothing
+    only_one = torch.zeros(1, 3, 4, 4)
+    only_one[0, 1, 2, 3] = 1.0
+    assert abs(loss(only_one) - uniform) > 1e-3  # one token's error alone differs from the mean
+
+
+def test_the_latent_cache_is_saved_reloaded_and_drawn_from_with_long_batches(tmp_path):
+    import torch
+
+    from engine.toyworld.model import build_vae
+
+    torch.manual_seed(0)
+    vae = build_vae(MICRO).eval()
+    config = TrainConfig(seed=5, latent_cache=8)
+    cache = LatentCache.build(vae, MICRO, config, "cpu")
+    assert len(cache.parts["short"][2]) == 6 and len(cache.parts["long"][2]) == 2
+    cache.save(tmp_path)
+    again = LatentCache.load(tmp_path, 8)
+    for name in ("short", "long"):
+        assert torch.equal(cache.parts[name][0], again.parts[name][0])
+        assert cache.parts[name][2] == again.parts[name][2]
+    assert LatentCache.load(tmp_path, 9) is None  # a cache of another size is built again
+    latents, masks, captions = again.draw(0, 3, torch.Generator().manual_seed(0))
+    assert latents.shape[:3] == (3, MICRO.latent_channels, 3) and masks.shape == (3, 3, 4, 4) and len(captions) == 3
+    assert again.draw(3, 2, torch.Generator().manual_seed(0))[0].shape[2] == 5  # every fourth batch is longer
+
+
+def test_a_finished_run_can_train_its_vae_further_and_then_its_transformer_again(tmp_path):
+    import dataclasses
+
+    import torch
+
+    train(tmp_path, MICRO, MICRO_TRAINING, threads=1)
+    before = _weights(tmp_path)
+    more = dataclasses.replace(MICRO_TRAINING, vae_steps=4, latent_cache=6)
+    train(tmp_path, MICRO, more, resume=True, reopen_vae=True, threads=1)
+    after = _weights(tmp_path)
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert progress["clips_seen"]["vae"] == 4 * MICRO_TRAINING.vae_batch
+    assert progress["clips_seen"]["transformer"] == 2 * 2 * MICRO_TRAINING.dit_batch
+    assert [s["reopened_vae"] for s in progress["sittings"]] == [False, True]
+    assert not torch.equal(before["vae.encoder.conv_in.conv.weight"], after["vae.encoder.conv_in.conv.weight"])
+    assert not torch.equal(before["transformer.proj_out.weight"], after["transformer.proj_out.weight"])
+    assert (tmp_path / "latent_cache.safetensors").is_file()
