@@ -175,8 +175,11 @@ def random_object(rng: np.random.Generator, colour: str | None = None, shape: st
         motion = str(rng.choice([m for m in MOTIONS if not (shape == "circle" and m == "spinning")]))
     if shape is None:
         shape = str(rng.choice(SPIN_SHAPES if motion == "spinning" else SHAPES))
-    size = float(rng.uniform(0.10, 0.15) if not two_objects else rng.uniform(0.08, 0.11))
-    margin = size * 1.5 + 0.04
+    # Objects a quarter to a third of the picture across: at 64x64 a smaller star, triangle or
+    # square spans too few pixels (and latent cells) to tell apart from a circle.
+    size = float(rng.uniform(0.14, 0.19) if not two_objects else rng.uniform(0.11, 0.14))
+    largest = size * (1.45 if motion in ("growing", "shrinking") else 1.0)
+    margin = largest * 1.25 + 0.02  # the star's points reach 1.25 radii
     # Start where the whole motion stays inside the picture; two objects get their own half.
     low, high = margin, 1.0 - margin
     x = float(rng.uniform(low, high))
