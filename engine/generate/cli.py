@@ -33,6 +33,7 @@ def register(subparsers) -> None:
     ext.add_argument("--backward", action="store_true", help="generate frames before the clip")
     ext.add_argument("--frames", type=int, default=16, help="new frames (default 16)")
     ext.add_argument("--context", type=int, default=9, help="frames of the clip to continue from (default 9)")
+    ext.add_argument("--range", metavar="START:END", help="frames START..END-1 of the file (the clip's trim in an editor; default all of it)")
     _size_options(ext)
     _common_options(ext)
     ext.set_defaults(run=_run_tool)
@@ -42,6 +43,7 @@ def register(subparsers) -> None:
     lp.add_argument("prompt", nargs="?", default="")
     lp.add_argument("--frames", type=int, default=16, help="bridge frames (default 16)")
     lp.add_argument("--context", type=int, default=9)
+    lp.add_argument("--range", metavar="START:END", help="frames START..END-1 of the file (the clip's trim in an editor; default all of it)")
     _size_options(lp)
     _common_options(lp)
     lp.set_defaults(run=_run_tool)
@@ -52,6 +54,8 @@ def register(subparsers) -> None:
     bl.add_argument("prompt", nargs="?", default="")
     bl.add_argument("--preset-curve", dest="curve", default="transition", choices=("transition", "mix"))
     bl.add_argument("--frames", type=int, default=None, help="frames (default: the shorter clip's length)")
+    bl.add_argument("--first-range", metavar="START:END", help="frames of the first file to use (default all)")
+    bl.add_argument("--second-range", metavar="START:END", help="frames of the second file to use (default all)")
     _size_options(bl)
     _common_options(bl)
     bl.set_defaults(run=_run_tool)
@@ -63,6 +67,7 @@ def register(subparsers) -> None:
         p.add_argument("prompt", nargs="?", default="")
         p.add_argument("--strength", type=float, default=default,
                        help=f"how much to change, 0..1 (default {default})")
+        p.add_argument("--range", metavar="START:END", help="frames START..END-1 of the file (the clip's trim in an editor; default all of it)")
         _size_options(p)
         _common_options(p)
         p.set_defaults(run=_run_tool)
@@ -123,6 +128,19 @@ def parse_prompt_at(text: str):
     if stop <= start:
         raise UserError(f"--prompt-at {text!r}: END must be after START")
     return PromptSpan(start, stop, body)
+
+
+def parse_range(text: str | None, option: str = "--range") -> tuple[int, int] | None:
+    """START:END -> (START, END): frames START..END-1 of a file."""
+    if not text:
+        return None
+    try:
+        first, stop = (int(part) for part in text.split(":"))
+    except ValueError:
+        raise UserError(f"{option} {text!r}: write START:END in frames, e.g. 12:60") from None
+    if not 0 <= first < stop:
+        raise UserError(f"{option} {text!r}: START must be 0 or more and END after it")
+    return first, stop
 
 
 def _parse_size(text: str) -> tuple[int, int]:
@@ -225,13 +243,17 @@ def recipe_for(args, backend, preset):
                                   tool="generate")
         return recipe, args.rate, chosen, prompts
     if tool == "blend":
+        spans = [parse_range(args.first_range, "--first-range"), parse_range(args.second_range, "--second-range")]
         (n1, fps), (n2, _) = probe_video(args.first), probe_video(args.second)
+        n1, n2 = (n if span is None else span[1] - span[0] for n, span in zip((n1, n2), spans))
         chosen = _size(args, caps, num_frames=args.frames or min(n1, n2), rate=fps)
         recipe = tools.blend(caps, args.first, args.second, preset=args.curve, num_frames=chosen.num_frames,
-                             width=chosen.width, height=chosen.height, rate=fps, prompt=prompt, negative=negative)
+                             width=chosen.width, height=chosen.height, rate=fps, prompt=prompt, negative=negative,
+                             first_span=spans[0], second_span=spans[1])
         return recipe, fps, chosen, prompts
     chosen = _size(args, caps)
-    size = dict(width=chosen.width, height=chosen.height, prompt=prompt, negative=negative)
+    size = dict(width=chosen.width, height=chosen.height, prompt=prompt, negative=negative,
+                span=parse_range(args.range))
     if tool == "extend":
         recipe = tools.extend(caps, args.video, direction="backward" if args.backward else "forward",
                               context=args.context, new_frames=args.frames, **size)

@@ -105,55 +105,61 @@ def image_to_video(caps, image: str, *, frame: int = 0, strength: float = 1.0, *
 
 
 def extend(caps, video: str, *, direction: str = "forward", context: int = 9, new_frames: int = 16,
-           width: int, height: int, prompt: str = "", negative: str = "") -> Recipe:
+           width: int, height: int, prompt: str = "", negative: str = "", span: tuple[int, int] | None = None) -> Recipe:
     """Continue a clip: its last `context` frames held at the start (forward) or its first ones at the
-    end (backward); the output is the clip with the new frames after (or before) it."""
-    num_src, fps = _video_length(video)
+    end (backward); the output is the clip with the new frames after (or before) it. `span` is the
+    clip's range of the file (its trim in an editor); default the whole file."""
+    first, stop, fps = _source_span(video, span)
+    num_src = stop - first
     context = max(1, min(context, num_src))
     if direction == "forward":
-        context = _aligned_context(caps, num_src, context)
+        context = _aligned_context(caps, first, stop, context)
     total = caps.nearest_frame_count(context + new_frames)
     if total <= context:
         total = caps.nearest_frame_count(context + caps.vae_temporal_compression)
     new = total - context
     if direction == "forward":
-        card = Card(video, 0, source_start=num_src - context, length=context)
+        card = Card(video, 0, source_start=stop - context, length=context)
         recipe = storyboard(caps, width=width, height=height, num_frames=total, rate=_rate(fps), prompt=prompt,
                             negative=negative, cards=[card], tool="extend")
-        return replace(recipe, original=video, before=(0, num_src), keep=(context, total),
+        return replace(recipe, original=video, before=(first, stop), keep=(context, total),
                        notes=(f"{new} new frames after the clip's {num_src}",))
     if direction == "backward":
-        card = Card(video, new, source_start=0, length=context)
+        card = Card(video, new, source_start=first, length=context)
         recipe = storyboard(caps, width=width, height=height, num_frames=total, rate=_rate(fps), prompt=prompt,
                             negative=negative, cards=[card], tool="extend")
-        return replace(recipe, original=video, keep=(0, new), after=(0, num_src),
+        return replace(recipe, original=video, keep=(0, new), after=(first, stop),
                        notes=(f"{new} new frames before the clip's {num_src}",))
     raise UserError(f"unknown direction {direction!r}; use forward or backward")
 
 
 def loop(caps, video: str, *, context: int = 9, bridge: int = 16, width: int, height: int, prompt: str = "",
-         negative: str = "") -> Recipe:
-    """Make a clip loop: its tail held at the start, its head held at the end, the bridge generated.
-    The output is the clip followed by the bridge, which leads back into the clip's first frame."""
-    num_src, fps = _video_length(video)
+         negative: str = "", span: tuple[int, int] | None = None) -> Recipe:
+    """Make a clip (or its `span` of the file) loop: its tail held at the start, its head held at the
+    end, the bridge generated. The output is the clip followed by the bridge, which leads back into
+    the clip's first frame."""
+    first, stop, fps = _source_span(video, span)
+    num_src = stop - first
     context = max(1, min(context, num_src // 2))
-    context = min(_aligned_context(caps, num_src, context), num_src)
+    context = min(_aligned_context(caps, first, stop, context), num_src)
     total = caps.nearest_frame_count(2 * context + bridge)
     if total <= 2 * context:
         total = caps.nearest_frame_count(2 * context + caps.vae_temporal_compression)
-    tail = Card(video, 0, source_start=num_src - context, length=context)
-    head = Card(video, total - context, source_start=0, length=context)
+    tail = Card(video, 0, source_start=stop - context, length=context)
+    head = Card(video, total - context, source_start=first, length=context)
     recipe = storyboard(caps, width=width, height=height, num_frames=total, rate=_rate(fps), prompt=prompt,
                         negative=negative, cards=[tail, head], tool="loop")
-    return replace(recipe, original=video, before=(0, num_src), keep=(context, total - context),
+    return replace(recipe, original=video, before=(first, stop), keep=(context, total - context),
                    notes=(f"a {total - 2 * context}-frame bridge from the clip's end back to its start",))
 
 
 def blend(caps, first: str, second: str, *, preset: str = "transition", num_frames: int, width: int, height: int,
           rate=24, prompt: str = "", negative: str = "", first_curve: Curve | None = None,
-          second_curve: Curve | None = None) -> Recipe:
+          second_curve: Curve | None = None, first_span: tuple[int, int] | None = None,
+          second_span: tuple[int, int] | None = None) -> Recipe:
     """Two clips over the same frames with crossing influence curves: "transition" fades the first
-    out as the second comes in, "mix" holds both at one half; explicit curves override the preset."""
+    out as the second comes in, "mix" holds both at one half; explicit curves override the preset.
+    Each clip starts at the first frame of its span of the file (default the file's first frame)."""
     last = max(num_frames - 1, 1)
     if preset == "transition":
         curves = (Curve.ramp(0, last, 1.0, 0.0, "smooth"), Curve.ramp(0, last, 0.0, 1.0, "smooth"))
@@ -163,31 +169,34 @@ def blend(caps, first: str, second: str, *, preset: str = "transition", num_fram
         raise UserError(f"unknown blend preset {preset!r}; use one of {', '.join(BLEND_PRESETS)}")
     curves = (first_curve or curves[0], second_curve or curves[1])
     # the second card goes on the upper track; "over" compositing then shares the frames
-    cards = [Card(first, 0, curve=curves[0]), Card(second, 0, curve=curves[1])]
+    (a1, b1, _), (a2, b2, _) = _source_span(first, first_span), _source_span(second, second_span)
+    cards = [Card(first, 0, curve=curves[0], source_start=a1, length=b1 - a1),
+             Card(second, 0, curve=curves[1], source_start=a2, length=b2 - a2)]
     return storyboard(caps, width=width, height=height, num_frames=num_frames, rate=rate, prompt=prompt,
                       negative=negative, cards=cards, tool="blend")
 
 
 def remix(caps, video: str, *, strength: float = 0.5, width: int, height: int, prompt: str = "",
-          negative: str = "") -> Recipe:
-    """Re-imagine a whole clip: every frame held at (1 - strength) under a new prompt."""
+          negative: str = "", span: tuple[int, int] | None = None) -> Recipe:
+    """Re-imagine a whole clip (or its `span` of the file): every frame held at (1 - strength) under a new prompt."""
     if not 0.0 <= strength <= 1.0:
         raise UserError(f"remix strength {strength} must be between 0 and 1")
-    num_src, fps = _video_length(video)
+    first, stop, fps = _source_span(video, span)
+    num_src = stop - first
     total = caps.nearest_frame_count(num_src)
     total = total if total <= num_src else total - caps.vae_temporal_compression
-    card = Card(video, 0, strength=1.0 - strength, length=total)
+    card = Card(video, 0, strength=1.0 - strength, source_start=first, length=total)
     return storyboard(caps, width=width, height=height, num_frames=max(total, 1), rate=_rate(fps), prompt=prompt,
                       negative=negative, cards=[card], tool="remix")
 
 
 def upscale(caps, video: str, *, width: int, height: int, strength: float = 0.3, prompt: str = "",
-            negative: str = "") -> Recipe:
+            negative: str = "", span: tuple[int, int] | None = None) -> Recipe:
     """Upsample a clip to width x height and re-denoise it at low strength. A model with a latent
     upsampler doubles the clip's latents (encoded at half of width x height) when the sizes allow
     it; otherwise the pixels are upsampled and encoded at full size."""
     recipe = replace(remix(caps, video, strength=strength, width=width, height=height, prompt=prompt,
-                           negative=negative), tool="upscale")
+                           negative=negative, span=span), tool="upscale")
     half = 2 * caps.size_multiple
     if caps.latent_upsampler and width % half == 0 and height % half == 0:
         note = f"upscaling with the latent upsampler from {width // 2}x{height // 2}"
@@ -267,11 +276,12 @@ def _card_item(card: Card, rate: FrameRate, num_frames: int) -> tuple[Clip | Sti
                 curve=curve), ref
 
 
-def _aligned_context(caps: ModelCaps, num_src: int, context: int) -> int:
-    """Grow a clip's tail so it starts on a latent-frame boundary of the clip: then a clip Kinora
-    generated keeps its stored latents for every held latent frame but the first."""
-    start = (num_src - context) // caps.vae_temporal_compression * caps.vae_temporal_compression
-    return num_src - start
+def _aligned_context(caps: ModelCaps, first: int, stop: int, context: int) -> int:
+    """Grow the tail [stop - context, stop) of a file's frames [first, stop) so it starts on a
+    latent-frame boundary of the file: then a clip Kinora generated keeps its stored latents for
+    every held latent frame but the first."""
+    start = (stop - context) // caps.vae_temporal_compression * caps.vae_temporal_compression
+    return stop - max(start, first)
 
 
 def _non_overlapping_tracks(blocks: list[TextBlock]) -> list[Track]:
@@ -292,6 +302,18 @@ def _video_length(path: str) -> tuple[int, float]:
     if not Path(path).is_file():
         raise UserError(f"{path} does not exist; check the path")
     return probe_video(path)
+
+
+def _source_span(path: str, span: tuple[int, int] | None) -> tuple[int, int, float]:
+    """(first frame, end frame, rate) of the part of a video a tool works on: `span`, or all of it."""
+    num_src, fps = _video_length(path)
+    if span is None:
+        return 0, num_src, fps
+    first, stop = span
+    if not 0 <= first < stop <= num_src:
+        raise UserError(f"{Path(path).name} has {num_src} frames (0:{num_src}); the range {first}:{stop} "
+                        "is not within them")
+    return first, stop, fps
 
 
 def _rate(fps: float) -> FrameRate:

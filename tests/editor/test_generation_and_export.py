@@ -80,6 +80,7 @@ def test_clip_tools_queue_jobs_with_the_commands_options(qtbot, tmp_path, monkey
     edits.add_media(project, MediaRef("v", str(source), "video", num_frames=24, rate=FrameRate.parse(24),
                                       height=96))
     edits.insert(project, project.timeline.tracks_of("video")[0].id, Clip("c", 0, "v", FrameRange(0, 24)))
+    edits.insert(project, project.timeline.tracks_of("video")[0].id, Clip("t", 30, "v", FrameRange(6, 18)))
     window = MainWindow(project, start_worker=False)
     qtbot.addWidget(window)
     window.timeline.view.select_ids(["c"])
@@ -97,6 +98,24 @@ def test_clip_tools_queue_jobs_with_the_commands_options(qtbot, tmp_path, monkey
     window.clip_tools.remix(window.project.media["v"], 0.75)
     remix = max(window.bridge.jobs(), key=lambda job: job.id)
     assert (remix.kind, remix.params["strength"], remix.params["prompt"]) == ("remix", 0.75, "a watercolor painting")
+    assert remix.params["range"] is None  # the whole file
+    # A trimmed clip: the tools work on its frames of the file, not the whole file.
+    window.timeline.view.select_ids(["t"])
+    menu = window.clip_tools.menu(window.project, window._selected_clips())
+    [extend] = [a for a in menu.actions()[0].menu().actions() if a.text() == "Extend forwards"]
+    extend.trigger()
+    trimmed = max(window.bridge.jobs(), key=lambda job: job.id)
+    assert (trimmed.kind, trimmed.params["range"], trimmed.params["backward"]) == ("extend", "6:18", False)
+
+
+def test_a_clips_trim_is_given_to_the_tools_in_frames_of_its_file():
+    from editor.clip_tools import file_range
+
+    at_24 = FrameRate.parse(24)
+    ref = MediaRef("v", "/clips/a.mp4", "video", num_frames=90, rate=FrameRate.parse(30))  # 3 s at 30 fps
+    assert file_range(Clip("c", 0, "v", FrameRange(24, 48)), ref, at_24) == "30:60"  # seconds 1..2
+    assert file_range(Clip("c", 0, "v", FrameRange(0, 72)), ref, at_24) is None  # all of it
+    assert file_range(Clip("c", 0, "v", FrameRange(0, 71)), ref, at_24) == "0:89"
 
 
 def test_variations_are_takes_of_one_clip_the_user_can_switch(qtbot, tmp_path):

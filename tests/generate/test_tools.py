@@ -150,6 +150,10 @@ def test_cli_generate_storyboard_to_npy_and_mp4(tiny_ltx_dir, media, tmp_path, c
     assert main(["extend", str(media["clip"]), "more", "--frames", "8", "--context", "5", "--size", "32x32",
                  "--steps", "2", "--model", str(tiny_ltx_dir), "-o", str(mp4), "--quiet"]) == 0
     assert read_video(mp4).shape[0] > 17
+    trimmed = tmp_path / "trimmed.npy"
+    assert main(["extend", str(media["clip"]), "--range", "4:13", "--frames", "4", "--context", "4", "--size", "32x32",
+                 "--steps", "2", "--model", str(tiny_ltx_dir), "-o", str(trimmed), "--quiet"]) == 0
+    np.testing.assert_array_equal(np.load(trimmed)[:9], read_video(media["clip"])[4:13])
     for command in (["loop", str(media["clip"])], ["remix", str(media["clip"]), "--strength", "0.5"],
                     ["blend", str(media["clip"]), str(media["other"]), "--frames", "9"],
                     ["upscale", str(media["clip"])]):
@@ -177,6 +181,10 @@ def test_cli_errors_are_one_line_exit_2(tiny_ltx_dir, media, tmp_path, capsys):
     assert code == 2 and "must end in .mp4 or .npy" in err
     code, err = run("generate", "x", "--size", "32x32", "--model", str(tmp_path / "none"), "-o", str(tmp_path / "x.npy"))
     assert code == 2 and "no model named" in err
+    code, err = run("extend", str(media["clip"]), "--range", "13-4", *common)
+    assert code == 2 and "--range '13-4': write START:END" in err
+    code, err = run("loop", str(media["clip"]), "--range", "4:40", *common)
+    assert code == 2 and "clip.mp4 has 17 frames (0:17); the range 4:40 is not within them" in err
 
 
 def test_extending_a_generated_clip_reuses_its_stored_latents(tiny_ltx, tiny_ltx_dir, tmp_path):
@@ -234,3 +242,41 @@ def test_preset_lora_is_loaded_for_the_job_and_removed_after(tiny_ltx, tmp_path)
     (tmp_path / "bad.toml").write_text('lora = "missing.safetensors"\n')
     with pytest.raises(UserError, match="missing.safetensors does not exist"):
         run_recipe(tiny_ltx, recipe, FAST, preset=tools.load_preset(str(tmp_path / "bad.toml")))
+
+
+def test_tools_work_on_a_clips_trimmed_range_of_its_file(tiny_ltx, media):
+    """A clip trimmed to frames 4..12 of its 17-frame file: the tools hold and return those frames, not the file's."""
+    caps = tiny_ltx.caps
+    clip = str(media["clip"])
+    original = read_video(clip)
+
+    def held(recipe):  # the file frame held at each generated frame (-1: none)
+        return recipe.plan.layers[0].pixel_source_frame.tolist()
+
+    forward = tools.extend(caps, clip, context=4, new_frames=4, span=(4, 13), **_size())
+    # the trim's tail (grown to the file's latent boundary at 8), not the file's
+    assert held(forward)[:5] == [8, 9, 10, 11, 12] and max(held(forward)) == 12
+    frames, _ = run_recipe(tiny_ltx, forward, FAST)
+    np.testing.assert_array_equal(frames[0, :9], original[4:13])  # the output starts with the trimmed clip
+    assert frames.shape[1] == 9 + forward.keep[1] - forward.keep[0]
+
+    backward = tools.extend(caps, clip, direction="backward", context=4, new_frames=4, span=(4, 13), **_size())
+    assert [f for f in held(backward) if f >= 0] == [4, 5, 6, 7]
+    frames, _ = run_recipe(tiny_ltx, backward, FAST)
+    np.testing.assert_array_equal(frames[0, -9:], original[4:13])
+
+    looped = tools.loop(caps, clip, context=4, bridge=4, span=(4, 13), **_size())
+    sources = [f for layer in looped.plan.layers for f in layer.pixel_source_frame.tolist() if f >= 0]
+    assert min(sources) == 4 and max(sources) == 12
+    assert looped.before == (4, 13)
+
+    remixed = tools.remix(caps, clip, strength=0.5, span=(4, 13), **_size())
+    assert held(remixed) == list(range(4, 13))
+
+    blended = tools.blend(caps, clip, str(media["other"]), num_frames=5, first_span=(8, 17), second_span=(2, 9),
+                          **_size())
+    firsts = sorted(layer.pixel_source_frame[0] for layer in blended.plan.layers)
+    assert firsts == [2, 8]
+
+    with pytest.raises(UserError, match=r"clip\.mp4 has 17 frames .*20:30"):
+        tools.extend(caps, clip, span=(20, 30), **_size())
