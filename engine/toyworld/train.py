@@ -58,6 +58,7 @@ class TrainConfig:
     caption_dropout: float = 0.1
     object_token_weight: float = 4.0  # latent tokens with an object in them weigh this much more in the flow loss
     latent_cache: int = 0  # >0: encode this many clips once and train on them (each step draws from the cache)
+    ema_decay: float = 0.999  # the exported transformer and text encoder are this moving average of their weights
 
 
 def clip_seed(seed: int, stage: int, step: int, index: int) -> int:
@@ -112,13 +113,16 @@ def save_checkpoint(folder: Path, modules: dict, optimizer, progress: dict) -> N
 
 
 def load_checkpoint(folder: Path, modules: dict) -> tuple[dict, dict]:
-    """Load weights into `modules`; returns (progress, optimiser tensors)."""
+    """Load weights into `modules` (a module the checkpoint has no weights for is left as it is);
+    returns (progress, optimiser tensors)."""
     from safetensors.torch import load_file
 
     tensors = load_file(str(folder / CHECKPOINT))
     for name, module in modules.items():
         prefix = name + "."
-        module.load_state_dict({k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)})
+        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
+        if state:
+            module.load_state_dict(state)
     optimizer_state = {k: v for k, v in tensors.items() if k.startswith("optimizer.")}
     return json.loads((folder / PROGRESS).read_text(encoding="utf-8")), optimizer_state
 
@@ -428,6 +432,13 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     transformer = build_transformer(config)
     tokenizer, text_encoder = build_text_encoder(config)
     modules = {"vae": vae, "transformer": transformer, "text_encoder": text_encoder}
+    averaged = {}  # "ema_transformer" / "ema_text_encoder": moving averages, what is exported
+    if train_config.ema_decay:
+        import copy
+
+        averaged = {f"ema_{name}": copy.deepcopy(modules[name]).requires_grad_(False)
+                    for name in ("transformer", "text_encoder")}
+        modules.update(averaged)
     progress = {"stage": "vae", "step": 0, "seconds": 0.0, "clips_seen": {"vae": 0, "transformer": 0},
                 "model_config": config.to_json(), "train_config": asdict(train_config)}
     saved_optimizer = {}
@@ -448,6 +459,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
 
     def checkpoint(optimizer):
         progress["seconds"] = time.monotonic() - started
+        progress["ema"] = bool(averaged)
         save_checkpoint(out, modules, optimizer, progress)
 
     def export():
@@ -457,7 +469,8 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             shutil.rmtree(tmp)
         for module in modules.values():
             module.to("cpu")
-        save_pipeline(tmp, config, vae, transformer, text_encoder, tokenizer)
+        save_pipeline(tmp, config, vae, averaged.get("ema_transformer", transformer),
+                      averaged.get("ema_text_encoder", text_encoder), tokenizer)
         (tmp / "training.json").write_text(json.dumps(progress | {"seconds": time.monotonic() - started}, indent=1),
                                            encoding="utf-8")
         target = out / "model"
@@ -516,6 +529,12 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     restore_optimizer(optimizer, saved_optimizer, progress["step"])
     transformer.train()
     text_encoder.train()
+    trained = {name: [p for p in modules[name].parameters()] for name in ("transformer", "text_encoder")}
+    if averaged and (progress["step"] == 0 or not progress.get("ema")):  # a new stage, or averages not saved yet
+        for name, params_of in trained.items():
+            with torch.no_grad():
+                for average, p in zip(averaged[f"ema_{name}"].parameters(), params_of):
+                    average.copy_(p)
     tokens_per_frame = (config.height // config.spatial_compression) * (config.width // config.spatial_compression)
     cache = None
     if train_config.latent_cache:
@@ -544,6 +563,11 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
+        if averaged:
+            decay = min(train_config.ema_decay, (1 + step) / (10 + step))
+            with torch.no_grad():
+                for name, params_of in trained.items():
+                    torch._foreach_lerp_(list(averaged[f"ema_{name}"].parameters()), params_of, 1.0 - decay)
         progress["step"] = step + 1
         progress["clips_seen"]["transformer"] += len(captions)
         if step % 10 == 0:

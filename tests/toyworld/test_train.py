@@ -208,3 +208,17 @@ def test_a_finished_run_can_train_its_vae_further_and_then_its_transformer_again
     assert not torch.equal(before["vae.encoder.conv_in.conv.weight"], after["vae.encoder.conv_in.conv.weight"])
     assert not torch.equal(before["transformer.proj_out.weight"], after["transformer.proj_out.weight"])
     assert (tmp_path / "latent_cache.safetensors").is_file()
+
+
+def test_the_exported_networks_are_the_moving_averages_of_the_trained_ones(trained):
+    import torch
+    from safetensors.torch import load_file
+
+    weights = _weights(trained)
+    exported = load_file(str(trained / "model" / "transformer" / "diffusion_pytorch_model.safetensors"))
+    key = "proj_out.weight"
+    assert torch.equal(exported[key], weights[f"ema_transformer.{key}"])
+    assert not torch.equal(exported[key], weights[f"transformer.{key}"])  # the raw weights moved on
+    text = load_file(str(trained / "model" / "text_encoder" / "model.safetensors"))
+    name = next(k for k in text if k.endswith("SelfAttention.q.weight"))
+    assert torch.equal(text[name], weights[f"ema_text_encoder.{name}"])
