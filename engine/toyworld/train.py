@@ -1,8 +1,9 @@
 """Train the bundled default model from a seed: `python -m engine.toyworld.train --out DIR`.
 
-Two stages, both on clips rendered on the fly by engine.toyworld.world (no dataset files):
+Two stages, both on clips rendered by engine.toyworld.world (no dataset files):
 
-1. VAE (AutoencoderKLLTXVideo): L1 + MSE reconstruction of short clips plus a small KL term.
+1. VAE (AutoencoderKLLTXVideo): L1 + MSE reconstruction of short clips, object pixels weighted
+   up, an L1 term on spatial gradients (edges tell a square from a circle) and a small KL term.
    Its latents' per-channel mean and std are then measured and stored in the VAE
    (`latents_mean`/`latents_std`), which is how the LTX backend normalises latents.
 2. Transformer (LTXVideoTransformer3DModel) and text encoder (T5 over ByT5 bytes), VAE frozen,
@@ -13,10 +14,13 @@ Two stages, both on clips rendered on the fly by engine.toyworld.world (no datas
    image-to-video, extend, loop, blend and storyboard plans are all things the model has seen.
    Storyboard and dissolve clips carry a caption per latent frame, applied with the same
    per-frame cross-attention bias the backend builds; 10% of captions are dropped to "" so
-   classifier-free guidance has an unconditional model.
+   classifier-free guidance has an unconditional model. Latent tokens that show an object weigh
+   more in the loss. With `--latent-cache N` the clips are encoded once; the exported weights
+   are a moving average (EMA) of the trained ones.
 
-Checkpoints (safetensors, written atomically) let a run stop and continue with `--resume`; the
-diffusers-format model is exported to DIR/model after each stage and every `--export-every` steps.
+Checkpoints (safetensors, written atomically) let a run stop and continue with `--resume`
+(`--reopen-vae` trains a finished run's VAE further); the diffusers-format model is exported to
+DIR/model after each stage and every `--export-every` steps.
 """
 
 from __future__ import annotations
