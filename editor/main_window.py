@@ -112,6 +112,8 @@ class MainWindow(QMainWindow):
         self.document.changed.connect(self._on_document_changed)
         self.document.editFailed.connect(lambda message: self.statusBar().showMessage(message, 6000))
         self.creation_bar.submitted.connect(self._on_creation_bar_submitted)
+        self.creation_bar.model.currentIndexChanged.connect(self._on_model_chosen)
+        self._on_model_chosen()
         self.creation_bar.problem.connect(self._show_problem)
         self.bridge.jobChanged.connect(self.library.show_job)
         self.bridge.jobProgress.connect(self.library.show_progress)
@@ -253,6 +255,17 @@ class MainWindow(QMainWindow):
             if params is None:
                 return
         self.submit_job(kind, params)
+
+    def _on_model_chosen(self, _index: int = 0) -> None:
+        """The plan strip draws latent frames as the chosen model will make them (read from its
+        VAE's config, nothing loaded)."""
+        from engine.generate.models import frame_layout, resolve
+
+        try:
+            layout = frame_layout(resolve(self.creation_bar.model.currentData()))
+        except KinoraError:
+            layout = None  # no usable model: the creation bar says so when generating
+        self.timeline.plan_strip.set_layout(layout)
 
     def _timeline_job_params(self) -> dict | None:
         from engine.jobs.timeline_job import timeline_params

@@ -21,8 +21,8 @@ from engine.generate.plan import GenerationPlan
 from engine.time import FrameRange
 
 STRIP_HEIGHT = 54
-# Until a model is chosen the strip assumes the LTX family's causal VAE (8 frames per latent
-# frame after the first), which the bundled default model shares.
+# Until the main window tells it the chosen model's layout (engine.generate.models.frame_layout),
+# the strip assumes the LTX family's causal VAE of real LTX-Video (8 frames per latent frame after the first).
 DEFAULT_CAPS = ModelCaps(family="ltx", vae_temporal_compression=8, vae_spatial_compression=32, size_multiple=32,
                          per_token_timesteps=True)
 PROMPT_COLORS = [QColor(196, 140, 48), QColor(70, 150, 200), QColor(160, 90, 200), QColor(80, 170, 110),
@@ -46,6 +46,18 @@ class PlanStrip(QWidget):
         view.horizontalScrollBar().valueChanged.connect(self.update)
         view.playheadChanged.connect(lambda _frame: self.update())
         self.recompile()
+
+    def set_layout(self, layout: tuple[int, int] | None) -> None:
+        """Draw plans for a model whose VAE makes one latent frame of `layout[0]` pixel frames and
+        one latent cell of `layout[1]` pixels (None: the default)."""
+        import dataclasses
+
+        caps = DEFAULT_CAPS if layout is None else dataclasses.replace(
+            DEFAULT_CAPS, vae_temporal_compression=layout[0], vae_spatial_compression=layout[1],
+            size_multiple=layout[1])
+        if caps != self.caps:
+            self.caps = caps
+            self.recompile()
 
     def generate_range(self) -> FrameRange | None:
         view = self.view

@@ -122,6 +122,25 @@ def inspect_model(path: Path, name: str | None = None) -> ModelInfo:
     return ModelInfo(name, path, family, pipeline_class, defaults=defaults if isinstance(defaults, dict) else {})
 
 
+def frame_layout(info: ModelInfo) -> tuple[int, int] | None:
+    """(pixel frames per latent frame, pixels per latent cell) read from the VAE's config.json,
+    without loading anything: what a front end needs to draw a plan before the model is loaded
+    (the loaded backend's caps stay the authority). None when the VAE is not one Kinora knows."""
+    try:
+        config = json.loads((info.path / "vae" / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    kind = config.get("_class_name")
+    if kind == "AutoencoderKLLTXVideo":  # diffusers' own formulas for this class
+        scale = 2 ** sum(bool(x) for x in config.get("spatio_temporal_scaling", (True, True, True, False)))
+        temporal = config.get("temporal_compression_ratio") or config.get("patch_size_t", 1) * scale
+        spatial = config.get("spatial_compression_ratio") or config.get("patch_size", 4) * scale
+        return int(temporal), int(spatial)
+    if kind == "AutoencoderKLWan":
+        return int(config.get("scale_factor_temporal") or 4), int(config.get("scale_factor_spatial") or 8)
+    return None
+
+
 def _component_problem(path: Path, component: str, spec: list) -> str | None:
     library, class_name = spec[0], spec[1]
     folder = path / component

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -45,3 +46,29 @@ def test_strip_follows_edits_and_marks(qtbot):
     QTest.keyClick(view, Qt.Key.Key_O)
     assert (view.mark_in, view.mark_out) == (16, 24)
     assert strip.plan.frame_range.start == 16 and strip.plan.num_frames == 9
+
+
+def test_strip_draws_latent_frames_as_the_chosen_model_makes_them(qtbot, tmp_path):
+    from tests.generate.tiny_models import save_tiny_ltx
+
+    project = new_project(640, 360, 24)
+    prompt = project.timeline.tracks_of("prompt")[0].id
+    edits.insert(project, prompt, TextBlock("t", 0, 30, "a red circle"))
+    window = MainWindow(project, start_worker=False)
+    qtbot.addWidget(window)
+    strip = window.timeline.plan_strip
+    # The default model is the bundled one: 4 pixel frames per latent frame, so 30 frames -> 29.
+    assert strip.caps.vae_temporal_compression == 4 and strip.plan.num_frames == 29
+    # A model whose VAE downsamples time three times (8 frames per latent frame), as real LTX-Video's:
+    # only its config is read, nothing is loaded.
+    folder = save_tiny_ltx(tmp_path / "tiny")
+    config_file = folder / "vae" / "config.json"
+    config = json.loads(config_file.read_text())
+    config["spatio_temporal_scaling"] = [True, True, True, False]
+    config_file.write_text(json.dumps(config))
+    bar = window.creation_bar
+    bar.model.addItem("tiny LTX", str(folder))
+    bar.model.setCurrentIndex(bar.model.count() - 1)
+    assert strip.caps.vae_temporal_compression == 8 and strip.plan.num_frames == 33
+    bar.model.setCurrentIndex(0)
+    assert strip.caps.vae_temporal_compression == 4

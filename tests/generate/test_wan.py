@@ -73,3 +73,12 @@ def test_wan22_per_token_timesteps(tmp_path, tmp_path_factory):
 
     assert torch.equal(result.latents[:, :, :1], backend.encode_frames(read_image(image)[None]))
     assert result.frames.shape == (1, 9, 16, 16, 3)
+
+
+def test_the_frame_layout_read_from_the_vae_config_is_the_loaded_models(wan, wan_dir, tiny_ltx, tiny_ltx_dir):
+    from engine.generate.models import BUNDLED_MODEL, frame_layout, inspect_model
+
+    for backend, folder in ((wan, wan_dir), (tiny_ltx, tiny_ltx_dir)):
+        caps = backend.caps
+        assert frame_layout(inspect_model(folder)) == (caps.vae_temporal_compression, caps.vae_spatial_compression)
+    assert frame_layout(inspect_model(BUNDLED_MODEL)) == (4, 8)  # the bundled model's VAE (see docs/toyworld.md)
