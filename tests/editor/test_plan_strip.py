@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+
 import numpy as np
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
