@@ -39,3 +39,11 @@ def test_psnr_and_the_table():
     table = report.table()
     assert "| colour, shape and motion all right" in table and "| yes |" in table and "| no  |" in table
     assert THRESHOLDS["prompt_adherence"].met(0.85) and not THRESHOLDS["loop_seam_ratio"].met(1.31)
+
+
+def test_the_table_adds_the_vae_ceiling_when_measured():
+    report = Report(metrics={"vae_colour": 1.0, "vae_shape": 0.5, "vae_motion": 0.75, "vae_all": 0.5})
+    assert report.table() == ("VAE round trips of rendered clips (the ceiling of any transformer on this VAE): "
+                              "colour 1.000, shape 0.500, motion 0.750, all three 0.500")
+    report.metrics["prompt_adherence"] = 0.4
+    assert report.table().splitlines()[2].startswith("| colour, shape and motion all right | 0.400")
