@@ -8,6 +8,7 @@ import sys
 from engine.errors import UserError
 
 DEFAULT_RATE = 24.0
+RANGE_HELP = "frames START..END-1 of the file (the clip's trim in an editor; default all of it)"
 
 
 def register(subparsers) -> None:
@@ -33,7 +34,7 @@ def register(subparsers) -> None:
     ext.add_argument("--backward", action="store_true", help="generate frames before the clip")
     ext.add_argument("--frames", type=int, default=16, help="new frames (default 16)")
     ext.add_argument("--context", type=int, default=9, help="frames of the clip to continue from (default 9)")
-    ext.add_argument("--range", metavar="START:END", help="frames START..END-1 of the file (the clip's trim in an editor; default all of it)")
+    ext.add_argument("--range", metavar="START:END", help=RANGE_HELP)
     _size_options(ext)
     _common_options(ext)
     ext.set_defaults(run=_run_tool)
@@ -43,7 +44,7 @@ def register(subparsers) -> None:
     lp.add_argument("prompt", nargs="?", default="")
     lp.add_argument("--frames", type=int, default=16, help="bridge frames (default 16)")
     lp.add_argument("--context", type=int, default=9)
-    lp.add_argument("--range", metavar="START:END", help="frames START..END-1 of the file (the clip's trim in an editor; default all of it)")
+    lp.add_argument("--range", metavar="START:END", help=RANGE_HELP)
     _size_options(lp)
     _common_options(lp)
     lp.set_defaults(run=_run_tool)
@@ -67,7 +68,7 @@ def register(subparsers) -> None:
         p.add_argument("prompt", nargs="?", default="")
         p.add_argument("--strength", type=float, default=default,
                        help=f"how much to change, 0..1 (default {default})")
-        p.add_argument("--range", metavar="START:END", help="frames START..END-1 of the file (the clip's trim in an editor; default all of it)")
+        p.add_argument("--range", metavar="START:END", help=RANGE_HELP)
         _size_options(p)
         _common_options(p)
         p.set_defaults(run=_run_tool)
