@@ -136,6 +136,17 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10 * np.log10(255.0**2 / mse)
 
 
+def judge(frames: np.ndarray, colour: str, shape: str, motion: str) -> tuple[dict[str, bool], detect.Track | None]:
+    """Whether the largest object the detectors find has this colour, shape and motion (and "all"
+    three), and the track found."""
+    tracks = detect.detect_clip(frames, max_objects=1)
+    found = tracks[0] if tracks else None
+    ok = {"colour": bool(found and found.colour == colour), "shape": bool(found and found.shape == shape),
+          "motion": bool(found and found.motion == motion)}
+    ok["all"] = all(ok.values())
+    return ok, found
+
+
 class Harness:
     def __init__(self, backend, settings, folder: Path, width: int = 64, height: int = 64, num_frames: int = 25,
                  log=print) -> None:
@@ -171,11 +182,7 @@ class Harness:
                                    num_frames=self.num_frames, rate=RATE, prompt=prompt)
             frames, _ = self._run(recipe, seed=i)
             (colour, shape, motion), = parse_caption(prompt)[0]
-            tracks = detect.detect_clip(frames, max_objects=1)
-            found = tracks[0] if tracks else None
-            ok = {"colour": bool(found and found.colour == colour), "shape": bool(found and found.shape == shape),
-                  "motion": bool(found and found.motion == motion)}
-            ok["all"] = all(ok.values())
+            ok, found = judge(frames, colour, shape, motion)
             for key, value in ok.items():
                 right[key] += value
             if not ok["all"]:
@@ -192,12 +199,8 @@ class Harness:
         for i in range(count):
             scene = source_scene(1000 + i, motions=MOTIONS)
             obj = scene.objects[0]
-            found = detect.detect_clip(self._roundtrip(render_scene(scene, self.width, self.height, self.num_frames)),
-                                       max_objects=1)
-            ok = {"colour": bool(found and found[0].colour == obj.colour),
-                  "shape": bool(found and found[0].shape == obj.shape),
-                  "motion": bool(found and found[0].motion == obj.motion)}
-            ok["all"] = all(ok.values())
+            roundtrip = self._roundtrip(render_scene(scene, self.width, self.height, self.num_frames))
+            ok, _ = judge(roundtrip, obj.colour, obj.shape, obj.motion)
             for key, value in ok.items():
                 right[key] += value
         result = {f"vae_{key}": value / count for key, value in right.items()}

@@ -533,7 +533,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     restore_optimizer(optimizer, saved_optimizer, progress["step"])
     transformer.train()
     text_encoder.train()
-    trained = {name: [p for p in modules[name].parameters()] for name in ("transformer", "text_encoder")}
+    trained = {name: list(modules[name].parameters()) for name in ("transformer", "text_encoder")}
     if averaged and (progress["step"] == 0 or not progress.get("ema")):  # a new stage, or averages not saved yet
         for name, params_of in trained.items():
             with torch.no_grad():
