@@ -1,6 +1,6 @@
 """Train the bundled default model from a seed: `python -m engine.toyworld.train --out DIR`.
 
-Two stages, both on clips rendered by engine.toyworld.world (no dataset files):
+Three stages, all on clips rendered by engine.toyworld.world (no dataset files):
 
 1. VAE (AutoencoderKLLTXVideo): L1 + MSE reconstruction of short clips, object pixels weighted
    up, an L1 term on spatial gradients (edges tell a square from a circle) and a small KL term.
@@ -17,6 +17,10 @@ Two stages, both on clips rendered by engine.toyworld.world (no dataset files):
    classifier-free guidance has an unconditional model. Latent tokens that show an object weigh
    more in the loss. With `--latent-cache N` the clips are encoded once; the exported weights
    are a moving average (EMA) of the trained ones.
+3. Decoder (`--decoder-steps N`, optional): the VAE decoder alone on whole clips, the encoder
+   and so the latents fixed (the transformer needs no retraining). Stage 1 saw five frames at a
+   time; a generation is decoded 25 or more at once, with held frames next to generated ones,
+   so some clips get disturbed neighbours (see `disturb_neighbours`).
 
 Checkpoints (safetensors, written atomically) let a run stop and continue with `--resume`
 (`--reopen-vae` trains a finished run's VAE further); the diffusers-format model is exported to
@@ -41,6 +45,7 @@ from engine.toyworld.model import MICRO, ModelConfig
 CHECKPOINT = "checkpoint.safetensors"
 PROGRESS = "progress.json"
 LATENT_CACHE = "latent_cache.safetensors"
+OPTIMIZERS = ("optimizer", "decoder_optimizer")  # the VAE's or transformer's moments; the decoder stage's
 UNCONDITIONAL = ""  # what the sampler's unconditional half gets when no negative prompt is given
 
 
@@ -63,6 +68,10 @@ class TrainConfig:
     object_token_weight: float = 4.0  # latent tokens with an object in them weigh this much more in the flow loss
     latent_cache: int = 0  # >0: encode this many clips once and train on them (each step draws from the cache)
     ema_decay: float = 0.999  # the exported transformer and text encoder are this moving average of their weights
+    decoder_steps: int = 0  # then the decoder alone, on whole clips, encoder (and so the latents) fixed
+    decoder_frames: int = 17
+    decoder_lr: float = 2e-4
+    decoder_disturbed: float = 0.5  # share of decoder clips with disturbed neighbours (see disturb_neighbours)
 
 
 def clip_seed(seed: int, stage: int, step: int, index: int) -> int:
@@ -93,21 +102,27 @@ def render_batch(seeds: list[int], config: ModelConfig, num_frames: int):
 
 # -- checkpoints ---------------------------------------------------------------------------------------
 
-def save_checkpoint(folder: Path, modules: dict, optimizer, progress: dict) -> None:
-    """Weights and optimiser moments in one safetensors file and the position in progress.json,
-    each replaced atomically so a run killed mid-write resumes from the previous checkpoint."""
+def optimizer_tensors(optimizer, prefix: str = "optimizer") -> dict:
+    """An optimiser's Adam moments as named tensors (parameters in the optimiser's own order)."""
+    tensors = {}
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for i, p in enumerate(params):
+        for key, value in optimizer.state.get(p, {}).items():
+            if hasattr(value, "shape"):
+                tensors[f"{prefix}.{i}.{key}"] = value.detach().float().reshape(value.shape).contiguous().clone()
+    return tensors
+
+
+def save_checkpoint(folder: Path, modules: dict, moments: dict, progress: dict) -> None:
+    """Weights and optimiser moments (see `optimizer_tensors`) in one safetensors file and the
+    position in progress.json, each replaced atomically so a run killed mid-write resumes from the
+    previous checkpoint."""
     from safetensors.torch import save_file
 
-    tensors = {}
+    tensors = dict(moments)
     for name, module in modules.items():
         for key, value in module.state_dict().items():
             tensors[f"{name}.{key}"] = value.detach().contiguous().clone()
-    if optimizer is not None:
-        params = [p for group in optimizer.param_groups for p in group["params"]]
-        for i, p in enumerate(params):
-            for key, value in optimizer.state.get(p, {}).items():
-                if hasattr(value, "shape"):
-                    tensors[f"optimizer.{i}.{key}"] = value.detach().float().reshape(value.shape).contiguous().clone()
     tmp = folder / (CHECKPOINT + ".tmp")
     save_file(tensors, str(tmp))
     os.replace(tmp, folder / CHECKPOINT)
@@ -127,17 +142,17 @@ def load_checkpoint(folder: Path, modules: dict) -> tuple[dict, dict]:
         state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
         if state:
             module.load_state_dict(state)
-    optimizer_state = {k: v for k, v in tensors.items() if k.startswith("optimizer.")}
+    optimizer_state = {k: v for k, v in tensors.items() if k.split(".", 1)[0] in OPTIMIZERS}
     return json.loads((folder / PROGRESS).read_text(encoding="utf-8")), optimizer_state
 
 
-def restore_optimizer(optimizer, saved: dict, step: int) -> None:
+def restore_optimizer(optimizer, saved: dict, step: int, prefix: str = "optimizer") -> None:
     """Put saved Adam moments back (parameters in the optimiser's own order)."""
     import torch
 
     params = [p for group in optimizer.param_groups for p in group["params"]]
     for i, p in enumerate(params):
-        avg, sq = saved.get(f"optimizer.{i}.exp_avg"), saved.get(f"optimizer.{i}.exp_avg_sq")
+        avg, sq = saved.get(f"{prefix}.{i}.exp_avg"), saved.get(f"{prefix}.{i}.exp_avg_sq")
         if avg is not None and sq is not None:
             optimizer.state[p] = {"step": torch.tensor(float(step)), "exp_avg": avg.clone(), "exp_avg_sq": sq.clone()}
 
@@ -179,19 +194,51 @@ def object_token_mask(frames: np.ndarray, config: ModelConfig):
     return torch.cat([first, rest], 1)
 
 
-def vae_loss(vae, pixels, kl_weight: float, weights=None, generator=None, edge_weight: float = 0.0):
-    posterior = vae.encode(pixels).latent_dist
-    latents = posterior.sample(generator)
-    decoded = vae.decode(latents).sample
-    error = (decoded - pixels).abs() + (decoded - pixels).pow(2)
-    reconstruction = _weighted_mean(error, weights)
+def reconstruction_loss(decoded, pixels, weights=None, edge_weight: float = 0.0):
+    """L1 + MSE per pixel, plus L1 on spatial gradients, each a `weights`-weighted mean."""
+    reconstruction = _weighted_mean((decoded - pixels).abs() + (decoded - pixels).pow(2), weights)
     if edge_weight:
         for axis in (3, 4):  # rows, columns
             difference = decoded.diff(dim=axis) - pixels.diff(dim=axis)
             w = weights.narrow(axis, 1, weights.shape[axis] - 1) if weights is not None else None
             reconstruction = reconstruction + edge_weight * _weighted_mean(difference.abs(), w)
+    return reconstruction
+
+
+def vae_loss(vae, pixels, kl_weight: float, weights=None, generator=None, edge_weight: float = 0.0):
+    posterior = vae.encode(pixels).latent_dist
+    latents = posterior.sample(generator)
+    reconstruction = reconstruction_loss(vae.decode(latents).sample, pixels, weights, edge_weight)
     kl = 0.5 * (posterior.mean.pow(2) + posterior.var - 1.0 - posterior.logvar).mean()
     return reconstruction + kl_weight * kl, reconstruction
+
+
+def disturb_neighbours(latents, share: float, temporal_compression: int, generator):
+    """(latents, pixel-frame weights (B, F)): in `share` of the clips, some latent frames are pulled
+    part of the way (30-100%) to another clip's and their pixel frames weigh 0.
+
+    A held frame of a generation is decoded next to generated ones, which are never quite the
+    source's; trained on this, the decoder renders a latent frame faithfully whatever its
+    neighbours are. Each disturbed clip keeps at least one latent frame as it was.
+    """
+    import torch
+
+    b, _c, count = latents.shape[:3]
+    num_frames = 1 + (count - 1) * temporal_compression
+    disturbed = torch.zeros(b, count, dtype=torch.bool)
+    for i in range(b):
+        if count > 1 and float(torch.rand((), generator=generator)) < share:
+            pick = torch.rand(count, generator=generator) < 1 / 3
+            kept = int(torch.randint(0, count, (), generator=generator))
+            pick[kept] = False
+            if not bool(pick.any()):
+                pick[(kept + 1 + int(torch.randint(0, count - 1, (), generator=generator))) % count] = True
+            disturbed[i] = pick
+    amount = 0.3 + 0.7 * torch.rand(b, 1, count, 1, 1, generator=generator)
+    amount = amount * disturbed.view(b, 1, count, 1, 1).to(amount.dtype).to(latents.device)
+    latents = latents + amount.to(latents.device) * (latents.roll(1, dims=0) - latents)
+    latent_of_frame = torch.tensor([0] + [1 + (p - 1) // temporal_compression for p in range(1, num_frames)])
+    return latents, (~disturbed[:, latent_of_frame]).float()
 
 
 def latent_statistics(vae, config: ModelConfig, train: TrainConfig):
@@ -455,16 +502,17 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             saved_optimizer = {}  # the saved moments are the transformer's
             log(f"VAE stage reopened at step {vae_done}")
     progress.setdefault("sittings", []).append(
-        {"vae_steps": train_config.vae_steps, "dit_steps": train_config.dit_steps, "resumed": resume,
+        {"vae_steps": train_config.vae_steps, "dit_steps": train_config.dit_steps,
+         "decoder_steps": train_config.decoder_steps, "resumed": resume,
          "reopened_vae": reopen_vae, "latent_cache": train_config.latent_cache})
     for module in modules.values():
         module.to(device)
     started = time.monotonic() - progress["seconds"]
 
-    def checkpoint(optimizer):
+    def checkpoint(moments: dict):
         progress["seconds"] = time.monotonic() - started
         progress["ema"] = bool(averaged)
-        save_checkpoint(out, modules, optimizer, progress)
+        save_checkpoint(out, modules, moments, progress)
 
     def export():
         tmp = out / "model.tmp"
@@ -513,7 +561,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             if step % 10 == 0:
                 log(f"vae step {step} loss {loss.item():.4f} reconstruction {reconstruction.item():.4f}")
             if (step + 1) % checkpoint_every == 0:
-                checkpoint(optimizer)
+                checkpoint(optimizer_tensors(optimizer))
         vae.eval()
         mean, std = latent_statistics(vae, config, train_config)
         vae.latents_mean.copy_(mean.to(vae.latents_mean.device))
@@ -521,67 +569,109 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
         log(f"vae latent std {std.cpu().numpy().round(3).tolist()}")
         progress.update(stage="transformer", step=0)
         (out / LATENT_CACHE).unlink(missing_ok=True)  # encoded by an older VAE
-        checkpoint(None)
+        checkpoint({})
         export()
         saved_optimizer = {}
 
     # Stage 2: transformer and text encoder on the frozen VAE.
     vae.eval().requires_grad_(False)
-    shift = schedule_shift(config)
-    params = list(transformer.parameters()) + list(text_encoder.parameters())
-    optimizer = torch.optim.AdamW(params, lr=train_config.dit_lr, weight_decay=0.01)
-    restore_optimizer(optimizer, saved_optimizer, progress["step"])
-    transformer.train()
-    text_encoder.train()
-    trained = {name: list(modules[name].parameters()) for name in ("transformer", "text_encoder")}
-    if averaged and (progress["step"] == 0 or not progress.get("ema")):  # a new stage, or averages not saved yet
-        for name, params_of in trained.items():
-            with torch.no_grad():
-                for average, p in zip(averaged[f"ema_{name}"].parameters(), params_of):
-                    average.copy_(p)
-    tokens_per_frame = (config.height // config.spatial_compression) * (config.width // config.spatial_compression)
-    cache = None
-    if train_config.latent_cache:
-        cache = LatentCache.load(out, train_config.latent_cache)
-        if cache is None:
-            cache = LatentCache.build(vae, config, train_config, device)
-            cache.save(out)
-    for step in range(progress["step"], train_config.dit_steps):
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, train_config.dit_steps, train_config.dit_lr, train_config.warmup)
-        generator = torch.Generator().manual_seed(clip_seed(train_config.seed, 2, step, 0))
-        if cache is not None:
-            latents, masks, captions = cache.draw(step, train_config.dit_batch, generator)
-            latents, masks = latents.to(device), masks.to(device)
-        else:
-            seeds = [clip_seed(train_config.seed, 2, step, i) for i in range(train_config.dit_batch)]
-            num_frames = config.num_frames + (2 * config.temporal_compression if long_batch(step) else 0)
-            latents, masks, captions = encode_clips(vae, seeds, config, num_frames, device, generator)
-        context, text_mask, prompt_of_frame = text_batch(tokenizer, text_encoder, captions, config, train_config,
-                                                           generator)
-        bias = cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame, config.max_sequence_length)
-        levels = noise_levels(len(captions), latents.shape[2], shift, generator)
-        loss = flow_matching_loss(transformer, latents, context, bias.to(device), levels.to(device), config,
-                                  generator, 1.0 + train_config.object_token_weight * masks)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(params, 1.0)
-        optimizer.step()
-        if averaged:
-            decay = min(train_config.ema_decay, (1 + step) / (10 + step))
-            with torch.no_grad():
-                for name, params_of in trained.items():
-                    torch._foreach_lerp_(list(averaged[f"ema_{name}"].parameters()), params_of, 1.0 - decay)
-        progress["step"] = step + 1
-        progress["clips_seen"]["transformer"] += len(captions)
-        if step % 10 == 0:
-            log(f"transformer step {step} loss {loss.item():.4f}")
-        if (step + 1) % checkpoint_every == 0:
-            checkpoint(optimizer)
-        if (step + 1) % export_every == 0:
+    transformer_moments = {k: v for k, v in saved_optimizer.items() if k.startswith("optimizer.")}
+    if progress["stage"] in ("transformer", "done"):
+        shift = schedule_shift(config)
+        params = list(transformer.parameters()) + list(text_encoder.parameters())
+        optimizer = torch.optim.AdamW(params, lr=train_config.dit_lr, weight_decay=0.01)
+        restore_optimizer(optimizer, saved_optimizer, progress["step"])
+        transformer.train()
+        text_encoder.train()
+        trained = {name: list(modules[name].parameters()) for name in ("transformer", "text_encoder")}
+        if averaged and (progress["step"] == 0 or not progress.get("ema")):  # a new stage, or averages not saved yet
+            for name, params_of in trained.items():
+                with torch.no_grad():
+                    for average, p in zip(averaged[f"ema_{name}"].parameters(), params_of):
+                        average.copy_(p)
+        tokens_per_frame = (config.height // config.spatial_compression) * (config.width // config.spatial_compression)
+        cache = None
+        if train_config.latent_cache:
+            cache = LatentCache.load(out, train_config.latent_cache)
+            if cache is None:
+                cache = LatentCache.build(vae, config, train_config, device)
+                cache.save(out)
+        for step in range(progress["step"], train_config.dit_steps):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, train_config.dit_steps, train_config.dit_lr, train_config.warmup)
+            generator = torch.Generator().manual_seed(clip_seed(train_config.seed, 2, step, 0))
+            if cache is not None:
+                latents, masks, captions = cache.draw(step, train_config.dit_batch, generator)
+                latents, masks = latents.to(device), masks.to(device)
+            else:
+                seeds = [clip_seed(train_config.seed, 2, step, i) for i in range(train_config.dit_batch)]
+                num_frames = config.num_frames + (2 * config.temporal_compression if long_batch(step) else 0)
+                latents, masks, captions = encode_clips(vae, seeds, config, num_frames, device, generator)
+            context, text_mask, prompt_of_frame = text_batch(tokenizer, text_encoder, captions, config, train_config,
+                                                               generator)
+            bias = cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame, config.max_sequence_length)
+            levels = noise_levels(len(captions), latents.shape[2], shift, generator)
+            loss = flow_matching_loss(transformer, latents, context, bias.to(device), levels.to(device), config,
+                                      generator, 1.0 + train_config.object_token_weight * masks)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(params, 1.0)
+            optimizer.step()
+            if averaged:
+                decay = min(train_config.ema_decay, (1 + step) / (10 + step))
+                with torch.no_grad():
+                    for name, params_of in trained.items():
+                        torch._foreach_lerp_(list(averaged[f"ema_{name}"].parameters()), params_of, 1.0 - decay)
+            progress["step"] = step + 1
+            progress["clips_seen"]["transformer"] += len(captions)
+            if step % 10 == 0:
+                log(f"transformer step {step} loss {loss.item():.4f}")
+            if (step + 1) % checkpoint_every == 0:
+                checkpoint(optimizer_tensors(optimizer))
+            if (step + 1) % export_every == 0:
+                export()
+        transformer_moments = optimizer_tensors(optimizer)  # kept, so a finished run can be continued
+        progress.update(stage="decoder", step=progress["clips_seen"].get("decoder", 0) // train_config.vae_batch)
+        if progress["step"] < train_config.decoder_steps:
+            checkpoint(transformer_moments)
             export()
+
+    # Stage 3: the decoder alone on whole clips (stage 1 saw `vae_frames` at a time), the encoder fixed.
+    if progress["stage"] == "decoder" and progress["step"] < train_config.decoder_steps:
+        vae.decoder.requires_grad_(True).train()
+        optimizer = torch.optim.AdamW(vae.decoder.parameters(), lr=train_config.decoder_lr, weight_decay=0.0)
+        restore_optimizer(optimizer, saved_optimizer, progress["step"], "decoder_optimizer")
+        progress["clips_seen"].setdefault("decoder", 0)
+        for step in range(progress["step"], train_config.decoder_steps):
+            for group in optimizer.param_groups:
+                group["lr"] = lr_at(step, train_config.decoder_steps, train_config.decoder_lr, train_config.warmup)
+            seeds = [clip_seed(train_config.seed, 5, step, i) for i in range(train_config.vae_batch)]
+            _clips, frames = render_batch(seeds, config, train_config.decoder_frames)
+            pixels = to_pixels(frames).to(device)
+            generator = torch.Generator().manual_seed(seeds[0])
+            with torch.no_grad():
+                latents = vae.encode(pixels).latent_dist.sample(generator)
+            latents, frame_weights = disturb_neighbours(latents, train_config.decoder_disturbed,
+                                                        config.temporal_compression, generator)
+            weights = object_weights(frames, train_config.object_weight).to(device)
+            weights = weights * frame_weights.to(device).view(*frame_weights.shape[:1], 1, -1, 1, 1)
+            loss = reconstruction_loss(vae.decode(latents).sample, pixels, weights, train_config.edge_weight)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(vae.decoder.parameters(), 1.0)
+            optimizer.step()
+            progress["step"] = step + 1
+            progress["clips_seen"]["decoder"] += len(seeds)
+            if step % 10 == 0:
+                log(f"decoder step {step} loss {loss.item():.4f}")
+            if (step + 1) % checkpoint_every == 0:
+                checkpoint(transformer_moments | optimizer_tensors(optimizer, "decoder_optimizer"))
+            if (step + 1) % export_every == 0:
+                export()
+        vae.eval().requires_grad_(False)
+        transformer_moments |= optimizer_tensors(optimizer, "decoder_optimizer")
     progress.update(stage="done", step=train_config.dit_steps)
-    checkpoint(optimizer)  # with the optimiser, so a finished run can be continued with more steps
+    checkpoint(transformer_moments)
     export()
     log(f"done in {progress['seconds'] / 60:.1f} min; model in {out / 'model'}")
     return out / "model"
@@ -596,6 +686,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--vae-steps", type=int, default=defaults.vae_steps)
     parser.add_argument("--steps", type=int, default=defaults.dit_steps, help="transformer steps")
+    parser.add_argument("--decoder-steps", type=int, default=defaults.decoder_steps,
+                        help="then train the VAE decoder alone on whole clips (the latents stay as they are)")
     parser.add_argument("--batch", type=int, default=defaults.dit_batch, help="transformer batch")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--latent-cache", type=int, default=defaults.latent_cache,
@@ -609,6 +701,8 @@ def main(argv: list[str] | None = None) -> int:
     config = MICRO if args.micro else ModelConfig()
     train_config = TrainConfig(seed=args.seed, vae_steps=args.vae_steps, dit_steps=args.steps, dit_batch=args.batch,
                                vae_frames=min(defaults.vae_frames, config.num_frames),
+                               decoder_steps=args.decoder_steps,
+                               decoder_frames=min(defaults.decoder_frames, config.num_frames),
                                stats_clips=8 if args.micro else defaults.stats_clips,
                                warmup=min(defaults.warmup, max(1, args.steps // 10)), latent_cache=args.latent_cache)
     if args.device == "cuda":

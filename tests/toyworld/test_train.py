@@ -11,6 +11,7 @@ from engine.toyworld.train import (
     LatentCache,
     TrainConfig,
     cross_attention_bias,
+    disturb_neighbours,
     flow_matching_loss,
     main,
     noise_levels,
@@ -222,3 +223,59 @@ def test_the_exported_networks_are_the_moving_averages_of_the_trained_ones(train
     text = load_file(str(trained / "model" / "text_encoder" / "model.safetensors"))
     name = next(k for k in text if k.endswith("SelfAttention.q.weight"))
     assert torch.equal(text[name], weights[f"ema_text_encoder.{name}"])
+
+
+def test_disturbed_neighbours_leave_some_latent_frames_as_they_were_and_weigh_only_their_pixels():
+    import torch
+
+    latents = torch.randn(6, 4, 5, 2, 2)
+    moved, weights = disturb_neighbours(latents, 1.0, 4, torch.Generator().manual_seed(1))
+    assert weights.shape == (6, 17)
+    for clip in range(6):
+        changed = [not torch.equal(moved[clip, :, k], latents[clip, :, k]) for k in range(5)]
+        assert 0 < sum(changed) < 5
+        expected = [0.0 if changed[0 if p == 0 else 1 + (p - 1) // 4] else 1.0 for p in range(17)]
+        assert weights[clip].tolist() == expected
+        for k in range(5):
+            if changed[k]:  # pulled towards the previous clip in the batch, not just anywhere
+                step = moved[clip, :, k] - latents[clip, :, k]
+                toward = latents[clip - 1, :, k] - latents[clip, :, k]
+                ratio = float((step * toward).sum() / (toward * toward).sum())
+                assert 0.3 <= ratio <= 1.0 and torch.allclose(step, ratio * toward, atol=1e-5)
+    untouched, weights = disturb_neighbours(latents, 0.0, 4, torch.Generator().manual_seed(1))
+    assert torch.equal(untouched, latents) and bool((weights == 1).all())
+
+
+def test_the_decoder_stage_trains_only_the_decoder_and_a_finished_run_continues_after_it(tmp_path):
+    import dataclasses
+
+    import torch
+    from safetensors.torch import load_file
+
+    train(tmp_path / "run", MICRO, MICRO_TRAINING, threads=1)
+    before = _weights(tmp_path / "run")
+    decoder = dataclasses.replace(MICRO_TRAINING, decoder_steps=2, decoder_frames=9)
+    train(tmp_path / "run", MICRO, decoder, resume=True, threads=1)
+    after = _weights(tmp_path / "run")
+    for key in before:
+        same = torch.equal(before[key], after[key])
+        if key.startswith("vae.decoder."):
+            continue
+        assert same, f"{key} changed; only the decoder trains in this stage"
+    assert any(not torch.equal(before[k], after[k]) for k in before if k.startswith("vae.decoder."))
+    assert any(k.startswith("decoder_optimizer.") for k in after)
+    progress = json.loads((tmp_path / "run" / "progress.json").read_text())
+    assert progress["stage"] == "done" and progress["clips_seen"]["decoder"] == 2 * MICRO_TRAINING.vae_batch
+    exported = load_file(str(tmp_path / "run" / "model" / "vae" / "diffusion_pytorch_model.safetensors"))
+    assert all(torch.equal(exported[k[4:]], after[k]) for k in after if k.startswith("vae.decoder."))
+    # Stopped after one decoder step and continued: the same weights as two steps at once.
+    train(tmp_path / "split", MICRO, MICRO_TRAINING, threads=1)
+    train(tmp_path / "split", MICRO, dataclasses.replace(decoder, decoder_steps=1), resume=True, threads=1)
+    train(tmp_path / "split", MICRO, decoder, resume=True, threads=1)
+    split = _weights(tmp_path / "split")
+    assert all(torch.allclose(split[k], after[k], atol=1e-6) for k in after), "a resumed decoder stage diverged"
+    # The transformer can still be trained further afterwards.
+    train(tmp_path / "run", MICRO, dataclasses.replace(decoder, dit_steps=3), resume=True, threads=1)
+    progress = json.loads((tmp_path / "run" / "progress.json").read_text())
+    assert progress["clips_seen"]["transformer"] == 3 * MICRO_TRAINING.dit_batch
+    assert not torch.equal(_weights(tmp_path / "run")["transformer.proj_out.weight"], after["transformer.proj_out.weight"])
