@@ -575,7 +575,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
 
     # Stage 2: transformer and text encoder on the frozen VAE.
     vae.eval().requires_grad_(False)
-    transformer_moments = {k: v for k, v in saved_optimizer.items() if k.startswith("optimizer.")}
+    moments = dict(saved_optimizer)  # the Adam moments of stages 2 and 3, kept so either can be continued
     if progress["stage"] in ("transformer", "done"):
         shift = schedule_shift(config)
         params = list(transformer.parameters()) + list(text_encoder.parameters())
@@ -627,13 +627,13 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             if step % 10 == 0:
                 log(f"transformer step {step} loss {loss.item():.4f}")
             if (step + 1) % checkpoint_every == 0:
-                checkpoint(optimizer_tensors(optimizer))
+                checkpoint(moments | optimizer_tensors(optimizer))
             if (step + 1) % export_every == 0:
                 export()
-        transformer_moments = optimizer_tensors(optimizer)  # kept, so a finished run can be continued
+        moments |= optimizer_tensors(optimizer)
         progress.update(stage="decoder", step=progress["clips_seen"].get("decoder", 0) // train_config.vae_batch)
         if progress["step"] < train_config.decoder_steps:
-            checkpoint(transformer_moments)
+            checkpoint(moments)
             export()
 
     # Stage 3: the decoder alone on whole clips (stage 1 saw `vae_frames` at a time), the encoder fixed.
@@ -665,13 +665,13 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             if step % 10 == 0:
                 log(f"decoder step {step} loss {loss.item():.4f}")
             if (step + 1) % checkpoint_every == 0:
-                checkpoint(transformer_moments | optimizer_tensors(optimizer, "decoder_optimizer"))
+                checkpoint(moments | optimizer_tensors(optimizer, "decoder_optimizer"))
             if (step + 1) % export_every == 0:
                 export()
         vae.eval().requires_grad_(False)
-        transformer_moments |= optimizer_tensors(optimizer, "decoder_optimizer")
+        moments |= optimizer_tensors(optimizer, "decoder_optimizer")
     progress.update(stage="done", step=train_config.dit_steps)
-    checkpoint(transformer_moments)
+    checkpoint(moments)
     export()
     log(f"done in {progress['seconds'] / 60:.1f} min; model in {out / 'model'}")
     return out / "model"
