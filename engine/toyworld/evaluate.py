@@ -71,7 +71,7 @@ class Sizes:
     roundtrips: int = 60
 
 
-SMALL = Sizes(prompts=12, storyboards=3, blends=2, loops=2, extends=2, chains=1, roundtrips=12)
+SMALL = Sizes(prompts=12, storyboards=3, blends=2, loops=8, extends=6, chains=1, roundtrips=12)
 PARTS = ("prompts", "extend", "loop", "storyboard", "blend", "vae")
 
 
