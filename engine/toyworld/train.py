@@ -79,6 +79,16 @@ def clip_seed(seed: int, stage: int, step: int, index: int) -> int:
     return (seed * 1_000_003 + stage * 10_000_019 + step * 1009 + index) % (2**63)
 
 
+def optimise(optimizer, loss, params) -> None:
+    """One optimiser step on `loss`, gradients clipped to norm 1."""
+    import torch
+
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, 1.0)
+    optimizer.step()
+
+
 def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     if step < warmup:
         return peak * (step + 1) / warmup
@@ -552,10 +562,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             generator = torch.Generator().manual_seed(seeds[0])
             loss, reconstruction = vae_loss(vae, pixels, train_config.kl_weight, weights, generator,
                                             train_config.edge_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
-            optimizer.step()
+            optimise(optimizer, loss, vae.parameters())
             progress["step"] = step + 1
             progress["clips_seen"]["vae"] += len(seeds)
             if step % 10 == 0:
@@ -613,10 +620,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             levels = noise_levels(len(captions), latents.shape[2], shift, generator)
             loss = flow_matching_loss(transformer, latents, context, bias.to(device), levels.to(device), config,
                                       generator, 1.0 + train_config.object_token_weight * masks)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(params, 1.0)
-            optimizer.step()
+            optimise(optimizer, loss, params)
             if averaged:
                 decay = min(train_config.ema_decay, (1 + step) / (10 + step))
                 with torch.no_grad():
@@ -656,10 +660,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             weights = object_weights(frames, train_config.object_weight).to(device)
             weights = weights * frame_weights.to(device).view(*frame_weights.shape[:1], 1, -1, 1, 1)
             loss = reconstruction_loss(vae.decode(latents).sample, pixels, weights, train_config.edge_weight)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(vae.decoder.parameters(), 1.0)
-            optimizer.step()
+            optimise(optimizer, loss, vae.decoder.parameters())
             progress["step"] = step + 1
             progress["clips_seen"]["decoder"] += len(seeds)
             if step % 10 == 0:
