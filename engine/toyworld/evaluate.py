@@ -147,6 +147,11 @@ def judge(frames: np.ndarray, colour: str, shape: str, motion: str) -> tuple[dic
     return ok, found
 
 
+def rates(judged: list[dict[str, bool]]) -> dict[str, float]:
+    """The share of `judge` verdicts that are right, per key."""
+    return {key: sum(ok[key] for ok in judged) / len(judged) for key in judged[0]}
+
+
 class Harness:
     def __init__(self, backend, settings, folder: Path, width: int = 64, height: int = 64, num_frames: int = 25,
                  log=print) -> None:
@@ -175,19 +180,17 @@ class Harness:
     def prompt_adherence(self, count: int) -> dict:
         from engine.generate.tools import text_to_video
 
-        right = {"colour": 0, "shape": 0, "motion": 0, "all": 0}
-        failures = []
+        judged, failures = [], []
         for i, prompt in enumerate(evaluation_prompts(count)):
             recipe = text_to_video(self.backend.caps, width=self.width, height=self.height,
                                    num_frames=self.num_frames, rate=RATE, prompt=prompt)
             frames, _ = self._run(recipe, seed=i)
             (colour, shape, motion), = parse_caption(prompt)[0]
             ok, found = judge(frames, colour, shape, motion)
-            for key, value in ok.items():
-                right[key] += value
+            judged.append(ok)
             if not ok["all"]:
                 failures.append(f"{prompt} -> {(found.colour, found.shape, found.motion) if found else 'nothing'}")
-        result = {key: value / count for key, value in right.items()}
+        result = rates(judged)
         self.log(f"prompt adherence {result}")
         return {"prompt_adherence": result["all"], "prompt_colour": result["colour"],
                 "prompt_shape": result["shape"], "prompt_motion": result["motion"], "prompt_failures": failures}
@@ -195,15 +198,13 @@ class Harness:
     def vae_ceiling(self, count: int) -> dict:
         """What the detectors find in VAE round trips of rendered single-object clips: no transformer
         can draw a shape better than the VAE decodes it."""
-        right = {"colour": 0, "shape": 0, "motion": 0, "all": 0}
+        judged = []
         for i in range(count):
             scene = source_scene(1000 + i, motions=MOTIONS)
             obj = scene.objects[0]
             roundtrip = self._roundtrip(render_scene(scene, self.width, self.height, self.num_frames))
-            ok, _ = judge(roundtrip, obj.colour, obj.shape, obj.motion)
-            for key, value in ok.items():
-                right[key] += value
-        result = {f"vae_{key}": value / count for key, value in right.items()}
+            judged.append(judge(roundtrip, obj.colour, obj.shape, obj.motion)[0])
+        result = {f"vae_{key}": value for key, value in rates(judged).items()}
         self.log(f"VAE round trips {result}")
         return result
 

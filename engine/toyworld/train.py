@@ -45,7 +45,7 @@ from engine.toyworld.model import MICRO, ModelConfig
 CHECKPOINT = "checkpoint.safetensors"
 PROGRESS = "progress.json"
 LATENT_CACHE = "latent_cache.safetensors"
-OPTIMIZERS = ("optimizer", "decoder_optimizer")  # the VAE's or transformer's moments; the decoder stage's
+OPTIMIZERS = ("optimizer", "decoder_optimizer")  # checkpoint prefixes: stage 1 or 2's Adam moments, stage 3's
 UNCONDITIONAL = ""  # what the sampler's unconditional half gets when no negative prompt is given
 
 
@@ -244,11 +244,26 @@ def disturb_neighbours(latents, share: float, temporal_compression: int, generat
             if not bool(pick.any()):
                 pick[(kept + 1 + int(torch.randint(0, count - 1, (), generator=generator))) % count] = True
             disturbed[i] = pick
-    amount = 0.3 + 0.7 * torch.rand(b, 1, count, 1, 1, generator=generator)
-    amount = amount * disturbed.view(b, 1, count, 1, 1).to(amount.dtype).to(latents.device)
+    amount = (0.3 + 0.7 * torch.rand(b, 1, count, 1, 1, generator=generator)) * disturbed.view(b, 1, count, 1, 1)
     latents = latents + amount.to(latents.device) * (latents.roll(1, dims=0) - latents)
     latent_of_frame = torch.tensor([0] + [1 + (p - 1) // temporal_compression for p in range(1, num_frames)])
     return latents, (~disturbed[:, latent_of_frame]).float()
+
+
+def decoder_loss(vae, seeds: list[int], config: ModelConfig, train: TrainConfig, device: str):
+    """Stage 3's loss on the clips of `seeds`: encoded by the frozen encoder, some neighbours
+    disturbed, decoded and weighed like stage 1's reconstruction."""
+    import torch
+
+    _clips, frames = render_batch(seeds, config, train.decoder_frames)
+    pixels = to_pixels(frames).to(device)
+    generator = torch.Generator().manual_seed(seeds[0])
+    with torch.no_grad():
+        latents = vae.encode(pixels).latent_dist.sample(generator)
+    latents, frame_weights = disturb_neighbours(latents, train.decoder_disturbed, config.temporal_compression,
+                                                generator)
+    weights = object_weights(frames, train.object_weight).to(device) * frame_weights[:, None, :, None, None].to(device)
+    return reconstruction_loss(vae.decode(latents).sample, pixels, weights, train.edge_weight)
 
 
 def latent_statistics(vae, config: ModelConfig, train: TrainConfig):
@@ -650,16 +665,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             for group in optimizer.param_groups:
                 group["lr"] = lr_at(step, train_config.decoder_steps, train_config.decoder_lr, train_config.warmup)
             seeds = [clip_seed(train_config.seed, 5, step, i) for i in range(train_config.vae_batch)]
-            _clips, frames = render_batch(seeds, config, train_config.decoder_frames)
-            pixels = to_pixels(frames).to(device)
-            generator = torch.Generator().manual_seed(seeds[0])
-            with torch.no_grad():
-                latents = vae.encode(pixels).latent_dist.sample(generator)
-            latents, frame_weights = disturb_neighbours(latents, train_config.decoder_disturbed,
-                                                        config.temporal_compression, generator)
-            weights = object_weights(frames, train_config.object_weight).to(device)
-            weights = weights * frame_weights.to(device).view(*frame_weights.shape[:1], 1, -1, 1, 1)
-            loss = reconstruction_loss(vae.decode(latents).sample, pixels, weights, train_config.edge_weight)
+            loss = decoder_loss(vae, seeds, config, train_config, device)
             optimise(optimizer, loss, vae.decoder.parameters())
             progress["step"] = step + 1
             progress["clips_seen"]["decoder"] += len(seeds)
