@@ -313,7 +313,7 @@ class Harness:
         return {"blend_correlation": float(np.mean(correlations))}
 
 
-def evaluate(model: str | None = None, *, sizes: Sizes = Sizes(), steps: int = 25, guidance: float | None = None,
+def evaluate(model: str | None = None, *, sizes: Sizes = Sizes(), steps: int | None = None, guidance: float | None = None,
              device: str | None = "cpu", log=print, only: tuple[str, ...] = ()) -> Report:
     """Generate and measure everything; `only` limits it to some of PARTS."""
     from engine.generate.backends import load_backend
@@ -351,7 +351,7 @@ def evaluate(model: str | None = None, *, sizes: Sizes = Sizes(), steps: int = 2
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m engine.toyworld.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="model folder (default: the bundled model)")
-    parser.add_argument("--steps", type=int, default=25)
+    parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own)")
     parser.add_argument("--guidance", type=float)
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--small", action="store_true", help="a quick run on a few videos per measurement")

@@ -51,6 +51,16 @@ def test_the_script_trains_every_component_and_exports_a_diffusers_ltx_model(tra
     assert progress["stage"] == "done" and progress["clips_seen"]["transformer"] == 4
 
 
+def test_the_exported_model_declares_the_defaults_it_samples_best_with(trained):
+    from engine.generate.backends import load_backend
+    from engine.generate.models import resolve
+    from engine.toyworld.model import GUIDANCE, STEPS
+
+    backend = load_backend(resolve(str(trained / "model")), device="cpu")
+    assert (backend.caps.default_steps, backend.caps.default_guidance) == (STEPS, GUIDANCE)
+    assert (backend.caps.native_width, backend.caps.native_frames) == (MICRO.width, MICRO.num_frames)
+
+
 def test_all_three_networks_change_during_training(trained, tmp_path):
     import torch
 
