@@ -313,8 +313,9 @@ class Harness:
         return {"blend_correlation": float(np.mean(correlations))}
 
 
-def evaluate(model: str | None = None, *, sizes: Sizes = Sizes(), steps: int | None = None, guidance: float | None = None,
-             device: str | None = "cpu", log=print, only: tuple[str, ...] = ()) -> Report:
+def evaluate(model: str | None = None, *, sizes: Sizes = Sizes(), steps: int | None = None,
+             guidance: float | None = None, device: str | None = "cpu", log=print,
+             only: tuple[str, ...] = ()) -> Report:
     """Generate and measure everything; `only` limits it to some of PARTS."""
     from engine.generate.backends import load_backend
     from engine.generate.models import resolve
