@@ -136,7 +136,7 @@ def schedule_shift(config: ModelConfig) -> float:
 
 # Classifier-free guidance and sampling steps the bundled weights sample best with (docs/quality.md):
 # prompt adherence over the harness's 60 prompts was 0.22 / 0.28 / 0.30 / 0.23 at guidance 3 / 5 / 7 / 9
-# (22,500-step weights), and 0.37 at 20 steps against 0.32 at 50 (40,000 steps): more steps only cost time.
+# (22,500-step weights), and 0.37 at 20 steps against 0.32 at 50 (40,000 steps, 4 blocks): more steps only cost time.
 GUIDANCE = 7.0
 STEPS = 20
 

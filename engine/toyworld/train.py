@@ -23,8 +23,10 @@ Three stages, all on clips rendered by engine.toyworld.world (no dataset files):
    so some clips get disturbed neighbours (see `disturb_neighbours`).
 
 Checkpoints (safetensors, written atomically) let a run stop and continue with `--resume`
-(`--reopen-vae` trains a finished run's VAE further); the diffusers-format model is exported to
-DIR/model after each stage and every `--export-every` steps.
+(`--reopen-vae` trains a finished run's VAE further; `--layers N` deepens a resumed run's
+transformer without changing what it computes, see `grow_transformer`, and starts a new
+learning-rate cycle); the diffusers-format model is exported to DIR/model after each stage and
+every `--export-every` steps.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ import math
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -165,6 +167,40 @@ def restore_optimizer(optimizer, saved: dict, step: int, prefix: str = "optimize
         avg, sq = saved.get(f"{prefix}.{i}.exp_avg"), saved.get(f"{prefix}.{i}.exp_avg_sq")
         if avg is not None and sq is not None:
             optimizer.state[p] = {"step": torch.tensor(float(step)), "exp_avg": avg.clone(), "exp_avg_sq": sq.clone()}
+
+
+# -- growing the transformer ---------------------------------------------------------------------------
+
+# The projections that write a block's result into the residual stream: zeroed, they make the block the identity.
+BLOCK_OUTPUTS = ("attn1.to_out.0.", "attn2.to_out.0.", "ff.net.2.")
+
+
+def grow_transformer(transformer, config: ModelConfig):
+    """A transformer of `config.layers` blocks computing exactly what `transformer` (fewer blocks) computes.
+
+    Each trained block is followed by copies of itself whose output projections are zero, so a copy
+    adds nothing until training moves them; its attention and feed-forward weights start as the
+    trained block's, not at random. Everything outside the blocks is taken over as it is.
+    """
+    from engine.toyworld.model import build_transformer
+
+    old = len(transformer.transformer_blocks)
+    if config.layers < old:
+        raise ValueError(f"a transformer of {old} blocks cannot shrink to {config.layers} (--layers)")
+    grown = build_transformer(config)
+    trained = transformer.state_dict()
+    state = {k: v for k, v in trained.items() if not k.startswith("transformer_blocks.")}
+    for j in range(config.layers):
+        source = j * old // config.layers
+        copy = j > 0 and (j - 1) * old // config.layers == source
+        prefix = f"transformer_blocks.{source}."
+        for key, value in trained.items():
+            if key.startswith(prefix):
+                name = key[len(prefix):]
+                zero = copy and name.startswith(BLOCK_OUTPUTS)
+                state[f"transformer_blocks.{j}.{name}"] = value.clone().zero_() if zero else value.clone()
+    grown.load_state_dict(state)
+    return grown.to(next(transformer.parameters()).device)
 
 
 # -- stage 1: the VAE ----------------------------------------------------------------------------------
@@ -505,7 +541,10 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(train_config.seed)
     vae = build_vae(config)
-    transformer = build_transformer(config)
+    saved_layers = config.layers  # a resumed run's transformer is loaded at its saved depth, then grown
+    if resume and (out / PROGRESS).is_file():
+        saved_layers = json.loads((out / PROGRESS).read_text(encoding="utf-8"))["model_config"]["layers"]
+    transformer = build_transformer(replace(config, layers=saved_layers))
     tokenizer, text_encoder = build_text_encoder(config)
     modules = {"vae": vae, "transformer": transformer, "text_encoder": text_encoder}
     averaged = {}  # "ema_transformer" / "ema_text_encoder": moving averages, what is exported
@@ -525,11 +564,25 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             vae_done = progress["clips_seen"]["vae"] // train_config.vae_batch
             progress.update(stage="vae", step=vae_done)
             saved_optimizer = {}  # the saved moments are the transformer's
+            progress.pop("cycle_start", None)
             log(f"VAE stage reopened at step {vae_done}")
+        if saved_layers != config.layers:
+            modules["transformer"] = transformer = grow_transformer(transformer, config)
+            if averaged:
+                averaged["ema_transformer"] = grow_transformer(averaged["ema_transformer"], config).requires_grad_(False)
+                modules["ema_transformer"] = averaged["ema_transformer"]
+            if progress["stage"] != "vae":  # the saved transformer moments are for the old parameters
+                saved_optimizer = {k: v for k, v in saved_optimizer.items() if not k.startswith("optimizer.")}
+                # A new learning-rate cycle (warm-up, then cosine) from here, for the new blocks.
+                progress["cycle_start"] = (progress["step"] if progress["stage"] in ("transformer", "done")
+                                           else progress["clips_seen"]["transformer"] // train_config.dit_batch)
+            progress["model_config"] = config.to_json()
+            log(f"transformer grown from {saved_layers} to {config.layers} blocks")
     progress.setdefault("sittings", []).append(
         {"vae_steps": train_config.vae_steps, "dit_steps": train_config.dit_steps,
          "decoder_steps": train_config.decoder_steps, "resumed": resume,
-         "reopened_vae": reopen_vae, "latent_cache": train_config.latent_cache})
+         "reopened_vae": reopen_vae, "latent_cache": train_config.latent_cache, "layers": config.layers,
+         "dit_lr": train_config.dit_lr})
     for module in modules.values():
         module.to(device)
     started = time.monotonic() - progress["seconds"]
@@ -620,7 +673,9 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
                 cache.save(out)
         for step in range(progress["step"], train_config.dit_steps):
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, train_config.dit_steps, train_config.dit_lr, train_config.warmup)
+                cycle = progress.get("cycle_start", 0)
+                group["lr"] = lr_at(step - cycle, train_config.dit_steps - cycle, train_config.dit_lr,
+                                    train_config.warmup)
             generator = torch.Generator().manual_seed(clip_seed(train_config.seed, 2, step, 0))
             if cache is not None:
                 latents, masks, captions = cache.draw(step, train_config.dit_batch, generator)
@@ -696,17 +751,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decoder-steps", type=int, default=defaults.decoder_steps,
                         help="then train the VAE decoder alone on whole clips (the latents stay as they are)")
     parser.add_argument("--batch", type=int, default=defaults.dit_batch, help="transformer batch")
+    parser.add_argument("--lr", type=float, default=defaults.dit_lr, help="transformer peak learning rate")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--latent-cache", type=int, default=defaults.latent_cache,
                         help="encode this many clips once and draw transformer batches from them (0: new clips every step)")
     parser.add_argument("--reopen-vae", action="store_true",
                         help="with --resume: train the VAE further (to --vae-steps), then the transformer again")
+    parser.add_argument("--layers", type=int, default=None,
+                        help="transformer blocks (default: the checkpoint's with --resume, else "
+                             f"{ModelConfig().layers}); more than the checkpoint has grows it (see grow_transformer)")
     parser.add_argument("--micro", action="store_true", help="a tiny model, to check the script end to end")
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--export-every", type=int, default=100)
     args = parser.parse_args(argv)
     config = MICRO if args.micro else ModelConfig()
+    progress_file = Path(args.out) / PROGRESS
+    if args.layers is not None:
+        config = replace(config, layers=args.layers)
+    elif args.resume and progress_file.is_file():
+        config = replace(config, layers=json.loads(progress_file.read_text(encoding="utf-8"))["model_config"]["layers"])
     train_config = TrainConfig(seed=args.seed, vae_steps=args.vae_steps, dit_steps=args.steps, dit_batch=args.batch,
+                               dit_lr=args.lr,
                                vae_frames=min(defaults.vae_frames, config.num_frames),
                                decoder_steps=args.decoder_steps,
                                decoder_frames=min(defaults.decoder_frames, config.num_frames),

@@ -291,3 +291,57 @@ def test_the_decoder_stage_trains_only_the_decoder_and_a_finished_run_continues_
     continued = _weights(tmp_path / "run")
     assert not torch.equal(continued["transformer.proj_out.weight"], after["transformer.proj_out.weight"])
     assert all(torch.equal(continued[k], after[k]) for k in after if k.startswith("decoder_optimizer."))
+
+
+def test_a_grown_transformer_computes_what_the_trained_one_did_until_it_trains():
+    import dataclasses
+
+    import torch
+
+    from engine.toyworld.model import build_transformer
+    from engine.toyworld.train import grow_transformer
+
+    config = dataclasses.replace(MICRO, layers=2)
+    torch.manual_seed(0)
+    small = build_transformer(config)
+    with torch.no_grad():  # trained-looking blocks: output projections away from their initial values
+        for block in small.transformer_blocks:
+            for p in block.parameters():
+                p.add_(0.05 * torch.randn_like(p))
+    grown = grow_transformer(small, dataclasses.replace(config, layers=5))
+    assert len(grown.transformer_blocks) == 5
+    tokens = 3 * 4 * 4
+    inputs = dict(hidden_states=torch.randn(2, tokens, MICRO.latent_channels),
+                  encoder_hidden_states=torch.randn(2, 7, MICRO.text_dim), timestep=torch.tensor([[300.0], [800.0]]),
+                  encoder_attention_mask=torch.ones(2, 7), num_frames=3, height=4, width=4, return_dict=False)
+    with torch.no_grad():
+        before, after = small(**inputs)[0], grown(**inputs)[0]
+    assert torch.allclose(before, after, atol=1e-5)
+    # Blocks 0, 1 are the trained block 0 and its copy; the copy's attention weights are block 0's.
+    assert torch.equal(grown.transformer_blocks[1].attn1.to_q.weight, small.transformer_blocks[0].attn1.to_q.weight)
+    assert not grown.transformer_blocks[1].attn1.to_out[0].weight.any()
+    assert torch.equal(grown.transformer_blocks[3].ff.net[2].weight, small.transformer_blocks[1].ff.net[2].weight)
+    with pytest.raises(ValueError, match="--layers"):
+        grow_transformer(grown, config)
+
+
+def test_a_finished_run_resumed_with_more_layers_grows_and_trains_its_transformer(tmp_path):
+    import torch
+
+    train(tmp_path, MICRO, MICRO_TRAINING, threads=1)
+    before = _weights(tmp_path)
+    assert main(["--out", str(tmp_path), "--micro", "--resume", "--layers", "2", "--vae-steps", "2", "--steps", "4",
+                 "--batch", "2", "--seed", "3"]) == 0
+    after = _weights(tmp_path)
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert progress["model_config"]["layers"] == 2 and progress["cycle_start"] == 2
+    assert [s["layers"] for s in progress["sittings"]] == [1, 2]
+    assert "transformer.transformer_blocks.1.attn1.to_out.0.weight" in after
+    assert after["transformer.transformer_blocks.1.attn1.to_out.0.weight"].any()  # the copy has trained
+    assert not torch.equal(before["transformer.proj_out.weight"], after["transformer.proj_out.weight"])
+    exported = json.loads((tmp_path / "model" / "transformer" / "config.json").read_text())
+    assert exported["num_layers"] == 2
+    # Resumed again without --layers: the checkpoint's depth is kept.
+    assert main(["--out", str(tmp_path), "--micro", "--resume", "--vae-steps", "2", "--steps", "5",
+                 "--batch", "2", "--seed", "3"]) == 0
+    assert json.loads((tmp_path / "progress.json").read_text())["sittings"][-1]["layers"] == 2
