@@ -766,10 +766,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = MICRO if args.micro else ModelConfig()
     progress_file = Path(args.out) / PROGRESS
-    if args.layers is not None:
-        config = replace(config, layers=args.layers)
-    elif args.resume and progress_file.is_file():
-        config = replace(config, layers=json.loads(progress_file.read_text(encoding="utf-8"))["model_config"]["layers"])
+    saved_layers = None
+    if args.resume and progress_file.is_file():
+        saved_layers = json.loads(progress_file.read_text(encoding="utf-8"))["model_config"]["layers"]
+    layers = args.layers if args.layers is not None else saved_layers
+    if saved_layers is not None and layers < saved_layers:
+        print(f"error: --layers {layers}: the checkpoint in {args.out} has {saved_layers} transformer blocks and a "
+              f"transformer can only grow; leave --layers out or give at least {saved_layers}", file=sys.stderr)
+        return 2
+    if layers is not None:
+        config = replace(config, layers=layers)
     train_config = TrainConfig(seed=args.seed, vae_steps=args.vae_steps, dit_steps=args.steps, dit_batch=args.batch,
                                dit_lr=args.lr,
                                vae_frames=min(defaults.vae_frames, config.num_frames),

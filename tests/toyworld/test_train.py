@@ -325,7 +325,7 @@ def test_a_grown_transformer_computes_what_the_trained_one_did_until_it_trains()
         grow_transformer(grown, config)
 
 
-def test_a_finished_run_resumed_with_more_layers_grows_and_trains_its_transformer(tmp_path):
+def test_a_finished_run_resumed_with_more_layers_grows_and_trains_its_transformer(tmp_path, capsys):
     import torch
 
     train(tmp_path, MICRO, MICRO_TRAINING, threads=1)
@@ -345,3 +345,6 @@ def test_a_finished_run_resumed_with_more_layers_grows_and_trains_its_transforme
     assert main(["--out", str(tmp_path), "--micro", "--resume", "--vae-steps", "2", "--steps", "5",
                  "--batch", "2", "--seed", "3"]) == 0
     assert json.loads((tmp_path / "progress.json").read_text())["sittings"][-1]["layers"] == 2
+    # A transformer only grows: asking for fewer blocks is refused before anything runs.
+    assert main(["--out", str(tmp_path), "--micro", "--resume", "--layers", "1", "--steps", "6"]) == 2
+    assert "error: --layers 1: the checkpoint in" in capsys.readouterr().err
