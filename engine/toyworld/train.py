@@ -158,6 +158,13 @@ def load_checkpoint(folder: Path, modules: dict) -> tuple[dict, dict]:
     return json.loads((folder / PROGRESS).read_text(encoding="utf-8")), optimizer_state
 
 
+def checkpoint_layers(folder: Path) -> int | None:
+    """How many transformer blocks the run in `folder` has, or None if it has no checkpoint yet."""
+    if not (folder / PROGRESS).is_file():
+        return None
+    return json.loads((folder / PROGRESS).read_text(encoding="utf-8"))["model_config"]["layers"]
+
+
 def restore_optimizer(optimizer, saved: dict, step: int, prefix: str = "optimizer") -> None:
     """Put saved Adam moments back (parameters in the optimiser's own order)."""
     import torch
@@ -541,9 +548,8 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(train_config.seed)
     vae = build_vae(config)
-    saved_layers = config.layers  # a resumed run's transformer is loaded at its saved depth, then grown
-    if resume and (out / PROGRESS).is_file():
-        saved_layers = json.loads((out / PROGRESS).read_text(encoding="utf-8"))["model_config"]["layers"]
+    # A resumed run's transformer is loaded at its saved depth, then grown.
+    saved_layers = (checkpoint_layers(out) if resume else None) or config.layers
     transformer = build_transformer(replace(config, layers=saved_layers))
     tokenizer, text_encoder = build_text_encoder(config)
     modules = {"vae": vae, "transformer": transformer, "text_encoder": text_encoder}
@@ -765,10 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-every", type=int, default=100)
     args = parser.parse_args(argv)
     config = MICRO if args.micro else ModelConfig()
-    progress_file = Path(args.out) / PROGRESS
-    saved_layers = None
-    if args.resume and progress_file.is_file():
-        saved_layers = json.loads(progress_file.read_text(encoding="utf-8"))["model_config"]["layers"]
+    saved_layers = checkpoint_layers(Path(args.out)) if args.resume else None
     layers = args.layers if args.layers is not None else saved_layers
     if saved_layers is not None and layers < saved_layers:
         print(f"error: --layers {layers}: the checkpoint in {args.out} has {saved_layers} transformer blocks and a "
