@@ -99,6 +99,36 @@ def build_transformer(config: ModelConfig):
     )
 
 
+# The projections that write a block's result into the residual stream: zeroed, they make the block the identity.
+BLOCK_OUTPUTS = ("attn1.to_out.0.", "attn2.to_out.0.", "ff.net.2.")
+
+
+def grow_transformer(transformer, config: ModelConfig):
+    """A transformer of `config.layers` blocks computing exactly what `transformer` (fewer blocks) computes.
+
+    Each trained block is followed by copies of itself whose output projections are zero, so a copy
+    adds nothing until training moves them; its attention and feed-forward weights start as the
+    trained block's, not at random. Everything outside the blocks is taken over as it is.
+    """
+    old = len(transformer.transformer_blocks)
+    if config.layers < old:
+        raise ValueError(f"a transformer of {old} blocks cannot shrink to {config.layers} (--layers)")
+    grown = build_transformer(config)
+    trained = transformer.state_dict()
+    state = {k: v for k, v in trained.items() if not k.startswith("transformer_blocks.")}
+    for j in range(config.layers):
+        source = j * old // config.layers
+        copy = j > 0 and (j - 1) * old // config.layers == source
+        prefix = f"transformer_blocks.{source}."
+        for key, value in trained.items():
+            if key.startswith(prefix):
+                name = key[len(prefix):]
+                zero = copy and name.startswith(BLOCK_OUTPUTS)
+                state[f"transformer_blocks.{j}.{name}"] = value.clone().zero_() if zero else value.clone()
+    grown.load_state_dict(state)
+    return grown.to(next(transformer.parameters()).device)
+
+
 def build_text_encoder(config: ModelConfig):
     import transformers
 

@@ -42,12 +42,17 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.toyworld.model import MICRO, ModelConfig
+from engine.toyworld.checkpoint import (
+    CHECKPOINT,
+    checkpoint_layers,
+    load_checkpoint,
+    optimizer_tensors,
+    restore_optimizer,
+    save_checkpoint,
+)
+from engine.toyworld.model import MICRO, ModelConfig, grow_transformer
 
-CHECKPOINT = "checkpoint.safetensors"
-PROGRESS = "progress.json"
 LATENT_CACHE = "latent_cache.safetensors"
-OPTIMIZERS = ("optimizer", "decoder_optimizer")  # checkpoint prefixes: stage 1 or 2's Adam moments, stage 3's
 UNCONDITIONAL = ""  # what the sampler's unconditional half gets when no negative prompt is given
 
 
@@ -110,104 +115,6 @@ def render_batch(seeds: list[int], config: ModelConfig, num_frames: int):
 
     clips = [random_clip(s, config.width, config.height, num_frames, config.temporal_compression) for s in seeds]
     return clips, np.stack([c.frames for c in clips])
-
-
-# -- checkpoints ---------------------------------------------------------------------------------------
-
-def optimizer_tensors(optimizer, prefix: str = "optimizer") -> dict:
-    """An optimiser's Adam moments as named tensors (parameters in the optimiser's own order)."""
-    tensors = {}
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    for i, p in enumerate(params):
-        for key, value in optimizer.state.get(p, {}).items():
-            if hasattr(value, "shape"):
-                tensors[f"{prefix}.{i}.{key}"] = value.detach().float().reshape(value.shape).contiguous().clone()
-    return tensors
-
-
-def save_checkpoint(folder: Path, modules: dict, moments: dict, progress: dict) -> None:
-    """Weights and optimiser moments (see `optimizer_tensors`) in one safetensors file and the
-    position in progress.json, each replaced atomically so a run killed mid-write resumes from the
-    previous checkpoint."""
-    from safetensors.torch import save_file
-
-    tensors = dict(moments)
-    for name, module in modules.items():
-        for key, value in module.state_dict().items():
-            tensors[f"{name}.{key}"] = value.detach().contiguous().clone()
-    tmp = folder / (CHECKPOINT + ".tmp")
-    save_file(tensors, str(tmp))
-    os.replace(tmp, folder / CHECKPOINT)
-    tmp = folder / (PROGRESS + ".tmp")
-    tmp.write_text(json.dumps(progress, indent=1), encoding="utf-8")
-    os.replace(tmp, folder / PROGRESS)
-
-
-def load_checkpoint(folder: Path, modules: dict) -> tuple[dict, dict]:
-    """Load weights into `modules` (a module the checkpoint has no weights for is left as it is);
-    returns (progress, optimiser tensors)."""
-    from safetensors.torch import load_file
-
-    tensors = load_file(str(folder / CHECKPOINT))
-    for name, module in modules.items():
-        prefix = name + "."
-        state = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)}
-        if state:
-            module.load_state_dict(state)
-    optimizer_state = {k: v for k, v in tensors.items() if k.split(".", 1)[0] in OPTIMIZERS}
-    return json.loads((folder / PROGRESS).read_text(encoding="utf-8")), optimizer_state
-
-
-def checkpoint_layers(folder: Path) -> int | None:
-    """How many transformer blocks the run in `folder` has, or None if it has no checkpoint yet."""
-    if not (folder / PROGRESS).is_file():
-        return None
-    return json.loads((folder / PROGRESS).read_text(encoding="utf-8"))["model_config"]["layers"]
-
-
-def restore_optimizer(optimizer, saved: dict, step: int, prefix: str = "optimizer") -> None:
-    """Put saved Adam moments back (parameters in the optimiser's own order)."""
-    import torch
-
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    for i, p in enumerate(params):
-        avg, sq = saved.get(f"{prefix}.{i}.exp_avg"), saved.get(f"{prefix}.{i}.exp_avg_sq")
-        if avg is not None and sq is not None:
-            optimizer.state[p] = {"step": torch.tensor(float(step)), "exp_avg": avg.clone(), "exp_avg_sq": sq.clone()}
-
-
-# -- growing the transformer ---------------------------------------------------------------------------
-
-# The projections that write a block's result into the residual stream: zeroed, they make the block the identity.
-BLOCK_OUTPUTS = ("attn1.to_out.0.", "attn2.to_out.0.", "ff.net.2.")
-
-
-def grow_transformer(transformer, config: ModelConfig):
-    """A transformer of `config.layers` blocks computing exactly what `transformer` (fewer blocks) computes.
-
-    Each trained block is followed by copies of itself whose output projections are zero, so a copy
-    adds nothing until training moves them; its attention and feed-forward weights start as the
-    trained block's, not at random. Everything outside the blocks is taken over as it is.
-    """
-    from engine.toyworld.model import build_transformer
-
-    old = len(transformer.transformer_blocks)
-    if config.layers < old:
-        raise ValueError(f"a transformer of {old} blocks cannot shrink to {config.layers} (--layers)")
-    grown = build_transformer(config)
-    trained = transformer.state_dict()
-    state = {k: v for k, v in trained.items() if not k.startswith("transformer_blocks.")}
-    for j in range(config.layers):
-        source = j * old // config.layers
-        copy = j > 0 and (j - 1) * old // config.layers == source
-        prefix = f"transformer_blocks.{source}."
-        for key, value in trained.items():
-            if key.startswith(prefix):
-                name = key[len(prefix):]
-                zero = copy and name.startswith(BLOCK_OUTPUTS)
-                state[f"transformer_blocks.{j}.{name}"] = value.clone().zero_() if zero else value.clone()
-    grown.load_state_dict(state)
-    return grown.to(next(transformer.parameters()).device)
 
 
 # -- stage 1: the VAE ----------------------------------------------------------------------------------

@@ -298,8 +298,7 @@ def test_a_grown_transformer_computes_what_the_trained_one_did_until_it_trains()
 
     import torch
 
-    from engine.toyworld.model import build_transformer
-    from engine.toyworld.train import grow_transformer
+    from engine.toyworld.model import build_transformer, grow_transformer
 
     config = dataclasses.replace(MICRO, layers=2)
     torch.manual_seed(0)
