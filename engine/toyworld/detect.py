@@ -79,7 +79,9 @@ def radial_profile(contour: np.ndarray, cx: float, cy: float, bins: int = 360) -
     steps = np.linspace(0.0, 1.0, 8, endpoint=False, dtype=np.float32)[:, None, None]
     points = (points[None] + (following - points)[None] * steps).reshape(-1, 2)
     dx, dy = points[:, 0] - cx, points[:, 1] - cy
-    angle = (np.degrees(np.arctan2(dy, dx)) % 360.0).astype(np.int64) * bins // 360
+    # % bins after rounding down: a point a hair below the centre's row is at -1e-6 degrees, which
+    # % 360.0 in float32 makes 360.0 exactly.
+    angle = (np.degrees(np.arctan2(dy, dx)) % 360.0).astype(np.int64) * bins // 360 % bins
     profile = np.zeros(bins, np.float32)
     np.maximum.at(profile, angle, np.hypot(dx, dy))
     empty = profile == 0

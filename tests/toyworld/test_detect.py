@@ -1,6 +1,7 @@
 """The OpenCV detectors recognise colour, shape and motion of rendered clips, where the truth is known."""
 
 import numpy as np
+import pytest
 
 from engine.toyworld.detect import (
     background_drift,
@@ -8,6 +9,7 @@ from engine.toyworld.detect import (
     clip_matches,
     detect_clip,
     frame_matches,
+    radial_profile,
     rgb_to_lab,
 )
 from engine.toyworld.world import COLOURS, MOTIONS, SHAPES, ObjectSpec, SceneSpec, random_scene, render_scene
@@ -67,6 +69,13 @@ def test_frame_matching_sees_the_wrong_colour_and_shape():
     assert not frame_matches(frame, (("red", "circle", "standing still"),))
     empty = render_scene(SceneSpec((), "grass"), num_frames=1)[0]
     assert detect_clip(np.stack([empty] * 5)) == []
+
+
+def test_a_boundary_a_hair_below_the_centre_falls_in_the_first_sector():
+    # A generated frame had this: -6e-6 degrees, which is 360.0 modulo 360 in float32.
+    contour = np.array([[[20, 10]], [[20, 11]], [[0, 11]], [[0, 10]]], np.int32)
+    profile = radial_profile(contour, 10.0, 10.000001)
+    assert profile.shape == (360,) and profile[0] == pytest.approx(10.0, abs=1e-3)
 
 
 def test_ciede2000_matches_the_published_test_pairs():
