@@ -24,6 +24,7 @@ class ModelCaps:
     latent_upsampler: bool = False
     default_steps: int = 50
     default_guidance: float = 3.0
+    default_guidance_interval: tuple[float, float] = (0.0, 1.0)  # the noise levels guided (see sampler.sample)
     default_rate: int = 25
     max_frames: int = 257
     # what the model was made for, when it says (the bundled model does): used when the user

@@ -90,6 +90,9 @@ def _common_options(parser) -> None:
     parser.add_argument("--negative", default="", help="what to avoid")
     parser.add_argument("--steps", type=int)
     parser.add_argument("--guidance", type=float)
+    parser.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="guide only the steps at noise levels LOW..HIGH (0-1; default: the model's own, "
+                             "else all)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--variations", type=int, default=1)
     parser.add_argument("--preset", help="a preset name from resources/presets, or a .toml file")
@@ -167,12 +170,18 @@ def _load(args):
         print(f"kinora {args.command}: {consent['warning']}", file=sys.stderr)
     preset = load_preset(args.preset) if args.preset else None
     settings = SamplingSettings(steps=args.steps, guidance=args.guidance, seed=args.seed,
-                                variations=args.variations)
+                                variations=args.variations, guidance_interval=interval_of(args))
     from engine.jobs.generate_job import load_backend_cached
 
     info, backend = load_backend_cached(args.model, args.device)  # with the user's device and memory settings
     print(f"kinora {args.command}: model {info.name} ({info.family}, {info.path})", file=sys.stderr)
     return backend, settings, preset
+
+
+def interval_of(args) -> tuple[float, float] | None:
+    """--guidance-interval as SamplingSettings takes it (a queued job's JSON holds a list)."""
+    interval = getattr(args, "guidance_interval", None)
+    return tuple(interval) if interval is not None else None
 
 
 def _size(args, caps, num_frames=None, duration=None, rate=DEFAULT_RATE):

@@ -17,7 +17,8 @@ Velocity = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
 def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength: torch.Tensor,
-           sigmas: torch.Tensor, *, guidance: float = 1.0, per_token_timesteps: bool = True,
+           sigmas: torch.Tensor, *, guidance: float = 1.0, guidance_interval: tuple[float, float] = (0.0, 1.0),
+           per_token_timesteps: bool = True,
            on_step: Callable[[Progress], None] | None = None,
            preview: Callable[[torch.Tensor], object] | None = None,
            cancel: CancelToken | None = None) -> torch.Tensor:
@@ -37,7 +38,10 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
     source re-noised to the new level (the fallback for models trained with one timestep).
 
     With `guidance > 1` the model sees the batch twice (unconditional half first) and the
-    prediction is `v_uncond + guidance * (v_cond - v_uncond)`. `cancel` is checked before
+    prediction is `v_uncond + guidance * (v_cond - v_uncond)` at the steps whose level `sigmas[i]`
+    lies within `guidance_interval` (lo, hi) and `v_cond` at the others (guidance in a limited
+    interval, Kynkäänniemi et al. 2024: at the highest levels guidance harms the layout a
+    sample starts from; at the lowest it does little). `cancel` is checked before
     every step and raises JobCancelled; `on_step` gets a Progress whose preview is
     `preview(x0_estimate)` when a preview function is given.
     """
@@ -69,7 +73,8 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
         v = velocity(model_input, model_sigma_in).float()
         if use_guidance:
             v_uncond, v_cond = v.chunk(2)
-            v = v_uncond + guidance * (v_cond - v_uncond)
+            guided = guidance_interval[0] <= float(sigma) <= guidance_interval[1]
+            v = v_uncond + guidance * (v_cond - v_uncond) if guided else v_cond
         if per_token_timesteps:
             x = x + (torch.minimum(sigma_next, cap) - model_sigma) * v
         else:

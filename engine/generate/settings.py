@@ -16,6 +16,7 @@ RESOLUTIONS = {"480p": 480, "720p": 720, "1080p": 1080}
 class SamplingSettings:
     steps: int | None = None  # None: the model's default
     guidance: float | None = None
+    guidance_interval: tuple[float, float] | None = None  # None: the model's default (all levels, unless it says)
     seed: int = 0
     variations: int = 1
     decode_timestep: float = 0.0
@@ -27,6 +28,11 @@ class SamplingSettings:
             raise UserError(f"--steps {self.steps} must be between 1 and 1000")
         if self.guidance is not None and not 0 <= self.guidance <= 50:
             raise UserError(f"--guidance {self.guidance} must be between 0 and 50")
+        if self.guidance_interval is not None:
+            low, high = self.guidance_interval
+            if not 0 <= low < high <= 1:
+                raise UserError(f"--guidance-interval {low} {high}: give two noise levels LOW HIGH with "
+                                "0 <= LOW < HIGH <= 1, e.g. 0 0.95")
         if not 1 <= self.variations <= 16:
             raise UserError(f"--variations {self.variations} must be between 1 and 16")
 

@@ -96,6 +96,7 @@ def lower_settings(params: dict) -> dict | None:
 
 
 def run_tool_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
+    from engine.generate.cli import interval_of, recipe_for
     from engine.generate.run import check_output, run_recipe
     from engine.generate.settings import SamplingSettings
     from engine.generate.tools import load_preset
@@ -107,14 +108,13 @@ def run_tool_job(params: dict, on_progress, cancel: CancelToken) -> list[str]:
     args = argparse.Namespace(**{**defaults, **params, "command": tool})
     output = check_output(args.output)
     preset = load_preset(args.preset) if args.preset else None
-    settings = SamplingSettings(steps=args.steps, guidance=args.guidance, seed=args.seed, variations=args.variations)
+    settings = SamplingSettings(steps=args.steps, guidance=args.guidance, seed=args.seed, variations=args.variations,
+                                guidance_interval=interval_of(args))
     on_progress(Progress(0, 0, "looking for people in the conditioning media"))
     params = {**params, "consent_record": check_consent(conditioning_paths(params), consent=bool(args.consent))}
     on_progress(Progress(0, 0, "loading the model"))
     info, backend = load_backend_cached(args.model, args.device)
     cancel.check()
-    from engine.generate.cli import recipe_for
-
     recipe, fps, _, prompts = recipe_for(args, backend, preset)
     frames, result = run_recipe(backend, recipe, settings, preset=preset, on_step=on_progress, cancel=cancel)
     cancel.check()

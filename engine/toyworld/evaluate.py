@@ -314,7 +314,8 @@ class Harness:
 
 
 def evaluate(model: str | None = None, *, sizes: Sizes = Sizes(), steps: int | None = None,
-             guidance: float | None = None, device: str | None = "cpu", log=print,
+             guidance: float | None = None, guidance_interval: tuple[float, float] | None = None,
+             device: str | None = "cpu", log=print,
              only: tuple[str, ...] = ()) -> Report:
     """Generate and measure everything; `only` limits it to some of PARTS."""
     from engine.generate.backends import load_backend
@@ -324,7 +325,7 @@ def evaluate(model: str | None = None, *, sizes: Sizes = Sizes(), steps: int | N
     started = time.monotonic()
     info = resolve(model)
     backend = load_backend(info, device=device)
-    settings = SamplingSettings(steps=steps, guidance=guidance)
+    settings = SamplingSettings(steps=steps, guidance=guidance, guidance_interval=guidance_interval)
     report = Report()
     report.details["model"] = str(info.path)
     with tempfile.TemporaryDirectory(prefix="kinora-eval-") as folder:
@@ -354,6 +355,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="model folder (default: the bundled model)")
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own)")
     parser.add_argument("--guidance", type=float)
+    parser.add_argument("--guidance-interval", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        help="noise levels guided (default: the model's own)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--small", action="store_true", help="a quick run on a few videos per measurement")
     parser.add_argument("--only", nargs="*", default=(), choices=PARTS)
@@ -365,6 +368,7 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     report = evaluate(args.model, sizes=SMALL if args.small else Sizes(), steps=args.steps, guidance=args.guidance,
+                      guidance_interval=tuple(args.guidance_interval) if args.guidance_interval else None,
                       device=args.device, log=lambda m: print(m, file=sys.stderr, flush=True),
                       only=tuple(args.only))
     print(report.table())

@@ -495,7 +495,7 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
         {"vae_steps": train_config.vae_steps, "dit_steps": train_config.dit_steps,
          "decoder_steps": train_config.decoder_steps, "resumed": resume,
          "reopened_vae": reopen_vae, "latent_cache": train_config.latent_cache, "layers": config.layers,
-         "dit_lr": train_config.dit_lr})
+         "dit_lr": train_config.dit_lr, "object_token_weight": train_config.object_token_weight})
     for module in modules.values():
         module.to(device)
     started = time.monotonic() - progress["seconds"]
@@ -665,6 +665,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="then train the VAE decoder alone on whole clips (the latents stay as they are)")
     parser.add_argument("--batch", type=int, default=defaults.dit_batch, help="transformer batch")
     parser.add_argument("--lr", type=float, default=defaults.dit_lr, help="transformer peak learning rate")
+    parser.add_argument("--object-token-weight", type=float, default=defaults.object_token_weight,
+                        help="how much more a latent token with an object in it weighs in the transformer's loss")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
     parser.add_argument("--latent-cache", type=int, default=defaults.latent_cache,
                         help="encode this many clips once and draw transformer batches from them (0: new clips every step)")
@@ -687,7 +689,7 @@ def main(argv: list[str] | None = None) -> int:
     if layers is not None:
         config = replace(config, layers=layers)
     train_config = TrainConfig(seed=args.seed, vae_steps=args.vae_steps, dit_steps=args.steps, dit_batch=args.batch,
-                               dit_lr=args.lr,
+                               dit_lr=args.lr, object_token_weight=args.object_token_weight,
                                vae_frames=min(defaults.vae_frames, config.num_frames),
                                decoder_steps=args.decoder_steps,
                                decoder_frames=min(defaults.decoder_frames, config.num_frames),

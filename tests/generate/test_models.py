@@ -85,6 +85,23 @@ def test_partial_and_incompatible_models(isolated, tiny_ltx_dir):
         models.resolve("ghost")
 
 
+def test_a_model_declares_the_noise_levels_it_guides_and_a_bad_declaration_is_named(isolated, tiny_ltx_dir):
+    from engine.generate.backends import load_backend
+
+    def declaring(name, interval):
+        folder = _copy(tiny_ltx_dir, isolated / name)
+        index = json.loads((folder / "model_index.json").read_text())
+        index["_kinora_defaults"] = {"guidance_interval": interval}
+        (folder / "model_index.json").write_text(json.dumps(index))
+        return models.resolve(str(folder))
+
+    assert load_backend(models.resolve(str(tiny_ltx_dir)), device="cpu").caps.default_guidance_interval == (0.0, 1.0)
+    assert load_backend(declaring("limited", [0.2, 0.95]), device="cpu").caps.default_guidance_interval == (0.2, 0.95)
+    with pytest.raises(ModelError, match=r"backwards.model_index.json: _kinora_defaults.guidance_interval \[0.9, 0.1\] "
+                                         "must be two noise levels"):
+        load_backend(declaring("backwards", [0.9, 0.1]), device="cpu")
+
+
 def test_device_choice_and_memory_options():
     import torch
 

@@ -54,6 +54,21 @@ def test_guidance_combines_uncond_and_cond_halves():
     assert torch.allclose(out, torch.full_like(out, -4.0))
 
 
+def test_guidance_applies_only_at_the_levels_within_its_interval():
+    def velocity(x, sigma):
+        half = x.shape[0] // 2
+        return torch.cat([torch.zeros_like(x[:half]), torch.ones_like(x[half:])])
+
+    noise = torch.zeros(1, 2, 1)
+    sigmas = torch.tensor([1.0, 0.5, 0.0])
+    out = sample(velocity, noise, torch.zeros_like(noise), torch.zeros(1, 2, 1), sigmas, guidance=4.0,
+                 guidance_interval=(0.0, 0.6))
+    # level 1.0 is outside: v = v_cond = 1 over dt = -0.5; level 0.5 is inside: v = 4 over dt = -0.5
+    assert torch.allclose(out, torch.full_like(out, -0.5 - 2.0))
+    everywhere = sample(velocity, noise, torch.zeros_like(noise), torch.zeros(1, 2, 1), sigmas, guidance=4.0)
+    assert torch.allclose(everywhere, torch.full_like(out, -4.0))
+
+
 def test_cancel_raises_at_the_next_step_and_progress_reports_each_step():
     token = CancelToken()
     reports: list[Progress] = []

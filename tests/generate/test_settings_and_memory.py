@@ -29,6 +29,9 @@ def test_aspect_resolution_and_duration_map_to_what_the_model_accepts():
         choose_size(LTX, aspect="4:5")
     with pytest.raises(UserError, match="--variations 40 must be between 1 and 16"):
         SamplingSettings(variations=40)
+    for interval in ((0.9, 0.2), (-0.1, 0.5), (0.5, 1.5)):
+        with pytest.raises(UserError, match=rf"--guidance-interval {interval[0]} {interval[1]}: .*0 <= LOW < HIGH <= 1"):
+            SamplingSettings(guidance_interval=interval)
 
 
 def test_out_of_memory_ends_the_job_with_advice_and_the_backend_stays_healthy(tiny_ltx):

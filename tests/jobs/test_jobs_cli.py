@@ -64,6 +64,30 @@ def test_retry_with_lower_settings(tmp_path, capsys):
     assert (job["state"], job["params"]["resolution"]) == ("queued", "480p")
 
 
+def test_a_guidance_interval_reaches_the_sampler_and_the_recorded_settings(tmp_path, tiny_model_dir, capsys):
+    def generated(name, *options):
+        assert main(["generate", *generate_argv(tiny_model_dir, tmp_path / name, steps=2), "--quiet", *options]) == 0
+        return np.load(tmp_path / name)
+
+    unguided = generated("unguided.npy", "--guidance", "1")
+    guided = generated("guided.npy", "--guidance", "6")
+    assert np.abs(guided - unguided).max() > 1e-2
+    # Queued as a job (its parameters travel as JSON): an interval that takes in none of the steps'
+    # levels (the last is the schedule's terminal 0.1) leaves the conditional prediction alone.
+    out = tmp_path / "interval.npy"
+    assert main(["jobs", "submit", "generate", *generate_argv(tiny_model_dir, out, steps=2), "--guidance", "6",
+                 "--guidance-interval", "0", "0.01"]) == 0
+    assert main(["jobs", "run", "--quiet"]) == 0
+    assert np.allclose(np.load(out), unguided, atol=1e-4)
+    from engine.library.catalog import Library
+
+    assert Library().generation_for_output(str(out))["settings"]["guidance_interval"] == [0.0, 0.01]
+    capsys.readouterr()
+    assert main(["generate", *generate_argv(tiny_model_dir, tmp_path / "bad.npy"), "--guidance-interval", "0.9",
+                 "0.2"]) == 2
+    assert "--guidance-interval 0.9 0.2: give two noise levels" in capsys.readouterr().err
+
+
 def test_every_ai_tool_runs_as_a_job_and_names_its_parent(tmp_path, tiny_model_dir, capsys):
     clip = tmp_path / "clip.mp4"
     model = ["--model", str(tiny_model_dir), "--size", "32x32", "--steps", "1", "--device", "cpu"]

@@ -54,10 +54,11 @@ def test_the_script_trains_every_component_and_exports_a_diffusers_ltx_model(tra
 def test_the_exported_model_declares_the_defaults_it_samples_best_with(trained):
     from engine.generate.backends import load_backend
     from engine.generate.models import resolve
-    from engine.toyworld.model import GUIDANCE, STEPS
+    from engine.toyworld.model import GUIDANCE, GUIDANCE_INTERVAL, STEPS
 
     backend = load_backend(resolve(str(trained / "model")), device="cpu")
     assert (backend.caps.default_steps, backend.caps.default_guidance) == (STEPS, GUIDANCE)
+    assert backend.caps.default_guidance_interval == GUIDANCE_INTERVAL != (0.0, 1.0)
     assert (backend.caps.native_width, backend.caps.native_frames) == (MICRO.width, MICRO.num_frames)
 
 
@@ -340,10 +341,12 @@ def test_a_finished_run_resumed_with_more_layers_grows_and_trains_its_transforme
     assert not torch.equal(before["transformer.proj_out.weight"], after["transformer.proj_out.weight"])
     exported = json.loads((tmp_path / "model" / "transformer" / "config.json").read_text())
     assert exported["num_layers"] == 2
-    # Resumed again without --layers: the checkpoint's depth is kept.
+    # Resumed again without --layers: the checkpoint's depth is kept; the sitting records its loss weighting.
     assert main(["--out", str(tmp_path), "--micro", "--resume", "--vae-steps", "2", "--steps", "5",
-                 "--batch", "2", "--seed", "3"]) == 0
-    assert json.loads((tmp_path / "progress.json").read_text())["sittings"][-1]["layers"] == 2
+                 "--batch", "2", "--seed", "3", "--object-token-weight", "12"]) == 0
+    sittings = json.loads((tmp_path / "progress.json").read_text())["sittings"]
+    assert sittings[-1]["layers"] == 2
+    assert [s["object_token_weight"] for s in sittings[1:]] == [TrainConfig().object_token_weight, 12.0]
     # A transformer only grows: asking for fewer blocks is refused before anything runs.
     assert main(["--out", str(tmp_path), "--micro", "--resume", "--layers", "1", "--steps", "6"]) == 2
     assert "error: --layers 1: the checkpoint in" in capsys.readouterr().err

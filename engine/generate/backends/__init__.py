@@ -7,19 +7,30 @@ from engine.errors import ModelError
 
 def load_backend(info, device=None, memory=None):
     """The backend for a ModelInfo (see engine.generate.models.resolve), loaded on `device`,
-    with the defaults the model declares (native size and frame count, steps) in its caps."""
+    with the defaults the model declares (native size and frame count, steps, guidance) in its caps."""
     backend = _load(info, device, memory)
     native = {key: info.defaults[key] for key in ("width", "height", "num_frames", "steps", "guidance", "rate")
               if isinstance(info.defaults.get(key), (int, float))}
-    if native:
+    interval = info.defaults.get("guidance_interval")
+    if native or interval is not None:
         import dataclasses
 
         backend.caps = dataclasses.replace(
             backend.caps, native_width=native.get("width"), native_height=native.get("height"),
             native_frames=native.get("num_frames"), default_steps=int(native.get("steps", backend.caps.default_steps)),
             default_guidance=float(native.get("guidance", backend.caps.default_guidance)),
-            default_rate=int(native.get("rate", backend.caps.default_rate)))
+            default_rate=int(native.get("rate", backend.caps.default_rate)),
+            default_guidance_interval=_interval(info, interval) if interval is not None
+            else backend.caps.default_guidance_interval)
     return backend
+
+
+def _interval(info, value) -> tuple[float, float]:
+    if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
+            and 0 <= value[0] < value[1] <= 1):
+        return float(value[0]), float(value[1])
+    raise ModelError(f"{info.path / 'model_index.json'}: _kinora_defaults.guidance_interval {value!r} must be two "
+                     "noise levels [low, high] with 0 <= low < high <= 1; fix it or remove it")
 
 
 def _load(info, device, memory):

@@ -351,6 +351,7 @@ class LTXBackend:
         generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
         steps = settings.steps or self.caps.default_steps
         guidance = self.caps.default_guidance if settings.guidance is None else settings.guidance
+        interval = settings.guidance_interval or self.caps.default_guidance_interval
         num_latent_frames = plan.num_latent_frames
         h = plan.height // self.caps.vae_spatial_compression
         w = plan.width // self.caps.vae_spatial_compression
@@ -425,8 +426,8 @@ class LTXBackend:
 
             with on_device(self.transformer, self.device, self.memory.cpu_offload):
                 tokens = sample(velocity, noise_tokens, cond_tokens, strength_tokens, sigmas, guidance=guidance,
-                                per_token_timesteps=True, on_step=on_step, preview=preview if on_step else None,
-                                cancel=cancel)
+                                guidance_interval=interval, per_token_timesteps=True, on_step=on_step,
+                                preview=preview if on_step else None, cancel=cancel)
             latents = unpack(tokens[:, num_key_tokens:], post_frames, post_h, post_w, self.patch, self.patch_t)
             result = GenerationResult(latents=latents, frames=None, seeds=seeds)
             if decode:

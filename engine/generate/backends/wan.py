@@ -251,6 +251,7 @@ class WanBackend:
         generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
         steps = settings.steps or self.caps.default_steps
         guidance = self.caps.default_guidance if settings.guidance is None else settings.guidance
+        interval = settings.guidance_interval or self.caps.default_guidance_interval
         max_len = settings.max_sequence_length or 512
         L = plan.num_latent_frames
         h, w = plan.height // self.caps.vae_spatial_compression, plan.width // self.caps.vae_spatial_compression
@@ -303,7 +304,7 @@ class WanBackend:
                 picture = (picture - low) / (high - low).clamp_min(1e-6) * 255.0
                 return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
 
-            latents = sample(velocity, noise, cond, strength_map, sigmas, guidance=guidance,
+            latents = sample(velocity, noise, cond, strength_map, sigmas, guidance=guidance, guidance_interval=interval,
                              per_token_timesteps=self.per_token_timesteps, on_step=on_step,
                              preview=preview if on_step else None, cancel=cancel)
             result = GenerationResult(latents=latents, frames=None, seeds=seeds)
