@@ -56,11 +56,11 @@ def load_checkpoint(folder: Path, modules: dict) -> tuple[dict, dict]:
     return json.loads((folder / PROGRESS).read_text(encoding="utf-8")), optimizer_state
 
 
-def checkpoint_layers(folder: Path) -> int | None:
-    """How many transformer blocks the run in `folder` has, or None if it has no checkpoint yet."""
+def checkpoint_model(folder: Path) -> dict | None:
+    """The model configuration (ModelConfig.to_json) of the run in `folder`, or None if it has no checkpoint yet."""
     if not (folder / PROGRESS).is_file():
         return None
-    return json.loads((folder / PROGRESS).read_text(encoding="utf-8"))["model_config"]["layers"]
+    return json.loads((folder / PROGRESS).read_text(encoding="utf-8"))["model_config"]
 
 
 def restore_optimizer(optimizer, saved: dict, step: int, prefix: str = "optimizer") -> None:

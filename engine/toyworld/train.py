@@ -44,7 +44,7 @@ import numpy as np
 
 from engine.toyworld.checkpoint import (
     CHECKPOINT,
-    checkpoint_layers,
+    checkpoint_model,
     load_checkpoint,
     optimizer_tensors,
     restore_optimizer,
@@ -455,8 +455,11 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(train_config.seed)
     vae = build_vae(config)
-    # A resumed run's transformer is loaded at its saved depth, then grown.
-    saved_layers = (checkpoint_layers(out) if resume else None) or config.layers
+    # A resumed run's transformer is loaded at its saved depth, then grown; asked for another
+    # width (heads), the run gets a new transformer instead, on the trained VAE and text encoder.
+    saved = checkpoint_model(out) if resume else None
+    widened = saved is not None and saved["heads"] != config.heads
+    saved_layers = saved["layers"] if saved is not None and not widened else config.layers
     transformer = build_transformer(replace(config, layers=saved_layers))
     tokenizer, text_encoder = build_text_encoder(config)
     modules = {"vae": vae, "transformer": transformer, "text_encoder": text_encoder}
@@ -471,8 +474,18 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
                 "model_config": config.to_json(), "train_config": asdict(train_config)}
     saved_optimizer = {}
     if resume and (out / CHECKPOINT).is_file():
-        progress, saved_optimizer = load_checkpoint(out, modules)
+        kept = {name: m for name, m in modules.items() if not (widened and name in ("transformer", "ema_transformer"))}
+        progress, saved_optimizer = load_checkpoint(out, kept)
         log(f"resumed at stage {progress['stage']} step {progress['step']}")
+        if widened:
+            # The transformer stage starts again (a new learning-rate cycle, moving average and
+            # moments); the VAE, its latent cache and the text encoder are kept as trained.
+            saved_optimizer = {k: v for k, v in saved_optimizer.items() if not k.startswith("optimizer.")}
+            if progress["stage"] != "vae":
+                progress.update(stage="transformer", step=0, ema=False)
+            progress.pop("cycle_start", None)
+            progress["model_config"] = config.to_json()
+            log(f"a new transformer {config.heads * config.head_dim} wide (was {saved['heads'] * saved['head_dim']})")
         if reopen_vae and progress["stage"] != "vae":
             vae_done = progress["clips_seen"]["vae"] // train_config.vae_batch
             progress.update(stage="vae", step=vae_done)
@@ -495,7 +508,8 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
         {"vae_steps": train_config.vae_steps, "dit_steps": train_config.dit_steps,
          "decoder_steps": train_config.decoder_steps, "resumed": resume,
          "reopened_vae": reopen_vae, "latent_cache": train_config.latent_cache, "layers": config.layers,
-         "dit_lr": train_config.dit_lr, "object_token_weight": train_config.object_token_weight})
+         "dit_lr": train_config.dit_lr, "object_token_weight": train_config.object_token_weight,
+         "heads": config.heads})
     for module in modules.values():
         module.to(device)
     started = time.monotonic() - progress["seconds"]
@@ -675,19 +689,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--layers", type=int, default=None,
                         help="transformer blocks (default: the checkpoint's with --resume, else "
                              f"{ModelConfig().layers}); more than the checkpoint has grows it (see grow_transformer)")
+    parser.add_argument("--heads", type=int, default=None,
+                        help="transformer attention heads of 32 channels (default: the checkpoint's with --resume, "
+                             f"else {ModelConfig().heads}); another number than the checkpoint's trains a new "
+                             "transformer, keeping the VAE, the latent cache and the text encoder")
     parser.add_argument("--micro", action="store_true", help="a tiny model, to check the script end to end")
     parser.add_argument("--checkpoint-every", type=int, default=50)
     parser.add_argument("--export-every", type=int, default=100)
     args = parser.parse_args(argv)
     config = MICRO if args.micro else ModelConfig()
-    saved_layers = checkpoint_layers(Path(args.out)) if args.resume else None
+    saved = checkpoint_model(Path(args.out)) if args.resume else None
+    heads = args.heads if args.heads is not None else saved["heads"] if saved is not None else config.heads
+    widened = saved is not None and heads != saved["heads"]
+    saved_layers = saved["layers"] if saved is not None else None
     layers = args.layers if args.layers is not None else saved_layers
-    if saved_layers is not None and layers < saved_layers:
+    if saved_layers is not None and not widened and layers < saved_layers:
         print(f"error: --layers {layers}: the checkpoint in {args.out} has {saved_layers} transformer blocks and a "
               f"transformer can only grow; leave --layers out or give at least {saved_layers}", file=sys.stderr)
         return 2
     if layers is not None:
         config = replace(config, layers=layers)
+    config = replace(config, heads=heads)
     train_config = TrainConfig(seed=args.seed, vae_steps=args.vae_steps, dit_steps=args.steps, dit_batch=args.batch,
                                dit_lr=args.lr, object_token_weight=args.object_token_weight,
                                vae_frames=min(defaults.vae_frames, config.num_frames),

@@ -350,3 +350,32 @@ def test_a_finished_run_resumed_with_more_layers_grows_and_trains_its_transforme
     # A transformer only grows: asking for fewer blocks is refused before anything runs.
     assert main(["--out", str(tmp_path), "--micro", "--resume", "--layers", "1", "--steps", "6"]) == 2
     assert "error: --layers 1: the checkpoint in" in capsys.readouterr().err
+
+
+def test_a_run_resumed_with_another_width_trains_a_new_transformer_on_its_vae_and_text_encoder(tmp_path):
+    import torch
+    from safetensors.torch import save_file
+
+    train(tmp_path, MICRO, MICRO_TRAINING, threads=1)
+    before = _weights(tmp_path)
+    # Mark the trained text encoder (and its average) so that a new one could not pass for it.
+    for key in [k for k in before if k.startswith(("text_encoder.", "ema_text_encoder.")) and k.endswith("weight")]:
+        before[key] = before[key] + 1.0
+    save_file(before, str(tmp_path / "checkpoint.safetensors"))
+    argv = ["--out", str(tmp_path), "--micro", "--resume", "--vae-steps", "2", "--batch", "2", "--seed", "3"]
+    assert main([*argv, "--heads", "3", "--steps", "3"]) == 0
+    after = _weights(tmp_path)
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert (progress["model_config"]["heads"], progress["stage"], progress["step"]) == (3, "done", 3)
+    assert after["transformer.proj_in.weight"].shape[0] == 3 * MICRO.head_dim != before["transformer.proj_in.weight"].shape[0]
+    assert all(torch.equal(before[k], after[k]) for k in before if k.startswith("vae."))  # the VAE is kept
+    # The text encoder is trained on from where it was (marked): a few small steps away, not a new start.
+    moved = [float((after[k] - before[k]).abs().max()) for k in before if k.startswith("text_encoder.")]
+    assert 0 < max(moved) < 0.05
+    assert json.loads((tmp_path / "model" / "transformer" / "config.json").read_text())["num_attention_heads"] == 3
+    # Resumed again without --heads: the same transformer goes on (its steps continue).
+    assert main([*argv, "--steps", "4"]) == 0
+    progress = json.loads((tmp_path / "progress.json").read_text())
+    assert (progress["model_config"]["heads"], progress["step"]) == (3, 4)
+    assert [s["heads"] for s in progress["sittings"][1:]] == [3, 3]
+
