@@ -12,6 +12,12 @@ ASPECTS = {"16:9": (16, 9), "1:1": (1, 1), "9:16": (9, 16)}
 RESOLUTIONS = {"480p": 480, "720p": 720, "1080p": 1080}
 
 
+def is_noise_interval(value) -> bool:
+    """Two noise levels (low, high) with 0 <= low < high <= 1: a guidance interval, from a user or a model."""
+    return (isinstance(value, (list, tuple)) and len(value) == 2
+            and all(isinstance(v, (int, float)) for v in value) and 0 <= value[0] < value[1] <= 1)
+
+
 @dataclass(frozen=True, slots=True)
 class SamplingSettings:
     steps: int | None = None  # None: the model's default
@@ -28,11 +34,10 @@ class SamplingSettings:
             raise UserError(f"--steps {self.steps} must be between 1 and 1000")
         if self.guidance is not None and not 0 <= self.guidance <= 50:
             raise UserError(f"--guidance {self.guidance} must be between 0 and 50")
-        if self.guidance_interval is not None:
+        if self.guidance_interval is not None and not is_noise_interval(self.guidance_interval):
             low, high = self.guidance_interval
-            if not 0 <= low < high <= 1:
-                raise UserError(f"--guidance-interval {low} {high}: give two noise levels LOW HIGH with "
-                                "0 <= LOW < HIGH <= 1, e.g. 0 0.95")
+            raise UserError(f"--guidance-interval {low} {high}: give two noise levels LOW HIGH with "
+                            "0 <= LOW < HIGH <= 1, e.g. 0 0.95")
         if not 1 <= self.variations <= 16:
             raise UserError(f"--variations {self.variations} must be between 1 and 16")
 

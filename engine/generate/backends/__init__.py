@@ -26,8 +26,9 @@ def load_backend(info, device=None, memory=None):
 
 
 def _interval(info, value) -> tuple[float, float]:
-    if (isinstance(value, list) and len(value) == 2 and all(isinstance(v, (int, float)) for v in value)
-            and 0 <= value[0] < value[1] <= 1):
+    from engine.generate.settings import is_noise_interval
+
+    if is_noise_interval(value):
         return float(value[0]), float(value[1])
     raise ModelError(f"{info.path / 'model_index.json'}: _kinora_defaults.guidance_interval {value!r} must be two "
                      "noise levels [low, high] with 0 <= low < high <= 1; fix it or remove it")
