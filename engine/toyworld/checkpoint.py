@@ -71,4 +71,5 @@ def restore_optimizer(optimizer, saved: dict, step: int, prefix: str = "optimize
     for i, p in enumerate(params):
         avg, sq = saved.get(f"{prefix}.{i}.exp_avg"), saved.get(f"{prefix}.{i}.exp_avg_sq")
         if avg is not None and sq is not None:
-            optimizer.state[p] = {"step": torch.tensor(float(step)), "exp_avg": avg.clone(), "exp_avg_sq": sq.clone()}
+            optimizer.state[p] = {"step": torch.tensor(float(step)), "exp_avg": avg.to(p.device, copy=True),
+                                  "exp_avg_sq": sq.to(p.device, copy=True)}

@@ -50,9 +50,19 @@ from engine.toyworld.checkpoint import (
     restore_optimizer,
     save_checkpoint,
 )
+from engine.toyworld.data import (
+    LATENT_CACHE,
+    LatentCache,
+    clip_seed,
+    encode_clips,
+    log,
+    long_batch,
+    object_weights,
+    render_batch,
+    to_pixels,
+)
 from engine.toyworld.model import MICRO, ModelConfig, grow_transformer
 
-LATENT_CACHE = "latent_cache.safetensors"
 UNCONDITIONAL = ""  # what the sampler's unconditional half gets when no negative prompt is given
 
 
@@ -81,11 +91,6 @@ class TrainConfig:
     decoder_disturbed: float = 0.5  # share of decoder clips with disturbed neighbours (see disturb_neighbours)
 
 
-def clip_seed(seed: int, stage: int, step: int, index: int) -> int:
-    """The world seed of one training clip: fixed by the run seed, so a resumed run sees the same data."""
-    return (seed * 1_000_003 + stage * 10_000_019 + step * 1009 + index) % (2**63)
-
-
 def optimise(optimizer, loss, params) -> None:
     """One optimiser step on `loss`, gradients clipped to norm 1."""
     import torch
@@ -103,55 +108,10 @@ def lr_at(step: int, total: int, peak: float, warmup: int) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def to_pixels(frames: np.ndarray):
-    """uint8 (B, F, H, W, 3) -> float (B, 3, F, H, W) in [-1, 1], as the backend feeds the VAE."""
-    import torch
-
-    return torch.from_numpy(frames).float().div(127.5).sub(1.0).permute(0, 4, 1, 2, 3).contiguous()
-
-
-def render_batch(seeds: list[int], config: ModelConfig, num_frames: int):
-    from engine.toyworld.world import random_clip
-
-    clips = [random_clip(s, config.width, config.height, num_frames, config.temporal_compression) for s in seeds]
-    return clips, np.stack([c.frames for c in clips])
-
-
 # -- stage 1: the VAE ----------------------------------------------------------------------------------
-
-def object_weights(frames: np.ndarray, object_weight: float):
-    """Per-pixel loss weights (B, 1, F, H, W): objects are a few percent of the picture but all of
-    the caption, so their pixels (saturated and bright, grown by a pixel) weigh `object_weight` more."""
-    import cv2
-    import torch
-
-    flat = frames.reshape(-1, *frames.shape[2:])
-    masks = np.empty(flat.shape[:3], np.float32)
-    for i, frame in enumerate(flat):
-        hsv = cv2.cvtColor(frame, cv2.COLOR_RGB2HSV)
-        mask = ((hsv[..., 1] >= 100) & (hsv[..., 2] >= 120)).astype(np.uint8)
-        masks[i] = cv2.dilate(mask, np.ones((3, 3), np.uint8))
-    weights = 1.0 + object_weight * masks.reshape(frames.shape[:4])
-    return torch.from_numpy(weights)[:, None]
-
 
 def _weighted_mean(error, weights):
     return (error * weights).mean() / weights.mean() if weights is not None else error.mean()
-
-
-def object_token_mask(frames: np.ndarray, config: ModelConfig):
-    """(B, latent frames, h, w): 1 where any pixel of a latent token's space-time block shows an object.
-
-    Latent frame 0 is pixel frame 0 and latent frame k covers frames 4k-3 .. 4k (the causal VAE's layout).
-    """
-    import torch
-
-    mask = object_weights(frames, 1.0)[:, 0] - 1.0  # (B, F, H, W) in {0, 1}
-    tc, sc = config.temporal_compression, config.spatial_compression
-    b, f, h, w = mask.shape
-    first = mask[:, :1].reshape(b, 1, h // sc, sc, w // sc, sc).amax(dim=(3, 5))
-    rest = mask[:, 1:].reshape(b, (f - 1) // tc, tc, h // sc, sc, w // sc, sc).amax(dim=(2, 4, 6))
-    return torch.cat([first, rest], 1)
 
 
 def reconstruction_loss(decoded, pixels, weights=None, edge_weight: float = 0.0):
@@ -225,7 +185,7 @@ def latent_statistics(vae, config: ModelConfig, train: TrainConfig):
     with torch.no_grad():
         for start in range(0, len(seeds), 8):
             _clips, frames = render_batch(seeds[start:start + 8], config, config.num_frames)
-            samples.append(vae.encode(to_pixels(frames)).latent_dist.mean)
+            samples.append(vae.encode(to_pixels(frames).to(vae.device)).latent_dist.mean.cpu())
     latents = torch.cat(samples).transpose(0, 1).flatten(1)
     return latents.mean(1), latents.std(1).clamp_min(1e-3)
 
@@ -295,7 +255,7 @@ def text_batch(tokenizer, text_encoder, captions: list[tuple[str, ...]], config:
     flat = [text for pair in slots for text in pair]
     inputs = tokenizer(flat, padding="max_length", max_length=config.max_sequence_length, truncation=True,
                        add_special_tokens=True, return_tensors="pt")
-    embeds = text_encoder(inputs.input_ids)[0]
+    embeds = text_encoder(inputs.input_ids.to(text_encoder.device))[0]
     context = embeds.reshape(len(captions), 2 * config.max_sequence_length, -1)
     text_mask = inputs.attention_mask.bool().reshape(len(captions), 2 * config.max_sequence_length)
     return context, text_mask, torch.tensor(prompt_of_frame)
@@ -306,7 +266,7 @@ def cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame: int, max_
     import torch
 
     token_prompt = prompt_of_frame.repeat_interleave(tokens_per_frame, dim=1)  # token order: frame, row, column
-    slot = torch.arange(text_mask.shape[1]) // max_sequence_length
+    slot = torch.arange(text_mask.shape[1], device=text_mask.device) // max_sequence_length
     allowed = (slot[None, None, :] == token_prompt[:, :, None]) & text_mask[:, None, :]
     return (1.0 - allowed.float()) * -10000.0
 
@@ -323,7 +283,7 @@ def flow_matching_loss(transformer, vae_latents, context, bias, levels, config: 
 
     b, c, f, h, w = vae_latents.shape
     x0 = pack(vae_latents, 1, 1)
-    noise = torch.randn(x0.shape, generator=generator)
+    noise = torch.randn(x0.shape, generator=generator).to(x0.device)
     sigma = levels.repeat_interleave(h * w, dim=1)[..., None]  # (B, tokens, 1)
     x = (1 - sigma) * x0 + sigma * noise
     rope_scale = (config.temporal_compression / config.fps, config.spatial_compression, config.spatial_compression)
@@ -337,104 +297,39 @@ def flow_matching_loss(transformer, vae_latents, context, bias, levels, config: 
     return error.sum() / (weight.sum() * c).clamp_min(1e-6)
 
 
-def normalise_latents(vae, latents, config: ModelConfig):
-    mean = vae.latents_mean.view(1, -1, 1, 1, 1)
-    std = vae.latents_std.view(1, -1, 1, 1, 1)
-    return (latents - mean) * vae.config.scaling_factor / std
-
-
-# -- the latent cache ----------------------------------------------------------------------------------
-
-def long_batch(step: int) -> bool:
-    """Every fourth batch is two latent frames longer, so longer plans (loops) are not new to the model."""
-    return step % 4 == 3
-
-
-def encode_clips(vae, seeds: list[int], config: ModelConfig, num_frames: int, device: str, generator):
-    """Render and encode clips: normalised latents (B, C, F, h, w), object token masks and per-frame captions."""
-    import torch
-
-    clips, frames = render_batch(seeds, config, num_frames)
-    with torch.no_grad():
-        latents = vae.encode(to_pixels(frames).to(device)).latent_dist.sample(generator)
-        latents = normalise_latents(vae, latents, config)
-    return latents, object_token_mask(frames, config).to(device), [c.captions for c in clips]
-
-
-class LatentCache:
-    """Clips rendered and encoded once (a quarter of them two latent frames longer), drawn from at random.
-
-    The VAE is frozen in stage 2, so encoding every clip again each time it is seen is wasted work:
-    on a CPU it is about 40% of a transformer step. Saved next to the checkpoint (safetensors and
-    JSON) so a resumed run does not encode again; removed whenever the VAE trains.
-    """
-
-    def __init__(self, parts: dict):
-        self.parts = parts  # "short"/"long" -> (latents, masks, captions)
-
-    @classmethod
-    def build(cls, vae, config: ModelConfig, train: TrainConfig, device: str) -> LatentCache:
-        import torch
-
-        parts = {}
-        counts = {"short": train.latent_cache - train.latent_cache // 4, "long": train.latent_cache // 4}
-        for stage, (name, count) in enumerate(counts.items(), start=3):
-            num_frames = config.num_frames + (2 * config.temporal_compression if name == "long" else 0)
-            latents, masks, captions = [], [], []
-            for start in range(0, count, 16):
-                seeds = [clip_seed(train.seed, stage, start, i) for i in range(min(16, count - start))]
-                generator = torch.Generator().manual_seed(seeds[0])
-                lat, mask, caps = encode_clips(vae, seeds, config, num_frames, device, generator)
-                latents.append(lat.cpu())
-                masks.append(mask.cpu())
-                captions.extend(caps)
-                if start % 1024 == 0:
-                    log(f"latent cache: {name} {start}/{count}")
-            parts[name] = (torch.cat(latents), torch.cat(masks), captions)
-        return cls(parts)
-
-    def draw(self, step: int, batch: int, generator):
-        import torch
-
-        latents, masks, captions = self.parts["long" if long_batch(step) else "short"]
-        index = torch.randint(0, len(captions), (batch,), generator=generator)
-        return latents[index], masks[index], [captions[i] for i in index.tolist()]
-
-    def save(self, folder: Path) -> None:
-        from safetensors.torch import save_file
-
-        tensors, captions = {}, {}
-        for name, (latents, masks, caps) in self.parts.items():
-            tensors[f"{name}.latents"], tensors[f"{name}.masks"] = latents.contiguous(), masks.contiguous()
-            captions[name] = [list(c) for c in caps]
-        tmp = folder / (LATENT_CACHE + ".tmp")
-        save_file(tensors, str(tmp), metadata={"captions": json.dumps(captions)})
-        os.replace(tmp, folder / LATENT_CACHE)
-
-    @classmethod
-    def load(cls, folder: Path, expected: int) -> LatentCache | None:
-        from safetensors import safe_open
-
-        path = folder / LATENT_CACHE
-        if not path.is_file():
-            return None
-        with safe_open(str(path), "pt") as f:
-            captions = json.loads(f.metadata()["captions"])
-            parts = {name: (f.get_tensor(f"{name}.latents"), f.get_tensor(f"{name}.masks"),
-                            [tuple(c) for c in caps]) for name, caps in captions.items()}
-        return cls(parts) if sum(len(p[2]) for p in parts.values()) == expected else None
-
-
 # -- the run -------------------------------------------------------------------------------------------
 
-def log(message: str) -> None:
-    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+def load_exported(folder: Path, modules: dict, config: ModelConfig) -> dict:
+    """Load an exported model's VAE and text encoder into `modules`, and its transformer when it has
+    the shape of `config`'s; returns what the run records of it (the data it was trained on)."""
+    from engine.generate.models import load_component
+
+    transformer_config = json.loads((folder / "transformer" / "config.json").read_text(encoding="utf-8"))
+    same_shape = (transformer_config["num_attention_heads"], transformer_config["attention_head_dim"],
+                  transformer_config["num_layers"]) == (config.heads, config.head_dim, config.layers)
+    parts = {"vae": ("diffusers", "AutoencoderKLLTXVideo"), "text_encoder": ("transformers", "T5EncoderModel")}
+    if same_shape:
+        parts["transformer"] = ("diffusers", "LTXVideoTransformer3DModel")
+    for name, (library, class_name) in parts.items():
+        try:
+            modules[name].load_state_dict(load_component(folder / name, library, class_name).state_dict())
+        except RuntimeError as error:
+            raise SystemExit(f"error: --from-model {folder}: its {name} is not the size this run trains "
+                             f"({str(error).splitlines()[0]}); give a model trained with the same --micro setting") from None
+    training = folder / "training.json"
+    seen = json.loads(training.read_text(encoding="utf-8")).get("clips_seen", {}) if training.is_file() else {}
+    return {"clips_seen": seen, "transformer": "kept" if same_shape else "new"}
 
 
 def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainConfig = TrainConfig(), *,
           resume: bool = False, device: str = "cpu", checkpoint_every: int = 50, export_every: int = 200,
-          threads: int | None = None, reopen_vae: bool = False) -> Path:
+          threads: int | None = None, reopen_vae: bool = False, start_from: Path | None = None,
+          workers: int = 0) -> Path:
     """Train (or continue training) into `out`; returns the exported model folder `out/model`.
+
+    `start_from` (a new run only) is an exported model folder: its VAE and text encoder are taken as
+    trained, and its transformer too if it has this run's shape (else a new one is trained on them);
+    the run starts at the transformer stage. `workers` > 1 renders the latent cache in that many processes.
 
     `reopen_vae` (with `resume`) goes back to the VAE stage of a run that has left it, at the step it
     ended on, so a larger `vae_steps` trains the VAE further; the transformer stage then starts again
@@ -452,6 +347,8 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
 
     if threads:
         torch.set_num_threads(threads)
+    if device == "cuda":
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(train_config.seed)
     vae = build_vae(config)
@@ -504,6 +401,9 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
                                            else progress["clips_seen"]["transformer"] // train_config.dit_batch)
             progress["model_config"] = config.to_json()
             log(f"transformer grown from {saved_layers} to {config.layers} blocks")
+    if start_from is not None and progress["step"] == 0 and progress["stage"] == "vae":
+        progress.update(stage="transformer", started_from=load_exported(start_from, modules, config))
+        log(f"started from {start_from}: transformer {progress['started_from']['transformer']}")
     progress.setdefault("sittings", []).append(
         {"vae_steps": train_config.vae_steps, "dit_steps": train_config.dit_steps,
          "decoder_steps": train_config.decoder_steps, "resumed": resume,
@@ -596,8 +496,10 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
         if train_config.latent_cache:
             cache = LatentCache.load(out, train_config.latent_cache)
             if cache is None:
-                cache = LatentCache.build(vae, config, train_config, device)
+                cache = LatentCache.build(vae, config, train_config, device, workers)
                 cache.save(out)
+            cache = cache.to(device)
+        last_log = (progress["step"], time.monotonic())
         for step in range(progress["step"], train_config.dit_steps):
             for group in optimizer.param_groups:
                 cycle = progress.get("cycle_start", 0)
@@ -613,9 +515,10 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
                 latents, masks, captions = encode_clips(vae, seeds, config, num_frames, device, generator)
             context, text_mask, prompt_of_frame = text_batch(tokenizer, text_encoder, captions, config, train_config,
                                                                generator)
-            bias = cross_attention_bias(text_mask, prompt_of_frame, tokens_per_frame, config.max_sequence_length)
+            bias = cross_attention_bias(text_mask.to(device), prompt_of_frame.to(device), tokens_per_frame,
+                                        config.max_sequence_length)
             levels = noise_levels(len(captions), latents.shape[2], shift, generator)
-            loss = flow_matching_loss(transformer, latents, context, bias.to(device), levels.to(device), config,
+            loss = flow_matching_loss(transformer, latents, context, bias, levels.to(device), config,
                                       generator, 1.0 + train_config.object_token_weight * masks)
             optimise(optimizer, loss, params)
             if averaged:
@@ -626,7 +529,10 @@ def train(out: Path, config: ModelConfig = ModelConfig(), train_config: TrainCon
             progress["step"] = step + 1
             progress["clips_seen"]["transformer"] += len(captions)
             if step % 10 == 0:
-                log(f"transformer step {step} loss {loss.item():.4f}")
+                now = time.monotonic()
+                pace = f" ({(now - last_log[1]) / (step - last_log[0]):.3f} s/step)" if step > last_log[0] else ""
+                log(f"transformer step {step} loss {loss.item():.4f}{pace}")
+                last_log = (step, now)
             if (step + 1) % checkpoint_every == 0:
                 checkpoint(moments | optimizer_tensors(optimizer))
             if (step + 1) % export_every == 0:
@@ -672,6 +578,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="folder for checkpoints and the exported model (out/model)")
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--from-model", metavar="DIR",
+                        help="start a new run from an exported model folder (e.g. resources/models/toyworld): its VAE "
+                             "and text encoder as they are, its transformer too if it has this run's shape")
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--vae-steps", type=int, default=defaults.vae_steps)
     parser.add_argument("--steps", type=int, default=defaults.dit_steps, help="transformer steps")
@@ -682,6 +591,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--object-token-weight", type=float, default=defaults.object_token_weight,
                         help="how much more a latent token with an object in it weighs in the transformer's loss")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (default 1)")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="processes that render the latent cache's clips while the main one encodes them")
+    parser.add_argument("--warmup", type=int, default=None,
+                        help=f"learning-rate warm-up steps (default: {defaults.warmup}, at most a tenth of --steps)")
     parser.add_argument("--latent-cache", type=int, default=defaults.latent_cache,
                         help="encode this many clips once and draw transformer batches from them (0: new clips every step)")
     parser.add_argument("--reopen-vae", action="store_true",
@@ -716,7 +629,14 @@ def main(argv: list[str] | None = None) -> int:
                                decoder_steps=args.decoder_steps,
                                decoder_frames=min(defaults.decoder_frames, config.num_frames),
                                stats_clips=8 if args.micro else defaults.stats_clips,
-                               warmup=min(defaults.warmup, max(1, args.steps // 10)), latent_cache=args.latent_cache)
+                               warmup=args.warmup or min(defaults.warmup, max(1, args.steps // 10)),
+                               latent_cache=args.latent_cache)
+    start_from = Path(args.from_model) if args.from_model else None
+    if start_from is not None and (args.resume or not (start_from / "model_index.json").is_file()):
+        print(f"error: --from-model {args.from_model}: " + ("a resumed run goes on from its own checkpoint; leave out "
+              "--resume" if args.resume else "no model_index.json there; give an exported model folder such as "
+              "resources/models/toyworld"), file=sys.stderr)
+        return 2
     if args.device == "cuda":
         import torch
 
@@ -725,7 +645,7 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     train(Path(args.out), config, train_config, resume=args.resume, device=args.device,
           checkpoint_every=args.checkpoint_every, export_every=args.export_every, threads=args.threads,
-          reopen_vae=args.reopen_vae)
+          reopen_vae=args.reopen_vae, start_from=start_from, workers=args.workers)
     return 0
 
 

@@ -6,16 +6,15 @@ import json
 import numpy as np
 import pytest
 
+from engine.toyworld.data import LatentCache, object_token_mask
 from engine.toyworld.model import MICRO
 from engine.toyworld.train import (
-    LatentCache,
     TrainConfig,
     cross_attention_bias,
     disturb_neighbours,
     flow_matching_loss,
     main,
     noise_levels,
-    object_token_mask,
     train,
 )
 
@@ -201,6 +200,56 @@ def test_the_latent_cache_is_saved_reloaded_and_drawn_from_with_long_batches(tmp
     latents, masks, captions = again.draw(0, 3, torch.Generator().manual_seed(0))
     assert latents.shape[:3] == (3, MICRO.latent_channels, 3) and masks.shape == (3, 3, 4, 4) and len(captions) == 3
     assert again.draw(3, 2, torch.Generator().manual_seed(0))[0].shape[2] == 5  # every fourth batch is longer
+
+
+def test_worker_processes_render_the_same_latent_cache_as_one_process():
+    import torch
+
+    from engine.toyworld.model import build_vae
+
+    torch.manual_seed(0)
+    vae = build_vae(MICRO).eval()
+    config = TrainConfig(seed=6, latent_cache=40)  # three chunks of 16 short clips would be 30: two chunks, and long
+    alone = LatentCache.build(vae, MICRO, config, "cpu")
+    side_by_side = LatentCache.build(vae, MICRO, config, "cpu", workers=2)
+    for name in ("short", "long"):
+        assert torch.equal(alone.parts[name][0], side_by_side.parts[name][0])
+        assert torch.equal(alone.parts[name][1], side_by_side.parts[name][1])
+        assert alone.parts[name][2] == side_by_side.parts[name][2]
+    assert len(set(alone.parts["short"][2])) > 20  # distinct clips, not one repeated
+
+
+def test_a_run_started_from_an_exported_model_keeps_its_vae_and_text_encoder(trained, tmp_path):
+    import torch
+    from safetensors.torch import load_file
+
+    source = trained / "model"
+    argv = ["--out", str(tmp_path / "same"), "--micro", "--steps", "2", "--batch", "2", "--seed", "4",
+            "--from-model", str(source)]
+    assert main(argv) == 0
+    vae = load_file(str(source / "vae" / "diffusion_pytorch_model.safetensors"))
+    after = _weights(tmp_path / "same")
+    assert all(torch.equal(vae[k], after[f"vae.{k}"]) for k in vae)  # taken as trained, latent statistics too
+    progress = json.loads((tmp_path / "same" / "progress.json").read_text())
+    assert progress["stage"] == "done" and progress["clips_seen"]["vae"] == 0  # no VAE stage ran
+    source_training = json.loads((source / "training.json").read_text())
+    assert progress["started_from"] == {"clips_seen": source_training["clips_seen"], "transformer": "kept"}
+    # The transformer went on from the source's (two small steps away), not from a new start.
+    start = load_file(str(source / "transformer" / "diffusion_pytorch_model.safetensors"))
+    moved = [float((after[f"transformer.{k}"] - v).abs().max()) for k, v in start.items()]
+    assert 0 < max(moved) < 0.05
+    # Another width: a new transformer on the same VAE.
+    assert main([*argv[:1], str(tmp_path / "wide"), *argv[2:], "--heads", "3"]) == 0
+    wide = json.loads((tmp_path / "wide" / "progress.json").read_text())
+    assert wide["started_from"]["transformer"] == "new" and wide["model_config"]["heads"] == 3
+    assert all(torch.equal(vae[k], _weights(tmp_path / "wide")[f"vae.{k}"]) for k in vae)
+
+
+def test_starting_from_a_folder_that_is_no_model_or_with_resume_is_refused(tmp_path, capsys):
+    assert main(["--out", str(tmp_path / "run"), "--micro", "--from-model", str(tmp_path)]) == 2
+    assert "no model_index.json" in capsys.readouterr().err
+    assert main(["--out", str(tmp_path / "run"), "--micro", "--resume", "--from-model", str(tmp_path)]) == 2
+    assert "leave out --resume" in capsys.readouterr().err
 
 
 def test_a_finished_run_can_train_its_vae_further_and_then_its_transformer_again(tmp_path):
