@@ -41,7 +41,9 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
     prediction is `v_uncond + guidance * (v_cond - v_uncond)` at the steps whose level `sigmas[i]`
     lies within `guidance_interval` (lo, hi) and `v_cond` at the others (guidance in a limited
     interval, Kynkäänniemi et al. 2024: at the highest levels guidance harms the layout a
-    sample starts from; at the lowest it does little). `cancel` is checked before
+    sample starts from; at the lowest it does little). At those other steps the model sees
+    only the conditional half: `velocity` then gets a batch half as large and uses the
+    conditioning of its second half. `cancel` is checked before
     every step and raises JobCancelled; `on_step` gets a Progress whose preview is
     `preview(x0_estimate)` when a preview function is given.
     """
@@ -65,16 +67,16 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
             _report(on_step, i, num_steps, None)
             continue
         model_sigma = torch.minimum(sigma, cap) if per_token_timesteps else sigma
-        model_input = torch.cat([x, x]) if use_guidance else x
-        if per_token_timesteps and use_guidance:
+        guided = use_guidance and guidance_interval[0] <= float(sigma) <= guidance_interval[1]
+        model_input = torch.cat([x, x]) if guided else x
+        if per_token_timesteps and guided:
             model_sigma_in = torch.cat([model_sigma, model_sigma]) if model_sigma.shape[0] == x.shape[0] else model_sigma
         else:
             model_sigma_in = model_sigma
         v = velocity(model_input, model_sigma_in).float()
-        if use_guidance:
+        if guided:
             v_uncond, v_cond = v.chunk(2)
-            guided = guidance_interval[0] <= float(sigma) <= guidance_interval[1]
-            v = v_uncond + guidance * (v_cond - v_uncond) if guided else v_cond
+            v = v_uncond + guidance * (v_cond - v_uncond)
         if per_token_timesteps:
             x = x + (torch.minimum(sigma_next, cap) - model_sigma) * v
         else:

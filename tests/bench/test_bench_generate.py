@@ -9,7 +9,9 @@ guidance 3 (batch of 2). Targets, each a ratio measured in the same run:
 - Kinora text-to-video vs diffusers LTXPipeline: wall time <= 1.03x, peak memory <= 1.05x;
 - a storyboard with 4 prompts vs 1 prompt: <= 1.10x;
 - a plan with held frames and a blend (and free frames, so that every step runs) vs plain
-  text-to-video: <= 1.05x, not counting the VAE encode of the sources.
+  text-to-video: <= 1.05x, not counting the VAE encode of the sources;
+- guidance in a limited interval vs guidance at every step: at most 0.03 above the share of
+  model work left (the steps outside the interval run the conditional half alone).
 """
 
 from __future__ import annotations
@@ -155,6 +157,29 @@ def test_bench_held_frames_and_blend_vs_text_to_video(bench_model, media):
           f"{best['encode'] * 1000:.0f} ms), text-to-video {best['plain'] * 1000:.0f} ms, ratio without the encode "
           f"{ratio:.3f} (target <= 1.05)")
     assert ratio <= 1.05
+
+
+def test_bench_guidance_interval_vs_guidance_at_every_step(bench_model):
+    import torch
+
+    from engine.generate import tools
+    from engine.generate.settings import SamplingSettings
+
+    backend = _backend(bench_model)
+    recipe = tools.text_to_video(backend.caps, num_frames=FRAMES, width=SIZE, height=SIZE, rate=25, prompt=PROMPT)
+    interval = (0.2, 0.96)  # the bundled model's
+    levels = [float(s) for s in backend.sigmas(STEPS, 7 * (SIZE // 4) ** 2)[:-1]]
+    inside = sum(interval[0] <= level <= interval[1] for level in levels)
+    share = (2 * inside + (STEPS - inside)) / (2 * STEPS)  # model work left, in batch-rows x steps
+    limited = SamplingSettings(steps=STEPS, guidance=3.0, seed=0, guidance_interval=interval)
+    with torch.no_grad():
+        best = _best_of({"limited": lambda: backend.generate(recipe.plan, limited),
+                         "every": lambda: backend.generate(recipe.plan, _settings())})
+    ratio = best["limited"] / best["every"]
+    print(f"\nguidance interval {interval}: {inside} of {STEPS} steps guided; {best['limited'] * 1000:.0f} ms against "
+          f"{best['every'] * 1000:.0f} ms guided at every step, ratio {ratio:.3f} (model work left {share:.3f}, "
+          f"target <= {share + 0.03:.3f})")
+    assert inside < STEPS and ratio <= share + 0.03
 
 
 # -- peak memory, each measured in a fresh process ------------------------------------------------

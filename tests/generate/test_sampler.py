@@ -55,7 +55,10 @@ def test_guidance_combines_uncond_and_cond_halves():
 
 
 def test_guidance_applies_only_at_the_levels_within_its_interval():
+    batches = []
+
     def velocity(x, sigma):
+        batches.append(x.shape[0])
         half = x.shape[0] // 2
         return torch.cat([torch.zeros_like(x[:half]), torch.ones_like(x[half:])])
 
@@ -65,6 +68,7 @@ def test_guidance_applies_only_at_the_levels_within_its_interval():
                  guidance_interval=(0.0, 0.6))
     # level 1.0 is outside: v = v_cond = 1 over dt = -0.5; level 0.5 is inside: v = 4 over dt = -0.5
     assert torch.allclose(out, torch.full_like(out, -0.5 - 2.0))
+    assert batches == [1, 2]  # outside the interval the model sees the conditional half alone
     everywhere = sample(velocity, noise, torch.zeros_like(noise), torch.zeros(1, 2, 1), sigmas, guidance=4.0)
     assert torch.allclose(everywhere, torch.full_like(out, -4.0))
 

@@ -82,3 +82,17 @@ def test_the_frame_layout_read_from_the_vae_config_is_the_loaded_models(wan, wan
         caps = backend.caps
         assert frame_layout(inspect_model(folder)) == (caps.vae_temporal_compression, caps.vae_spatial_compression)
     assert frame_layout(inspect_model(BUNDLED_MODEL)) == (4, 8)  # the bundled model's VAE (see docs/toyworld.md)
+
+
+def test_outside_the_guidance_interval_the_model_runs_on_the_conditional_half_alone(wan):
+    recipe = tools.text_to_video(wan.caps, num_frames=9, prompt="a paper boat", negative="dark", **SIZE)
+
+    def latents(**settings):
+        return wan.generate(recipe.plan, SamplingSettings(steps=3, seed=2, max_sequence_length=16, **settings),
+                            decode=False).latents
+
+    unguided, guided = latents(guidance=1.0), latents(guidance=5.0)
+    assert (guided - unguided).abs().max() > 1e-3
+    # No step's level in the interval: every step is the conditional prediction alone.
+    assert torch.allclose(latents(guidance=5.0, guidance_interval=(0.0, 0.01)), unguided, atol=1e-5)
+    assert torch.allclose(latents(guidance=5.0, guidance_interval=(0.0, 1.0)), guided, atol=1e-5)

@@ -413,9 +413,10 @@ class LTXBackend:
                     if bool((timestep == timestep[:, :1]).all()):
                         timestep = timestep[:, 0]  # one level per video: the pipelines' cheaper call
                 coords = None if video_coords is None else video_coords.expand(x.shape[0], -1, -1)
+                rows = x.shape[0]  # the whole (uncond, cond) batch, or its conditional half alone
                 return self.transformer(
-                    hidden_states=x.to(self.dtype), encoder_hidden_states=context, timestep=timestep,
-                    encoder_attention_mask=attention, num_frames=post_frames, height=post_h, width=post_w,
+                    hidden_states=x.to(self.dtype), encoder_hidden_states=context[-rows:], timestep=timestep,
+                    encoder_attention_mask=attention[-rows:], num_frames=post_frames, height=post_h, width=post_w,
                     rope_interpolation_scale=rope_scale, video_coords=coords, return_dict=False)[0]
 
             def preview(x0_tokens):

@@ -296,7 +296,8 @@ class WanBackend:
                 if boundary is not None and level < boundary and self.transformer_2 is not None:
                     model = self.transformer_2
                 with on_device(model, self.device, self.memory.cpu_offload):
-                    return self.forward(model, x, sigma * num_train, context, plan)
+                    # the whole (uncond, cond) batch, or its conditional half alone
+                    return self.forward(model, x, sigma * num_train, context[-x.shape[0]:], plan)
 
             def preview(x0):
                 picture = x0[0, :3]
