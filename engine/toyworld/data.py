@@ -158,27 +158,37 @@ class LatentCache:
         return latents[on_device], masks[on_device], [captions[i] for i in index.tolist()]
 
     def save(self, folder: Path) -> None:
+        """One safetensors file: latents, masks and each frame's caption as an index into the
+        distinct captions (in the header: a caption per frame of 100,000 clips would not fit)."""
+        import torch
         from safetensors.torch import save_file
 
-        tensors, captions = {}, {}
+        tensors, table = {}, {}
         for name, (latents, masks, caps) in self.parts.items():
             tensors[f"{name}.latents"], tensors[f"{name}.masks"] = latents.contiguous(), masks.contiguous()
-            captions[name] = [list(c) for c in caps]
+            tensors[f"{name}.captions"] = torch.tensor([[table.setdefault(c, len(table)) for c in clip] for clip in caps],
+                                                       dtype=torch.int32).reshape(len(caps), -1)
         tmp = folder / (LATENT_CACHE + ".tmp")
-        save_file(tensors, str(tmp), metadata={"captions": json.dumps(captions)})
+        save_file(tensors, str(tmp), metadata={"caption_table": json.dumps(list(table)), "parts": json.dumps(list(self.parts))})
         os.replace(tmp, folder / LATENT_CACHE)
 
     @classmethod
     def load(cls, folder: Path, expected: int) -> LatentCache | None:
+        """The cache saved in `folder` if it holds `expected` clips (None if it is missing, of another
+        size, or from an older version)."""
         from safetensors import safe_open
 
         path = folder / LATENT_CACHE
         if not path.is_file():
             return None
         with safe_open(str(path), "pt") as f:
-            captions = json.loads(f.metadata()["captions"])
+            metadata = f.metadata() or {}
+            if "caption_table" not in metadata:
+                return None
+            table = json.loads(metadata["caption_table"])
             parts = {name: (f.get_tensor(f"{name}.latents"), f.get_tensor(f"{name}.masks"),
-                            [tuple(c) for c in caps]) for name, caps in captions.items()}
+                            [tuple(table[i] for i in clip) for clip in f.get_tensor(f"{name}.captions").tolist()])
+                     for name in json.loads(metadata["parts"])}
         return cls(parts) if sum(len(p[2]) for p in parts.values()) == expected else None
 
 
