@@ -103,8 +103,8 @@ class LatentCache:
     """Clips rendered and encoded once (a quarter of them two latent frames longer), drawn from at random.
 
     The VAE is frozen in stage 2, so encoding every clip again each time it is seen is wasted work:
-    on a CPU it is about 40% of a transformer step. Saved next to the checkpoint (safetensors and
-    JSON) so a resumed run does not encode again; removed whenever the VAE trains.
+    on a CPU it is about 40% of a transformer step. Saved next to the checkpoint (one safetensors
+    file) so a resumed run does not encode again; removed whenever the VAE trains.
     """
 
     def __init__(self, parts: dict):
@@ -166,10 +166,11 @@ class LatentCache:
         tensors, table = {}, {}
         for name, (latents, masks, caps) in self.parts.items():
             tensors[f"{name}.latents"], tensors[f"{name}.masks"] = latents.contiguous(), masks.contiguous()
-            tensors[f"{name}.captions"] = torch.tensor([[table.setdefault(c, len(table)) for c in clip] for clip in caps],
-                                                       dtype=torch.int32).reshape(len(caps), -1)
+            indices = [[table.setdefault(c, len(table)) for c in clip] for clip in caps]
+            tensors[f"{name}.captions"] = torch.tensor(indices, dtype=torch.int32).reshape(len(caps), -1)
         tmp = folder / (LATENT_CACHE + ".tmp")
-        save_file(tensors, str(tmp), metadata={"caption_table": json.dumps(list(table)), "parts": json.dumps(list(self.parts))})
+        metadata = {"caption_table": json.dumps(list(table)), "parts": json.dumps(list(self.parts))}
+        save_file(tensors, str(tmp), metadata=metadata)
         os.replace(tmp, folder / LATENT_CACHE)
 
     @classmethod

@@ -26,7 +26,8 @@ Checkpoints (safetensors, written atomically) let a run stop and continue with `
 (`--reopen-vae` trains a finished run's VAE further; `--layers N` deepens a resumed run's
 transformer without changing what it computes, see `grow_transformer`, and starts a new
 learning-rate cycle); the diffusers-format model is exported to DIR/model after each stage and
-every `--export-every` steps.
+every `--export-every` steps. `--from-model DIR` starts a new run at stage 2 from an exported model
+(see `load_exported`); `--device cuda` trains on a GPU.
 """
 
 from __future__ import annotations

@@ -209,7 +209,7 @@ def test_worker_processes_render_the_same_latent_cache_as_one_process():
 
     torch.manual_seed(0)
     vae = build_vae(MICRO).eval()
-    config = TrainConfig(seed=6, latent_cache=40)  # three chunks of 16 short clips would be 30: two chunks, and long
+    config = TrainConfig(seed=6, latent_cache=40)  # 30 short clips (chunks of 16 and 14) and 10 long
     alone = LatentCache.build(vae, MICRO, config, "cpu")
     side_by_side = LatentCache.build(vae, MICRO, config, "cpu", workers=2)
     for name in ("short", "long"):
