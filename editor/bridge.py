@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.errors import KinoraError
-from engine.jobs.progress import Progress
+from engine.progress import Progress
 from engine.jobs.queue import Job, JobQueue
 from engine.jobs.worker import Worker
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.bridge import JobBridge
-from engine.jobs.progress import Progress
+from engine.progress import Progress
 from engine.jobs.queue import Job
 
 STATE_TEXT = {"queued": "waiting", "running": "running", "done": "done", "failed": "failed",

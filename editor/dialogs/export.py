@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.bridge import JobBridge
-from engine.jobs.progress import Progress
+from engine.progress import Progress
 from engine.jobs.queue import Job
 from engine.media.export import CODECS, DEFAULT_CODEC_FOR_EXTENSION, X26X_PRESETS
 from engine.model.project import Project

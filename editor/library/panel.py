@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from editor.timeline.drop import MEDIA_MIME
-from engine.jobs.progress import Progress
+from engine.progress import Progress
 from engine.jobs.queue import Job
 from engine.library.catalog import Library
 

@@ -14,7 +14,7 @@ from engine.generate.backends.base import GenerationResult
 from engine.generate.media_io import to_uint8, write_video
 from engine.generate.settings import SamplingSettings
 from engine.generate.tools import Preset, Recipe, assemble
-from engine.jobs.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress
 
 OUTPUT_SUFFIXES = (".mp4", ".npy")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from engine.jobs.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress
 
 if TYPE_CHECKING:
     import torch

@@ -18,7 +18,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.jobs.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress
 
 # The worker runs one job at a time and jobs usually share a model: keep the last one loaded.
 _backend_cache: dict[tuple, object] = {}

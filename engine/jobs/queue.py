@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import UserError
-from engine.jobs.progress import Progress
+from engine.progress import Progress
 from engine.library.db import connect, transaction
 
 STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")

@@ -14,7 +14,7 @@ import importlib
 from collections.abc import Callable
 
 from engine.errors import UserError
-from engine.jobs.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress
 
 Handler = Callable[[dict, Callable[[Progress], None], CancelToken], list]
 

@@ -3,7 +3,7 @@ progress and cancel, like every other long task."""
 
 from __future__ import annotations
 
-from engine.jobs.progress import CancelToken
+from engine.progress import CancelToken
 
 
 def render_params(project, output: str, *, codec: str | None = None, crf: int | None = None, preset: str = "medium",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from engine.errors import UserError
-from engine.jobs.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress
 
 
 def timeline_params(project, frame_range, *, output: str, aspect: str | None = None, resolution: str = "480p",

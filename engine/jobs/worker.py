@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable
 
 from engine.errors import KinoraError, UserError
-from engine.jobs.progress import CancelToken, JobCancelled, Progress
+from engine.progress import CancelToken, JobCancelled, Progress
 from engine.jobs.queue import Job, JobQueue
 from engine.jobs.registry import handler_for
 from engine.library.db import library_path

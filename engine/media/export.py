@@ -27,7 +27,7 @@ import numpy as np
 
 from engine.errors import MediaError, UserError
 from engine.fsutil import atomic_path
-from engine.jobs.progress import Progress
+from engine.progress import Progress
 from engine.media import c2pa_sign, provenance
 from engine.model.project import Project
 from engine.time import FrameRange

@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+from engine.child import child_command
 from engine.errors import MediaError
 from engine.time import snap_rate
 
@@ -86,13 +87,9 @@ def probe(path: str | os.PathLike, timeout_s: float = PROBE_TIMEOUT_S) -> MediaI
     """Probe an untrusted file in a child process; raise MediaError naming the file on any failure."""
     path = str(path)
     check_readable(path)
-    env = dict(os.environ)
-    package_root = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = package_root + os.pathsep + env.get("PYTHONPATH", "")
     try:
-        done = subprocess.run(
-            [sys.executable, "-m", "engine.media.probe_child", path],
-            capture_output=True, text=True, timeout=timeout_s, env=env, check=False)
+        done = subprocess.run(child_command("engine.media.probe_child", path),
+                              capture_output=True, text=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         raise MediaError(f"{path}: reading the file took longer than {timeout_s:.0f} s; it is probably "
                          "damaged - re-encode it (for example with ffmpeg) and import it again") from None

@@ -79,7 +79,7 @@ def test_storyboard_frames_see_only_their_own_prompt(tiny_ltx):
 
 
 def test_progress_preview_and_cancel(tiny_ltx):
-    from engine.jobs.progress import CancelToken, JobCancelled
+    from engine.progress import CancelToken, JobCancelled
 
     recipe = tools.text_to_video(tiny_ltx.caps, num_frames=9, prompt="fog", **_size())
     token, reports = CancelToken(), []

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from engine.generate.sampler import sample
-from engine.jobs.progress import CancelToken, JobCancelled, Progress
+from engine.progress import CancelToken, JobCancelled, Progress
 
 SIGMAS = torch.tensor([1.0, 0.75, 0.5, 0.25, 0.0])
 

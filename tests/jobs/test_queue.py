@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import UserError
-from engine.jobs.progress import Progress
+from engine.progress import Progress
 from engine.jobs.queue import MAX_CRASHES, JobQueue
 
 

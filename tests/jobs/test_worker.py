@@ -19,7 +19,7 @@ from tests.jobs.conftest import generate_argv
 
 def _counting_job(params, on_progress, cancel):
     """A real handler: counts to params["n"], one checked step at a time."""
-    from engine.jobs.progress import Progress
+    from engine.progress import Progress
 
     for i in range(params["n"]):
         cancel.check()

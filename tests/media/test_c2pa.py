@@ -135,7 +135,7 @@ def test_bad_credentials_are_refused_naming_the_file(tmp_path, credentials):
 
 
 def test_the_render_job_signs_too(tmp_path, credentials):
-    from engine.jobs.progress import CancelToken
+    from engine.progress import CancelToken
     from engine.jobs.render_job import render_params, run_render_job
 
     out = tmp_path / "job.mov"

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from engine.errors import UserError
-from engine.jobs.progress import CancelToken, JobCancelled
+from engine.progress import CancelToken, JobCancelled
 from engine.media.compositor import render_frame
 from engine.media.decode import VideoReader
 from engine.media.export import RenderSettings, export

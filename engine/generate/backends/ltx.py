@@ -36,7 +36,7 @@ from engine.generate.models import (
 from engine.generate.plan import GenerationPlan
 from engine.generate.sampler import sample
 from engine.generate.settings import SamplingSettings
-from engine.jobs.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress
 
 
 def calculate_shift(seq_len: int, base_seq_len: int = 256, max_seq_len: int = 4096, base_shift: float = 0.5,

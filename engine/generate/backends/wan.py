@@ -38,7 +38,7 @@ from engine.generate.models import (
 from engine.generate.plan import GenerationPlan
 from engine.generate.sampler import sample
 from engine.generate.settings import SamplingSettings
-from engine.jobs.progress import CancelToken, Progress
+from engine.progress import CancelToken, Progress
 
 MASKED = -10000.0
 
