@@ -1,7 +1,9 @@
-"""The AI tools on a clip (context menu and toolbar): re-cut (extend forwards or backwards,
-upscale), remix at a chosen strength, blend with another clip, loop, variations. Each one
-queues a job with the same options as its `kinora` command; nothing runs on the UI thread.
-A tool works on the clip as trimmed on the timeline: its range of the file goes with the job."""
+"""The AI tools on a clip (context menu, Tools menu and toolbar): extend forwards or backwards,
+upscale, remix at a chosen strength, blend with another clip, loop, retake the marked range,
+fill the gap before or after it, variations. Each builds a typed request naming the clip on a
+snapshot of the timeline (engine.generate.requests), so the clip's trim, influence curve, the
+prompt blocks over it and its neighbours reach the model; nothing runs on the UI thread. The
+request says where the result lands: a new track above, a new take of the clip, or the gap."""
 
 from __future__ import annotations
 
@@ -11,71 +13,71 @@ from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
 
 from editor.creation_bar import output_path_for
 from engine.errors import KinoraError
-from engine.model.items import Clip, MediaRef
+from engine.generate import requests as rq
+from engine.model.items import Clip
 from engine.model.project import Project
-from engine.time import FrameRate
 
 REMIX_STRENGTHS = {"Subtle": 0.25, "Mild": 0.5, "Strong": 0.75}
 
 
-def tool_argv(tool: str, sources: list[str], *, prompt: str = "", options: list[str] = (), seed: int | None = None,
-              output: str | None = None) -> list[str]:
-    """`kinora <tool>` options for clips whose files are `sources`."""
-    seed = random.randrange(2**31) if seed is None else seed
-    argv = [*sources, *([prompt] if prompt else []), *options, "--seed", str(seed)]
-    return [*argv, "-o", output or output_path_for(f"{tool} {prompt}")]
+def clip_ref(project: Project, clip: Clip) -> rq.ClipRef:
+    return rq.ClipRef(timeline=rq.TimelineRef.of(project), clip_id=clip.id)
 
 
-def file_range(clip: Clip, ref: MediaRef, project_rate: FrameRate) -> str | None:
-    """The clip's trim as frames of its file, "START:END" (at the file's own rate), or None when
-    the clip uses the whole file."""
-    media_rate = ref.rate or project_rate
-    first = project_rate.rescale(clip.source_range.start, media_rate)
-    stop = max(first + 1, project_rate.rescale(clip.source_range.stop, media_rate))
-    if ref.num_frames:
-        stop = min(stop, ref.num_frames)
-        if first == 0 and stop == ref.num_frames:
-            return None
-    return f"{first}:{stop}"
+def gaps_beside(project: Project, clip: Clip) -> dict[str, tuple[int, int]]:
+    """The empty frames right before and after a clip on its track, between two items
+    ({"before": (start, stop), "after": (start, stop)}, where there is such a gap)."""
+    track, _ = project.timeline.find(clip.id)
+    items = list(track.items)
+    index = next(i for i, item in enumerate(items) if item.id == clip.id)
+    gaps = {}
+    if index > 0 and items[index - 1].range.stop < clip.start:
+        gaps["before"] = (items[index - 1].range.stop, clip.start)
+    if index + 1 < len(items) and clip.range.stop < items[index + 1].start:
+        gaps["after"] = (clip.range.stop, items[index + 1].start)
+    return gaps
 
 
 class ClipTools:
-    """Builds the tools menu for the selected clips and submits their jobs through `submit(kind, params)`."""
+    """Builds the tools menu for the selected clips and submits their requests through `submit(request)`."""
 
-    def __init__(self, parent: QWidget, submit, report_problem, switch_take):
+    def __init__(self, parent: QWidget, submit, report_problem, switch_take, marks=lambda: (None, None),
+                 place_token=lambda: ""):
         self.parent = parent
         self.submit = submit
         self.report_problem = report_problem
         self.switch_take = switch_take  # (clip id, media id) -> None
+        self.marks = marks  # () -> (mark in, mark out) on the timeline
+        self.place_token = place_token  # () -> the document a result lands in
 
     def menu(self, project: Project, clips: list[Clip]) -> QMenu | None:
-        videos = [(clip, project.media.get(clip.media_id)) for clip in clips]
-        videos = [(clip, ref) for clip, ref in videos if ref is not None and ref.kind == "video"]
+        videos = [c for c in clips if (ref := project.media.get(c.media_id)) is not None and ref.kind == "video"]
         if not videos:
             return None
-        clip, ref = videos[0]
-        rate = project.settings.rate
-        trims = [file_range(c, r, rate) for c, r in videos]
-        trim = ["--range", trims[0]] if trims[0] else []
+        clip = videos[0]
+        ref = project.media[clip.media_id]
         menu = QMenu("AI tools", self.parent)
         recut = menu.addMenu("Re-cut")
-        recut.addAction("Extend forwards", lambda: self.run("extend", [ref.path], options=trim))
-        recut.addAction("Extend backwards", lambda: self.run("extend", [ref.path], options=["--backward", *trim]))
+        recut.addAction("Extend forwards…", lambda: self.extend(project, clip, "forward"))
+        recut.addAction("Extend backwards…", lambda: self.extend(project, clip, "backward"))
         target = "720p" if (ref.height or 0) < 720 else "1080p"
-        recut.addAction(f"Upscale to {target}",
-                        lambda: self.run("upscale", [ref.path], options=["--resolution", target, *trim]))
+        recut.addAction(f"Upscale to {target}", lambda: self.upscale(project, clip, target))
         remix = menu.addMenu("Remix")
         for name, strength in REMIX_STRENGTHS.items():
-            remix.addAction(f"{name} ({strength:g})", lambda s=strength: self.remix(ref, s, trim))
-        remix.addAction("Custom…", lambda: self.remix(ref, None, trim))
-        if len(videos) == 2:
-            both = [option for which, t in zip(("--first-range", "--second-range"), trims) if t for option in (which, t)]
-            menu.addAction("Blend with the other selected clip",
-                           lambda: self.run("blend", [ref.path, videos[1][1].path], options=both))
-        else:
-            menu.addAction("Blend with the other selected clip").setEnabled(False)
-        menu.addAction("Loop", lambda: self.run("loop", [ref.path], options=trim))
-        menu.addAction("Generate variations", lambda: self.variations(clip, ref, trim))
+            remix.addAction(f"{name} ({strength:g})", lambda s=strength: self.remix(project, clip, s))
+        remix.addAction("Custom…", lambda: self.remix(project, clip, None))
+        blend = menu.addAction("Blend with the other selected clip", lambda: self.blend(project, videos[0], videos[1]))
+        blend.setEnabled(len(videos) == 2)
+        menu.addAction("Loop…", lambda: self.loop(project, clip))
+        mark_in, mark_out = self.marks()
+        retake = menu.addAction("Retake the marked range…", lambda: self.retake(project, clip, mark_in, mark_out + 1))
+        retake.setEnabled(mark_in is not None and mark_out is not None
+                          and clip.range.start <= mark_in <= mark_out < clip.range.stop)
+        gaps = gaps_beside(project, clip)
+        for side in ("before", "after"):
+            action = menu.addAction(f"Fill the gap {side} it…", lambda s=side: self.fill_gap(project, clip, *gaps[s]))
+            action.setEnabled(side in gaps)
+        menu.addAction("Generate variations", lambda: self.variations(project, clip))
         if len(clip.takes) > 1:
             takes = menu.addMenu("Switch take")
             for number, media_id in enumerate(clip.takes, 1):
@@ -84,19 +86,37 @@ class ClipTools:
                 action.setChecked(media_id == clip.media_id)
         return menu
 
-    def run(self, tool: str, sources: list[str], *, prompt: str = "", options: list[str] = ()) -> bool:
-        from engine.jobs.generate_job import params_from_argv
+    # -- the tools -------------------------------------------------------------------------------
 
-        try:
-            params = params_from_argv(tool_argv(tool, sources, prompt=prompt, options=list(options)), tool)
-        except (KinoraError, SystemExit) as error:
-            self.report_problem(str(error) or f"{tool} cannot run with these settings")
+    def extend(self, project: Project, clip: Clip, direction: str) -> bool:
+        prompt = self._ask_prompt(f"Extend {direction}s", clip)
+        if prompt is None:
             return False
-        self.submit(tool, params)
-        return True
+        track, _ = project.timeline.find(clip.id)
+        place = ({"mode": "track_above", "track_id": track.id, "start": clip.start} if direction == "forward"
+                 else {"mode": "track_above", "track_id": track.id, "end": clip.range.stop})
+        return self.run(lambda: rq.Extend(clip=clip_ref(project, clip), direction=direction, prompt=prompt,
+                                          **self._common(f"extend {prompt}", place)))
 
-    def remix(self, ref: MediaRef, strength: float | None, trim: list[str] = ()) -> bool:
-        prompt, ok = QInputDialog.getText(self.parent, "Remix", "New prompt for the clip:")
+    def loop(self, project: Project, clip: Clip) -> bool:
+        prompt = self._ask_prompt("Loop", clip)
+        if prompt is None:
+            return False
+        track, _ = project.timeline.find(clip.id)
+        place = {"mode": "track_above", "track_id": track.id, "start": clip.start}
+        return self.run(lambda: rq.Loop(clip=clip_ref(project, clip), prompt=prompt,
+                                        **self._common(f"loop {prompt}", place)))
+
+    def upscale(self, project: Project, clip: Clip, resolution: str) -> bool:
+        ref = project.media[clip.media_id]
+        aspect = "9:16" if (ref.height or 0) > (ref.width or 0) else ("1:1" if ref.height == ref.width else "16:9")
+        return self.run(lambda: rq.Upscale(clip=clip_ref(project, clip),
+                                           **self._common("upscale", {"mode": "take", "clip_id": clip.id},
+                                                          size=rq.Size(aspect=aspect, resolution=resolution))))
+
+    def remix(self, project: Project, clip: Clip, strength: float | None) -> bool:
+        prompt, ok = QInputDialog.getText(self.parent, "Remix", "New prompt for the clip:",
+                                          text=str((clip.generation or {}).get("prompt") or ""))
         if not ok:
             return False
         if strength is None:
@@ -104,15 +124,80 @@ class ClipTools:
                                                   0.5, 0.0, 1.0, 2)
             if not ok:
                 return False
-        return self.run("remix", [ref.path], prompt=prompt, options=["--strength", f"{strength:g}", *trim])
+        return self.run(lambda: rq.Remix(clip=clip_ref(project, clip), strength=strength, prompt=prompt,
+                                         **self._common(f"remix {prompt}", {"mode": "take", "clip_id": clip.id})))
 
-    def variations(self, clip: Clip, ref: MediaRef, trim: list[str] = ()) -> bool:
-        """Four new takes: the clip's own recipe with new seeds when Kinora made it, else a
+    def blend(self, project: Project, first: Clip, second: Clip) -> bool:
+        """Clips that overlap on two tracks blend under the curves drawn on them; others start
+        together under a preset the user picks."""
+        track_a, _ = project.timeline.find(first.id)
+        track_b, _ = project.timeline.find(second.id)
+        overlap = first.range.intersection(second.range) if track_a.id != track_b.id else None
+        preset = None
+        if overlap is None:
+            choice, ok = QInputDialog.getItem(
+                self.parent, "Blend", "The clips do not overlap on the timeline; blend them as:",
+                ["a transition (the first fades into the second)", "a mix (both held at one half)"], 0, False)
+            if not ok:
+                return False
+            preset = "transition" if choice.startswith("a transition") else "mix"
+        upper = track_a if project.timeline.tracks.index(track_a) < project.timeline.tracks.index(track_b) else track_b
+        start = overlap.start if overlap is not None else first.start
+        snapshot = rq.TimelineRef.of(project)
+        return self.run(lambda: rq.Blend(
+            first=rq.ClipRef(timeline=snapshot, clip_id=first.id), second=rq.ClipRef(timeline=snapshot,
+                                                                                       clip_id=second.id),
+            curve_preset=preset, **self._common("blend", {"mode": "track_above", "track_id": upper.id,
+                                                          "start": start})))
+
+    def retake(self, project: Project, clip: Clip, start: int, stop: int) -> bool:
+        prompt = self._ask_prompt("Retake", clip)
+        if prompt is None:
+            return False
+        return self.run(lambda: rq.Retake(clip=clip_ref(project, clip), start=start, stop=stop, prompt=prompt,
+                                          **self._common(f"retake {prompt}", {"mode": "take", "clip_id": clip.id})))
+
+    def fill_gap(self, project: Project, clip: Clip, start: int, stop: int) -> bool:
+        prompt, ok = QInputDialog.getText(self.parent, "Fill gap", "Prompt for the frames no prompt block covers:")
+        if not ok:
+            return False
+        track, _ = project.timeline.find(clip.id)
+        return self.run(lambda: rq.FillGap(
+            timeline=rq.TimelineRef.of(project), track_id=track.id, start=start, stop=stop, prompt=prompt,
+            **self._common(f"fill {prompt}", {"mode": "gap", "track_id": track.id, "start": start})))
+
+    def variations(self, project: Project, clip: Clip) -> bool:
+        """Four new takes: the clip's own request with new seeds when Kinora made it, else a
         subtle remix of the clip."""
-        recipe = dict(clip.generation or {})
-        if recipe.get("kind") and isinstance(recipe.get("params"), dict):
-            params = {**recipe["params"], "variations": 4, "seed": random.randrange(2**31),
-                      "output": output_path_for(f"variations {recipe['params'].get('prompt', '')}")}
-            self.submit(recipe["kind"], params)
-            return True
-        return self.run("remix", [ref.path], options=["--strength", "0.25", "--variations", "4", *trim])
+        recipe = (clip.generation or {}).get("request")
+        if isinstance(recipe, dict):
+            def build():
+                base = rq.request_from_json(recipe, "the clip's recipe")
+                return rq.Variations(base=base, **self._common("variations", {"mode": "take", "clip_id": clip.id},
+                                                               variations=4))
+            return self.run(build)
+        return self.run(lambda: rq.Remix(clip=clip_ref(project, clip), strength=0.25,
+                                         **self._common("variations", {"mode": "take", "clip_id": clip.id},
+                                                        variations=4)))
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def run(self, build) -> bool:
+        try:
+            request = build()
+        except KinoraError as error:
+            self.report_problem(str(error))
+            return False
+        self.submit(request)
+        return True
+
+    def _common(self, title: str, place: dict, *, size: rq.Size | None = None, variations: int = 1) -> dict:
+        return {"output": output_path_for(title), "sampling": rq.Sampling(seed=random.randrange(2**31),
+                                                                          variations=variations),
+                "size": size or rq.Size(), "place": {**place, "document": self.place_token()}}
+
+    def _ask_prompt(self, title: str, clip: Clip) -> str | None:
+        """The prompt for a tool that continues a clip: its own recipe's prompt, to keep or change."""
+        current = str((clip.generation or {}).get("prompt") or "")
+        text, ok = QInputDialog.getText(self.parent, title, "Prompt (the clip's own, or a new one):", text=current)
+        return text if ok else None

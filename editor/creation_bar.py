@@ -1,10 +1,10 @@
 """The creation bar at the bottom of the window: a prompt (and optionally an image or clip)
 becomes a generation job, with the settings a person expects from Sora's composer.
 
-The job's options are exactly `kinora generate`'s (parsed by its own argparse definition),
-so a generation queued here and one queued from a terminal mean the same thing. With
-"Timeline" chosen as the source, the marked range of the timeline is the storyboard: its
-prompt blocks, stills and clips, with their influence curves.
+The bar builds the same typed request `kinora generate` builds (engine.generate.requests), so
+a generation queued here and one queued from a terminal mean the same thing. With "Timeline"
+chosen as the source, the marked range of the timeline is the storyboard: its prompt blocks,
+stills and clips, with their influence curves.
 """
 
 from __future__ import annotations
@@ -45,7 +45,8 @@ def output_path_for(prompt: str) -> str:
 
 
 class CreationBar(QWidget):
-    submitted = Signal(str, dict)  # job kind, params
+    submitted = Signal(object)  # a typed request (engine.generate.requests)
+    timelineRequested = Signal()  # generate the timeline's marked range
     problem = Signal(str)
 
     def __init__(self, parent: QWidget | None = None, project_size=lambda: (1280, 720)):
@@ -128,43 +129,53 @@ class CreationBar(QWidget):
         self.attached.setText(os.path.basename(path) if path else "")
         self.attach.setText("✕ Remove" if path else "＋ Image/clip")
 
-    def generate_argv(self, output: str | None = None) -> list[str]:
-        """The `kinora generate` options this bar stands for."""
+    def sampling(self):
+        """The Sampling the bar's settings stand for, with a new seed."""
+        from engine.generate.requests import Sampling
+
+        return Sampling(seed=random.randrange(2**31), variations=int(self.variations.currentText()),
+                        steps=self.steps.value() or None, preset=self.preset.currentData(),
+                        model=self.model.currentData())
+
+    def size(self):
+        """The size the bar asks for: the model's own, the project's, or an aspect and resolution."""
+        from engine.generate.requests import Size
+
+        choice = self.resolution.currentText()
+        if choice == "Project size":
+            width, height = self.project_size()
+            return Size(width=width, height=height)
+        if choice == MODEL_DEFAULT:
+            return Size()
+        return Size(aspect=self.aspect.currentText(), resolution=choice)
+
+    def request(self, output: str | None = None):
+        """The Generate request this bar stands for (a prompt, and the attached image or clip held
+        at the first frame)."""
+        from engine.generate.requests import Generate, Placement
+
         prompt = self.prompt.text().strip()
-        argv = [prompt] if prompt else []
-        if self.resolution.currentText() == "Project size":
-            argv += ["--size", "{}x{}".format(*self.project_size())]
-        elif self.resolution.currentText() != MODEL_DEFAULT:
-            argv += ["--aspect", self.aspect.currentText(), "--resolution", self.resolution.currentText()]
-        if self.duration.value():
-            argv += ["--duration", f"{self.duration.value():g}"]
-        argv += ["--variations", self.variations.currentText(), "--seed", str(random.randrange(2**31))]
-        if self.steps.value():
-            argv += ["--steps", str(self.steps.value())]
-        if self.preset.currentData():
-            argv += ["--preset", self.preset.currentData()]
-        if self.model.currentData():
-            argv += ["--model", self.model.currentData()]
+        held = ()
         if self.attachment:
-            option = "--image" if self.attachment.lower().endswith(IMAGE_SUFFIXES) else "--video"
-            argv += [option, f"{self.attachment}@0"]
-        return [*argv, "-o", output or output_path_for(prompt)]
+            held = (Placement(path=os.path.abspath(self.attachment), frame=0),)
+        is_image = bool(self.attachment) and self.attachment.lower().endswith(IMAGE_SUFFIXES)
+        return Generate(output=output or output_path_for(prompt), prompt=prompt, sampling=self.sampling(),
+                        size=self.size(), duration=self.duration.value() or None,
+                        images=held if is_image else (), videos=() if is_image else held)
 
     def generate(self) -> None:
         if self.source.currentText() == "Timeline":
-            self.submitted.emit("timeline", {})  # the window fills in the marked range of its project
+            self.timelineRequested.emit()  # the window builds the storyboard of its marked range
             return
         if not self.prompt.text().strip() and not self.attachment:
             self.problem.emit("Type a prompt (or attach an image or clip) to generate")
             return
-        from engine.jobs.generate_job import params_from_argv
-
         try:
-            params = params_from_argv(self.generate_argv())
-        except (KinoraError, SystemExit) as error:
-            self.problem.emit(str(error) or "these settings cannot be generated")
+            request = self.request()
+        except KinoraError as error:
+            self.problem.emit(str(error))
             return
-        self.submitted.emit("generate", params)
+        self.submitted.emit(request)
 
 
 def _combo(values: tuple[str, ...], tip: str) -> QComboBox:

@@ -4,6 +4,7 @@ project's life cycle (open with recovery, save with backups, autosave, relink)."
 from __future__ import annotations
 
 import os
+import uuid
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -12,7 +13,7 @@ from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMe
 from editor.actions import TimelineActions, TransportActions
 from editor.bridge import JobBridge
 from editor.clip_tools import ClipTools
-from editor.creation_bar import MODEL_DEFAULT, CreationBar, output_path_for
+from editor.creation_bar import CreationBar, output_path_for
 from editor.curves.editor import CurveEditor
 from editor.document import Document
 from editor.inspector import Inspector
@@ -23,7 +24,7 @@ from editor.project_files import ProjectFiles
 from editor.timeline.panel import TimelinePanel
 from engine.errors import KinoraError
 from engine.jobs.queue import Job
-from engine.model.items import Clip, Still
+from engine.model.items import Clip
 from engine.model.project import Project, new_project
 from engine.time import FrameRange
 
@@ -64,7 +65,11 @@ class MainWindow(QMainWindow):
 
         self.timeline_actions = TimelineActions(self.document, self.timeline.view, self)
         self.transport_actions = TransportActions(self.preview, self)
-        self.clip_tools = ClipTools(self, self.submit_job, self._show_problem, self._switch_take)
+        self._landed: set[int] = set()  # jobs whose results were placed (a done job is reported again on polls)
+        self._session_token = uuid.uuid4().hex  # results of unsaved projects land in this session only
+        self.clip_tools = ClipTools(self, self.submit_request, self._show_problem, self._switch_take,
+                                    marks=lambda: (self.timeline.view.mark_in, self.timeline.view.mark_out),
+                                    place_token=self._place_token)
         self._make_menus()
         self._make_toolbar()
         self.project_label = QLabel()
@@ -111,7 +116,9 @@ class MainWindow(QMainWindow):
         view.contextMenuRequested.connect(self._on_view_contextMenuRequested)
         self.document.changed.connect(self._on_document_changed)
         self.document.editFailed.connect(lambda message: self.statusBar().showMessage(message, 6000))
-        self.creation_bar.submitted.connect(self._on_creation_bar_submitted)
+        self.creation_bar.submitted.connect(self.submit_request)
+        self.creation_bar.timelineRequested.connect(self._on_creation_bar_timelineRequested)
+        self.document.projectReplaced.connect(self._on_document_projectReplaced)
         self.creation_bar.model.currentIndexChanged.connect(self._on_model_chosen)
         self._on_model_chosen()
         self.creation_bar.problem.connect(self._show_problem)
@@ -201,26 +208,40 @@ class MainWindow(QMainWindow):
     # --- jobs ---------------------------------------------------------------------------------
 
     def submit_job(self, kind: str, params: dict) -> Job | None:
-        """Queue a job; for AI jobs conditioned on pictures of people, ask for consent first."""
-        if kind != "render":
-            consent = self._ask_consent(self._conditioning_paths(kind, params))
-            if consent is None:
-                self.statusBar().showMessage("Not generated: no consent for the people shown", 6000)
-                return None
-            params = {**params, "consent": consent or bool(params.get("consent"))}
+        """Queue a job that is not a generation (an export)."""
         job = self.bridge.submit(kind, params)
         self.statusBar().showMessage(f"Queued job #{job.id}: {kind}", 5000)
         return job
 
-    def _conditioning_paths(self, kind: str, params: dict) -> list[str]:
-        from engine.safety.consent import conditioning_paths
+    def submit_request(self, request) -> Job | None:
+        """Queue a typed generation request; when its conditioning media shows people, ask for
+        consent first."""
+        from dataclasses import replace
 
-        if kind != "timeline":
-            return conditioning_paths(params)
-        frames = FrameRange(*params["range"])
-        return [self.project.media[item.media_id].path for track, item in self.project.timeline.items()
-                if track.kind == "video" and isinstance(item, (Clip, Still)) and item.range.overlaps(frames)
-                and item.media_id in self.project.media]
+        from engine.jobs.request_job import job_params
+
+        try:
+            inputs = request.inputs()
+        except KinoraError as error:
+            self._show_problem(str(error))
+            return None
+        consent = self._ask_consent(inputs)
+        if consent is None:
+            self.statusBar().showMessage("Not generated: no consent for the people shown", 6000)
+            return None
+        if consent:
+            request = request.with_sampling(consent=True)
+        if request.place is not None and not request.place.get("document"):
+            request = replace(request, place={**request.place, "document": self._place_token()})
+        job = self.bridge.submit(request.tool, job_params(request))
+        self.statusBar().showMessage(f"Queued job #{job.id}: {request.tool}", 5000)
+        return job
+
+    def _place_token(self) -> str:
+        return self.project.path or self._session_token
+
+    def _on_document_projectReplaced(self) -> None:
+        self._session_token = uuid.uuid4().hex
 
     def _ask_consent(self, paths: list[str]) -> bool | None:
         """True when the user confirms consent, False when none was needed or the policy only
@@ -249,12 +270,10 @@ class MainWindow(QMainWindow):
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return True if answer == QMessageBox.StandardButton.Yes else None
 
-    def _on_creation_bar_submitted(self, kind: str, params: dict) -> None:
-        if kind == "timeline":
-            params = self._timeline_job_params()
-            if params is None:
-                return
-        self.submit_job(kind, params)
+    def _on_creation_bar_timelineRequested(self) -> None:
+        request = self.storyboard_request()
+        if request is not None:
+            self.submit_request(request)
 
     def _on_model_chosen(self, _index: int = 0) -> None:
         """The plan strip draws latent frames as the chosen model will make them (read from its
@@ -267,8 +286,10 @@ class MainWindow(QMainWindow):
             layout = None  # no usable model: the creation bar says so when generating
         self.timeline.plan_strip.set_layout(layout)
 
-    def _timeline_job_params(self) -> dict | None:
-        from engine.jobs.timeline_job import timeline_params
+    def storyboard_request(self):
+        """The Storyboard request of the timeline's marked range (the whole timeline when nothing
+        is marked), with the creation bar's settings; its result lands on a new track above."""
+        from engine.generate.requests import Storyboard, TimelineRef
 
         frames = self.timeline.plan_strip.generate_range()
         if frames is None:
@@ -276,22 +297,31 @@ class MainWindow(QMainWindow):
                                "to generate with I and O")
             return None
         bar = self.creation_bar
-        import random
-
-        choice = bar.resolution.currentText()
-        return timeline_params(self.project, frames, output=output_path_for("storyboard"),
-                               aspect=None if choice in ("Project size", MODEL_DEFAULT) else bar.aspect.currentText(),
-                               model_size=choice == MODEL_DEFAULT,
-                               resolution=bar.resolution.currentText(), steps=bar.steps.value() or None,
-                               variations=int(bar.variations.currentText()), seed=random.randrange(2**31),
-                               preset=bar.preset.currentData(), model=bar.model.currentData())
+        videos = self.project.timeline.tracks_of("video")
+        place = {"mode": "track_above", "track_id": videos[0].id, "start": frames.start} if videos else None
+        try:
+            return Storyboard(output=output_path_for("storyboard"), prompt=bar.prompt.text().strip(),
+                              sampling=bar.sampling(), size=bar.size(), timeline=TimelineRef.of(self.project),
+                              start=frames.start, stop=frames.stop, place=place)
+        except KinoraError as error:
+            self._show_problem(str(error))
+            return None
 
     def _on_bridge_jobChanged(self, job: Job) -> None:
         if job.state == "failed":
             self.statusBar().showMessage(f"Job #{job.id} failed: {job.error}", 15000)
-        elif job.state == "done" and job.kind != "render":
-            self.statusBar().showMessage(f"Job #{job.id} done: drag the result from the Library onto the timeline",
-                                         8000)
+        elif job.state == "done" and job.kind != "render" and job.id not in self._landed:
+            self._landed.add(job.id)
+            from editor.results import land, place_matches
+
+            request = job.params.get("request") if isinstance(job.params.get("request"), dict) else {}
+            place = request.get("place")
+            if place_matches(place, self._session_token, self.project):
+                outcome = land(self.document, place, job.outputs, self.library.library.generation_for_output)
+                self.statusBar().showMessage(f"Job #{job.id} done: {outcome}", 8000)
+            else:
+                self.statusBar().showMessage(f"Job #{job.id} done: drag the result from the Library onto the "
+                                             "timeline", 8000)
 
     def _on_jobs_countChanged(self, count: int) -> None:
         self.jobs_label.setText(f"{count} job{'s' if count != 1 else ''} running" if count else "No jobs running")

@@ -21,7 +21,8 @@ COMMANDS: dict[str, str] = {
     "bundle": "engine.model.cli",
     "jobs": "engine.jobs.cli", "library": "engine.library.cli",
     "probe": "engine.media.cli", "render": "engine.media.cli", "provenance": "engine.media.cli",
-    **dict.fromkeys(("generate", "extend", "loop", "blend", "remix", "upscale", "models"), "engine.generate.cli"),
+    **dict.fromkeys(("generate", "extend", "loop", "blend", "remix", "upscale", "retake", "fill-gap", "plan",
+                     "models"), "engine.generate.cli"),
 }
 
 EXIT_BAD_INPUT = 2

@@ -51,3 +51,21 @@ def _fsync_folder(folder: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
+    """Whether two paths name one file (through links and relative paths)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.realpath(a) == os.path.realpath(b)
+
+
+def check_not_input(output: str | os.PathLike, inputs) -> None:
+    """Refuse an output that is one of the command's own inputs: writing it would destroy the
+    source (and a kill mid-write would leave neither)."""
+    from engine.errors import UserError
+
+    for source in inputs:
+        if source and same_file(output, source):
+            raise UserError(f"output {output} is also an input of this command; write to another file")

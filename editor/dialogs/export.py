@@ -25,10 +25,10 @@ from PySide6.QtWidgets import (
 )
 
 from editor.bridge import JobBridge
-from engine.progress import Progress
 from engine.jobs.queue import Job
 from engine.media.export import CODECS, DEFAULT_CODEC_FOR_EXTENSION, X26X_PRESETS
 from engine.model.project import Project
+from engine.progress import Progress
 from engine.time import FrameRange
 
 FORMATS = {"MP4": ".mp4", "QuickTime (MOV)": ".mov", "WebM": ".webm", "Matroska (MKV)": ".mkv", "GIF": ".gif"}

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 )
 
 from editor.timeline.drop import MEDIA_MIME
-from engine.progress import Progress
 from engine.jobs.queue import Job
 from engine.library.catalog import Library
+from engine.progress import Progress
 
 ICON = QSize(160, 90)
 PATH_ROLE = Qt.ItemDataRole.UserRole
@@ -187,7 +187,9 @@ class LibraryPanel(QWidget):
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsDragEnabled)
             self.grid.insertItem(0, item)
             self.job_items[job.id] = item
-        prompt = job.params.get("prompt") or job.kind
+        from engine.jobs.request_job import describe
+
+        prompt = describe(job.kind, job.params)
         state = {"queued": "waiting", "running": f"{round(100 * job.progress.fraction)}%"}.get(job.state, job.state)
         item.setText(f"⏳ {state}\n{prompt[:50]}")
         item.setToolTip(job.error or job.message or prompt)

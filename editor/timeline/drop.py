@@ -90,4 +90,4 @@ def generation_summary(record: dict) -> dict:
     prompts = record.get("prompts") or []
     return {"model": record.get("model_id"), "seed": (record.get("seeds") or [None])[0], "tool": record.get("tool"),
             "prompt": prompts[0].get("text", "") if prompts else "", "library_id": record.get("id"),
-            "weights_hash": record.get("weights_hash")}
+            "weights_hash": record.get("weights_hash"), "request": (record.get("settings") or {}).get("request")}

@@ -54,3 +54,35 @@ class ModelCaps:
 
     def latent_of_pixel(self, pixel_frame: int) -> int:
         return 0 if pixel_frame <= 0 else (pixel_frame - 1) // self.vae_temporal_compression + 1
+
+
+# Until a front end knows the chosen model's layout (engine.generate.models.frame_layout), plans
+# are drawn for the LTX family's causal VAE of real LTX-Video (8 frames per latent frame after the first).
+DEFAULT_LAYOUT_CAPS = ModelCaps(family="ltx", vae_temporal_compression=8, vae_spatial_compression=32,
+                                size_multiple=32, per_token_timesteps=True)
+
+
+def caps_for_layout(layout: tuple[int, int] | None) -> ModelCaps:
+    """Caps enough to compile a plan for a model whose VAE makes one latent frame of `layout[0]`
+    pixel frames and one latent cell of `layout[1]` pixels, before the model is loaded."""
+    import dataclasses
+
+    if layout is None:
+        return DEFAULT_LAYOUT_CAPS
+    return dataclasses.replace(DEFAULT_LAYOUT_CAPS, vae_temporal_compression=layout[0],
+                               vae_spatial_compression=layout[1], size_multiple=layout[1])
+
+
+def marked_range(duration: int, mark_in: int | None, mark_out: int | None, caps: ModelCaps):
+    """The frames a timeline generation covers: the marked range (the out mark's frame included,
+    as in every NLE), else the whole timeline, grown or shrunk to the nearest frame count the
+    model makes from its start. None when there is nothing to generate."""
+    from engine.time import FrameRange
+
+    if mark_in is not None and mark_out is not None and mark_out > mark_in:
+        start, stop = mark_in, mark_out + 1
+    else:
+        start, stop = 0, duration
+    if stop <= start:
+        return None
+    return FrameRange(start, start + caps.nearest_frame_count(stop - start))

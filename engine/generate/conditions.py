@@ -73,8 +73,9 @@ def load_stored_latents(source: PlanSource, model_name: str, channels: int, heig
         from safetensors import safe_open
 
         with safe_open(str(sidecar), framework="pt") as f:
-            if (f.metadata() or {}).get("model") != model_name:
-                return None
+            metadata = f.metadata() or {}
+            if metadata.get("model") != model_name or metadata.get("video_hash") != _content_hash(source.path):
+                return None  # another model's, or the video was replaced since
             latents = f.get_tensor("latents")
     except (OSError, ValueError, RuntimeError):
         return None  # unreadable sidecar: fall back to encoding the pixels
@@ -82,6 +83,16 @@ def load_stored_latents(source: PlanSource, model_name: str, channels: int, heig
             or latents.shape[1] != channels:
         return None
     return latents
+
+
+def _content_hash(path: str) -> str | None:
+    from engine.errors import KinoraError
+    from engine.media.thumbnails import content_hash
+
+    try:
+        return content_hash(path)
+    except (OSError, KinoraError):
+        return None
 
 
 def _encode_run(groups: list[list[int]], first_is_alone: bool, source: PlanSource, size: tuple[int, int],

@@ -70,8 +70,9 @@ def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
                      for f in frames])
 
 
-def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0) -> None:
-    """Write uint8 RGB frames (F, H, W, 3) as H.264 in an MP4 (yuv420p, so sizes are made even)."""
+def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadata: dict | None = None) -> None:
+    """Write uint8 RGB frames (F, H, W, 3) as H.264 in an MP4 (yuv420p, so sizes are made even),
+    with `metadata` as container tags. Callers write to a temporary path and rename (fsutil)."""
     from fractions import Fraction
 
     import av
@@ -79,7 +80,9 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0) -> None
     path = Path(path)
     frames = frames[:, : frames.shape[1] // 2 * 2, : frames.shape[2] // 2 * 2]
     try:
-        with av.open(str(path), mode="w") as container:
+        with av.open(str(path), mode="w", format="mp4") as container:
+            for key, value in (metadata or {}).items():
+                container.metadata[key] = value
             stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"

@@ -8,6 +8,7 @@ import signal
 import sys
 
 from engine.errors import UserError
+from engine.generate.cli import TOOL_COMMANDS
 
 
 def register(subparsers) -> None:
@@ -16,7 +17,7 @@ def register(subparsers) -> None:
 
     submit = commands.add_parser("submit", add_help=False,
                                  help="queue a job; `submit TOOL ...` takes the options of `kinora TOOL`")
-    submit.add_argument("kind", choices=("generate", "extend", "loop", "blend", "remix", "upscale"))
+    submit.add_argument("kind", choices=TOOL_COMMANDS)
     submit.add_argument("options", nargs=argparse.REMAINDER)
     submit.set_defaults(run=_run_submit)
 
@@ -48,14 +49,16 @@ def _queue():
 
 
 def _run_submit(args) -> int:
-    from engine.jobs.generate_job import generate_parser, params_from_argv
+    """Parse `kinora TOOL ...` options into the same typed request the command runs, and queue it."""
+    from engine.generate.cli import request_from_argv
+    from engine.generate.executor import check_output
+    from engine.jobs.request_job import job_params
 
-    if args.options[:1] in (["-h"], ["--help"]):
-        generate_parser().parse_args([args.kind, "--help"])
-    params = params_from_argv(args.options, args.kind)
+    request = request_from_argv(args.kind, args.options)
+    check_output(request)  # a missing folder is reported now, not when the job runs
     queue = _queue()
     try:
-        job_id = queue.submit(args.kind, params)
+        job_id = queue.submit(request.tool, job_params(request))
     finally:
         queue.close()
     print(job_id)
@@ -106,8 +109,9 @@ def _run_list(args) -> int:
 
 
 def _summary(job) -> str:
-    text = job.params.get("prompt") or "; ".join(job.params.get("prompt_at", [])) or ""
-    return text if len(text) <= 40 else text[:39] + "…"
+    from engine.jobs.request_job import describe
+
+    return describe(job.kind, job.params)
 
 
 def _run_cancel(args) -> int:

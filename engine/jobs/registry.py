@@ -10,6 +10,7 @@ the CLI imports no torch.
 
 from __future__ import annotations
 
+import functools
 import importlib
 from collections.abc import Callable
 
@@ -19,15 +20,16 @@ from engine.progress import CancelToken, Progress
 Handler = Callable[[dict, Callable[[Progress], None], CancelToken], list]
 
 
-AI_TOOLS = ("generate", "extend", "loop", "blend", "remix", "upscale")
+# the kinds of typed requests (engine.generate.requests), and "timeline" as older Kinoras queued storyboards
+AI_TOOLS = ("generate", "storyboard", "extend", "loop", "blend", "remix", "upscale", "retake", "fill-gap",
+            "variations", "timeline")
 _BUILT_IN: dict[str, str] = {
-    **dict.fromkeys(AI_TOOLS, "engine.jobs.generate_job:run_tool_job"),
-    "timeline": "engine.jobs.timeline_job:run_timeline_job",
+    **dict.fromkeys(AI_TOOLS, "engine.jobs.request_job:run_request_job"),
     "render": "engine.jobs.render_job:run_render_job",
 }
 _REGISTERED: dict[str, Handler] = {}
 # kind -> function(params) -> params needing less memory, or None (offered after out of memory)
-_LOWER_SETTINGS: dict[str, str] = dict.fromkeys(AI_TOOLS, "engine.jobs.generate_job:lower_settings")
+_LOWER_SETTINGS: dict[str, str] = dict.fromkeys(AI_TOOLS, "engine.jobs.request_job:lower_settings")
 
 
 def register(kind: str, handler: Handler) -> None:
@@ -43,8 +45,8 @@ def handler_for(kind: str) -> Handler:
         raise UserError(f"job kind {kind!r} cannot run in this version of Kinora (it runs: "
                         f"{', '.join(sorted({*_BUILT_IN, *_REGISTERED}))})")
     module_name, _, function = target.partition(":")
-    return getattr(importlib.import_module(module_name), function)
-
+    handler = getattr(importlib.import_module(module_name), function)
+    return functools.partial(handler, kind=kind) if kind in AI_TOOLS else handler
 
 
 def lower_settings(kind: str, params: dict) -> dict | None:
@@ -53,4 +55,4 @@ def lower_settings(kind: str, params: dict) -> dict | None:
     if target is None:
         return None
     module_name, _, function = target.partition(":")
-    return getattr(importlib.import_module(module_name), function)(params)
+    return getattr(importlib.import_module(module_name), function)(params, kind)

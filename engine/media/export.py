@@ -27,9 +27,9 @@ import numpy as np
 
 from engine.errors import MediaError, UserError
 from engine.fsutil import atomic_path
-from engine.progress import Progress
 from engine.media import c2pa_sign, provenance
 from engine.model.project import Project
+from engine.progress import Progress
 from engine.time import FrameRange
 
 BT709 = 1

@@ -325,6 +325,25 @@ def switch_take(project: Project, item_id: str, media_id: str) -> Edit:
     return apply(project, ReplaceItem(dataclasses.replace(item, media_id=media_id)))
 
 
+def add_takes(project: Project, item_id: str, media_ids: Sequence[str], generations: Sequence) -> Edit:
+    """New takes (variations, a remix, a retake) of a clip, the first of them shown in its place
+    with its recipe; the clip keeps its start and, where the new media is long enough, its length."""
+    track, item = _find(project, item_id)
+    if not isinstance(item, Clip):
+        raise EditError(f"{_label(project, item)} is not a clip; takes belong to clips")
+    _check_unlocked(project, track.id)
+    refs = [project.media.get(m) for m in media_ids]
+    if not refs or any(r is None for r in refs):
+        raise EditError("the new takes are not in the project's media bin")
+    takes = tuple(dict.fromkeys((*(item.takes or (item.media_id,)), *media_ids)))
+    length = refs[0].frames_at(project.rate) or item.duration
+    duration = max(1, min(item.duration, length))
+    source = FrameRange(0, duration)
+    changed = dataclasses.replace(item, media_id=media_ids[0], takes=takes, source_range=source,
+                                  generation=generations[0] if generations else item.generation)
+    return apply(project, ReplaceItem(changed))
+
+
 def set_text(project: Project, item_id: str, text: str, negative: str | None = None) -> Edit:
     track, item = _find(project, item_id)
     if not isinstance(item, TextBlock):

@@ -367,10 +367,8 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from engine.generate.cli import interval_of
-
     report = evaluate(args.model, sizes=SMALL if args.small else Sizes(), steps=args.steps, guidance=args.guidance,
-                      guidance_interval=interval_of(args),
+                      guidance_interval=tuple(args.guidance_interval) if args.guidance_interval else None,
                       device=args.device, log=lambda m: print(m, file=sys.stderr, flush=True),
                       only=tuple(args.only))
     print(report.table())

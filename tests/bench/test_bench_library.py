@@ -14,9 +14,9 @@ import random
 import statistics
 import time
 
-from engine.jobs.generate_job import params_from_argv
 from engine.jobs.queue import JobQueue
 from engine.library.catalog import GenerationRecord, Library
+from tests.jobs.conftest import tool_params
 
 NUM_GENERATIONS = 100_000
 SUBJECTS = ["fox", "harbour", "city", "forest", "astronaut", "dancer", "storm", "lighthouse", "train", "garden",
@@ -66,7 +66,7 @@ def test_bench_library_search_and_submit(tmp_path):
         [f"%{w}%" for w in q.split()]).fetchall(), queries)
 
     queue = JobQueue(conn=library.conn)
-    params = params_from_argv(["a fox runs at dawn", "--steps", "30", "-o", str(tmp_path / "out.mp4")])
+    params = tool_params(["a fox runs at dawn", "--steps", "30", "-o", str(tmp_path / "out.mp4")])
     for _ in range(1000):
         queue.submit("generate", params)  # a queue with history
     submit = _median_ms(lambda: queue.submit("generate", params), [()] * 300)

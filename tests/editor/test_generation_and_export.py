@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from editor.main_window import MainWindow
+from engine.generate.requests import request_from_json
 from engine.model import edits
 from engine.model.items import Clip, MediaRef
 from engine.model.project import new_project
@@ -36,7 +37,7 @@ def test_creation_bar_generates_and_the_result_appears_in_the_library(qtbot, tin
     QTest.mouseClick(bar.generate_button, Qt.MouseButton.LeftButton)
     assert window.jobs.active_count() >= 0  # the job shows in the notification area at once
     [row] = [row for _, row in window.jobs.rows.values()]
-    assert row.job.kind == "generate" and row.job.params["prompt"] == "a red fox in the snow"
+    assert row.job.kind == "generate" and row.job.params["request"]["prompt"] == "a red fox in the snow"
     qtbot.waitUntil(lambda: row.job.state in ("done", "failed"), timeout=120_000)
     assert row.job.state == "done", row.job.error
     output = row.job.outputs[0]
@@ -71,7 +72,7 @@ def test_export_dialog_writes_a_playable_file(qtbot, tmp_path):
     assert (info.codec, info.num_frames, info.width) == ("vp9", 24, 160)
 
 
-def test_clip_tools_queue_jobs_with_the_commands_options(qtbot, tmp_path, monkeypatch):
+def test_clip_tools_queue_requests_naming_the_clip_on_the_timeline(qtbot, tmp_path, monkeypatch):
     from tests.media.media_factory import index_video
 
     source = tmp_path / "shot.mp4"
@@ -83,39 +84,34 @@ def test_clip_tools_queue_jobs_with_the_commands_options(qtbot, tmp_path, monkey
     edits.insert(project, project.timeline.tracks_of("video")[0].id, Clip("t", 30, "v", FrameRange(6, 18)))
     window = MainWindow(project, start_worker=False)
     qtbot.addWidget(window)
-    window.timeline.view.select_ids(["c"])
-    menu = window.clip_tools.menu(window.project, window._selected_clips())
-    titles = [a.text() for a in menu.actions()]
-    assert titles[:1] == ["Re-cut"] and "Loop" in titles and "Generate variations" in titles
-    recut = menu.actions()[0].menu()
-    [extend_back] = [a for a in recut.actions() if a.text() == "Extend backwards"]
-    extend_back.trigger()
-    [job] = window.bridge.jobs()
-    assert job.kind == "extend" and job.params["backward"] is True and job.params["video"] == str(source)
     from PySide6.QtWidgets import QInputDialog
 
     monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("a watercolor painting", True))
-    window.clip_tools.remix(window.project.media["v"], 0.75)
-    remix = max(window.bridge.jobs(), key=lambda job: job.id)
-    assert (remix.kind, remix.params["strength"], remix.params["prompt"]) == ("remix", 0.75, "a watercolor painting")
-    assert remix.params["range"] is None  # the whole file
-    # A trimmed clip: the tools work on its frames of the file, not the whole file.
+    window.timeline.view.select_ids(["c"])
+    menu = window.clip_tools.menu(window.project, window._selected_clips())
+    titles = [a.text() for a in menu.actions()]
+    assert titles[:1] == ["Re-cut"] and "Loop…" in titles and "Generate variations" in titles
+    recut = menu.actions()[0].menu()
+    [extend_back] = [a for a in recut.actions() if a.text() == "Extend backwards…"]
+    extend_back.trigger()
+    [job] = window.bridge.jobs()
+    request = request_from_json(job.params["request"])
+    assert job.kind == "extend" and request.direction == "backward" and request.clip.clip_id == "c"
+    assert request.clip.source_path() == str(source) and request.prompt == "a watercolor painting"
+    assert request.place["mode"] == "track_above" and request.place["end"] == 24
+    window.clip_tools.remix(window.project, window.project.timeline.find("c")[1], 0.75)
+    remix = request_from_json(max(window.bridge.jobs(), key=lambda job: job.id).params["request"])
+    assert (remix.tool, remix.strength, remix.prompt) == ("remix", 0.75, "a watercolor painting")
+    assert remix.place == {"mode": "take", "clip_id": "c", "document": window._place_token()}
+    # A trimmed clip: the request names the clip on a snapshot of the timeline, trim and all.
     window.timeline.view.select_ids(["t"])
     menu = window.clip_tools.menu(window.project, window._selected_clips())
-    [extend] = [a for a in menu.actions()[0].menu().actions() if a.text() == "Extend forwards"]
+    [extend] = [a for a in menu.actions()[0].menu().actions() if a.text() == "Extend forwards…"]
     extend.trigger()
-    trimmed = max(window.bridge.jobs(), key=lambda job: job.id)
-    assert (trimmed.kind, trimmed.params["range"], trimmed.params["backward"]) == ("extend", "6:18", False)
-
-
-def test_a_clips_trim_is_given_to_the_tools_in_frames_of_its_file():
-    from editor.clip_tools import file_range
-
-    at_24 = FrameRate.parse(24)
-    ref = MediaRef("v", "/clips/a.mp4", "video", num_frames=90, rate=FrameRate.parse(30))  # 3 s at 30 fps
-    assert file_range(Clip("c", 0, "v", FrameRange(24, 48)), ref, at_24) == "30:60"  # seconds 1..2
-    assert file_range(Clip("c", 0, "v", FrameRange(0, 72)), ref, at_24) is None  # all of it
-    assert file_range(Clip("c", 0, "v", FrameRange(0, 71)), ref, at_24) == "0:89"
+    trimmed = request_from_json(max(window.bridge.jobs(), key=lambda job: job.id).params["request"])
+    _, _, clip = trimmed.clip.resolve()
+    assert (trimmed.tool, trimmed.direction, clip.source_range, clip.start) == ("extend", "forward",
+                                                                              FrameRange(6, 18), 30)
 
 
 def test_variations_are_takes_of_one_clip_the_user_can_switch(qtbot, tmp_path):

@@ -268,7 +268,7 @@ def test_tools_work_on_a_clips_trimmed_range_of_its_file(tiny_ltx, media):
     looped = tools.loop(caps, clip, context=4, bridge=4, span=(4, 13), **_size())
     sources = [f for layer in looped.plan.layers for f in layer.pixel_source_frame.tolist() if f >= 0]
     assert min(sources) == 4 and max(sources) == 12
-    assert looped.before == (4, 13)
+    assert looped.before == tuple(range(4, 13))
 
     remixed = tools.remix(caps, clip, strength=0.5, span=(4, 13), **_size())
     assert held(remixed) == list(range(4, 13))

@@ -17,3 +17,11 @@ def generate_argv(model_dir, output, *, steps: int = 4, prompt: str = "a red fox
     """`kinora generate` options for a tiny, quick generation."""
     return [prompt, "--model", str(model_dir), "--frames", "9", "--size", "32x32", "--steps", str(steps),
             "--seed", str(seed), "--device", "cpu", "-o", str(output)]
+
+
+def tool_params(argv: list[str], tool: str = "generate") -> dict:
+    """The job params `kinora jobs submit TOOL ARGV...` queues: the typed request of those options."""
+    from engine.generate.cli import request_from_argv
+    from engine.jobs.request_job import job_params
+
+    return job_params(request_from_argv(tool, argv))

@@ -25,7 +25,7 @@ def test_submit_list_cancel_retry_and_run(tmp_path, tiny_model_dir, capsys):
         ids.append(int(capsys.readouterr().out))
     jobs = _listed(capsys)
     assert [jobs[i]["state"] for i in ids] == ["queued", "queued"]
-    assert jobs[ids[0]]["params"]["output"] == str(tmp_path / "first.npy")
+    assert jobs[ids[0]]["params"]["request"]["output"] == str(tmp_path / "first.npy")
 
     assert main(["jobs", "cancel", str(ids[1])]) == 0
     assert "cancelled" in capsys.readouterr().out
@@ -61,7 +61,7 @@ def test_retry_with_lower_settings(tmp_path, capsys):
     assert main(["jobs", "retry", str(job_id), "--lower"]) == 0
     assert "lower settings" in capsys.readouterr().out
     job = _listed(capsys)[job_id]
-    assert (job["state"], job["params"]["resolution"]) == ("queued", "480p")
+    assert (job["state"], job["params"]["request"]["size"]["resolution"]) == ("queued", "480p")
 
 
 def test_a_guidance_interval_reaches_the_sampler_and_the_recorded_settings(tmp_path, tiny_model_dir, capsys):

@@ -15,9 +15,8 @@ from pathlib import Path
 import numpy as np
 
 from engine.cli import main
-from engine.jobs.generate_job import params_from_argv
 from engine.jobs.queue import JobQueue
-from tests.jobs.conftest import generate_argv
+from tests.jobs.conftest import generate_argv, tool_params
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -61,7 +60,7 @@ def test_kill_9_at_random_points_keeps_the_queue_and_outputs(tmp_path, tiny_mode
     outputs = {}
     for i in range(3):
         out = tmp_path / f"shot-{i}.npy"
-        job_id = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, out, steps=20, seed=i)))
+        job_id = queue.submit("generate", tool_params(generate_argv(tiny_model_dir, out, steps=20, seed=i)))
         outputs[job_id] = out
     kills_during: dict[int, int] = {}  # job id -> how many worker deaths it was running for
     for _ in range(2):
@@ -93,9 +92,9 @@ def test_kill_9_at_random_points_keeps_the_queue_and_outputs(tmp_path, tiny_mode
 
 def test_a_job_that_killed_the_worker_twice_is_not_started_again(tmp_path, tiny_model_dir, capsys):
     queue = JobQueue()
-    heavy = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, tmp_path / "heavy.npy",
+    heavy = queue.submit("generate", tool_params(generate_argv(tiny_model_dir, tmp_path / "heavy.npy",
                                                                     steps=400)))
-    light = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, tmp_path / "light.npy",
+    light = queue.submit("generate", tool_params(generate_argv(tiny_model_dir, tmp_path / "light.npy",
                                                                     steps=2)))
     for attempt in (1, 2):
         proc = _start_worker()
@@ -117,7 +116,7 @@ def test_a_job_that_killed_the_worker_twice_is_not_started_again(tmp_path, tiny_
 def test_a_clean_stop_is_not_counted_as_a_crash(tmp_path, tiny_model_dir):
     """SIGTERM (like Ctrl-C) of `kinora jobs run` marks the job interrupted without a crash count."""
     queue = JobQueue()
-    job_id = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, tmp_path / "a.npy", steps=400)))
+    job_id = queue.submit("generate", tool_params(generate_argv(tiny_model_dir, tmp_path / "a.npy", steps=400)))
     proc = _start_worker()
     _wait_for(lambda: queue.get(job_id).step >= 1)
     proc.send_signal(signal.SIGTERM)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from engine.generate.requests import Sampling, Size, Storyboard, TimelineRef
 from engine.jobs.queue import JobQueue
 from engine.jobs.render_job import render_params
-from engine.jobs.timeline_job import timeline_params
+from engine.jobs.request_job import job_params
 from engine.jobs.worker import Worker
 from engine.library.catalog import Library
 from engine.model import edits
@@ -27,11 +28,12 @@ def test_timeline_job_generates_the_marked_range(tmp_path, tiny_model_dir):
     edits.insert(project, prompt, TextBlock("a", 10, 5, "a red circle"))
     edits.insert(project, prompt, TextBlock("b", 15, 4, "a blue star"))
     out = tmp_path / "board.npy"
-    params = timeline_params(project, FrameRange(10, 19), output=str(out), seed=3, model=str(tiny_model_dir),
-                             device="cpu")
-    params["steps"] = 2
+    request = Storyboard(output=str(out), timeline=TimelineRef.of(project), start=10, stop=19,
+                         size=Size(width=32, height=32),
+                         sampling=Sampling(seed=3, steps=2, model=str(tiny_model_dir), device="cpu"))
+    params = job_params(request)
     queue = JobQueue(str(tmp_path / "library.sqlite"))
-    job_id = queue.submit("timeline", params)
+    job_id = queue.submit("storyboard", params)
     Worker(str(tmp_path / "library.sqlite"), stop_when_empty=True).run()
     job = queue.get(job_id)
     assert job.state == "done", job.error
@@ -41,6 +43,24 @@ def test_timeline_job_generates_the_marked_range(tmp_path, tiny_model_dir):
                                                                                (5, 9, "a blue star")]
     assert record["seeds"] == [3] and record["tool"] == "storyboard"
     assert record["plan_summary"]["num_frames"] == 9
+    assert record["settings"]["request"] == request.to_json()  # the full recipe, re-runnable
+
+
+def test_a_timeline_job_queued_before_typed_requests_still_runs(tmp_path, tiny_model_dir):
+    from engine.model.serialize import project_to_dict
+
+    project = new_project(32, 32, 24)
+    edits.insert(project, project.timeline.tracks_of("prompt")[0].id, TextBlock("a", 0, 9, "a red circle"))
+    out = tmp_path / "old.npy"
+    params = {"project": project_to_dict(project, str(tmp_path)), "base_dir": str(tmp_path), "range": [0, 9],
+              "output": str(out), "aspect": None, "resolution": "480p", "variations": 1, "seed": 1, "steps": 1,
+              "guidance": None, "preset": None, "model": str(tiny_model_dir), "device": "cpu", "consent": False,
+              "model_size": False}
+    queue = JobQueue(str(tmp_path / "library.sqlite"))
+    job_id = queue.submit("timeline", params)
+    Worker(str(tmp_path / "library.sqlite"), stop_when_empty=True).run()
+    assert queue.get(job_id).state == "done", queue.get(job_id).error
+    assert np.load(out).shape == (9, 32, 32, 3)
 
 
 def test_render_job_exports_a_playable_file(tmp_path):

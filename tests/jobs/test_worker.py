@@ -10,11 +10,11 @@ import pytest
 
 from engine.errors import UserError
 from engine.jobs import registry
-from engine.jobs.generate_job import lower_settings, params_from_argv
 from engine.jobs.queue import JobQueue
+from engine.jobs.request_job import lower_settings
 from engine.jobs.worker import Worker
 from engine.library.catalog import Library
-from tests.jobs.conftest import generate_argv
+from tests.jobs.conftest import generate_argv, tool_params
 
 
 def _counting_job(params, on_progress, cancel):
@@ -110,7 +110,7 @@ def test_stopping_the_worker_interrupts_the_job_without_counting_a_crash(db_path
 def test_cancel_takes_effect_within_one_sampler_step(db_path, tmp_path, tiny_model_dir, how):
     out = tmp_path / "cancelled.npy"
     queue = JobQueue(db_path)
-    job_id = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, out, steps=12)))
+    job_id = queue.submit("generate", tool_params(generate_argv(tiny_model_dir, out, steps=12)))
     sampler_steps = []
 
     def on_progress(job, progress):
@@ -132,7 +132,7 @@ def test_cancel_takes_effect_within_one_sampler_step(db_path, tmp_path, tiny_mod
 def test_generate_job_writes_outputs_and_records_the_recipe(db_path, tmp_path, tiny_model_dir):
     out = tmp_path / "fox.npy"
     queue = JobQueue(db_path)
-    job_id = queue.submit("generate", params_from_argv(generate_argv(tiny_model_dir, out, steps=2, seed=7)))
+    job_id = queue.submit("generate", tool_params(generate_argv(tiny_model_dir, out, steps=2, seed=7)))
     Worker(db_path, stop_when_empty=True).run()
     job = queue.get(job_id)
     assert job.state == "done", job.error
@@ -149,25 +149,40 @@ def test_generate_job_writes_outputs_and_records_the_recipe(db_path, tmp_path, t
 def test_submit_takes_exactly_the_generate_options(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "shots").mkdir()
-    params = params_from_argv(["a cat", "--image", "cat.png@4:0.5", "--resolution", "720p", "--variations", "2",
-                               "-o", "shots/out.mp4"])
-    assert params["output"] == str(tmp_path / "shots" / "out.mp4")
-    assert params["image"] == [f"{tmp_path / 'cat.png'}@4:0.5"]
-    assert (params["prompt"], params["resolution"], params["steps"]) == ("a cat", "720p", None)
+    params = tool_params(["a cat", "--image", "cat.png@4:0.5", "--resolution", "720p", "--variations", "2",
+                          "-o", "shots/out.mp4"])
+    request = params["request"]
+    assert request["schema"] == "Generate.1"
+    assert request["output"] == str(tmp_path / "shots" / "out.mp4")
+    assert request["images"] == [{"path": str(tmp_path / "cat.png"), "frame": 4, "strength": 0.5}]
+    assert (request["prompt"], request["size"]["resolution"], request["sampling"]["steps"]) == ("a cat", "720p", None)
     with pytest.raises(SystemExit):
-        params_from_argv(["a cat", "--no-such-option", "-o", "x.mp4"])
-    with pytest.raises(UserError, match="does not exist"):
-        params_from_argv(["a cat", "-o", "missing/out.mp4"])
+        tool_params(["a cat", "--no-such-option", "-o", "x.mp4"])
     lowered = [lower_settings(params)]
     while lowered[-1] is not None:
         lowered.append(lower_settings(lowered[-1]))
-    assert [(p["variations"], p["resolution"]) for p in lowered[:-1]] == [(1, "720p"), (1, "480p")]
+    assert [(p["request"]["sampling"]["variations"], p["request"]["size"]["resolution"])
+            for p in lowered[:-1]] == [(1, "720p"), (1, "480p")]
 
 
-def test_a_job_queued_by_an_older_version_gets_new_options_defaults(db_path, tmp_path, tiny_model_dir):
-    params = params_from_argv(generate_argv(tiny_model_dir, tmp_path / "old.npy", steps=1))
-    del params["negative"], params["preset"]  # options that version did not have yet
+def test_a_job_queued_by_an_older_version_is_upgraded_to_its_request(db_path, tmp_path, tiny_model_dir):
+    """Before typed requests a job held the parsed options of `kinora generate`."""
+    params = {"tool": "generate", "prompt": "a red fox in the snow", "prompt_at": [], "image": [], "video": [],
+              "frames": 9, "duration": None, "rate": 24.0, "size": "32x32", "aspect": None, "resolution": None,
+              "steps": 1, "guidance": None, "seed": 0, "variations": 1, "model": str(tiny_model_dir),
+              "device": "cpu", "output": str(tmp_path / "old.npy"), "quiet": False, "consent": False}
     queue = JobQueue(db_path)
     job_id = queue.submit("generate", params)
     Worker(db_path, stop_when_empty=True).run()
     assert queue.get(job_id).state == "done", queue.get(job_id).error
+    assert np.load(tmp_path / "old.npy").shape == (9, 32, 32, 3)
+
+
+def test_a_job_nobody_can_read_fails_with_a_message_and_the_queue_carries_on(db_path, tmp_path, tiny_model_dir):
+    queue = JobQueue(db_path)
+    unreadable = queue.submit("extend", {"request": {"schema": "Extend.99", "output": "x.mp4"}})
+    fine = queue.submit("generate", tool_params(generate_argv(tiny_model_dir, tmp_path / "fine.npy", steps=1)))
+    Worker(db_path, stop_when_empty=True).run()
+    assert queue.get(unreadable).state == "failed"
+    assert "newer Kinora" in queue.get(unreadable).error
+    assert queue.get(fine).state == "done"

@@ -135,8 +135,8 @@ def test_bad_credentials_are_refused_naming_the_file(tmp_path, credentials):
 
 
 def test_the_render_job_signs_too(tmp_path, credentials):
-    from engine.progress import CancelToken
     from engine.jobs.render_job import render_params, run_render_job
+    from engine.progress import CancelToken
 
     out = tmp_path / "job.mov"
     params = render_params(mixed_project(tmp_path), str(out), preset="ultrafast", audio=False,

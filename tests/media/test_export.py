@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from engine.errors import UserError
-from engine.progress import CancelToken, JobCancelled
 from engine.media.compositor import render_frame
 from engine.media.decode import VideoReader
 from engine.media.export import RenderSettings, export
@@ -19,6 +18,7 @@ from engine.media.probe import probe_in_process
 from engine.model.curves import Curve
 from engine.model.items import Clip, MediaRef, Still
 from engine.model.project import Project, ProjectSettings, Timeline, Track
+from engine.progress import CancelToken, JobCancelled
 from engine.time import FrameRange, FrameRate
 from tests.media.conftest import gradient_pictures
 from tests.media.media_factory import write_video

@@ -13,14 +13,13 @@ import pytest
 import skimage.data
 
 from engine.errors import UserError
-from engine.jobs.generate_job import params_from_argv
 from engine.jobs.queue import JobQueue
 from engine.jobs.worker import Worker
 from engine.library.catalog import Library
 from engine.safety.consent import check_consent, conditioning_paths
 from engine.safety.faces import faces_in_file, faces_in_picture
 from engine.user_settings import UserSettings, save_settings
-from tests.jobs.conftest import generate_argv
+from tests.jobs.conftest import generate_argv, tool_params
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -83,9 +82,9 @@ def test_cli_refuses_without_consent(photos, tmp_path):
 def test_a_job_records_the_consent_given(photos, tmp_path, tiny_model_dir):
     db = str(tmp_path / "library.sqlite")
     queue = JobQueue(db)
-    refused = queue.submit("generate", params_from_argv(
+    refused = queue.submit("generate", tool_params(
         generate_argv(tiny_model_dir, tmp_path / "a.npy", steps=2) + ["--image", f"{photos['astronaut']}@0"]))
-    given = queue.submit("generate", params_from_argv(
+    given = queue.submit("generate", tool_params(
         generate_argv(tiny_model_dir, tmp_path / "b.npy", steps=2, prompt="moon walk")
         + ["--image", f"{photos['astronaut']}@0", "--consent"]))
     Worker(db, stop_when_empty=True).run()

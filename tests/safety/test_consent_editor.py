@@ -34,4 +34,5 @@ def test_creation_bar_asks_for_consent_and_records_the_answer(qtbot, tmp_path, m
     monkeypatch.setattr(QMessageBox, "question", answer(QMessageBox.StandardButton.Yes))
     bar.generate_button.click()
     [job] = window.bridge.jobs()
-    assert job.params["consent"] is True and job.params["image"][0].startswith(str(portrait))
+    request = job.params["request"]
+    assert request["sampling"]["consent"] is True and request["images"][0]["path"] == str(portrait)

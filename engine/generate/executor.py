@@ -1,0 +1,215 @@
+"""Running any request on any backend: the one path from a typed request to files on disk.
+
+The CLI, the job queue (and so the editor) and a cluster worker all call `execute`: the
+request is checked, its consent asked, the model loaded (kept loaded for the next job), the
+request compiled to a plan through engine.generate.tools and compile(), the preset applied to
+every prompt, the plan sampled, and the output written atomically with its provenance
+manifest (inside the container and beside it), its latents and a library record holding the
+request itself, so re-running the recipe reproduces the output.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, replace
+from pathlib import Path
+
+from engine.errors import UserError
+from engine.generate.requests import OUTPUT_SUFFIXES, Request, Variations
+from engine.progress import CancelToken, Progress
+
+# The worker runs one job at a time and jobs usually share a model: keep the last one loaded.
+_backend_cache: dict[tuple, object] = {}
+_backend_guard = threading.Lock()
+
+
+def check_output(request: Request) -> Path:
+    """The output path, refused before any work when its folder is missing or it is one of the
+    request's own inputs (writing it would destroy the source)."""
+    out = Path(request.output)
+    if out.suffix.lower() not in OUTPUT_SUFFIXES:
+        raise UserError(f"output {out} must end in .mp4 or .npy")
+    if not out.parent.is_dir():
+        raise UserError(f"folder {out.parent} for the output does not exist; create it first")
+    from engine.fsutil import check_not_input
+
+    check_not_input(str(out), request.inputs())
+    return out
+
+
+def load_backend_cached(model: str | None, device: str | None, cancel: CancelToken | None = None):
+    """(ModelInfo, backend) for a model name or folder, with the user's device and memory settings."""
+    from engine.generate.backends import load_backend
+    from engine.generate.models import resolve
+    from engine.user_settings import device_override, load_settings, memory_override
+
+    info = resolve(model)
+    settings = load_settings()
+    device = device or device_override(settings)
+    memory = memory_override(settings)
+    key = (str(info.path), device, memory)
+    with _backend_guard:
+        if key not in _backend_cache:
+            _backend_cache.clear()  # free the previous model before loading the next
+            if cancel is not None:
+                cancel.check()
+            _backend_cache[key] = load_backend(info, device=device, memory=memory)
+        return info, _backend_cache[key]
+
+
+def execute(request: Request, *, on_progress: Callable[[Progress], None] | None = None,
+            cancel: CancelToken | None = None, warn: Callable[[str], None] | None = None) -> list[str]:
+    """Run a request; returns the written files (one per variation)."""
+    from engine.generate.presets import load_preset
+    from engine.generate.run import run_recipe
+    from engine.safety.consent import check_consent
+
+    report = on_progress or (lambda progress: None)
+    cancel = cancel or CancelToken()
+    output = check_output(request)
+    sampling = request.sampling
+    if isinstance(request, Variations):
+        request = replace(request.base, output=request.output, place=request.place,
+                          sampling=replace(request.base.sampling, seed=sampling.seed, variations=sampling.variations))
+        sampling = request.sampling
+    preset = load_preset(sampling.preset) if sampling.preset else None
+    report(Progress(0, 0, "looking for people in the conditioning media"))
+    consent = check_consent(request.inputs(), consent=sampling.consent)
+    if consent.get("warning") and warn is not None:
+        warn(consent["warning"])
+    report(Progress(0, 0, "loading the model"))
+    info, backend = load_backend_cached(sampling.model, sampling.device, cancel)
+    cancel.check()
+    recipe = request.recipe(backend.caps)
+    if preset is not None:
+        recipe = replace(recipe, plan=preset.apply(recipe.plan))
+    for note in recipe.notes:
+        report(Progress(0, 0, note))
+    settings = sampling.settings()
+    frames, result = run_recipe(backend, recipe, settings, preset=preset, on_step=on_progress, cancel=cancel)
+    cancel.check()
+    report(Progress(1, 1, "writing the output"))
+    record = {"model": info.name, "weights_hash": weights_hash(info.path), "request": request.to_json()}
+    written = write_outputs(output, frames, recipe, result, record, backend.name)
+    record_generation(request, info, recipe, result, settings, written, consent, record["weights_hash"])
+    report(Progress(1, 1, f"made with {info.name}"))  # the Jobs panel says which model ran
+    return [str(path) for path in written]
+
+
+def write_outputs(output: Path, frames, recipe, result, record: dict, model_name: str) -> list[Path]:
+    """Write each variation atomically: .npy (F, H, W, 3) or (N, F, H, W, 3); .mp4 one file per
+    variation (name-1.mp4, ...) with its provenance manifest in the container and beside it,
+    and the latents (`.latents.safetensors`, bound to the video's content hash) when the video
+    is exactly the generated frames."""
+    import numpy as np
+
+    from engine.fsutil import atomic_path
+    from engine.generate.media_io import write_video
+    from engine.generate.run import save_latents
+    from engine.media import provenance
+
+    fps = float(recipe.plan.rate.fps)
+    written: list[Path] = []
+    if output.suffix.lower() == ".npy":
+        with atomic_path(output) as temp, open(temp, "wb") as handle:
+            np.save(handle, frames[0] if frames.shape[0] == 1 else frames)
+        written.append(output)
+        if recipe.is_plain:
+            save_latents(output.with_suffix(".latents.safetensors"), result, recipe, model_name, None, output)
+        return written
+    for i, video in enumerate(frames):
+        target = output if frames.shape[0] == 1 else output.with_name(f"{output.stem}-{i + 1}{output.suffix}")
+        manifest = generation_manifest(recipe, record, result.seeds[i], video.shape[0])
+        with atomic_path(target) as temp:
+            write_video(temp, video, fps, metadata={provenance.TAG: _compact(manifest)})
+        provenance.write_sidecar(str(target), manifest)
+        if recipe.is_plain:
+            save_latents(target.with_suffix(".latents.safetensors"), result, recipe, model_name, i, target)
+        else:  # stored latents of an older file of that name no longer match it
+            target.with_suffix(".latents.safetensors").unlink(missing_ok=True)
+        written.append(target)
+    return written
+
+
+def generation_manifest(recipe, record: dict, seed: int, num_frames: int) -> dict:
+    """The provenance manifest of a generated file, in the format `kinora render` writes: which
+    frames are generated (model, weights, seed, prompts) and which come from the source clip."""
+    from engine.version import kinora_version
+
+    prompts = list(recipe.plan.prompts)
+    generated = {"kind": "generated", "model": record["model"], "weights_hash": record["weights_hash"],
+                 "seed": seed, "prompt": prompts[0] if len(prompts) == 1 else prompts, "tool": recipe.tool}
+    captured = {"kind": "captured", "source": os.path.basename(recipe.original) if recipe.original else None}
+    ranges, at = [], 0
+    keep = recipe.keep or (0, recipe.plan.num_frames)
+    for length, entry in ((len(recipe.before), captured), (keep[1] - keep[0], generated),
+                          (len(recipe.after), captured)):
+        if length:
+            ranges.append({"frames": [at, at + length], **entry})
+            at += length
+    return {"generator": "Kinora", "version": kinora_version(), "rate": recipe.plan.rate.to_json(),
+            "num_frames": num_frames, "ranges": ranges,
+            "generated": [{"frames": r["frames"], "model": r["model"], "seed": r["seed"]}
+                          for r in ranges if r["kind"] == "generated"],
+            "recipe": record["request"]}
+
+
+def record_generation(request: Request, info, recipe, result, settings, written, consent: dict,
+                      weights: str) -> None:
+    """One library record per written file: the request (the full recipe), the plan summary,
+    model, weights, seed, and the takes made together."""
+    from engine.library.catalog import GenerationRecord, Library
+
+    inputs = request.inputs()
+    parent_clip = inputs[0] if inputs and request.tool not in ("generate", "storyboard", "fill-gap") else None
+    summary = recipe.plan.summary()
+    prompts = [{"start": int(s), "stop": int(e), "text": t} for s, e, t in prompt_spans(recipe.plan)]
+    recorded = asdict(settings)
+    recorded["request"] = request.to_json()
+    recorded["consent"] = consent
+    if len(written) > 1:
+        recorded["takes"] = [str(path) for path in written]
+    library = Library()
+    try:
+        parent = library.generation_for_output(parent_clip) if parent_clip else None
+        for i, path in enumerate(written):
+            latents = path.with_suffix(".latents.safetensors")
+            seeds = [result.seeds[i]] if len(written) == len(result.seeds) else list(result.seeds)
+            library.add_generation(GenerationRecord(
+                tool=recipe.tool, output_path=str(path), prompts=prompts, plan_summary=summary,
+                model_id=info.name, weights_hash=weights, seeds=seeds, settings={**recorded, "seed": seeds[0]},
+                preset=request.sampling.preset, latents_path=str(latents) if latents.exists() else None,
+                parent_id=parent["id"] if parent else None, parent_clip=parent_clip))
+    finally:
+        library.close()
+
+
+def prompt_spans(plan) -> list[tuple[int, int, str]]:
+    """(start, stop, text) runs of the per-frame prompt, in the plan's own frames."""
+    runs, start = [], 0
+    for i in range(1, plan.num_frames + 1):
+        if i == plan.num_frames or plan.pixel_prompt[i] != plan.pixel_prompt[start]:
+            runs.append((start, i, plan.prompts[int(plan.pixel_prompt[start])]))
+            start = i
+    return runs
+
+
+def weights_hash(model_dir: Path) -> str:
+    """A quick fingerprint of a model's weight files (content hash of each safetensors file)."""
+    import hashlib
+
+    from engine.media.thumbnails import content_hash
+
+    digest = hashlib.sha256()
+    for path in sorted(Path(model_dir).rglob("*.safetensors")):
+        digest.update(path.relative_to(model_dir).as_posix().encode())
+        digest.update(content_hash(str(path)).encode())
+    return digest.hexdigest()[:32]
+
+
+def _compact(manifest: dict) -> str:
+    import json
+
+    return json.dumps(manifest, separators=(",", ":"))
