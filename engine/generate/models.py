@@ -224,6 +224,15 @@ class MemoryOptions:
         return self.cpu_offload or self.group_offload
 
 
+def memory_override(settings) -> MemoryOptions | None:
+    """The MemoryOptions the user's settings (engine.user_settings.UserSettings) force, or None to
+    let choose_memory_options decide from free memory."""
+    if settings.memory == "auto" and settings.vae_tiling is None:
+        return None
+    return MemoryOptions(cpu_offload=settings.memory == "model-offload", group_offload=settings.memory == "group-offload",
+                         vae_tiling=bool(settings.vae_tiling))
+
+
 def choose_memory_options(weights_bytes: int, device, pixels_per_video: int,
                           override: MemoryOptions | None = None) -> MemoryOptions:
     """Offload when the weights would not fit in free GPU memory with room to work; tile the VAE

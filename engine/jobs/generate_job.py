@@ -132,8 +132,8 @@ def _minimal_argv(tool: str, params: dict) -> list[str]:
 
 def load_backend_cached(model: str | None, device: str | None):
     from engine.generate.backends import load_backend
-    from engine.generate.models import resolve
-    from engine.user_settings import device_override, load_settings, memory_override
+    from engine.generate.models import memory_override, resolve
+    from engine.user_settings import device_override, load_settings
 
     info = resolve(model)
     settings = load_settings()
