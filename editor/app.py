@@ -1,7 +1,9 @@
 """The `kinora` entry point: the editor by default, headless engine commands otherwise.
 
-Subcommands go to engine.cli without importing Qt. The editor imports only Qt and the
-project model at start-up; torch and the models load when a generation first needs them.
+Subcommands go to engine.cli without importing Qt, and so does a first word that is neither a
+command nor a file to open: engine.cli names it as unknown instead of the editor starting. The
+editor imports only Qt and the project model at start-up; torch and the models load when a
+generation first needs them.
 """
 
 from __future__ import annotations

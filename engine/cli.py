@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
 from engine.errors import KinoraError
@@ -26,6 +27,7 @@ COMMANDS: dict[str, str] = {
 }
 
 EXIT_BAD_INPUT = 2
+EDITOR_FILE_SUFFIXES = (".kinora", ".kinorabundle", ".otio")  # a first argument with one of these is a file to open
 
 
 def build_parser(command: str | None) -> argparse.ArgumentParser:
@@ -39,12 +41,23 @@ def build_parser(command: str | None) -> argparse.ArgumentParser:
 
 
 def is_command(argv: list[str]) -> bool:
-    """Whether argv asks for a headless command (or --version/--help) rather than the editor."""
-    return bool(argv) and (argv[0] in COMMANDS or argv[0] in ("--version", "-h", "--help"))
+    """Whether argv is for the headless commands (a command, --version/--help, or a word that is
+    neither a command nor a file to open, which main names as unknown) rather than the editor."""
+    return bool(argv) and (argv[0] in COMMANDS or argv[0] in ("--version", "-h", "--help") or is_unknown_command(argv[0]))
+
+
+def is_unknown_command(word: str) -> bool:
+    """A first argument that is no command, no option (Qt's own start with "-") and no file the
+    editor could open: a typo or a command this version does not have must not open the editor."""
+    path_like = word.lower().endswith(EDITOR_FILE_SUFFIXES) or os.sep in word or "/" in word or os.path.exists(word)
+    return not (word in COMMANDS or word.startswith("-") or path_like)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and is_unknown_command(argv[0]):
+        print(f"kinora: unknown command {argv[0]!r}; the commands are: {', '.join(sorted(COMMANDS))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     if not getattr(args, "run", None):

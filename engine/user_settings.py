@@ -17,16 +17,6 @@ MEMORY_MODES = ("auto", "none", "model-offload", "group-offload")
 CONSENT_POLICIES = ("off", "warn", "require")
 
 
-def memory_override(settings: UserSettings):
-    """The engine's MemoryOptions the settings force, or None to let it choose from free memory."""
-    from engine.generate.models import MemoryOptions
-
-    if settings.memory == "auto" and settings.vae_tiling is None:
-        return None
-    return MemoryOptions(cpu_offload=settings.memory == "model-offload", group_offload=settings.memory == "group-offload",
-                         vae_tiling=bool(settings.vae_tiling))
-
-
 def device_override(settings: UserSettings) -> str | None:
     return None if settings.device == "auto" else settings.device
 

@@ -47,3 +47,27 @@ def test_bad_project_gives_one_line_and_exit_2(tmp_path):
     assert len(lines) == 1
     assert "bad.kinora is damaged: bad JSON at line 1" in lines[0]
     assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_command_is_named_with_the_commands_and_exit_2_without_opening_the_editor():
+    from engine.cli import COMMANDS
+
+    result = kinora("frobnicate", "--fast")
+    assert result.returncode == 2
+    lines = [line for line in result.stderr.splitlines() if not line.startswith("MODULES")]
+    assert lines == [f"kinora: unknown command 'frobnicate'; the commands are: {', '.join(sorted(COMMANDS))}"]
+    assert "MODULES []" in result.stderr  # no Qt: the editor was not started
+    assert result.stdout == ""
+
+
+def test_the_first_argument_opens_the_editor_only_when_it_is_a_file_or_a_qt_option(tmp_path, monkeypatch):
+    from engine.cli import COMMANDS, is_command
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cut").write_text("{}")  # an existing file without a suffix is still a file to open
+    for to_editor in ([], ["cut"], ["missing.kinora"], ["film.KINORA"], ["shared.kinorabundle"], ["edit.otio"],
+                      [os.path.join("projects", "new")], ["-platform", "offscreen"]):
+        assert not is_command(to_editor), to_editor
+    for headless in ([["plan"]] if "plan" not in COMMANDS else []) + [["frobnicate"], ["generat", "a cat"]]:
+        assert is_command(headless), headless
+    assert all(is_command([command]) for command in COMMANDS)

@@ -87,7 +87,7 @@ def load_stored_latents(source: PlanSource, model_name: str, channels: int, heig
 
 def _content_hash(path: str) -> str | None:
     from engine.errors import KinoraError
-    from engine.media.thumbnails import content_hash
+    from engine.fsutil import content_hash
 
     try:
         return content_hash(path)

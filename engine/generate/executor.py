@@ -42,8 +42,8 @@ def check_output(request: Request) -> Path:
 def load_backend_cached(model: str | None, device: str | None, cancel: CancelToken | None = None):
     """(ModelInfo, backend) for a model name or folder, with the user's device and memory settings."""
     from engine.generate.backends import load_backend
-    from engine.generate.models import resolve
-    from engine.user_settings import device_override, load_settings, memory_override
+    from engine.generate.models import memory_override, resolve
+    from engine.user_settings import device_override, load_settings
 
     info = resolve(model)
     settings = load_settings()
@@ -200,7 +200,7 @@ def weights_hash(model_dir: Path) -> str:
     """A quick fingerprint of a model's weight files (content hash of each safetensors file)."""
     import hashlib
 
-    from engine.media.thumbnails import content_hash
+    from engine.fsutil import content_hash
 
     digest = hashlib.sha256()
     for path in sorted(Path(model_dir).rglob("*.safetensors")):

@@ -150,13 +150,21 @@ def _component_problem(path: Path, component: str, spec: list) -> str | None:
         return f"{folder} is missing: the model is partly downloaded; download it again"
     if not _has_weights(class_name):
         return None
-    files = [p.name for p in folder.iterdir()]
-    if any(f.endswith(".safetensors") for f in files):
+    if any(p.name.endswith(".safetensors") for p in folder.iterdir()):
         return None
-    if any(f.endswith(_UNSAFE_WEIGHTS) for f in files):
-        return (f"{folder} only has PyTorch pickle weights (.bin/.pt); Kinora loads .safetensors only: "
-                "download the safetensors variant of this model")
-    return f"{folder} has no weights: the model is partly downloaded; download it again"
+    return _pickle_weights_problem(folder) or f"{folder} has no weights: the model is partly downloaded; download it again"
+
+
+def _pickle_weights_problem(folder: Path) -> str | None:
+    """What to do about a component whose only weights are PyTorch pickles (.bin/.pt); None otherwise.
+    Kinora never unpickles: loading a pickle can run any code the file holds."""
+    files = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+    pickles = [f for f in files if f.endswith(_UNSAFE_WEIGHTS)]
+    if not pickles or any(f.endswith(".safetensors") for f in files):
+        return None
+    return (f"{folder / pickles[0]} is a PyTorch pickle, not safetensors; Kinora loads weights from .safetensors "
+            "only (loading a pickle can run code). Download the model's safetensors variant, or convert it once on a "
+            "machine you trust: load it with diffusers and save it with save_pretrained(folder, safe_serialization=True)")
 
 
 def _has_weights(class_name: str) -> bool:
@@ -224,6 +232,15 @@ class MemoryOptions:
         return self.cpu_offload or self.group_offload
 
 
+def memory_override(settings) -> MemoryOptions | None:
+    """The MemoryOptions the user's settings (engine.user_settings.UserSettings) force, or None to
+    let choose_memory_options decide from free memory."""
+    if settings.memory == "auto" and settings.vae_tiling is None:
+        return None
+    return MemoryOptions(cpu_offload=settings.memory == "model-offload", group_offload=settings.memory == "group-offload",
+                         vae_tiling=bool(settings.vae_tiling))
+
+
 def choose_memory_options(weights_bytes: int, device, pixels_per_video: int,
                           override: MemoryOptions | None = None) -> MemoryOptions:
     """Offload when the weights would not fit in free GPU memory with room to work; tile the VAE
@@ -262,6 +279,8 @@ def load_component(folder: Path, library: str, class_name: str, dtype=None):
         # beats loading a model whose authors expected their code to change its behaviour.
         raise ModelError(f"{folder} asks for code shipped with the model (auto_map); Kinora never runs remote "
                          "code: use a model made of standard diffusers/transformers classes")
+    if _has_weights(class_name) and (problem := _pickle_weights_problem(folder)):
+        raise ModelError(problem)
     cls = getattr(importlib.import_module(_LIBRARIES[library]), class_name, None)
     if cls is None:
         raise ModelError(f"{folder} needs {library}.{class_name}, which the installed diffusers or transformers "

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any, ClassVar
 
 from engine.errors import UserError
+from engine.generate.settings import Size
 
 OUTPUT_SUFFIXES = (".mp4", ".npy")
 MAX_SEED = 2**63 - 1 - 16  # torch generators take 64-bit seeds; variations add up to 15
@@ -112,35 +113,6 @@ class Sampling:
 
         return SamplingSettings(steps=self.steps, guidance=self.guidance, seed=self.seed,
                                 variations=self.variations, guidance_interval=self.guidance_interval)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Size:
-    """What size to make. Nothing given: the model's native size when it declares one, else
-    480p 16:9; `width`/`height` (a project's size, say) win over aspect and resolution."""
-
-    aspect: str | None = None
-    resolution: str | None = None
-    width: int | None = None
-    height: int | None = None
-
-    def __post_init__(self) -> None:
-        from engine.generate.settings import ASPECTS, RESOLUTIONS
-
-        if self.aspect is not None and self.aspect not in ASPECTS:
-            raise UserError(f"--aspect {self.aspect!r}: use one of {', '.join(ASPECTS)}")
-        if self.resolution is not None and self.resolution not in RESOLUTIONS:
-            raise UserError(f"--resolution {self.resolution!r}: use one of {', '.join(RESOLUTIONS)}")
-        if (self.width is None) != (self.height is None):
-            raise UserError("--size needs both a width and a height, e.g. 704x480")
-        _int(self.width, "--size width", 16, 8192, optional=True)
-        _int(self.height, "--size height", 16, 8192, optional=True)
-
-    def choose(self, caps, *, num_frames=None, duration=None, rate: float = 24.0):
-        from engine.generate.settings import choose_size
-
-        return choose_size(caps, aspect=self.aspect, resolution=self.resolution, width=self.width,
-                           height=self.height, num_frames=num_frames, duration=duration, rate=rate)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -43,8 +43,7 @@ def save_latents(path: Path, result: GenerationResult, recipe: Recipe, model_nam
     replaced video never continues from another's latents (engine.generate.conditions)."""
     from safetensors.torch import save_file
 
-    from engine.fsutil import atomic_path
-    from engine.media.thumbnails import content_hash
+    from engine.fsutil import atomic_path, content_hash
 
     latents = result.latents if index is None else result.latents[index:index + 1]
     metadata = {"plan": json.dumps({k: v for k, v in recipe.plan.summary().items()

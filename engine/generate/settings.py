@@ -42,6 +42,33 @@ class SamplingSettings:
             raise UserError(f"--variations {self.variations} must be between 1 and 16")
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Size:
+    """What size to make. Nothing given: the model's native size when it declares one, else
+    480p 16:9; `width`/`height` (a project's size, say) win over aspect and resolution."""
+
+    aspect: str | None = None
+    resolution: str | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.aspect is not None and self.aspect not in ASPECTS:
+            raise UserError(f"--aspect {self.aspect!r}: use one of {', '.join(ASPECTS)}")
+        if self.resolution is not None and self.resolution not in RESOLUTIONS:
+            raise UserError(f"--resolution {self.resolution!r}: use one of {', '.join(RESOLUTIONS)}")
+        if (self.width is None) != (self.height is None):
+            raise UserError("--size needs both a width and a height, e.g. 704x480")
+        for name in ("width", "height"):
+            value = getattr(self, name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 16 <= value <= 8192):
+                raise UserError(f"--size {name} {value!r} must be a whole number between 16 and 8192")
+
+    def choose(self, caps, *, num_frames=None, duration=None, rate: float = 24.0):
+        return choose_size(caps, aspect=self.aspect, resolution=self.resolution, width=self.width,
+                           height=self.height, num_frames=num_frames, duration=duration, rate=rate)
+
+
 @dataclass(frozen=True, slots=True)
 class ChosenSize:
     width: int

@@ -21,6 +21,7 @@ from engine.generate.compiler import compile
 from engine.generate.media_io import IMAGE_SUFFIXES, probe_video
 from engine.generate.plan import GenerationPlan
 from engine.generate.presets import PRESETS_DIR, Preset, load_preset, preset_names  # noqa: F401 (re-exported)
+from engine.generate.settings import Size
 from engine.model.curves import Curve, Keyframe
 from engine.model.items import Clip, MediaRef, Still, TextBlock, new_id
 from engine.model.project import Project, ProjectSettings, Timeline, Track
@@ -324,9 +325,7 @@ def clip_label(project: Project, item) -> str:
 
 # -- the tools on a file (a one-clip timeline) -------------------------------------------------------------
 
-def _size_of(width: int | None, height: int | None):
-    from engine.generate.requests import Size
-
+def _size_of(width: int | None, height: int | None) -> Size:
     return Size(width=width, height=height)
 
 

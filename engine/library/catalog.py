@@ -49,7 +49,7 @@ class Library:
     def add_media(self, path: str, probe: dict | None = None, folder_id: int | None = None) -> int:
         """Catalogue a file (or refresh its entry): size, content hash and what probing found
         (probed here, in a child process, unless the caller already has the MediaInfo JSON)."""
-        from engine.media.thumbnails import content_hash
+        from engine.fsutil import content_hash
 
         path = os.path.abspath(path)
         if probe is None:

@@ -16,8 +16,12 @@ from dataclasses import asdict, dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
+import numpy as np
+
 from engine.child import child_command
 from engine.errors import MediaError
+from engine.fsutil import check_readable
+from engine.media.stills import exif_orientation, open_header, pixel_format_name, read_pixels
 from engine.time import snap_rate
 
 PROBE_TIMEOUT_S = 20.0
@@ -104,25 +108,30 @@ def probe(path: str | os.PathLike, timeout_s: float = PROBE_TIMEOUT_S) -> MediaI
     return MediaInfo.from_json(answer["info"])
 
 
-def check_readable(path: str) -> None:
-    """The checks every reader makes first, with the message a user can act on."""
-    if not os.path.exists(path):
-        raise MediaError(f"{path}: file not found; it was moved or deleted - relink it or remove the clip")
-    if os.path.isdir(path):
-        raise MediaError(f"{path}: is a folder, not a media file; choose a video, image or audio file")
-    if os.path.getsize(path) == 0:
-        raise MediaError(f"{path}: the file is empty (0 bytes); copy it again from its source")
-
-
 def probe_in_process(path: str | os.PathLike) -> MediaInfo:
     """Probe in this process. Only for trusted files (Kinora's own output) or inside the child."""
     path = str(path)
     check_readable(path)
     if Path(path).suffix.lower() in STILL_EXTENSIONS:
-        from engine.media.stills import probe_image
-
-        return probe_image(path)
+        return _probe_image(path)
     return _probe_av(path)
+
+
+def _probe_image(path: str) -> MediaInfo:
+    with open_header(path) as image:
+        orientation = exif_orientation(image)
+        width, height = image.size
+        container = (image.format or "image").lower()
+    pixels = read_pixels(path)
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
+    return MediaInfo(
+        path=path, kind="image", container=container, width=width, height=height,
+        coded_width=pixels.shape[1], coded_height=pixels.shape[0],
+        rotation=0, codec=container, pixel_format=pixel_format_name(pixels),
+        bit_depth=16 if pixels.dtype == np.uint16 else 8,
+        has_alpha=channels in (2, 4), num_frames=None)
 
 
 def _probe_av(path: str) -> MediaInfo:

@@ -12,13 +12,14 @@ import warnings
 import numpy as np
 
 from engine.errors import MediaError
+from engine.fsutil import check_readable
 
 MAX_IMAGE_SIDE = 16384
 MAX_IMAGE_PIXELS = 100_000_000  # 8K (7680x4320, 33 MP) fits with room; 100 MP RGBA is 400 MB
 EXIF_ORIENTATION_TAG = 0x0112
 
 
-def _open_header(path: str):
+def open_header(path: str):
     from PIL import Image
 
     Image.MAX_IMAGE_PIXELS = None  # our own limit below gives the actionable message
@@ -44,32 +45,13 @@ def exif_orientation(image) -> int:
         return 1
 
 
-def probe_image(path: str):
-    from engine.media.probe import MediaInfo
-
-    with _open_header(path) as image:
-        orientation = exif_orientation(image)
-        width, height = image.size
-        container = (image.format or "image").lower()
-    pixels = _read_pixels(path)
-    if orientation in (5, 6, 7, 8):
-        width, height = height, width
-    channels = 1 if pixels.ndim == 2 else pixels.shape[2]
-    return MediaInfo(
-        path=path, kind="image", container=container, width=width, height=height,
-        coded_width=pixels.shape[1], coded_height=pixels.shape[0],
-        rotation=0, codec=container, pixel_format=_pixel_format_name(pixels),
-        bit_depth=16 if pixels.dtype == np.uint16 else 8,
-        has_alpha=channels in (2, 4), num_frames=None)
-
-
-def _pixel_format_name(pixels: np.ndarray) -> str:
+def pixel_format_name(pixels: np.ndarray) -> str:
     channels = 1 if pixels.ndim == 2 else pixels.shape[2]
     name = {1: "gray", 2: "graya", 3: "rgb", 4: "rgba"}[channels]
     return name + ("16" if pixels.dtype == np.uint16 else "8")
 
 
-def _read_pixels(path: str) -> np.ndarray:
+def read_pixels(path: str) -> np.ndarray:
     import cv2
 
     data = np.fromfile(path, dtype=np.uint8)  # fromfile + imdecode: non-ASCII paths work on every OS
@@ -88,12 +70,10 @@ def load_image(path: str, *, alpha: bool = True, dtype: str = "uint8") -> np.nda
     `alpha` is set), uint8, or float32 in [0, 1] with dtype="float32" (keeps 16-bit precision)."""
     import cv2
 
-    from engine.media.probe import check_readable
-
     check_readable(path)  # a missing or empty file is named as such, not as an unreadable image
-    with _open_header(path) as image:
+    with open_header(path) as image:
         orientation = exif_orientation(image)
-    pixels = _read_pixels(path)
+    pixels = read_pixels(path)
     if pixels.ndim == 2:
         pixels = cv2.cvtColor(pixels, cv2.COLOR_GRAY2RGB)
     elif pixels.shape[2] == 2:  # gray + alpha

@@ -10,7 +10,6 @@ size and those samples would go unnoticed, which in practice no editing tool pro
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 from collections.abc import Callable
@@ -19,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.media.probe import STILL_EXTENSIONS, check_readable
+from engine.fsutil import SAMPLE_BYTES, check_readable, content_hash  # noqa: F401 (content_hash re-exported)
+from engine.media.probe import STILL_EXTENSIONS
 from engine.time import FrameRate
 
-SAMPLE_BYTES = 1 << 20
 DEFAULT_HEIGHT = 90
 JPEG_QUALITY = 88
 ANY_RATE = FrameRate(24)  # stills ignore the rate
@@ -33,17 +32,6 @@ def cache_dir() -> Path:
 
     return Path(paths.cache_dir("thumbnails"))
 
-
-def content_hash(path: str) -> str:
-    """Hash of the file's size and its start, middle and end (see the module docstring)."""
-    check_readable(path)
-    size = os.path.getsize(path)
-    digest = hashlib.sha256(str(size).encode())
-    with open(path, "rb") as file:
-        for offset in sorted({0, max(0, size // 2 - SAMPLE_BYTES // 2), max(0, size - SAMPLE_BYTES)}):
-            file.seek(offset)
-            digest.update(file.read(SAMPLE_BYTES))
-    return digest.hexdigest()[:32]
 
 
 def _scaled(pixels: np.ndarray, height: int) -> np.ndarray:

@@ -23,6 +23,8 @@ Mapping.
   original), A runs on by the out_offset, B starts earlier by the in_offset, and the overlap
   gets crossing linear influence curves. Export folds companions back into one otio track with
   SMPTE dissolves when that re-imports exactly; otherwise they go out separately, with a warning.
+- A still's picture is the same at any source frame, so Kinora has no source start for it; the
+  one its otio clip names is kept in Still.extra (STILL_SOURCE_START_KEY) and written back.
 - Timeline markers are markers on the otio stack. Markers found on otio tracks, clips or gaps
   are imported as timeline markers at the same absolute frames (with a warning for clips and gaps).
 - Kinora-only data (ids, curves, prompts, generation recipes, gains, flags, unknown fields,
@@ -66,6 +68,9 @@ METADATA_VERSION = 1
 PROMPT_GENERATOR = "kinora.prompt"
 AVAILABLE_START_KEY = "otio_available_start"  # MediaRef.extra: the media's first timecode, in seconds "n/d"
 GLOBAL_START_KEY = "otio_global_start"  # Timeline.extra: the otio timeline's start time, {"value", "rate"}
+# Still.extra: where the still's otio clip starts in its source, {"value", "rate"} as in the file. The
+# picture is the same at any source frame, so Kinora has no field for it; kept so a cut comes back as it was.
+STILL_SOURCE_START_KEY = "otio_source_start"
 IMAGE_EXTENSIONS = frozenset({".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".exr", ".dpx",
                               ".tga", ".gif", ".psd", ".heic"})
 OTIO_COLORS = frozenset({"PINK", "RED", "ORANGE", "YELLOW", "GREEN", "CYAN", "BLUE", "PURPLE", "MAGENTA",
@@ -184,6 +189,7 @@ class _Importer:
         self.used_ids: set[str] = set()
         self.media_by_path: dict[str, str] = {}
         self.markers: list[Marker] = []
+        self.still_source_starts: dict[int, otio.opentime.RationalTime] = {}  # id(RollPiece) -> its clip's start
         restored = base is not None
         if base is None:
             base, restored = self._base_project(_kinora_meta(timeline))
@@ -429,6 +435,7 @@ class _Importer:
         piece.media_id = media_id
         if self.media[media_id].kind == "image":
             piece.kind = "still"
+            self.still_source_starts[id(piece)] = source.start_time
             return piece
         source_seconds = _seconds(source.start_time) - available_start
         piece.source_start = self._frame(source_seconds)
@@ -535,6 +542,12 @@ class _Importer:
             # an unnamed item went out named after its media; a rename in the other editor wins
             exported_name = (stored.name or self.media[piece.media_id].name) if piece.media_id else ""
             made = piece.restored(made, stored, exported_name)
+        if isinstance(made, Still):  # the otio start wins over the one in the Kinora data, as all timing does
+            extra = {key: value for key, value in made.extra.items() if key != STILL_SOURCE_START_KEY}
+            start = self.still_source_starts.get(id(piece))
+            if start is not None and start.value != 0:
+                extra[STILL_SOURCE_START_KEY] = {"value": start.value, "rate": start.rate}
+            made = dataclasses.replace(made, extra=frozen_mapping(extra))
         return dataclasses.replace(made, id=self._fresh_id(stored.id if stored is not None else None))
 
     def _stored_item(self, piece: RollPiece, kind: type, track_name: str) -> Item | None:
@@ -714,17 +727,27 @@ class _Exporter:
                                                 _time(media.num_frames, media.rate))
         reference = otio.schema.ExternalReference(target_url=_path_to_url(media.path), available_range=available)
         if isinstance(item, Still):
-            source_start: Fraction | int = 0
+            source_range = otio.opentime.TimeRange(_still_source_start(item, self.rate), _time(length, self.rate))
         else:
-            source_start = available_start * self.rate.fps + item.source_range.start + offset
+            source_range = _time_range(available_start * self.rate.fps + item.source_range.start + offset,
+                                       length, self.rate)
         return otio.schema.Clip(name=item.name or media.name, media_reference=reference,
-                                source_range=_time_range(source_start, length, self.rate), metadata=meta)
+                                source_range=source_range, metadata=meta)
 
     def _marker(self, marker: Marker) -> otio.schema.Marker:
         meta = {"color": marker.color, "extra": _jsonable(marker.extra)}
         return otio.schema.Marker(name=marker.name, color=_otio_color(marker.color), comment=marker.note,
                                   marked_range=_time_range(marker.range.start, marker.range.duration, self.rate),
                                   metadata={METADATA_KEY: meta})
+
+
+def _still_source_start(still: Still, rate: FrameRate) -> otio.opentime.RationalTime:
+    start = still.extra.get(STILL_SOURCE_START_KEY)
+    try:
+        value, start_rate = float(start["value"]), float(start["rate"])
+    except (TypeError, KeyError, ValueError):  # none kept (a still made in Kinora): it starts at 0
+        return _time(0, rate)
+    return otio.opentime.RationalTime(value, start_rate) if start_rate > 0 else _time(0, rate)
 
 
 def _fraction_or_zero(text: object) -> Fraction:

@@ -9,7 +9,7 @@ offline placeholders (`missing_media`). `relink` then searches a folder and its 
   different take), never chosen silently;
 - a ref with no stored hash (added before hashing) is matched by name alone.
 
-The content hash is engine.media.thumbnails.content_hash (size plus 1 MiB samples of the
+The content hash is engine.fsutil.content_hash (size plus 1 MiB samples of the
 start, middle and end), the same one the library catalogue stores.
 """
 
@@ -56,7 +56,7 @@ def missing_media(project: Project) -> list[MediaRef]:
 
 def relink(project: Project, folder: str) -> RelinkResult:
     """Look for every missing file of `project` under `folder`; returns proposed ReplaceMedia edits."""
-    from engine.media.thumbnails import content_hash
+    from engine.fsutil import content_hash
 
     missing = missing_media(project)
     if not missing:

@@ -7,16 +7,23 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
 from engine.toyworld.model import ModelConfig
 
-if TYPE_CHECKING:
-    from engine.toyworld.train import TrainConfig
-
 LATENT_CACHE = "latent_cache.safetensors"
+
+
+class CacheSettings(Protocol):
+    """What the latent cache needs of a run's settings (engine.toyworld.train.TrainConfig has it)."""
+
+    @property
+    def seed(self) -> int: ...
+
+    @property
+    def latent_cache(self) -> int: ...  # how many clips the cache holds
 
 
 def clip_seed(seed: int, stage: int, step: int, index: int) -> int:
@@ -111,7 +118,7 @@ class LatentCache:
         self.parts = parts  # "short"/"long" -> (latents, masks, captions)
 
     @classmethod
-    def build(cls, vae, config: ModelConfig, train: TrainConfig, device: str, workers: int = 0) -> LatentCache:
+    def build(cls, vae, config: ModelConfig, train: CacheSettings, device: str, workers: int = 0) -> LatentCache:
         """Render and encode the cache's clips; with `workers` > 1 that many processes render while
         this one encodes (the same clips, in the same order)."""
         import multiprocessing

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 
 import pytest
@@ -54,9 +55,42 @@ def test_bin_only_weights_are_refused(isolated, tiny_ltx_dir):
     folder = _copy(tiny_ltx_dir, isolated / "pickled")
     for weights in (folder / "transformer").glob("*.safetensors"):
         weights.rename(weights.with_name("diffusion_pytorch_model.bin"))
-    with pytest.raises(ModelError, match=r"transformer only has PyTorch pickle weights \(.bin/.pt\); Kinora loads "
-                                         r"\.safetensors only"):
+    with pytest.raises(ModelError, match=r"transformer/diffusion_pytorch_model.bin is a PyTorch pickle, not "
+                                         r"safetensors; Kinora loads weights from \.safetensors only"):
         models.resolve(str(folder))
+
+
+PICKLE_ADVICE = (r"diffusion_pytorch_model.bin is a PyTorch pickle, not safetensors; Kinora loads weights from "
+                 r"\.safetensors only \(loading a pickle can run code\)\. Download the model's safetensors variant, or "
+                 r"convert it once on a machine you trust: load it with diffusers and save it with "
+                 r"save_pretrained\(folder, safe_serialization=True\)")
+
+
+def test_a_model_saved_as_pickles_is_named_with_how_to_convert_it(isolated, monkeypatch, capsys):
+    """A real diffusers save with safe_serialization=False: listed, resolved and loaded, each time the
+    message names the pickle file and how to convert it (not "not an LTX-Video model" or "download it again")."""
+    import diffusers
+
+    from engine.generate.backends import load_backend
+    from tests.generate.tiny_models import tiny_ltx_components
+
+    folder = isolated / "shelf" / "pickled-ltx"
+    diffusers.LTXPipeline(**tiny_ltx_components()).save_pretrained(folder, safe_serialization=False)
+    assert (folder / "transformer" / "diffusion_pytorch_model.bin").is_file()
+    assert not list((folder / "transformer").glob("*.safetensors"))
+    monkeypatch.setenv("KINORA_MODELS", str(isolated / "shelf"))
+
+    assert main(["models", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert not listed["usable"]
+    assert re.search(re.escape(str(folder / "transformer")) + "/" + PICKLE_ADVICE, listed["problem"])
+    with pytest.raises(ModelError, match=PICKLE_ADVICE):
+        models.resolve("pickled-ltx")
+    # Loading a ModelInfo without resolving it first (as a cached info or a training run does) says the same.
+    with pytest.raises(ModelError, match=PICKLE_ADVICE):
+        load_backend(models.inspect_model(folder), device="cpu")
+    with pytest.raises(ModelError, match=PICKLE_ADVICE):
+        models.load_component(folder / "vae", "diffusers", "AutoencoderKLLTXVideo")
 
 
 def test_partial_and_incompatible_models(isolated, tiny_ltx_dir):
@@ -115,6 +149,17 @@ def test_device_choice_and_memory_options():
     assert models.choose_memory_options(10**9, device, 0) == models.MemoryOptions()
     forced = models.MemoryOptions(cpu_offload=True, vae_tiling=True)
     assert models.choose_memory_options(10**9, device, 0, forced) is forced
+
+
+def test_the_memory_setting_forces_memory_options_and_auto_leaves_the_choice_to_free_memory():
+    from engine.user_settings import UserSettings
+
+    assert models.memory_override(UserSettings()) is None
+    assert models.memory_override(UserSettings(memory="none")) == models.MemoryOptions()
+    assert models.memory_override(UserSettings(memory="model-offload")) == models.MemoryOptions(cpu_offload=True)
+    assert models.memory_override(UserSettings(memory="group-offload", vae_tiling=False)) == models.MemoryOptions(
+        group_offload=True)
+    assert models.memory_override(UserSettings(vae_tiling=True)) == models.MemoryOptions(vae_tiling=True)
 
 
 @pytest.mark.parametrize("memory", [models.MemoryOptions(cpu_offload=True), models.MemoryOptions(group_offload=True)],

@@ -10,9 +10,9 @@ import pytest
 
 from engine.cli import main
 from engine.errors import UserError
+from engine.fsutil import content_hash
 from engine.library import db
 from engine.library.catalog import GenerationRecord, Library, fts_query
-from engine.media.thumbnails import content_hash
 
 PROMPTS = ["a red fox runs through snow", "a quiet harbour at dawn, boats rocking",
            "the fox sleeps under a pine tree", "neon city street in the rain"]

@@ -25,6 +25,7 @@ from engine.model.otio_io import (
     import_otio_string,
 )
 from engine.model.project import Track, new_project
+from engine.model.serialize import load_project, save_project
 from engine.time import FrameRange, FrameRate
 from tests.model.factories import rich_project
 from tests.model.test_edits import edit_steps
@@ -658,3 +659,36 @@ def test_xml_with_entities_is_refused_before_parsing(tmp_path):
     (tmp_path / "bomb.xml").write_text(f'<?xml version="1.0"?><!DOCTYPE xmeml [{laughs}]><xmeml>&lol9;</xmeml>')
     with pytest.raises(ProjectFileError, match="declares XML entities"):
         import_otio(str(tmp_path / "bomb.xml"))
+
+
+@pytest.mark.parametrize("rate", [24, NTSC_30])
+def test_a_still_keeps_its_source_start_through_import_and_export(tmp_path, rate):
+    """A still shows the same picture wherever its source starts, but the other editor's cut
+    names a start (5 frames in): it comes back out unchanged, not moved to 0."""
+    title = media_clip("title", "/footage/card.png", 5, 12, rate)
+    card = media_clip("card", "/footage/card.png", 0, 6, rate)
+    timeline = otio.schema.Timeline("cut", tracks=[track("Video", "V1", [title, gap(3, rate), card])])
+    project, warnings = import_otio(timeline)
+    assert warnings == []
+    first, second = by_name(project, "V1").items
+    assert isinstance(first, Still) and first.range == FrameRange(0, 12)
+    save_project(project, tmp_path / "cut.kinora")  # the start survives the project file too
+    out, warnings = export_otio(load_project(tmp_path / "cut.kinora"))
+    assert warnings == []
+    out_title, _, out_card = out.tracks[0]
+    assert out_title.source_range == tr(5, 12, rate)
+    assert out_card.source_range == tr(0, 6, rate)
+    assert "otio" not in str(dict(second.extra))  # a still starting at 0 carries nothing extra
+    again, _ = import_otio(out)
+    assert [(i.start, i.duration, dict(i.extra)) for i in by_name(again, "V1").items] == [
+        (i.start, i.duration, dict(i.extra)) for i in by_name(project, "V1").items]
+
+
+def test_a_still_moved_in_its_source_by_another_editor_takes_the_new_start(tmp_path):
+    project, _ = import_otio(otio.schema.Timeline("cut", tracks=[
+        track("Video", "V1", [media_clip("title", "/footage/card.png", 5, 12, 24)])]))
+    out, _ = export_otio(project)
+    out.tracks[0][0].source_range = tr(8, 12, 24)  # the other editor slips the still: its data says 5
+    back, _ = import_otio(out)
+    out_again, _ = export_otio(back)
+    assert out_again.tracks[0][0].source_range == tr(8, 12, 24)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 
-from engine.media.thumbnails import content_hash
+from engine.fsutil import content_hash
 from engine.model import edits
 from engine.model.items import MediaRef, new_id
 from engine.model.project import new_project
