@@ -83,12 +83,20 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
         with av.open(str(path), mode="w", format="mp4") as container:
             for key, value in (metadata or {}).items():
                 container.metadata[key] = value
-            stream = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+            rate = Fraction(fps).limit_denominator(1001)
+            stream = container.add_stream("libx264", rate=rate)
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"
+            stream.codec_context.time_base = 1 / rate
             stream.options = {"crf": "18"}
-            for picture in frames:
-                container.mux(stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24")))
+            for index, picture in enumerate(frames):
+                # Converted here, with explicit timestamps, so the same frames always make the same
+                # file (a recipe re-run is bit for bit): the encoder's own first conversion in a
+                # process came out differently from its later ones.
+                frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(picture), format="rgb24").reformat(
+                    format="yuv420p")
+                frame.pts, frame.time_base = index, 1 / rate
+                container.mux(stream.encode(frame))
             container.mux(stream.encode())
     except (OSError, av.error.FFmpegError) as error:
         raise MediaError(f"cannot write {path} ({error}); check the folder exists and is writable") from error
