@@ -128,27 +128,27 @@ class ClipTools:
                                          **self._common(f"remix {prompt}", {"mode": "take", "clip_id": clip.id})))
 
     def blend(self, project: Project, first: Clip, second: Clip) -> bool:
-        """Clips that overlap on two tracks blend under the curves drawn on them; others start
-        together under a preset the user picks."""
+        """Clips that overlap on two tracks blend under the curves drawn on them; for others a
+        dialog lays both over the same frames and the user draws (or picks) their curves."""
+        from editor.dialogs.blend import BlendDialog
+
         track_a, _ = project.timeline.find(first.id)
         track_b, _ = project.timeline.find(second.id)
         overlap = first.range.intersection(second.range) if track_a.id != track_b.id else None
-        preset = None
+        drawn: dict = {}
         if overlap is None:
-            choice, ok = QInputDialog.getItem(
-                self.parent, "Blend", "The clips do not overlap on the timeline; blend them as:",
-                ["a transition (the first fades into the second)", "a mix (both held at one half)"], 0, False)
-            if not ok:
+            dialog = BlendDialog(project, first, second, self.parent)
+            if not dialog.exec():
                 return False
-            preset = "transition" if choice.startswith("a transition") else "mix"
+            first_curve, second_curve = dialog.curves()
+            drawn = {"first_curve": first_curve, "second_curve": second_curve, "frames": dialog.frames.value()}
         upper = track_a if project.timeline.tracks.index(track_a) < project.timeline.tracks.index(track_b) else track_b
         start = overlap.start if overlap is not None else first.start
         snapshot = rq.TimelineRef.of(project)
         return self.run(lambda: rq.Blend(
-            first=rq.ClipRef(timeline=snapshot, clip_id=first.id), second=rq.ClipRef(timeline=snapshot,
-                                                                                       clip_id=second.id),
-            curve_preset=preset, **self._common("blend", {"mode": "track_above", "track_id": upper.id,
-                                                          "start": start})))
+            first=rq.ClipRef(timeline=snapshot, clip_id=first.id),
+            second=rq.ClipRef(timeline=snapshot, clip_id=second.id), **drawn,
+            **self._common("blend", {"mode": "track_above", "track_id": upper.id, "start": start})))
 
     def retake(self, project: Project, clip: Clip, start: int, stop: int) -> bool:
         prompt = self._ask_prompt("Retake", clip)
