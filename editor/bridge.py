@@ -12,9 +12,9 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.errors import KinoraError
-from engine.progress import Progress
 from engine.jobs.queue import Job, JobQueue
 from engine.jobs.worker import Worker
+from engine.progress import Progress
 
 
 class JobBridge(QObject):

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
 
 from editor.bridge import JobBridge
 from engine.errors import UserError
-from engine.progress import Progress
 from engine.jobs.queue import Job
+from engine.progress import Progress
 
 STATE_TEXT = {"queued": "waiting", "running": "running", "done": "done", "failed": "failed",
               "cancelled": "cancelled", "interrupted": "interrupted: will resume"}

@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.errors import UserError
-from engine.progress import Progress
 from engine.library.db import connect, transaction
+from engine.progress import Progress
 
 STATES = ("queued", "running", "done", "failed", "cancelled", "interrupted")
 FINISHED = ("done", "failed", "cancelled")

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.errors import KinoraError, UserError
-from engine.progress import CancelToken, JobCancelled, Progress
 from engine.jobs.queue import Job, JobQueue
 from engine.jobs.registry import handler_for
 from engine.library.db import library_path
+from engine.progress import CancelToken, JobCancelled, Progress
 
 STOPPING = "the worker was stopped; the job runs again when the worker starts"
 CANCELLED = "cancelled by the user"

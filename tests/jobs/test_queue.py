@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import UserError
-from engine.progress import Progress
 from engine.jobs.queue import MAX_CRASHES, JobQueue
+from engine.progress import Progress
 
 
 @pytest.fixture
