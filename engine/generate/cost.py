@@ -14,8 +14,9 @@ Seconds are FLOPs over a FLOP/s rate measured on this machine, plus the fixed co
 of the many small operations each layer runs (a tiny model's time is nearly all that). Both
 come from `calibrate(device)`: a ~0.2 s benchmark on the device (a large matmul for the rate,
 a tiny transformer layer for the cost beyond arithmetic), cached in the user data folder
-keyed by the device and the torch version, so it runs once per machine. The VAE's decode and
-the text encoder are not counted: a few percent of a large model's time.
+keyed by the device and the torch version, so it runs once per machine. The text encoder and
+the VAE's decode count only as a fixed overhead, not by their arithmetic: a small share of a
+large model's time, more for long high-resolution clips, so a large job errs a little short.
 
     from engine.generate.cost import describe, estimate
     guess = estimate(plan.summary(), "path/to/model", steps=30, variations=1, guidance=3.0)
@@ -72,6 +73,8 @@ class Calibration:
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
+    """`seconds` on `device`, the `flops` counted, and a `note` saying how (for a tooltip or a log)."""
+
     seconds: float
     flops: float
     note: str
