@@ -2,8 +2,9 @@
 as queued signals, so slots always run on the UI thread.
 
 The worker is the same one `kinora jobs run` uses (engine/jobs/worker.py); the editor starts
-it on a thread of its own. If another worker already runs the queue (a `kinora jobs run` in
-a terminal), the editor still submits and watches jobs; that worker runs them.
+it on threads of its own (exports run beside generations, so callbacks come from either). If
+another worker already runs the queue (a `kinora jobs run` in a terminal), the editor still
+submits and watches jobs; that worker runs them.
 """
 
 from __future__ import annotations
@@ -80,7 +81,7 @@ class JobBridge(QObject):
 
     def _on_poll_timeout(self) -> None:
         for job in self.jobs(limit=50):
-            key = (job.state, job.step, job.message)
+            key = (job.state, job.step, job.message, job.cancel_requested)
             if self._known.get(job.id) != key:
                 self._known[job.id] = key
                 self.jobChanged.emit(job)

@@ -1,4 +1,9 @@
-"""The notification area: every job with its progress, cancel and retry, newest first."""
+"""The notification area: every job with its progress, cancel and retry, newest first.
+
+A running job stops at its next step, which can be many seconds away on a large model: from
+the click (or a cancel from another process, seen through the database) until the job ends,
+its row says "cancelling…" so the click visibly took.
+"""
 
 from __future__ import annotations
 
@@ -15,11 +20,13 @@ from PySide6.QtWidgets import (
 )
 
 from editor.bridge import JobBridge
+from engine.errors import UserError
 from engine.jobs.queue import Job
 from engine.progress import Progress
 
 STATE_TEXT = {"queued": "waiting", "running": "running", "done": "done", "failed": "failed",
               "cancelled": "cancelled", "interrupted": "interrupted: will resume"}
+CANCELLING = "cancelling…"
 
 
 class JobRow(QWidget):
@@ -34,7 +41,8 @@ class JobRow(QWidget):
         self.bar.setFixedHeight(6)
         self.cancel = QPushButton("Cancel")
         self.retry = QPushButton("Retry")
-        self.cancel.clicked.connect(lambda: self.bridge.cancel(self.job.id))
+        self.cancelling = False  # asked to stop, still running
+        self.cancel.clicked.connect(self._on_cancel_clicked)
         self.retry.clicked.connect(lambda: self.bridge.retry(self.job.id))
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
@@ -49,24 +57,38 @@ class JobRow(QWidget):
 
     def update_job(self, job: Job) -> None:
         self.job = job
-        prompt = job.params.get("prompt") or next(iter(job.params.get("prompt_at") or []), "") or job.kind
-        self.title.setText(f"#{job.id} {job.kind}: {prompt}"[:160])
-        detail = STATE_TEXT.get(job.state, job.state)
+        self.cancelling = job.state == "running" and (self.cancelling or job.cancel_requested)
+        from engine.jobs.request_job import describe
+
+        prompt = describe(job.kind, job.params)
+        self.title.setText(f"#{job.id} {prompt}"[:160])
+        detail = CANCELLING if self.cancelling else STATE_TEXT.get(job.state, job.state)
         if job.state == "failed" and job.error:
             detail += f" — {job.error}"
-        elif job.message:
+        elif job.message and not self.cancelling:
             detail += f" — {job.message}"
         self.state.setText(detail)
         self.state.setStyleSheet("color: #e07070;" if job.state == "failed" else "color: #999;")
         self.set_progress(job.progress)
-        self.cancel.setVisible(job.state in ("queued", "running", "interrupted"))
+        self.cancel.setVisible(job.state in ("queued", "running", "interrupted") and not self.cancelling)
         self.retry.setVisible(job.state in ("failed", "cancelled", "interrupted"))
 
     def set_progress(self, progress: Progress) -> None:
         self.bar.setMaximum(max(progress.total, 1))
         self.bar.setValue(progress.step)
-        if progress.message and self.job.state == "running":
+        if progress.message and self.job.state == "running" and not self.cancelling:
             self.state.setText(f"running — {progress.message}")
+
+    def _on_cancel_clicked(self) -> None:
+        if self.job.state == "running":
+            # Shown before the worker hears of it; update_job keeps it until the job ends.
+            self.cancelling = True
+            self.state.setText(CANCELLING)
+            self.cancel.setVisible(False)
+        try:
+            self.bridge.cancel(self.job.id)
+        except UserError:  # it ended in the meantime; its final state is on its way from the worker
+            self.cancelling = False
 
 
 class JobsPanel(QWidget):

@@ -6,11 +6,19 @@ crash the table says exactly what happened:
     queued -> running -> done | failed | cancelled
                       -> interrupted (the worker died or was stopped) -> running again
 
-Only one worker runs the queue at a time (engine/jobs/worker.py holds a lock file), so a job
-found `running` when a worker starts belonged to a worker that died. `recover_after_crash`
-marks it interrupted and counts the crash; a job that was running during MAX_CRASHES worker
-deaths is failed instead, so it cannot take the worker down in a loop — the user retries it
-by hand.
+Only one worker process runs the queue at a time (engine/jobs/worker.py holds a lock file), so
+a job found `running` when a worker starts belonged to a worker that died. `recover_after_crash`
+marks it interrupted and, when the job had started its own work, counts the crash; a job that
+was working during MAX_CRASHES worker deaths is failed instead, so it cannot take the worker
+down in a loop — the user retries it by hand.
+
+A job has started its work once it reported a Progress with `total > 0` (sampler steps, decoded
+frames, exported frames). Before that it is only loading a model or waiting, which crashes for
+reasons of its own (another job's memory, the user killing a slow start) and says nothing
+about the job, so a death then is not counted against it.
+
+The worker claims from two threads at once (renders beside generations): each thread has its
+own connection, and a claim is one immediate transaction, so two claims never take the same job.
 """
 
 from __future__ import annotations
@@ -52,6 +60,11 @@ class Job:
     @property
     def progress(self) -> Progress:
         return Progress(self.step, self.total, self.message)
+
+    @property
+    def working(self) -> bool:
+        """Whether the job had started its own work (a report with total > 0), past loading and waiting."""
+        return self.state == "running" and self.total > 0
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "state": self.state, "step": self.step, "total": self.total,
@@ -133,10 +146,16 @@ class JobQueue:
 
     def recover_after_crash(self) -> list[Job]:
         """Called by a worker holding the worker lock, before it claims anything: jobs still marked
-        running belonged to a worker that died. Returns them as they are now."""
+        running belonged to a worker that died. The death counts against a job only when it was
+        working (see the module docstring). Returns the jobs as they are now."""
         with transaction(self.conn):
             orphans = self.list(("running",))
             for job in orphans:
+                if not job.working:
+                    self._set(job.id, state="interrupted",
+                              message="interrupted: the worker stopped before the job's work began; it will run "
+                                      "again")
+                    continue
                 crashes = job.crashes + 1
                 if crashes >= MAX_CRASHES:
                     self._set(job.id, state="failed", crashes=crashes, finished=time.time(),
@@ -146,12 +165,21 @@ class JobQueue:
                               message="interrupted: the worker stopped while it ran; it will run again")
         return [self.get(job.id) for job in orphans]
 
-    def claim_next(self, worker_pid: int) -> Job | None:
-        """Take the first waiting job (interrupted ones first: they were first in line) and mark it running."""
+    def claim_next(self, worker_pid: int, *, kinds: tuple[str, ...] | None = None,
+                   exclude: tuple[str, ...] = ()) -> Job | None:
+        """Take the first waiting job (interrupted ones first: they were first in line) and mark it
+        running. `kinds` limits the claim to those kinds, `exclude` leaves those out: the worker's
+        lanes each take their own kinds, in order."""
+        where, args = "state IN ('interrupted', 'queued')", []
+        if kinds is not None:
+            where += f" AND kind IN ({', '.join('?' * len(kinds))})"
+            args += kinds
+        if exclude:
+            where += f" AND kind NOT IN ({', '.join('?' * len(exclude))})"
+            args += exclude
         with transaction(self.conn):
-            row = self.conn.execute(
-                "SELECT id FROM jobs WHERE state IN ('interrupted', 'queued') "
-                "ORDER BY state = 'queued', id LIMIT 1").fetchone()
+            row = self.conn.execute(f"SELECT id FROM jobs WHERE {where} ORDER BY state = 'queued', id LIMIT 1",
+                                    args).fetchone()
             if row is None:
                 return None
             self.conn.execute(

@@ -3,9 +3,15 @@
 A handler is `handler(params, on_progress, cancel) -> outputs`: `params` is the job's JSON
 dict, `on_progress(Progress)` reports each step (and is where a cancel request from another
 process is noticed), `cancel` is the job's CancelToken, checked every step, and `outputs` is a
-JSON-able list (usually the written file paths). Built-in handlers are named as
-"module:function" and imported only when a job of that kind runs, so starting the worker or
-the CLI imports no torch.
+JSON-able list (usually the written file paths).
+
+While a handler only loads a model or waits, it reports `Progress(0, 0, what)`; its first
+report with `total > 0` says its own work (sampling, decoding, exporting) has begun. The
+queue counts a worker crash against the job only from then on (engine/jobs/queue.py).
+`render` jobs run in the worker's render lane, every other kind in its generation lane.
+
+Built-in handlers are named as "module:function" and imported only when a job of that kind
+runs, so starting the worker or the CLI imports no torch.
 """
 
 from __future__ import annotations
@@ -47,7 +53,6 @@ def handler_for(kind: str) -> Handler:
     module_name, _, function = target.partition(":")
     handler = getattr(importlib.import_module(module_name), function)
     return functools.partial(handler, kind=kind) if kind in AI_TOOLS else handler
-
 
 def lower_settings(kind: str, params: dict) -> dict | None:
     """The params of a job with settings that need less memory, or None when there are none."""

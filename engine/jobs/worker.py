@@ -1,11 +1,12 @@
-"""The one worker that runs the job queue: a plain thread (or the calling thread, for the CLI)
-that knows nothing of Qt. The editor's bridge turns `on_state(job)` and
-`on_progress(job_id, progress)` into queued signals; both are called from the worker thread,
-always after the change they report is committed to the database.
+"""The worker that runs the job queue, in two lanes: exports (`render` jobs) on one thread and
+every other kind (generations, which can take many minutes) on another, each lane taking its
+own jobs in order, so an export never waits behind a generation. It knows nothing of Qt. The
+editor's bridge turns `on_state(job)` and `on_progress(job_id, progress)` into queued signals;
+both are called from the lane's thread, always after the change they report is committed.
 
-Only one worker may run a queue: it holds an exclusive lock on a file beside the database for
-as long as it lives. The lock dies with the process (even with kill -9), which is how a new
-worker knows that jobs still marked running were orphaned by a crash.
+Only one worker process may run a queue: it holds an exclusive lock on a file beside the
+database for as long as it lives. The lock dies with the process (even with kill -9), which is
+how a new worker knows that jobs still marked running were orphaned by a crash.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 import threading
 import traceback
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from engine.errors import KinoraError, UserError
 from engine.jobs.queue import Job, JobQueue
@@ -25,6 +27,21 @@ from engine.progress import CancelToken, JobCancelled, Progress
 
 STOPPING = "the worker was stopped; the job runs again when the worker starts"
 CANCELLED = "cancelled by the user"
+
+
+@dataclass(frozen=True, slots=True)
+class Lane:
+    """A stream of jobs the worker runs one at a time: `kinds` only those kinds, or every kind but `exclude`."""
+
+    name: str
+    kinds: tuple[str, ...] | None = None
+    exclude: tuple[str, ...] = ()
+
+
+RENDER_KINDS = ("render",)
+GENERATION_LANE = Lane("generation", exclude=RENDER_KINDS)
+RENDER_LANE = Lane("render", kinds=RENDER_KINDS)
+LANES = (GENERATION_LANE, RENDER_LANE)
 
 
 class WorkerLock:
@@ -69,11 +86,12 @@ def _lock(handle) -> None:
 
 
 class Worker:
-    """Runs queued jobs one at a time, in order.
+    """Runs queued jobs in two lanes (see the module docstring), each one job at a time, in order.
 
-    `start()` runs it on its own thread (the editor); `run()` runs it in the calling thread (the
-    CLI). With `stop_when_empty` it returns once nothing is waiting; otherwise it waits for new
-    jobs (`wake()` after a submit makes it look at once).
+    `start()` runs it on threads of its own (the editor); `run()` runs the generation lane in the
+    calling thread (the CLI, where Ctrl-C lands in the running generation) and the render lane
+    beside it. With `stop_when_empty` it returns once nothing is waiting and no lane is busy;
+    otherwise it waits for new jobs (`wake()` after a submit makes it look at once).
     """
 
     def __init__(self, db_path: str | None = None, *, on_state: Callable[[Job], None] | None = None,
@@ -87,45 +105,47 @@ class Worker:
         self.recovered: list[Job] = []  # the jobs found orphaned by a crash when the worker started
         self._lock = WorkerLock(self.db_path)
         self._stop = threading.Event()
-        self._wake = threading.Event()
-        self._current: tuple[int, CancelToken] | None = None
-        self._current_guard = threading.Lock()
+        self._wakes = {lane.name: threading.Event() for lane in LANES}
+        self._running: dict[int, CancelToken] = {}  # job id -> its token, for every lane's running job
+        self._running_guard = threading.Lock()
+        # Claims and "is any lane busy" are answered under one lock, so with stop_when_empty a
+        # lane never leaves while another lane's job is about to start.
+        self._claim_guard = threading.Lock()
+        self._busy: set[str] = set()
         self._thread: threading.Thread | None = None
 
     # -- control, from any thread ------------------------------------------------------------
 
     def start(self) -> None:
-        """Take the worker lock (raises UserError when another worker has it) and run on a thread."""
+        """Take the worker lock (raises UserError when another worker has it) and run on threads."""
         self._begin()
-        self._thread = threading.Thread(target=self._loop_and_release, name="kinora-worker", daemon=True)
+        self._thread = threading.Thread(target=self._run_lanes, name="kinora-worker", daemon=True)
         self._thread.start()
 
     def run(self) -> None:
         self._begin()
-        self._loop_and_release()
+        self._run_lanes()
 
     def wake(self) -> None:
-        self._wake.set()
+        for wake in self._wakes.values():
+            wake.set()
 
     def cancel(self, job_id: int) -> str:
-        """Cancel a job: a waiting one at once, the running one within one step."""
+        """Cancel a job: a waiting one at once, a running one (in either lane) within one step."""
         queue = JobQueue(self.db_path)
         try:
             state = queue.cancel(job_id)
         finally:
             queue.close()
-        with self._current_guard:
-            if self._current and self._current[0] == job_id:
-                self._current[1].cancel(CANCELLED)
+        with self._running_guard:
+            token = self._running.get(job_id)
+        if token is not None:
+            token.cancel(CANCELLED)
         return state
 
     def stop(self, wait: bool = True, timeout: float | None = None) -> None:
-        """Stop after the current step; the running job is marked interrupted and runs again next time."""
-        self._stop.set()
-        self._wake.set()
-        with self._current_guard:
-            if self._current:
-                self._current[1].cancel(STOPPING)
+        """Stop after the current steps; the running jobs are marked interrupted and run again next time."""
+        self._halt()
         if wait and self._thread is not None:
             self._thread.join(timeout)
 
@@ -133,7 +153,15 @@ class Worker:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    # -- the worker thread -------------------------------------------------------------------
+    def _halt(self) -> None:
+        self._stop.set()
+        self.wake()
+        with self._running_guard:
+            tokens = list(self._running.values())
+        for token in tokens:
+            token.cancel(STOPPING)
+
+    # -- the lanes ---------------------------------------------------------------------------
 
     def _begin(self) -> None:
         self._lock.acquire()
@@ -145,27 +173,58 @@ class Worker:
         for job in self.recovered:
             self._emit_state(job)
 
-    def _loop_and_release(self) -> None:
+    def _run_lanes(self) -> None:
+        render = threading.Thread(target=self._lane_loop, args=(RENDER_LANE,), name="kinora-worker-render",
+                                  daemon=True)
+        try:
+            render.start()
+            self._lane_loop(GENERATION_LANE)
+        except BaseException:  # Ctrl-C or SIGTERM in the CLI: the export is interrupted too
+            self._halt()
+            raise
+        finally:
+            try:
+                self._join_lane(render)
+            finally:
+                self._lock.release()
+
+    def _join_lane(self, thread: threading.Thread) -> None:
+        try:
+            thread.join()
+        except KeyboardInterrupt:  # Ctrl-C while waiting for the last export: stop it, then go
+            self._halt()
+            thread.join()
+            raise
+
+    def _lane_loop(self, lane: Lane) -> None:
         queue = JobQueue(self.db_path)
+        wake = self._wakes[lane.name]
         try:
             while not self._stop.is_set():
-                job = queue.claim_next(os.getpid())
-                if job is None:
-                    if self.stop_when_empty:
+                with self._claim_guard:
+                    job = queue.claim_next(os.getpid(), kinds=lane.kinds, exclude=lane.exclude)
+                    if job is not None:
+                        self._busy.add(lane.name)
+                    elif self.stop_when_empty and not self._busy:
                         break
-                    self._wake.wait(self.poll_s)
-                    self._wake.clear()
+                if job is None:
+                    wake.wait(self.poll_s)
+                    wake.clear()
                     continue
-                self._emit_state(job)
-                self._run_job(queue, job)
+                try:
+                    self._emit_state(job)
+                    self._run_job(queue, job)
+                finally:
+                    with self._claim_guard:
+                        self._busy.discard(lane.name)
+                    self.wake()  # an idle lane may be waiting for this one to finish
         finally:
             queue.close()
-            self._lock.release()
 
     def _run_job(self, queue: JobQueue, job: Job) -> None:
         token = CancelToken()
-        with self._current_guard:
-            self._current = (job.id, token)
+        with self._running_guard:
+            self._running[job.id] = token
             if self._stop.is_set():
                 token.cancel(STOPPING)
 
@@ -201,8 +260,8 @@ class Worker:
         else:
             queue.finish(job.id, list(outputs or []))
         finally:
-            with self._current_guard:
-                self._current = None
+            with self._running_guard:
+                self._running.pop(job.id, None)
         self._emit_state(queue.get(job.id))
 
     def _emit_state(self, job: Job) -> None:

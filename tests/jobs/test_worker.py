@@ -1,5 +1,6 @@
-"""The worker thread: order, callbacks after commit, cancel within one sampler step, out of memory,
-stopping, the single-worker lock, and the generate job on a tiny real model."""
+"""The worker: order, callbacks after commit, cancel within one sampler step, out of memory,
+stopping, the single-worker lock, exports running beside a long generation, and the generate
+job on a tiny real model."""
 
 from __future__ import annotations
 
@@ -29,6 +30,19 @@ def _counting_job(params, on_progress, cancel):
     return [f"counted to {params['n']}"]
 
 
+def _slow_job(params, on_progress, cancel):
+    """A real handler of a long job: works until its gate opens, checking its cancel token as it goes."""
+    from engine.progress import Progress
+
+    gate, step = _GATES[params["gate"]], 0
+    while not gate.is_set():
+        cancel.check()
+        step += 1
+        on_progress(Progress(step, 1_000_000, "working"))
+        gate.wait(0.05)
+    return [f"worked {step} steps"]
+
+
 def _out_of_memory_job(params, on_progress, cancel):
     raise MemoryError("could not allocate 40 GiB")
 
@@ -39,6 +53,7 @@ def _broken_job(params, on_progress, cancel):
 
 _GATES: dict[str, threading.Event] = {}
 registry.register("test-count", _counting_job)
+registry.register("test-slow", _slow_job)
 registry.register("test-oom", _out_of_memory_job)
 registry.register("test-broken", _broken_job)
 
@@ -186,3 +201,91 @@ def test_a_job_nobody_can_read_fails_with_a_message_and_the_queue_carries_on(db_
     assert queue.get(unreadable).state == "failed"
     assert "newer Kinora" in queue.get(unreadable).error
     assert queue.get(fine).state == "done"
+
+
+
+def _tiny_render_params(tmp_path, name="cut.mp4"):
+    """A real render job: a 12-frame project of one clip, exported to H.264."""
+    from engine.jobs.render_job import render_params
+    from engine.model import edits
+    from engine.model.items import Clip, MediaRef
+    from engine.model.project import new_project
+    from engine.time import FrameRange, FrameRate
+    from tests.media.media_factory import index_video
+
+    source = tmp_path / "shot.mp4"
+    if not source.exists():
+        index_video(source, 12, rate=24)
+    project = new_project(160, 96, 24)
+    edits.add_media(project, MediaRef("v", str(source), "video", num_frames=12, rate=FrameRate.parse(24)))
+    edits.insert(project, project.timeline.tracks_of("video")[0].id, Clip("c", 0, "v", FrameRange(0, 12)))
+    return render_params(project, str(tmp_path / name), crf=23)
+
+
+def _wait_until(condition, timeout=60.0):
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting for the worker"
+        time.sleep(0.02)
+
+
+def test_an_export_finishes_while_a_long_generation_runs(db_path, tmp_path):
+    from engine.media.probe import probe
+
+    queue = JobQueue(db_path)
+    _GATES["long"] = gate = threading.Event()
+    long_job = queue.submit("test-slow", {"gate": "long"})
+    render = queue.submit("render", _tiny_render_params(tmp_path))
+    states = []
+    worker = Worker(db_path, on_state=lambda job: states.append((job.id, job.state)), poll_s=0.05)
+    worker.start()
+    try:
+        _wait_until(lambda: queue.get(render).state not in ("queued", "running"))
+        assert queue.get(render).state == "done", queue.get(render).error
+        assert queue.get(long_job).state == "running" and not gate.is_set()
+        assert probe(str(tmp_path / "cut.mp4")).num_frames == 12
+        assert states.index((render, "done")) > states.index((long_job, "running"))
+    finally:
+        worker.stop(timeout=30)
+    stopped = queue.get(long_job)
+    assert (stopped.state, stopped.crashes) == ("interrupted", 0)
+    assert queue.get(render).state == "done" and queue.get(render).attempts == 1
+    gate.set()
+    Worker(db_path, stop_when_empty=True).run()  # the long job runs again and ends
+    assert queue.get(long_job).state == "done" and queue.get(long_job).attempts == 2
+
+
+def test_each_lane_cancels_and_stops_its_own_running_job(db_path, monkeypatch):
+    """A render that takes long (a slow handler in the render kind's place) beside a long generation."""
+    monkeypatch.setitem(registry._REGISTERED, "render", _slow_job)
+    _GATES["slow"] = gate = threading.Event()
+    queue = JobQueue(db_path)
+    generation = queue.submit("test-slow", {"gate": "slow"})
+    first_render, second_render = (queue.submit("render", {"gate": "slow"}) for _ in range(2))
+    worker = Worker(db_path, poll_s=0.05)
+    worker.start()
+    try:
+        _wait_until(lambda: queue.get(generation).step > 0 and queue.get(first_render).step > 0)
+        assert worker.cancel(first_render) == "running"
+        _wait_until(lambda: queue.get(second_render).step > 0)  # the render lane went on to the next
+        assert queue.get(first_render).state == "cancelled" and queue.get(generation).state == "running"
+    finally:
+        worker.stop(timeout=30)
+    assert not gate.is_set()
+    assert [(queue.get(i).state, queue.get(i).crashes) for i in (generation, second_render)] == \
+        [("interrupted", 0), ("interrupted", 0)]
+    gate.set()
+    Worker(db_path, stop_when_empty=True).run()
+    assert [queue.get(i).state for i in (generation, first_render, second_render)] == ["done", "cancelled", "done"]
+
+
+def test_run_until_empty_waits_for_both_lanes(db_path, tmp_path):
+    """`kinora jobs run` returns only when neither lane has anything left, renders included."""
+    queue = JobQueue(db_path)
+    ids = [queue.submit("test-count", {"n": 3}), queue.submit("render", _tiny_render_params(tmp_path, "a.mp4")),
+           queue.submit("render", _tiny_render_params(tmp_path, "b.mp4")), queue.submit("test-count", {"n": 2})]
+    Worker(db_path, stop_when_empty=True).run()
+    assert [queue.get(i).state for i in ids] == ["done"] * 4
+    assert (tmp_path / "a.mp4").is_file() and (tmp_path / "b.mp4").is_file()
