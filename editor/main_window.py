@@ -231,11 +231,29 @@ class MainWindow(QMainWindow):
             return None
         if consent:
             request = request.with_sampling(consent=True)
+        if not self._confirm_cost(request):
+            self.statusBar().showMessage("Not queued: the job would take long; lower the size, length or steps", 6000)
+            return None
         if request.place is not None and not request.place.get("document"):
             request = replace(request, place={**request.place, "document": self._place_token()})
         job = self.bridge.submit(request.tool, job_params(request))
         self.statusBar().showMessage(f"Queued job #{job.id}: {request.tool}", 5000)
         return job
+
+    def _confirm_cost(self, request) -> bool:
+        """Say before a job runs when it will take more than a few minutes on this machine."""
+        from engine.generate.cost import describe, estimate_request
+
+        try:
+            guess = estimate_request(request)
+        except KinoraError:
+            return True  # the job reports what is wrong when it runs
+        if guess is None or not guess.long:
+            return True
+        answer = QMessageBox.question(
+            self, "A long job", f"This {request.tool} will take {describe(guess)}.\n\nQueue it anyway?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+        return answer == QMessageBox.StandardButton.Yes
 
     def _place_token(self) -> str:
         return self.project.path or self._session_token
