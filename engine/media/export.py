@@ -25,11 +25,12 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import fsutil
 from engine.errors import MediaError, UserError
 from engine.fsutil import atomic_path
-from engine.progress import Progress
 from engine.media import c2pa_sign, provenance
 from engine.model.project import Project
+from engine.progress import Progress
 from engine.time import FrameRange
 
 BT709 = 1
@@ -93,12 +94,7 @@ def choose_codec(out_path: str, codec: str | None) -> str:
 
 
 def check_not_input(project: Project, out_path: str) -> None:
-    target = os.path.realpath(out_path)
-    inputs = [ref.path for ref in project.media.values()] + ([project.path] if project.path else [])
-    for path in inputs:
-        if path and os.path.realpath(path) == target:
-            raise UserError(f"{out_path}: is one of this project's own files; exporting over it would "
-                            "destroy it - choose another output name")
+    fsutil.check_not_input(out_path, [project.path, *(ref.path for ref in project.media.values())])
 
 
 def export(project: Project, out_path: str | os.PathLike, settings: RenderSettings = RenderSettings(), *,
