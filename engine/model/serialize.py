@@ -19,6 +19,7 @@ import gc
 import json
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -101,6 +102,25 @@ def read_json_file(path: str) -> Any:
     except OSError as error:
         raise ProjectFileError(f"{path} cannot be read: {error.strerror or error}") from None
     return parse_json_bytes(raw, path)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
+_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def json_nesting_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` deep, found without parsing
+    it: a parser in C or C++ (OpenTimelineIO's) recurses once per level and can crash the
+    process on a small file of brackets, before any Python error could be raised."""
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_A_BRACKET):
+        if byte == 91 or byte == 123:  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
 
 
 class _NotFinite(ValueError):
