@@ -106,3 +106,14 @@ def test_a_hostile_manifest_is_one_clear_error(tmp_path, manifest, reason):
                             text=True, cwd=REPO, timeout=120)
     assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr[-500:]
     assert "its provenance is refused" in result.stderr and reason in result.stderr
+
+
+def test_output_into_a_reader_that_went_away_ends_quietly(tmp_path):
+    out = tmp_path / "cut.mp4"
+    export(mixed_project(tmp_path), out, RenderSettings(preset="ultrafast"))
+    reader = subprocess.Popen([sys.executable, "-m", "engine.cli", "provenance", str(out)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # like `kinora provenance cut.mp4 | head -0`: the reader exits before any output
+    assert reader.wait(timeout=120) == 1
+    assert reader.stderr.read() == b""
+    reader.stderr.close()
