@@ -83,6 +83,11 @@ def check_otio_text(raw: bytes, where: str) -> None:
     if len(raw) > MAX_OTIO_BYTES:
         raise ProjectFileError(f"{where} is over {MAX_OTIO_BYTES // 2**20} MiB; OpenTimelineIO timelines that large "
                                "are refused")
+    try:
+        raw.decode("utf-8")  # OTIO reads invalid UTF-8 into strings that fail later, anywhere
+    except UnicodeDecodeError as error:
+        raise ProjectFileError(f"{where} is not UTF-8 text (bad byte at {error.start}); is it really an "
+                               "OpenTimelineIO file?") from None
     if json_nesting_exceeds(raw, MAX_OTIO_DEPTH):
         raise ProjectFileError(f"{where} is refused: its data is nested more than {MAX_OTIO_DEPTH} levels deep, "
                                "which no editor writes (a damaged or hostile file)")
@@ -168,15 +173,23 @@ def error_reason(error: Exception) -> str:
 
 def as_timeline(obj: object, where: str) -> tuple[otio.schema.Timeline, list[str]]:
     if isinstance(obj, otio.schema.Timeline):
-        return obj, []
+        return check_structure(obj, where), []
     if isinstance(obj, otio.schema.SerializableCollection):
         timelines = [child for child in obj if isinstance(child, otio.schema.Timeline)]
         if timelines:
             skipped = [f"{where} holds {len(timelines)} timelines; imported the first, "
                        f"'{timelines[0].name}'"] if len(timelines) > 1 else []
-            return timelines[0], skipped
+            return check_structure(timelines[0], where), skipped
     raise ProjectFileError(f"{where} holds no timeline (found {type(obj).__name__}); "
                            "export a timeline (sequence) from the other editor")
+
+
+def check_structure(timeline: otio.schema.Timeline, where: str) -> otio.schema.Timeline:
+    """OTIO's reader accepts `"tracks": null`, and OTIO itself then crashes on the first use of
+    the timeline (SIGSEGV); a track's null children it refuses on its own."""
+    if not isinstance(timeline.tracks, otio.schema.Stack):
+        raise ProjectFileError(f"{where} holds a timeline without tracks; export it again from the other editor")
+    return timeline
 
 
 def write_otio(timeline: otio.schema.Timeline, path: str | os.PathLike) -> None:
