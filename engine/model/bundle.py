@@ -84,14 +84,19 @@ def write_bundle(project: Project, out_path: str) -> str:
         entry.pop("abs_path", None)  # inside a bundle an absolute path names only the maker's disk
         if entry["id"] not in names:
             entry["path"] = posixpath.basename(entry["path"].replace("\\", "/"))
-    with atomic_path(out_path) as temp, zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(PROJECT_NAME, json.dumps(data, separators=(",", ":")).encode())
-        for ref_id, name in names.items():
-            source = project.media[ref_id].path
-            archive.write(source, name, compress_type=zipfile.ZIP_STORED)
-            for suffix in SIDECAR_SUFFIXES:
-                if os.path.isfile(source + suffix):
-                    archive.write(source + suffix, name + suffix)
+    try:
+        with atomic_path(out_path) as temp, zipfile.ZipFile(temp, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(PROJECT_NAME, json.dumps(data, separators=(",", ":")).encode())
+            for ref_id, name in names.items():
+                source = project.media[ref_id].path
+                archive.write(source, name, compress_type=zipfile.ZIP_STORED)
+                for suffix in SIDECAR_SUFFIXES:
+                    if os.path.isfile(source + suffix):
+                        archive.write(source + suffix, name + suffix)
+    except OSError as error:  # the old bundle, if any, is untouched: atomic_path removed the temp file
+        raise ProjectFileError(f"cannot write {out_path} ({error.strerror or error}"
+                               f"{': ' + error.filename if error.filename else ''}); choose another folder or "
+                               "free some disk space") from None
     return out_path
 
 

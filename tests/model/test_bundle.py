@@ -265,3 +265,28 @@ def test_export_never_writes_over_its_own_project_or_media(tmp_path):
         assert result.returncode == 2 and "own files" in result.stderr and result.stderr.count("\n") == 1
     assert (tmp_path / "p.kinora").read_bytes() == before
     assert (tmp_path / "src" / "shot.mp4").read_bytes() == b"video shot.mp4" * 50
+
+
+def _file_size_limit(limit: int):
+    """For a child process: writes past `limit` bytes fail with EFBIG, as on a full disk."""
+    def apply() -> None:
+        import resource
+        import signal
+
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return apply
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="file size limits are POSIX")
+def test_a_failed_export_is_one_error_and_keeps_the_old_bundle(tmp_path):
+    project = _project_with_media(tmp_path, "shot.mp4")
+    (tmp_path / "src" / "shot.mp4").write_bytes(os.urandom(200_000))
+    save_project(project, tmp_path / "p.kinora")
+    (tmp_path / "p.kinorabundle").write_bytes(b"the bundle from yesterday")
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "bundle", "export", str(tmp_path / "p.kinora"),
+                             "-o", str(tmp_path / "p.kinorabundle")], capture_output=True, text=True, cwd=REPO,
+                            timeout=120, preexec_fn=_file_size_limit(100_000))
+    assert result.returncode == 2 and result.stderr.count("\n") == 1 and "cannot write" in result.stderr
+    assert (tmp_path / "p.kinorabundle").read_bytes() == b"the bundle from yesterday"
+    assert sorted(os.listdir(tmp_path)) == ["p.kinora", "p.kinorabundle", "src"]
