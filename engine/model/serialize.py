@@ -38,6 +38,8 @@ MAX_DEPTH = 32  # for free-form data (unknown fields, recipes); the known struct
 # Any frame number or frame count in a file: over two years at 30 fps, and what a signed 32-bit
 # integer holds (PyAV timestamps, numpy index arrays). A value past it is damage, not a film.
 MAX_FRAME = 2**31 - 1
+# A media file's own length counts samples for sound (2**31 is only 12 hours at 48 kHz).
+MAX_MEDIA_FRAMES = 2**40
 SUFFIX = ".kinora"
 
 CURRENT: dict[str, int] = {
@@ -302,8 +304,8 @@ def _media(d: dict, base_dir: str, where: str) -> MediaRef:
         path = fallback  # the project moved without its media; the old absolute place still works
     rate = d.get("rate")
     num_frames = d.get("num_frames")
-    if isinstance(num_frames, int):
-        _check_frame(num_frames, where, "num_frames")
+    if isinstance(num_frames, int) and not 0 <= num_frames <= MAX_MEDIA_FRAMES:
+        raise _Bad(where, f"field \"num_frames\" holds {_short(num_frames)}, not a length a media file can have")
     try:
         return MediaRef(
             id=_get(d, "id", str, where), path=path, kind=_get(d, "kind", str, where),
@@ -410,7 +412,9 @@ class _ItemReader:
         length = item.source_range.stop - item.source_range.start if type(item) is Clip else item.duration
         if item.start < 0 or length < 1:
             raise _Bad(f"{track_where}.items[{index}]", f"bad placement: starts at {item.start}, lasts {length} frame(s)")
-        if item.start + length > MAX_FRAME or (type(item) is Clip and not -MAX_FRAME <= item.source_range.start <= item.source_range.stop <= MAX_FRAME):
+        if item.start + length > MAX_FRAME or (type(item) is Clip and not
+                                               -MAX_FRAME <= item.source_range.start <= item.source_range.stop
+                                               <= MAX_FRAME):
             raise _Bad(f"{track_where}.items[{index}]", f"bad placement: starts at {_short(item.start)}, lasts "
                                                         f"{_short(length)} frame(s), past the {MAX_FRAME} frames a "
                                                         "project can hold")
