@@ -64,7 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return EXIT_BAD_INPUT
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # here, so a closed pipe is caught below rather than at exit
+        return code
+    except BrokenPipeError:
+        # The reader of our output went away (`kinora ... | head`): stop quietly, as CPython's
+        # documentation of SIGPIPE recommends; the null device takes the rest of the output
+        # so the flush at exit cannot raise again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
     except KinoraError as error:
         print(f"kinora {args.command}: {error}", file=sys.stderr)
         return EXIT_BAD_INPUT

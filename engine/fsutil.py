@@ -1,4 +1,5 @@
-"""Writing files so that a crash at any moment leaves either the old file or the new one."""
+"""Writing files so that a crash at any moment leaves either the old file or the new one, and
+never over a file the same command reads (`check_not_input`)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import contextlib
 import hashlib
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+
+from engine.errors import UserError
 
 
 @contextlib.contextmanager
@@ -36,6 +39,29 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     _fsync_folder(folder)
 
 
+def check_not_input(output: str | os.PathLike, inputs: Iterable[str | os.PathLike | None]) -> None:
+    """Refuse to write `output` when it is one of `inputs` (the same file by any name: a link,
+    a relative path, a hard link), before any work starts: writing would destroy what the
+    command reads. Every command that writes a file calls this with all it reads."""
+    target = os.path.realpath(output)
+    try:
+        target_stat = os.stat(target)
+    except OSError:
+        target_stat = None  # a new file cannot be an existing input (links to it resolve above)
+    for path in inputs:
+        if not path:
+            continue
+        same = os.path.realpath(path) == target
+        if not same and target_stat is not None:
+            try:
+                same = os.path.samestat(os.stat(path), target_stat)
+            except OSError:
+                same = False
+        if same:
+            raise UserError(f"{os.fspath(output)}: is one of this command's own files (it reads {os.fspath(path)}); "
+                            "writing over it would destroy it - choose another output name")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     with atomic_path(path) as temp, open(temp, "wb") as handle:
         handle.write(data)
@@ -52,24 +78,6 @@ def _fsync_folder(folder: str) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
-    """Whether two paths name one file (through links and relative paths)."""
-    try:
-        return os.path.samefile(a, b)
-    except OSError:
-        return os.path.realpath(a) == os.path.realpath(b)
-
-
-def check_not_input(output: str | os.PathLike, inputs) -> None:
-    """Refuse an output that is one of the command's own inputs: writing it would destroy the
-    source (and a kill mid-write would leave neither)."""
-    from engine.errors import UserError
-
-    for source in inputs:
-        if source and same_file(output, source):
-            raise UserError(f"output {output} is also an input of this command; write to another file")
 
 
 # a content hash reads the size and three samples of this many bytes (start, middle, end)

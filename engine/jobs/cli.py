@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import signal
+import sqlite3
 import sys
 
 from engine.errors import UserError
@@ -19,27 +21,43 @@ def register(subparsers) -> None:
                                  help="queue a job; `submit TOOL ...` takes the options of `kinora TOOL`")
     submit.add_argument("kind", choices=TOOL_COMMANDS)
     submit.add_argument("options", nargs=argparse.REMAINDER)
-    submit.set_defaults(run=_run_submit)
+    submit.set_defaults(run=_library_errors(_run_submit))
 
     run = commands.add_parser("run", help="run queued jobs until the queue is empty")
     run.add_argument("--wait", action="store_true", help="keep waiting for new jobs instead of stopping")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
-    run.set_defaults(run=_run_worker)
+    run.set_defaults(run=_library_errors(_run_worker))
 
     listing = commands.add_parser("list", help="show the jobs")
     listing.add_argument("--json", action="store_true")
     listing.add_argument("--state", action="append", help="only jobs in this state (repeatable)")
-    listing.set_defaults(run=_run_list)
+    listing.set_defaults(run=_library_errors(_run_list))
 
     cancel = commands.add_parser("cancel", help="cancel a waiting job, or the running one at its next step")
     cancel.add_argument("id", type=int)
-    cancel.set_defaults(run=_run_cancel)
+    cancel.set_defaults(run=_library_errors(_run_cancel))
 
     retry = commands.add_parser("retry", help="queue a failed, cancelled or interrupted job again")
     retry.add_argument("id", type=int)
     retry.add_argument("--lower", action="store_true", help="with settings that need less memory")
-    retry.set_defaults(run=_run_retry)
+    retry.set_defaults(run=_library_errors(_run_retry))
     jobs.set_defaults(run=lambda args: jobs.print_help() or 2)
+
+
+def _library_errors(run):
+    """A database failure in any jobs command (locked by another process, disk full) becomes one
+    message saying what is wrong and what to do, never a traceback."""
+
+    @functools.wraps(run)
+    def checked(args) -> int:
+        try:
+            return run(args)
+        except sqlite3.Error as error:
+            from engine.library.db import database_error, library_path
+
+            raise database_error(library_path(), error) from None
+
+    return checked
 
 
 def _queue():

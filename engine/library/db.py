@@ -14,19 +14,29 @@ The schema version lives in `PRAGMA user_version` and each step up has a migrati
   an FTS5 index over it kept in step by triggers, and tags for media and generations.
 
 A database from a newer Kinora (user_version above ours) is refused rather than guessed at.
+
+The database holds the user's library and queue, so no error here ever advises starting a new
+one: a lock held by another process is waited for (SQLite's busy handler, then a few retries
+with growing pauses) and then named, with the Kinora worker's process id when its lock file
+says; a full disk names the folder and its free space; only a damaged file gets recovery
+advice, and even then the file is kept (`database_error`).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
+import time
 from collections.abc import Callable
 
 from engine.errors import UserError
 
 SCHEMA_VERSION = 2
-BUSY_TIMEOUT_MS = 10_000
+BUSY_TIMEOUT_MS = 10_000  # per statement: SQLite's busy handler waits this long for a lock
+LOCK_WAIT_S = 30.0  # opening retries with growing pauses for this long before naming the holder
+WORKER_LOCK_SUFFIX = ".worker-lock"  # engine/jobs/worker.py WorkerLock: holds the worker's process id
 
 SCHEMA_V1 = """
 CREATE TABLE folders (
@@ -152,26 +162,105 @@ def library_path() -> str:
     return os.path.join(data_dir(), "library.sqlite")
 
 
-def connect(path: str | None = None) -> sqlite3.Connection:
+def connect(path: str | None = None, *, lock_wait_s: float | None = None) -> sqlite3.Connection:
     """Open (creating or upgrading as needed) the library database.
 
     The connection is in autocommit mode: each statement commits on its own, and code that
-    needs several statements to land together uses `transaction(conn)`.
+    needs several statements to land together uses `transaction(conn)`. While another process
+    holds the database locked, opening waits up to `lock_wait_s` (LOCK_WAIT_S) with growing
+    pauses; every failure is one UserError from `database_error`.
     """
     path = path or library_path()
+    wait_s = LOCK_WAIT_S if lock_wait_s is None else lock_wait_s
+    started = time.monotonic()
+    pause = 0.5
+    while True:
+        remaining_ms = int(max(0.0, wait_s - (time.monotonic() - started)) * 1000)
+        try:
+            return _open(path, min(BUSY_TIMEOUT_MS, remaining_ms))
+        except sqlite3.Error as error:
+            waited = time.monotonic() - started
+            if is_locked(error) and waited + pause < wait_s:
+                time.sleep(pause)  # SQLite gave up; another try once the holder may have finished
+                pause = min(pause * 2, 4.0)
+                continue
+            raise database_error(path, error, waited_s=waited) from None
+
+
+def _open(path: str, busy_ms: int) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=busy_ms / 1000, isolation_level=None, check_same_thread=False)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None,
-                               check_same_thread=False)
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.row_factory = sqlite3.Row
         _upgrade(conn, path)
-    except sqlite3.DatabaseError as error:
-        raise UserError(f"library database {path} cannot be opened ({error}); move it aside and "
-                        "Kinora will start a new one") from None
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def is_locked(error: sqlite3.Error) -> bool:
+    """SQLITE_BUSY or SQLITE_LOCKED (any extended code): another connection holds the lock."""
+    return (getattr(error, "sqlite_errorcode", 0) & 0xFF) in (5, 6) or "locked" in str(error)
+
+
+def database_error(path: str, error: sqlite3.Error, waited_s: float | None = None) -> UserError:
+    """One clear message for a database failure, saying what is wrong and what to do. None of
+    them advises starting a new database: that would throw away the library and the queue."""
+    code = getattr(error, "sqlite_errorcode", 0) & 0xFF
+    folder = os.path.dirname(os.path.abspath(path))
+    unchanged = "the library and the queue are unchanged"
+    if is_locked(error):
+        waited = f"for {waited_s:.0f} s" if waited_s is not None else f"for over {BUSY_TIMEOUT_MS // 1000} s"
+        return UserError(f"library database {path} is locked by {_lock_holder(path)} and stayed locked {waited}; "
+                         f"{unchanged}. Let that process finish (or stop it) and run the command again")
+    if code == 13 or "disk is full" in str(error):  # SQLITE_FULL
+        return UserError(f"cannot write library database {path}: the disk holding {folder} is full "
+                         f"({_free_space(folder)} free); {unchanged}. Free some space there and run the command again")
+    if code == 10:  # SQLITE_IOERR: the OS refused a read or write (full, failing or unmounted disk, size limit)
+        return UserError(f"cannot read or write library database {path} ({error}); {unchanged}. Check the disk "
+                         f"holding {folder}: its free space ({_free_space(folder)}) and that it is still there")
+    if code in (8, 14, 23):  # SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
+        return UserError(f"cannot open library database {path} ({error}); check that {folder} exists and that "
+                         "you may read and write there")
+    if code in (11, 26):  # SQLITE_CORRUPT, SQLITE_NOTADB
+        return UserError(f"library database {path} is damaged ({error}); Kinora has not changed it. Keep a copy: "
+                         "`sqlite3 FILE .recover` often saves its contents; renaming it makes Kinora start an "
+                         "empty library beside it")
+    return UserError(f"library database {path}: {error}; {unchanged}")
+
+
+def _lock_holder(path: str) -> str:
+    """Who holds the database, as far as can be known: the worker's lock file names its process."""
+    try:
+        with open(path + WORKER_LOCK_SUFFIX, encoding="utf-8") as handle:
+            pid = int(handle.read(32).strip())
+        if os.name != "nt":  # on Windows os.kill would end the process, not probe it
+            os.kill(pid, 0)  # raises when no such process is alive
+    except PermissionError:
+        pass  # alive, but another user's
+    except (OSError, ValueError):
+        return "another process (another Kinora window or command, or a backup or sync tool)"
+    command = ""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            words = handle.read(400).replace(b"\0", b" ").decode(errors="replace").split()
+        command = " ".join(words)[:80]  # one line, however the process was started
+    except OSError:
+        pass
+    return f"another process (the Kinora worker, process {pid}{': ' + command if command else ''}, is running)"
+
+
+def _free_space(folder: str) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return "unknown space"
+    return f"{free / 2**20:.1f} MiB"
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from engine import fsutil
 from engine.errors import MediaError, UserError
 from engine.fsutil import atomic_path
 from engine.media import c2pa_sign, provenance
@@ -63,6 +64,9 @@ X26X_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium"
 VPX_CPU_USED = dict(zip(X26X_PRESETS, (8, 8, 7, 6, 5, 4, 2, 1, 0), strict=True))
 SVT_PRESETS = dict(zip(X26X_PRESETS, (11, 10, 9, 9, 8, 7, 5, 4, 3), strict=True))
 AUDIO_SECONDS_PER_CHUNK = 1
+# One export is at most a day of pictures: past that a range or an item was typed or damaged
+# (a frame number with too many digits), and the work would run for weeks before it failed.
+MAX_EXPORT_SECONDS = 24 * 3600
 PICTURES_AHEAD = 3
 
 
@@ -93,12 +97,25 @@ def choose_codec(out_path: str, codec: str | None) -> str:
 
 
 def check_not_input(project: Project, out_path: str) -> None:
-    target = os.path.realpath(out_path)
-    inputs = [ref.path for ref in project.media.values()] + ([project.path] if project.path else [])
-    for path in inputs:
-        if path and os.path.realpath(path) == target:
-            raise UserError(f"{out_path}: is one of this project's own files; exporting over it would "
-                            "destroy it - choose another output name")
+    fsutil.check_not_input(out_path, [project.path, *(ref.path for ref in project.media.values())])
+
+
+def check_export_range(project: Project, frames: FrameRange, chosen: bool = True) -> None:
+    """Refuse, before any work starts, a range that is empty, outside the timeline, or longer than
+    MAX_EXPORT_SECONDS: the export loop runs once per frame and would spin for days."""
+    if frames.duration <= 0:
+        raise UserError("nothing to export: the timeline (or the chosen range) is empty")
+    duration = project.timeline.duration
+    rate = project.settings.rate
+    if chosen and (frames.start < 0 or frames.stop > duration):
+        raise UserError(f"the range {frames.start}:{frames.stop} is outside the timeline, which holds frames "
+                        f"0:{duration}; choose a range inside it")
+    limit = int(rate.fps * MAX_EXPORT_SECONDS)
+    if frames.duration > limit:
+        where = "the range" if chosen else f"the timeline (it ends at frame {duration}: is an item placed far out?)"
+        raise UserError(f"{where} is {frames.duration} frames, {float(frames.duration / rate.fps) / 3600:.0f} hours at "
+                        f"{rate.to_json()} fps; one export is at most {MAX_EXPORT_SECONDS // 3600} hours "
+                        f"({limit} frames) - export a range of it")
 
 
 def export(project: Project, out_path: str | os.PathLike, settings: RenderSettings = RenderSettings(), *,
@@ -113,8 +130,7 @@ def export(project: Project, out_path: str | os.PathLike, settings: RenderSettin
     spec = CODECS[codec]
     check_not_input(project, out_path)
     frames = settings.frame_range if settings.frame_range is not None else FrameRange(0, project.timeline.duration)
-    if frames.duration <= 0:
-        raise UserError("nothing to export: the timeline (or the chosen range) is empty")
+    check_export_range(project, frames, settings.frame_range is not None)
     folder = os.path.dirname(os.path.abspath(out_path))
     if not os.path.isdir(folder):
         raise UserError(f"{out_path}: the folder {folder} does not exist; create it or choose another")

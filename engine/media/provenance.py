@@ -23,6 +23,9 @@ from engine.time import FrameRange
 
 SIDECAR_SUFFIX = ".provenance.json"
 TAG = "comment"
+# A manifest is read from files of unknown origin: Kinora's are a few KiB and five levels deep.
+MAX_MANIFEST_BYTES = 1 << 20
+MAX_MANIFEST_DEPTH = 32
 
 
 def manifest(project: Project, frames: FrameRange) -> dict:
@@ -100,20 +103,44 @@ def read_provenance(path: str) -> dict:
             tags = {key.lower(): value for key, value in container.metadata.items()}
     except av.error.FFmpegError as error:
         raise MediaError(f"{path}: cannot be read as a media file ({error})") from None
-    for text in (tags.get(TAG), _read_text(path + SIDECAR_SUFFIX)):
-        try:
-            data = json.loads(text) if text else None
-        except ValueError:
-            data = None
-        if isinstance(data, dict) and data.get("generator") == "Kinora":
+    refused = []
+    for where, text in (("its metadata", tags.get(TAG)), (path + SIDECAR_SUFFIX, _read_text(path + SIDECAR_SUFFIX))):
+        data, problem = _manifest_of(text)
+        if data is not None:
             return data
+        if problem:
+            refused.append(f"{where} {problem}")
+    if refused:
+        raise MediaError(f"{path}: its provenance is refused: {'; '.join(refused)} (not a manifest Kinora wrote)")
     raise MediaError(f"{path}: carries no Kinora provenance (it was not exported by Kinora, or its metadata "
                      "was stripped and its .provenance.json sidecar is missing)")
 
 
-def _read_text(path: str) -> str | None:
+def _manifest_of(text: str | None) -> tuple[dict | None, str | None]:
+    """The manifest in `text`, or why it is refused: size and nesting are checked before parsing,
+    as for project files, so a hostile file cannot exhaust the parser or the printer."""
+    from engine.model.serialize import json_nesting_exceeds
+
+    if not text:
+        return None, None
+    raw = text.encode("utf-8", "surrogatepass")
+    if len(raw) > MAX_MANIFEST_BYTES:
+        return None, f"is over {MAX_MANIFEST_BYTES >> 20} MiB"
+    if json_nesting_exceeds(raw, MAX_MANIFEST_DEPTH):
+        return None, f"is nested more than {MAX_MANIFEST_DEPTH} levels deep"
     try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read(1 << 20)
+        data = json.loads(text)
+    except ValueError:
+        return None, None  # another program's comment, not a manifest
+    if isinstance(data, dict) and data.get("generator") == "Kinora":
+        return data, None
+    return None, None
+
+
+def _read_text(path: str) -> str | None:
+    """At most one byte past the cap, so an oversized sidecar is seen as such, not cut to fit."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError:
         return None

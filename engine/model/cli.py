@@ -21,7 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     pack.set_defaults(run=_run_bundle_export)
     unpack = actions.add_parser("open", help="check and unpack a .kinorabundle into a folder")
     unpack.add_argument("bundle")
-    unpack.add_argument("-o", "--output", required=True, help="folder to unpack into")
+    unpack.add_argument("-o", "--output", required=True, help="folder to unpack into (new or empty)")
+    unpack.add_argument("--merge", action="store_true",
+                        help="unpack into a folder that already holds files; a file it would replace is kept "
+                             "as NAME.~1~")
     unpack.set_defaults(run=_run_bundle_open)
 
 
@@ -78,6 +81,7 @@ def _print_warnings(warnings: list[str]) -> None:
 
 def _run_otio_import(args: argparse.Namespace) -> int:
     from engine.errors import UserError
+    from engine.fsutil import check_not_input
     from engine.model.otio_io import import_otio
     from engine.model.serialize import save_project
     from engine.time import FrameRate
@@ -88,7 +92,9 @@ def _run_otio_import(args: argparse.Namespace) -> int:
             rate = FrameRate.parse(args.rate)
         except (ValueError, ZeroDivisionError):
             raise UserError(f"--rate {args.rate!r} is not a frame rate; use e.g. 25, 29.97 or 24000/1001") from None
+    check_not_input(args.output, [args.source])
     project, warnings = import_otio(args.source, rate=rate)
+    check_not_input(args.output, project_files(project))
     _print_warnings(warnings)
     save_project(project, args.output)
     items = sum(len(track.items) for track in project.timeline.tracks)
@@ -97,11 +103,18 @@ def _run_otio_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def project_files(project) -> list[str | None]:
+    """The files a command reads when it reads `project`: the project file and its media."""
+    return [project.path, *(ref.path for ref in project.media.values())]
+
+
 def _run_otio_export(args: argparse.Namespace) -> int:
+    from engine.fsutil import check_not_input
     from engine.model.otio_io import export_otio
     from engine.model.serialize import load_project
 
     project = load_project(args.project)
+    check_not_input(args.output, project_files(project))
     timeline, warnings = export_otio(project, args.output)
     _print_warnings(warnings)
     print(f"wrote {args.output}: {len(timeline.tracks)} otio track(s), {len(warnings)} warning(s)")
@@ -117,8 +130,11 @@ def _run_bundle_export(args: argparse.Namespace) -> int:
 
 
 def _run_bundle_open(args: argparse.Namespace) -> int:
-    from engine.model.bundle import PROJECT_NAME, open_bundle
+    from engine.model.bundle import open_bundle
 
-    project = open_bundle(args.bundle, args.output)
-    print(project.path or f"{args.output}/{PROJECT_NAME}")
+    opened = open_bundle(args.bundle, args.output, merge=args.merge)
+    _print_warnings(opened.warnings)
+    for path in opened.kept:
+        print(f"kept the file that was there as {path}", file=sys.stderr)
+    print(opened.project.path)
     return 0

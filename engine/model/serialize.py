@@ -6,7 +6,9 @@ Fields this version does not know are kept in the object's `extra` and written b
 so a file from a newer Kinora (same major schema) survives a round trip.
 
 Files are untrusted input: size is capped (64 MiB), nesting depth is capped, every field is
-type-checked, and any problem becomes one ProjectFileError naming the file and the place.
+type-checked, numbers must be finite (no NaN or Infinity, no float that overflows) and frame
+values stay within MAX_FRAME, and any problem becomes one ProjectFileError naming the file and
+the place.
 Media paths are stored relative to the project file (plus the absolute path as a fallback),
 so a project folder can move as a whole.
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 
 import gc
 import json
+import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -31,6 +35,11 @@ from engine.version import kinora_version
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_DEPTH = 32  # for free-form data (unknown fields, recipes); the known structure is shallower
+# Any frame number or frame count in a file: over two years at 30 fps, and what a signed 32-bit
+# integer holds (PyAV timestamps, numpy index arrays). A value past it is damage, not a film.
+MAX_FRAME = 2**31 - 1
+# A media file's own length counts samples for sound (2**31 is only 12 hours at 48 kHz).
+MAX_MEDIA_FRAMES = 2**40
 SUFFIX = ".kinora"
 
 CURRENT: dict[str, int] = {
@@ -94,16 +103,57 @@ def read_json_file(path: str) -> Any:
         raise ProjectFileError(f"{path} is a folder, not a project file") from None
     except OSError as error:
         raise ProjectFileError(f"{path} cannot be read: {error.strerror or error}") from None
+    return parse_json_bytes(raw, path)
+
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"')
+_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+
+
+def json_nesting_exceeds(raw: bytes, limit: int) -> bool:
+    """Whether JSON text nests arrays and objects more than `limit` deep, found without parsing
+    it: a parser in C or C++ (OpenTimelineIO's) recurses once per level and can crash the
+    process on a small file of brackets, before any Python error could be raised."""
+    depth = 0
+    for byte in _JSON_STRING.sub(b"", raw).translate(None, _NOT_A_BRACKET):
+        if byte == 91 or byte == 123:  # [ {
+            depth += 1
+            if depth > limit:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
+class _NotFinite(ValueError):
+    pass
+
+
+def _refuse_constant(name: str) -> None:
+    raise _NotFinite(name)
+
+
+def parse_json_bytes(raw: bytes, where: str) -> Any:
+    """JSON from untrusted bytes (a file, a bundle member): every failure is a ProjectFileError
+    naming `where`. NaN and Infinity are refused here; floats that overflow to infinity (1e400)
+    are refused where numbers are read (_number, _curve, _check_depth)."""
+    if len(raw) > MAX_FILE_BYTES:
+        raise ProjectFileError(f"{where} is over {MAX_FILE_BYTES // 2**20} MiB; project files that large are refused")
     if not raw.strip():
-        raise ProjectFileError(f"{path} is empty; it may have been cut short by a crash — open a backup")
+        raise ProjectFileError(f"{where} is empty; it may have been cut short by a crash — open a backup")
     try:
-        return json.loads(raw.decode("utf-8"))
+        return json.loads(raw.decode("utf-8"), parse_constant=_refuse_constant)
     except UnicodeDecodeError:
-        raise ProjectFileError(f"{path} is not a text file; is it really a Kinora project?") from None
+        raise ProjectFileError(f"{where} is not a text file; is it really a Kinora project?") from None
     except json.JSONDecodeError as error:
-        raise ProjectFileError(f"{path} is damaged: bad JSON at line {error.lineno}, column {error.colno}") from None
+        raise ProjectFileError(f"{where} is damaged: bad JSON at line {error.lineno}, column {error.colno}") from None
+    except _NotFinite as error:
+        raise ProjectFileError(f"{where} is damaged: it holds {error} where a number belongs; "
+                               "no Kinora field accepts one") from None
+    except ValueError as error:  # an integer of thousands of digits (Python's int conversion limit)
+        raise ProjectFileError(f"{where} is damaged: {str(error).split(';')[0]}") from None
     except RecursionError:
-        raise ProjectFileError(f"{path} is nested too deeply to be a Kinora project") from None
+        raise ProjectFileError(f"{where} is nested too deeply to be a Kinora project") from None
 
 
 def project_from_dict(data: Any, base_dir: str) -> Project:
@@ -176,6 +226,8 @@ def _check_depth(value: Any, where: str) -> None:
         current, depth = stack.pop()
         if depth > MAX_DEPTH:
             raise _Bad(where, f"data nested more than {MAX_DEPTH} levels deep")
+        if type(current) is float and not math.isfinite(current):
+            raise _Bad(where, f"holds the number {current}, which a file cannot carry (too large?)")
         if isinstance(current, dict):
             stack.extend((v, depth + 1) for v in current.values())
         elif isinstance(current, list):
@@ -202,7 +254,20 @@ def _frame_range(value: Any, where: str, field: str) -> FrameRange:
         raise _Bad(where, f"field \"{field}\" should be [start, stop] frames")
     if value[1] < value[0]:
         raise _Bad(where, f"field \"{field}\" ends ({value[1]}) before it starts ({value[0]})")
+    _check_frame(value[0], where, field)
+    _check_frame(value[1], where, field)
     return FrameRange(value[0], value[1])
+
+
+def _check_frame(value: int | float, where: str, field: str) -> None:
+    if not -MAX_FRAME <= value <= MAX_FRAME:
+        raise _Bad(where, f"field \"{field}\" holds frame {_short(value)}, past the {MAX_FRAME} frames a "
+                          "project can hold")
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= 24 else f"{text[:10]}...({len(text)} digits)"
 
 
 _PROJECT_KEYS = frozenset({"schema", "settings", "media", "timeline", "generation", "kinora_version"})
@@ -238,6 +303,9 @@ def _media(d: dict, base_dir: str, where: str) -> MediaRef:
     if not os.path.exists(path) and isinstance(fallback, str) and os.path.isabs(fallback) and os.path.exists(fallback):
         path = fallback  # the project moved without its media; the old absolute place still works
     rate = d.get("rate")
+    num_frames = d.get("num_frames")
+    if isinstance(num_frames, int) and not 0 <= num_frames <= MAX_MEDIA_FRAMES:
+        raise _Bad(where, f"field \"num_frames\" holds {_short(num_frames)}, not a length a media file can have")
     try:
         return MediaRef(
             id=_get(d, "id", str, where), path=path, kind=_get(d, "kind", str, where),
@@ -253,6 +321,8 @@ def _media(d: dict, base_dir: str, where: str) -> MediaRef:
 
 def _generation(d: dict) -> GenerationDefaults:
     w = "generation"
+    if isinstance(d.get("duration_frames"), int):
+        _check_frame(d["duration_frames"], w, "duration_frames")
     return GenerationDefaults(
         model=_get(d, "model", str, w, None), aspect=_get(d, "aspect", str, w, "16:9"),
         resolution=_get(d, "resolution", str, w, "480p"), duration_frames=_get(d, "duration_frames", int, w, 49),
@@ -267,7 +337,17 @@ def _number(value: Any, where: str, field: str, default: float | None = None) ->
         return default
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise _Bad(where, f"field \"{field}\" should be a number")
-    return float(value) if isinstance(value, int) else value
+    return _finite(value, where, f"field \"{field}\"")
+
+
+def _finite(value: int | float, where: str, what: str) -> float:
+    try:
+        number = float(value)
+    except OverflowError:  # an integer too large for a float
+        number = math.inf
+    if not math.isfinite(number):
+        raise _Bad(where, f"{what} holds {_short(value)}, which is not a usable number")
+    return number
 
 
 def _timeline(d: dict, project: Project) -> Timeline:
@@ -332,6 +412,12 @@ class _ItemReader:
         length = item.source_range.stop - item.source_range.start if type(item) is Clip else item.duration
         if item.start < 0 or length < 1:
             raise _Bad(f"{track_where}.items[{index}]", f"bad placement: starts at {item.start}, lasts {length} frame(s)")
+        if item.start + length > MAX_FRAME or (type(item) is Clip and not
+                                               -MAX_FRAME <= item.source_range.start <= item.source_range.stop
+                                               <= MAX_FRAME):
+            raise _Bad(f"{track_where}.items[{index}]", f"bad placement: starts at {_short(item.start)}, lasts "
+                                                        f"{_short(length)} frame(s), past the {MAX_FRAME} frames a "
+                                                        "project can hold")
         key = (track.kind, type(item), getattr(item, "media_id", ""))
         available = self.media_ok.get(key, ...)
         if available is ... or (available is not None and item.source_range.stop > available):
@@ -360,7 +446,8 @@ class _ItemReader:
         gain, name, generation = d.get("gain_db", 0.0), d.get("name", ""), d.get("generation")
         if not (type(item_id) is str and type(start) is int and type(media) is str and type(source) is list
                 and len(source) == 2 and type(source[0]) is int and type(source[1]) is int and source[0] <= source[1]
-                and type(gain) in (float, int) and type(name) is str and generation is None and "takes" not in d):
+                and (type(gain) is int and -1e9 < gain < 1e9 or type(gain) is float and math.isfinite(gain)) and type(name) is str
+                and generation is None and "takes" not in d):
             return None
         curve = self._curve(d.get("curve"))
         if curve is None:
@@ -454,8 +541,10 @@ def _curve(value: Any, where: str) -> Curve:
                 or not isinstance(point[0], (int, float)) or not isinstance(point[1], (int, float))
                 or not isinstance(point[2], str)):
             raise _Bad(where, "curve points should be [frame, value, interpolation]")
+        frame = _finite(point[0], where, "a curve point's frame")
+        _check_frame(frame, where, "curve")
         try:
-            keyframes.append(Keyframe(float(point[0]), float(point[1]), point[2]))
+            keyframes.append(Keyframe(frame, _finite(point[1], where, "a curve point's value"), point[2]))
         except ValueError as error:
             raise _Bad(where, f"bad curve point: {error}") from None
     return Curve(tuple(keyframes))

@@ -108,8 +108,8 @@ def test_no_tool_writes_over_its_own_input(tmp_path, tiny_ltx_dir, capsys):
     for argv in (["extend", str(clip)], ["remix", str(clip)], ["blend", str(tmp_path / "other.mp4"), str(clip)]):
         write_clip(tmp_path / "other.mp4", 9, seed=2)
         assert main([*argv, *_options(tiny_ltx_dir), "-o", str(clip)]) == 2
-        assert "is also an input" in capsys.readouterr().err
-    with pytest.raises(UserError, match="is also an input"):
+        assert "is one of this command's own files" in capsys.readouterr().err
+    with pytest.raises(UserError, match="is one of this command.s own files"):
         execute(rq.Remix(output=os.path.join(str(tmp_path), ".", "mine.mp4"),
                          clip=rq.ClipRef.of_file(str(clip))))
     assert clip.read_bytes() == before

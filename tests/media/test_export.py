@@ -265,3 +265,37 @@ def test_finished_file_has_the_usual_permissions(flash_mp4, tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def _far_out_project(start: int) -> Project:
+    """A prompt block (no media needed) placed `start` frames in: the timeline ends past it."""
+    from engine.model.items import TextBlock
+
+    prompt = Track("p", "prompt", "P1", (TextBlock("t", start, 24, "a red circle"),))
+    return Project(settings=ProjectSettings(64, 48, FrameRate.parse(RATE)), timeline=Timeline(tracks=[prompt]))
+
+
+def test_absurd_ranges_and_timelines_are_refused_before_any_work(tmp_path):
+    import subprocess
+    import sys
+
+    from engine.model.serialize import MAX_FRAME, save_project
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    save_project(_far_out_project(0), tmp_path / "short.kinora")
+    save_project(_far_out_project(MAX_FRAME - 100), tmp_path / "far.kinora")
+    huge = json.loads((tmp_path / "short.kinora").read_text())
+    huge["timeline"]["tracks"][0]["items"][0]["start"] = 10**12
+    (tmp_path / "huge.kinora").write_text(json.dumps(huge))
+    cases = [("short.kinora", ["--range", "0:99999999999"], "outside the timeline, which holds frames 0:24"),
+             ("short.kinora", ["--range", "20:30"], "outside the timeline"),
+             ("far.kinora", [], "is an item placed far out"),
+             ("far.kinora", ["--range", f"0:{MAX_FRAME - 200}"], "one export is at most 24 hours"),
+             ("huge.kinora", [], "past the 2147483647 frames a project can hold")]
+    for name, options, reason in cases:
+        # before these checks each of these ran for days (one loop turn per frame) or forever
+        result = subprocess.run([sys.executable, "-m", "engine.cli", "render", str(tmp_path / name), "-o",
+                                 str(tmp_path / "out.mp4"), *options], capture_output=True, text=True, cwd=repo,
+                                timeout=120)
+        assert result.returncode == 2 and reason in result.stderr and result.stderr.count("\n") == 1, result.stderr
+    assert sorted(os.listdir(tmp_path)) == ["far.kinora", "huge.kinora", "short.kinora"]

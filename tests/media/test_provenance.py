@@ -91,3 +91,29 @@ def test_the_ai_badge_marks_generated_frames_only(tmp_path):
 
         assert all(corner_change(frame) > 20 for frame in (20, 30, 39))  # generated: the badge is there
         assert all(corner_change(frame) < 3 for frame in (0, 19, 40, 49))  # captured: untouched
+
+
+@pytest.mark.parametrize(("manifest", "reason"), [
+    ('{"generator": "Kinora", "ranges": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested more than 32 levels"),
+    ('{"generator": "Kinora", "ranges": ' + "[" * 600 + "]" * 600 + "}", "nested more than 32 levels"),
+    ('{"generator": "Kinora", "note": "' + "x" * (2 << 20) + '"}', "is over 1 MiB"),
+])
+def test_a_hostile_manifest_is_one_clear_error(tmp_path, manifest, reason):
+    plain = tmp_path / "plain.mp4"
+    index_video(plain, 5, width=64, height=48, rate=24)
+    (tmp_path / f"plain.mp4{SIDECAR_SUFFIX}").write_text(manifest)
+    result = subprocess.run([sys.executable, "-m", "engine.cli", "provenance", str(plain)], capture_output=True,
+                            text=True, cwd=REPO, timeout=120)
+    assert result.returncode == 2 and result.stderr.count("\n") == 1, result.stderr[-500:]
+    assert "its provenance is refused" in result.stderr and reason in result.stderr
+
+
+def test_output_into_a_reader_that_went_away_ends_quietly(tmp_path):
+    out = tmp_path / "cut.mp4"
+    export(mixed_project(tmp_path), out, RenderSettings(preset="ultrafast"))
+    reader = subprocess.Popen([sys.executable, "-m", "engine.cli", "provenance", str(out)], cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    reader.stdout.close()  # like `kinora provenance cut.mp4 | head -0`: the reader exits before any output
+    assert reader.wait(timeout=120) == 1
+    assert reader.stderr.read() == b""
+    reader.stderr.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import opentimelineio as otio
@@ -692,3 +693,75 @@ def test_a_still_moved_in_its_source_by_another_editor_takes_the_new_start(tmp_p
     back, _ = import_otio(out)
     out_again, _ = export_otio(back)
     assert out_again.tracks[0][0].source_range == tr(8, 12, 24)
+
+
+# --- hostile files and outputs that are inputs --------------------------------------------------
+
+
+def _kinora(*argv: str):
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    # a child process: before the depth check these inputs crashed the interpreter (SIGSEGV)
+    return subprocess.run([sys.executable, "-m", "engine.cli", *argv], capture_output=True, text=True, cwd=repo,
+                          timeout=120)
+
+
+def _deep_timeline_text(levels: int) -> str:
+    return '{"OTIO_SCHEMA": "Timeline.1", "metadata": ' + '{"a": ' * levels + "1" + "}" * levels + "}"
+
+
+def test_deeply_nested_otio_is_refused_before_otio_parses_it(tmp_path):
+    import zipfile
+
+    (tmp_path / "deep.otio").write_text(_deep_timeline_text(50_000))  # 300 KB
+    result = _kinora("otio", "import", str(tmp_path / "deep.otio"), "-o", str(tmp_path / "x.kinora"))
+    assert result.returncode == 2 and "nested more than 256 levels" in result.stderr
+    assert result.stderr.count("\n") == 1 and not (tmp_path / "x.kinora").exists()
+    with zipfile.ZipFile(tmp_path / "deep.otioz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("content.otio", _deep_timeline_text(50_000))
+    with pytest.raises(ProjectFileError, match="deep.otioz is refused: its data is nested"):
+        import_otio(tmp_path / "deep.otioz")
+    (tmp_path / "deep.otiod").mkdir()
+    (tmp_path / "deep.otiod" / "content.otio").write_text(_deep_timeline_text(50_000))
+    with pytest.raises(ProjectFileError, match="deep.otiod is refused"):
+        import_otio(tmp_path / "deep.otiod")
+    with pytest.raises(ProjectFileError, match="the OpenTimelineIO text is refused"):
+        import_otio_string(_deep_timeline_text(50_000))
+    # strings may hold any brackets: only structure counts
+    timeline = otio.schema.Timeline("[[[[" * 100, tracks=[track("Video", "V1", [])])
+    assert import_otio_string(otio.adapters.write_to_string(timeline, "otio_json"))[0].timeline.tracks
+
+
+def test_an_otioz_whose_timeline_expands_past_the_cap_is_refused_unread(tmp_path):
+    import zipfile
+
+    from engine.model.otio_files import MAX_OTIO_BYTES
+
+    with zipfile.ZipFile(tmp_path / "bomb.otioz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("content.otio", b" " * (MAX_OTIO_BYTES + 1))
+    assert os.path.getsize(tmp_path / "bomb.otioz") < 200_000
+    result = _kinora("otio", "import", str(tmp_path / "bomb.otioz"), "-o", str(tmp_path / "x.kinora"))
+    assert result.returncode == 2 and "expands to 64 MiB" in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_otio_commands_never_write_over_their_own_inputs(tmp_path):
+    from engine.model.serialize import save_project
+
+    project = rich_project("24", root=str(tmp_path / "media"))
+    save_project(project, tmp_path / "in.kinora")
+    assert _kinora("otio", "export", str(tmp_path / "in.kinora"), "-o", str(tmp_path / "cut.otio")).returncode == 0
+    os.symlink(tmp_path / "cut.otio", tmp_path / "link.otio")
+    media_file = next(iter(project.media.values())).path
+    os.makedirs(os.path.dirname(media_file), exist_ok=True)
+    Path(media_file).write_bytes(b"footage")
+    before = {path: Path(path).read_bytes() for path in (tmp_path / "in.kinora", tmp_path / "cut.otio", media_file)}
+    for argv in (("import", str(tmp_path / "cut.otio"), "-o", str(tmp_path / "cut.otio")),
+                 ("import", str(tmp_path / "link.otio"), "-o", str(tmp_path / "cut.otio")),
+                 ("import", str(tmp_path / "cut.otio"), "-o", media_file),
+                 ("export", str(tmp_path / "in.kinora"), "-o", str(tmp_path / "in.kinora")),
+                 ("export", str(tmp_path / "in.kinora"), "-o", media_file)):
+        result = _kinora("otio", *argv)
+        assert result.returncode == 2 and "own files" in result.stderr and result.stderr.count("\n") == 1, argv
+    assert {path: Path(path).read_bytes() for path in before} == before
