@@ -56,7 +56,11 @@ def compile(project: Project, frame_range: FrameRange, caps: ModelCaps, *, promp
         pixel_strength[keyframe.pixel_frame] = max(pixel_strength[keyframe.pixel_frame], keyframe.strength)
 
     prompts, negatives, pixel_prompt = _prompts(project, frame_range, prompt, negative)
-    latent_prompt = np.array([np.bincount(pixel_prompt[g.start:g.stop]).argmax() for g in groups], np.int64)
+    # each latent frame follows the prompt most of its pixel frames follow (the first such on a tie)
+    latent_of_pixel = np.repeat(np.arange(num_latent_frames), [len(g) for g in groups])
+    votes = np.zeros((num_latent_frames, len(prompts)), np.int64)
+    np.add.at(votes, (latent_of_pixel, pixel_prompt), 1)
+    latent_prompt = votes.argmax(axis=1).astype(np.int64)
     return GenerationPlan(
         width=width, height=height, num_frames=num_frames, rate=project.rate,
         vae_temporal_compression=caps.vae_temporal_compression, frame_range=frame_range,
