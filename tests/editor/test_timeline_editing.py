@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QContextMenuEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -229,3 +229,48 @@ def test_dropping_files_from_the_desktop_places_them_at_the_drop_frame(window, t
     assert len(warnings) == 1 and "notes.mp4" in warnings[0]
     window.document.undo_stack.undo()  # the whole drop is one step
     assert snapshot(window.project) == before
+
+
+def _context_menu_on(view, qtbot, at: QPoint) -> dict:
+    """Right-clicks at `at` and reads the context menu that opens (then closes it): whether
+    "Blend with the other selected clip" is enabled, and the selection while it is open."""
+    from PySide6.QtCore import QTimer
+
+    seen = {}
+    poll = QTimer()
+
+    def read_menu():
+        menu = QApplication.activePopupWidget()
+        if menu is None or not menu.isVisible():
+            return
+        poll.stop()
+        blend = next(a for a in menu.actions() if a.text() == "Blend with the other selected clip")
+        seen.update(blend=blend.isEnabled(), selected=sorted(view.selected_ids()))
+        menu.close()
+
+    poll.timeout.connect(read_menu)
+    poll.start(20)
+    # the events a right-click delivers on Linux: the press, the context menu request (sent on
+    # press there; QTest does not make it), the release
+    viewport = view.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, viewport.mapToGlobal(at)))
+    QTest.mouseRelease(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+    qtbot.waitUntil(lambda: bool(seen))
+    poll.stop()
+    return seen
+
+
+def test_right_click_keeps_a_multi_selection_and_selects_an_unselected_clip_alone(window, qtbot):
+    view = window.timeline.view
+    viewport = view.viewport()
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 40, "V1"))
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, point(view, 140, "V1"))
+    assert sorted(view.selected_ids()) == ["c1", "c2"]
+    # right-click one of the two: both stay selected, so the two can be blended
+    assert _context_menu_on(view, qtbot, point(view, 40, "V1")) == {"blend": True, "selected": ["c1", "c2"]}
+    assert sorted(view.selected_ids()) == ["c1", "c2"]
+    # select c1 alone, then right-click c2, which is not selected: it becomes the selection
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 40, "V1"))
+    assert view.selected_ids() == ["c1"]
+    assert _context_menu_on(view, qtbot, point(view, 140, "V1")) == {"blend": False, "selected": ["c2"]}
