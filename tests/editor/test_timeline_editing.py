@@ -274,3 +274,42 @@ def test_right_click_keeps_a_multi_selection_and_selects_an_unselected_clip_alon
     QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 40, "V1"))
     assert view.selected_ids() == ["c1"]
     assert _context_menu_on(view, qtbot, point(view, 140, "V1")) == {"blend": False, "selected": ["c2"]}
+
+
+def test_switching_a_take_shows_its_picture_and_carries_its_recipe(qtbot, tmp_path):
+    from PySide6.QtGui import QPixmap
+
+    from engine.library.catalog import GenerationRecord
+    from engine.media.thumbnails import thumbnail
+    from tests.generate.media import write_clip
+
+    takes = [write_clip(tmp_path / f"fox-{i}.mp4", 24, seed=i) for i in (1, 2, 3)]  # different colours
+    window = MainWindow(new_project(160, 96, 24), start_worker=False)
+    qtbot.addWidget(window)
+    for seed, path in zip((101, 202, 303), takes):
+        window.library.library.add_generation(GenerationRecord(
+            tool="generate", output_path=str(path), prompts=[{"start": None, "stop": None, "text": "a red fox"}],
+            model_id="toyworld", seeds=[seed], settings={"steps": 8, "takes": [str(p) for p in takes]}))
+    view = window.timeline.view
+    assert view.drop_paths([str(takes[0])], QPointF(view.view_x_of(10), point(view, 10, "V1").y()))
+    [clip] = window.project.timeline.tracks_of("video")[0].items
+    assert clip.generation["seed"] == 101
+    assert [clip.take_recipes[media_id]["seed"] for media_id in clip.takes] == [101, 202, 303]
+    graphic = view.graphics[clip.id]
+
+    def shows(path) -> bool:
+        expected = QPixmap(str(thumbnail(str(path), 0, window.project.rate, 36))).toImage()
+        return graphic.thumbnail is not None and graphic.thumbnail.toImage() == expected
+
+    qtbot.waitUntil(lambda: shows(takes[0]))
+    view.select_ids([clip.id])
+    menu = window.clip_tools.menu(window.project, window._selected_clips())
+    [switch] = [action.menu() for action in menu.actions() if action.text() == "Switch take"]
+    switch.actions()[2].trigger()
+    [switched] = window.project.timeline.tracks_of("video")[0].items
+    assert window.project.media[switched.media_id].path == str(takes[2]) and switched.generation["seed"] == 303
+    qtbot.waitUntil(lambda: shows(takes[2]))
+    window.document.undo_stack.undo()
+    [back] = window.project.timeline.tracks_of("video")[0].items
+    assert back.media_id == clip.media_id and back.generation["seed"] == 101
+    qtbot.waitUntil(lambda: shows(takes[0]))
