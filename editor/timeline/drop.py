@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from engine.errors import KinoraError
 from engine.model import edits
@@ -90,7 +90,7 @@ def drop_files(project: Project, paths: list[str], frame: int, under: Track | No
     return (lambda p: edits.together(p, steps)), problems
 
 
-def take_recipe(record: dict | None, dropped: dict):
+def take_recipe(record: dict | None, dropped: dict) -> Mapping:
     """A take's own recipe from its library record; without one (the library lost it), what the
     takes of one generation share, from the dropped take's recipe, with the seed unknown."""
     return generation_summary(record) if record is not None else recipe_of_unknown_take(dropped)

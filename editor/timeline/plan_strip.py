@@ -58,7 +58,6 @@ class PlanStrip(QWidget):
         self.left_margin = left_margin
         self.plan: GenerationPlan | None = None
         self.problem = ""
-        self.compile_count = 0  # how many plans this strip compiled (shows it follows every change)
         # What is drawn, made from `plan` by `recompile` and by nothing else:
         self.strength_outline = QPolygonF()  # x in plan frames, y = 1 - held strength (0 at the top)
         self.prompt_runs: list[PromptRun] = []
@@ -105,7 +104,6 @@ class PlanStrip(QWidget):
             except KinoraError as error:
                 self.problem = str(error)
         self.plan = plan
-        self.compile_count += 1
         self.strength_outline = _strength_outline(plan.pixel_strength) if plan is not None else QPolygonF()
         self.prompt_runs = _prompt_runs(plan.pixel_prompt) if plan is not None else []
         self.update()
