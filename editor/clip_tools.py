@@ -42,13 +42,14 @@ class ClipTools:
     """Builds the tools menu for the selected clips and submits their requests through `submit(request)`."""
 
     def __init__(self, parent: QWidget, submit, report_problem, switch_take, marks=lambda: (None, None),
-                 place_token=lambda: ""):
+                 place_token=lambda: "", request_of=lambda clip: None):
         self.parent = parent
         self.submit = submit
         self.report_problem = report_problem
         self.switch_take = switch_take  # (clip id, media id) -> None
         self.marks = marks  # () -> (mark in, mark out) on the timeline
         self.place_token = place_token  # () -> the document a result lands in
+        self.request_of = request_of  # clip -> the request JSON that made it (from the library), or None
 
     def menu(self, project: Project, clips: list[Clip]) -> QMenu | None:
         videos = [c for c in clips if (ref := project.media.get(c.media_id)) is not None and ref.kind == "video"]
@@ -169,7 +170,7 @@ class ClipTools:
     def variations(self, project: Project, clip: Clip) -> bool:
         """Four new takes: the clip's own request with new seeds when Kinora made it, else a
         subtle remix of the clip."""
-        recipe = (clip.generation or {}).get("request")
+        recipe = self.request_of(clip)
         if isinstance(recipe, dict):
             def build():
                 base = rq.request_from_json(recipe, "the clip's recipe")

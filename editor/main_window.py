@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self._session_token = uuid.uuid4().hex  # results of unsaved projects land in this session only
         self.clip_tools = ClipTools(self, self.submit_request, self._show_problem, self._switch_take,
                                     marks=lambda: (self.timeline.view.mark_in, self.timeline.view.mark_out),
-                                    place_token=self._place_token)
+                                    place_token=self._place_token, request_of=self._request_of)
         self._make_menus()
         self._make_toolbar()
         self.project_label = QLabel()
@@ -254,6 +254,16 @@ class MainWindow(QMainWindow):
             self, "A long job", f"This {request.tool} will take {describe(guess)}.\n\nQueue it anyway?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
         return answer == QMessageBox.StandardButton.Yes
+
+    def _request_of(self, clip: Clip) -> dict | None:
+        """The request that made a generated clip, from the library (clips keep only its id)."""
+        library_id = (clip.generation or {}).get("library_id")
+        if library_id is None:
+            return None
+        try:
+            return (self.library.library.generation(int(library_id)).get("settings") or {}).get("request")
+        except (KinoraError, ValueError, TypeError):
+            return None
 
     def _place_token(self) -> str:
         return self.project.path or self._session_token

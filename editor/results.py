@@ -12,7 +12,7 @@ from editor.timeline.drop import generation_summary
 from engine.errors import KinoraError
 from engine.model import edits
 from engine.model.edits import Edit
-from engine.model.items import Clip, MediaRef, new_id
+from engine.model.items import EMPTY, Clip, MediaRef, frozen_mapping, new_id
 from engine.model.project import Project
 from engine.time import FrameRange
 
@@ -45,8 +45,10 @@ def landing_edit(project: Project, place: dict, outputs: list[str], make_ref: Ca
         start = max(0, int(place["end"]) - length)
     else:
         start = max(0, int(place.get("start", 0)))
+    several = len(refs) > 1
     clip = Clip(new_id(), start, refs[0].id, FrameRange(0, length), generation=generations[0],
-                takes=tuple(r.id for r in refs) if len(refs) > 1 else ())
+                takes=tuple(r.id for r in refs) if several else (),
+                take_recipes=frozen_mapping({r.id: g for r, g in zip(refs, generations) if g}) if several else EMPTY)
     if mode == "gap":
         gap_track = project.timeline.track(place["track_id"])
         following = [i for i in gap_track.items if i.start >= start]

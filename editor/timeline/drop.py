@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from engine.errors import KinoraError
 from engine.model import edits
 from engine.model.edits import Edit
-from engine.model.items import Clip, Item, MediaRef, Still, new_id
+from engine.model.items import Clip, Item, MediaRef, Still, frozen_mapping, new_id, recipe_of_unknown_take
 from engine.model.project import Project, Track
 from engine.time import FrameRange
 
@@ -74,10 +74,15 @@ def drop_files(project: Project, paths: list[str], frame: int, under: Track | No
         item = item_for(project, ref, start)
         recipe = recipe_for(path) if isinstance(item, Clip) else None
         if recipe is not None:
-            takes = [media(os.path.abspath(take)) for take in (recipe.get("settings") or {}).get("takes", [])
-                     if os.path.isfile(take)]
-            item = dataclasses.replace(item, generation=generation_summary(recipe),
-                                       takes=tuple(t.id for t in takes if t is not None))
+            generation = generation_summary(recipe)
+            take_paths = [os.path.abspath(take) for take in (recipe.get("settings") or {}).get("takes", [])
+                          if os.path.isfile(take)]
+            takes = [(take_path, media(take_path)) for take_path in take_paths]
+            takes = [(take_path, take) for take_path, take in takes if take is not None]
+            item = dataclasses.replace(item, generation=generation, takes=tuple(take.id for _, take in takes),
+                                       take_recipes=frozen_mapping({
+                                           take.id: frozen_mapping(generation if take.id == ref.id else take_recipe(
+                                               recipe_for(take_path), generation)) for take_path, take in takes}))
         steps.append(lambda p, t=track.id, i=item: edits.insert(p, t, i))
         start = item.range.stop
     if not steps:
@@ -85,9 +90,15 @@ def drop_files(project: Project, paths: list[str], frame: int, under: Track | No
     return (lambda p: edits.together(p, steps)), problems
 
 
+def take_recipe(record: dict | None, dropped: dict) -> Mapping:
+    """A take's own recipe from its library record; without one (the library lost it), what the
+    takes of one generation share, from the dropped take's recipe, with the seed unknown."""
+    return generation_summary(record) if record is not None else recipe_of_unknown_take(dropped)
+
+
 def generation_summary(record: dict) -> dict:
     """What a clip keeps of the library's record of its generation (provenance, variations)."""
     prompts = record.get("prompts") or []
     return {"model": record.get("model_id"), "seed": (record.get("seeds") or [None])[0], "tool": record.get("tool"),
             "prompt": prompts[0].get("text", "") if prompts else "", "library_id": record.get("id"),
-            "weights_hash": record.get("weights_hash"), "request": (record.get("settings") or {}).get("request")}
+            "weights_hash": record.get("weights_hash")}

@@ -2,10 +2,18 @@
 
 For the generate range (the I/O marks, else the whole timeline) the strip shows, per pixel
 frame, how strongly the frame is held (filled area: 1 = kept exactly, 0 = free) and, as
-coloured bands, which prompt conditions each frame. It follows the view's zoom and scroll.
+coloured bands, which prompt conditions each frame.
+
+The plan is compiled again after every change that can alter it: any document change (edits,
+curves, undo and redo, another project opened), the marks, the chosen model's frame layout.
+Everything drawn is derived from that plan at that moment, in frame units; zoom and scroll
+only change how those frame units map to pixels, so they repaint without compiling, and no
+drawing survives a recompile.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -27,6 +35,19 @@ DEFAULT_CAPS = ModelCaps(family="ltx", vae_temporal_compression=8, vae_spatial_c
                          per_token_timesteps=True)
 PROMPT_COLORS = [QColor(196, 140, 48), QColor(70, 150, 200), QColor(160, 90, 200), QColor(80, 170, 110),
                  QColor(210, 90, 90), QColor(150, 150, 60)]
+_BAND_TOP, _BAND_HEIGHT = 2, 14
+_OUTLINE_PEN = QPen(QColor(120, 200, 255), 1)
+_OUTLINE_PEN.setCosmetic(True)  # the outline is scaled from frame units: keep the line one pixel wide
+_LATENT_PEN = QPen(QColor(255, 255, 255, 40), 1)
+
+
+@dataclasses.dataclass(frozen=True)
+class PromptRun:
+    """Consecutive plan frames [start, stop) conditioned by prompt `index` of the plan."""
+
+    start: int
+    stop: int
+    index: int
 
 
 class PlanStrip(QWidget):
@@ -37,12 +58,15 @@ class PlanStrip(QWidget):
         self.left_margin = left_margin
         self.plan: GenerationPlan | None = None
         self.problem = ""
-        self._outline, self._outline_key = None, None
+        # What is drawn, made from `plan` by `recompile` and by nothing else:
+        self.strength_outline = QPolygonF()  # x in plan frames, y = 1 - held strength (0 at the top)
+        self.prompt_runs: list[PromptRun] = []
         self.setFixedHeight(STRIP_HEIGHT)
         self.setToolTip("What the model will be told: filled = how strongly each frame is held; "
                         "bands = which prompt conditions it")
         view.document.changed.connect(self.recompile)
         view.marksChanged.connect(self.recompile)
+        view.zoomChanged.connect(self.update)
         view.horizontalScrollBar().valueChanged.connect(self.update)
         view.playheadChanged.connect(lambda _frame: self.update())
         self.recompile()
@@ -50,8 +74,6 @@ class PlanStrip(QWidget):
     def set_layout(self, layout: tuple[int, int] | None) -> None:
         """Draw plans for a model whose VAE makes one latent frame of `layout[0]` pixel frames and
         one latent cell of `layout[1]` pixels (None: the default)."""
-        import dataclasses
-
         caps = DEFAULT_CAPS if layout is None else dataclasses.replace(
             DEFAULT_CAPS, vae_temporal_compression=layout[0], vae_spatial_compression=layout[1],
             size_multiple=layout[1])
@@ -72,15 +94,26 @@ class PlanStrip(QWidget):
         return FrameRange(start, start + count)
 
     def recompile(self) -> None:
+        """Compile the plan of the current project, marks and model, and what is drawn from it."""
         frames = self.generate_range()
-        self.plan, self.problem = None, ""
+        plan, self.problem = None, ""
         if frames is not None:
             try:
-                self.plan = compile_plan(self.view.project, frames, self.caps, width=self.caps.size_multiple,
-                                         height=self.caps.size_multiple)
+                plan = compile_plan(self.view.project, frames, self.caps, width=self.caps.size_multiple,
+                                    height=self.caps.size_multiple)
             except KinoraError as error:
                 self.problem = str(error)
+        self.plan = plan
+        self.strength_outline = _strength_outline(plan.pixel_strength) if plan is not None else QPolygonF()
+        self.prompt_runs = _prompt_runs(plan.pixel_prompt) if plan is not None else []
         self.update()
+
+    def drawn_strength(self) -> np.ndarray:
+        """The held strength of each plan frame as the outline draws it (read back from the outline)."""
+        if self.plan is None:
+            return np.zeros(0, np.float32)
+        tops = [self.strength_outline.at(1 + 2 * i).y() for i in range(self.plan.num_frames)]
+        return (1.0 - np.array(tops)).astype(np.float32)
 
     def paintEvent(self, event) -> None:
         painter = QPainter(self)
@@ -97,38 +130,44 @@ class PlanStrip(QWidget):
         painter.setClipRect(QRectF(self.left_margin, 0, self.width() - self.left_margin, self.height()))
         ppf = self.view.pixels_per_frame
         origin = self.left_margin + self.view.view_x_of(plan.frame_range.start)
-        band_top, band_height = 2, 14
         # prompt bands
-        run_start = 0
-        for i in range(1, plan.num_frames + 1):
-            if i == plan.num_frames or plan.pixel_prompt[i] != plan.pixel_prompt[run_start]:
-                index = int(plan.pixel_prompt[run_start])
-                rect = QRectF(origin + run_start * ppf, band_top, (i - run_start) * ppf, band_height)
-                painter.fillRect(rect, PROMPT_COLORS[index % len(PROMPT_COLORS)].darker(130))
-                painter.setPen(style.TEXT)
-                text = plan.prompts[index] or "(no prompt)"
-                painter.drawText(rect.adjusted(3, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter,
-                                 painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,
-                                                                  int(max(rect.width() - 5, 0))))
-                run_start = i
-        # held strength per pixel frame, as a step outline built once per plan and zoom
-        top, height = band_top + band_height + 4, self.height() - band_top - band_height - 8
-        key = (id(plan), ppf, height)
-        if self._outline_key != key:
-            steps = np.repeat(np.asarray(plan.pixel_strength, np.float64), 2)
-            xs = np.repeat(np.arange(plan.num_frames + 1, dtype=np.float64) * ppf, 2)[1:-1]
-            ys = top + (1.0 - steps) * height
-            points = [QPointF(0, top + height), *map(QPointF, xs.tolist(), ys.tolist()),
-                      QPointF(plan.num_frames * ppf, top + height)]
-            self._outline, self._outline_key = QPolygonF(points), key
+        for run in self.prompt_runs:
+            rect = QRectF(origin + run.start * ppf, _BAND_TOP, (run.stop - run.start) * ppf, _BAND_HEIGHT)
+            if rect.right() < self.left_margin or rect.left() > self.width():
+                continue
+            painter.fillRect(rect, PROMPT_COLORS[run.index % len(PROMPT_COLORS)].darker(130))
+            painter.setPen(style.TEXT)
+            text = plan.prompts[run.index] or "(no prompt)"
+            painter.drawText(rect.adjusted(3, 0, -2, 0), Qt.AlignmentFlag.AlignVCenter,
+                             painter.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight,
+                                                              int(max(rect.width() - 5, 0))))
+        # held strength per pixel frame: the outline in frame units, scaled to this zoom
+        top = _BAND_TOP + _BAND_HEIGHT + 4
+        height = self.height() - top - 4
         painter.save()
-        painter.translate(origin, 0)
-        painter.setPen(QPen(QColor(120, 200, 255), 1))
+        painter.translate(origin, top)
+        painter.scale(ppf, height)
+        painter.setPen(_OUTLINE_PEN)
         painter.setBrush(QColor(120, 200, 255, 70))
-        painter.drawPolygon(self._outline)
+        painter.drawPolygon(self.strength_outline)
         painter.restore()
         # latent frame boundaries: where the model's time steps fall
-        painter.setPen(QPen(QColor(255, 255, 255, 40), 1))
+        painter.setPen(_LATENT_PEN)
         for k in range(plan.num_latent_frames):
             x = origin + self.caps.pixel_frames_of_latent(k).start * ppf
             painter.drawLine(QPointF(x, top), QPointF(x, top + height))
+
+
+def _strength_outline(pixel_strength: np.ndarray) -> QPolygonF:
+    """A step outline of per-frame strength: frame i spans x in [i, i+1] at y = 1 - strength,
+    closed along y = 1 (so point 1 + 2i is the top-left corner of frame i)."""
+    num_frames = len(pixel_strength)
+    ys = np.repeat(1.0 - np.asarray(pixel_strength, np.float64), 2)
+    xs = np.repeat(np.arange(num_frames + 1, dtype=np.float64), 2)[1:-1]
+    return QPolygonF([QPointF(0, 1), *map(QPointF, xs.tolist(), ys.tolist()), QPointF(num_frames, 1)])
+
+
+def _prompt_runs(pixel_prompt: np.ndarray) -> list[PromptRun]:
+    starts = [0, *(np.flatnonzero(np.diff(pixel_prompt)) + 1).tolist()]
+    stops = [*starts[1:], len(pixel_prompt)]
+    return [PromptRun(start, stop, int(pixel_prompt[start])) for start, stop in zip(starts, stops)]

@@ -63,8 +63,9 @@ class TimelineView(QGraphicsView):
     status = Signal(str)
     problems = Signal(list)  # messages about dropped files that could not be used
     marksChanged = Signal()
+    zoomChanged = Signal(float)  # pixels per frame
     contextMenuRequested = Signal(object)  # global position, over a selected item
-    _thumbnailReady = Signal(str, str)  # item id, picture file; emitted on the thumbnail thread
+    _thumbnailReady = Signal(str, str, str)  # item id, media id, picture file; emitted on the thumbnail thread
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -109,6 +110,9 @@ class TimelineView(QGraphicsView):
             self.scene().removeItem(graphic)
         self.graphics.clear()
         self.sync()
+        if self.mark_in is not None or self.mark_out is not None:  # marks belong to the project they were set in
+            self.mark_in = self.mark_out = None
+            self.marksChanged.emit()
 
     def sync(self, relayout: bool = False) -> None:
         """Bring the scene in line with the project; `relayout` re-places every item (zoom)."""
@@ -135,9 +139,18 @@ class TimelineView(QGraphicsView):
                                                                    height - 4, offline)
                     scene.addItem(graphic)
                     self._request_thumbnail(graphic)
+                elif graphic.item is item and graphic.track is not track and not relayout and \
+                        graphic.y() == top + 2 and graphic.offline == offline:
+                    # the same item on its track, which changed elsewhere (another item, a flag):
+                    # nothing drawn changes, so nothing is placed again
+                    graphic.track = track
                 elif (relayout or graphic.item is not item or graphic.track is not track or graphic.y() != top + 2
                       or graphic.offline != offline):
+                    shown_media = getattr(graphic.item, "media_id", None)
                     graphic.place(item, track, self.project.media, top + 2, height - 4, offline)
+                    if getattr(item, "media_id", None) != shown_media:  # another take: its own picture
+                        graphic.thumbnail = None
+                        self._request_thumbnail(graphic)
         for item_id in [i for i in self.graphics if i not in seen]:
             scene.removeItem(self.graphics.pop(item_id))
         total_height = rows[-1][1] + rows[-1][2] if rows else 0
@@ -161,13 +174,14 @@ class TimelineView(QGraphicsView):
         first = graphic.item.source_range.start if ref.kind == "video" else 0
         future = self.thumbnails.request(thumbnail, ref.path, first, self.project.rate, 36)
         future.add_done_callback(
-            lambda done: done.exception() is None and self._thumbnailReady.emit(item_id, str(done.result())))
+            lambda done: done.exception() is None and self._thumbnailReady.emit(item_id, ref.id, str(done.result())))
 
-    def _on_thumbnailReady(self, item_id: str, picture: str) -> None:
+    def _on_thumbnailReady(self, item_id: str, media_id: str, picture: str) -> None:
         from PySide6.QtGui import QPixmap
 
         graphic = self.graphics.get(item_id)
-        if graphic is not None:
+        # a picture of media the item no longer shows (a take switched meanwhile) is dropped
+        if graphic is not None and getattr(graphic.item, "media_id", None) == media_id:
             graphic.thumbnail = QPixmap(picture)
             graphic.update()
 
@@ -180,6 +194,7 @@ class TimelineView(QGraphicsView):
         self.setTransform(QTransform.fromScale(pixels_per_frame, 1.0))
         self.horizontalScrollBar().setValue(int(anchor_frame * pixels_per_frame - anchor_view_x))
         self.ruler.update()
+        self.zoomChanged.emit(pixels_per_frame)
 
     def zoom_by(self, factor: float, anchor_view_x: float | None = None) -> None:
         self.set_zoom(self.pixels_per_frame * factor, anchor_view_x)
@@ -251,6 +266,14 @@ class TimelineView(QGraphicsView):
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self._commit_text_editor()
         graphic = self._graphic_at(event.position().toPoint())
+        if event.button() == Qt.MouseButton.RightButton and graphic is not None:
+            # Right-clicking an item of the selection keeps the whole selection for the context
+            # menu (the scene would clear it, as for a click on empty space); another item is
+            # selected alone.
+            if not graphic.isSelected():
+                self.select_ids([graphic.item.id])
+            event.accept()
+            return
         if event.button() != Qt.MouseButton.LeftButton or graphic is None:
             if event.button() == Qt.MouseButton.LeftButton and not event.modifiers() & (
                     Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier):

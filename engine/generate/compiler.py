@@ -11,13 +11,16 @@ honoured by the latent frame that contains it.
 
 from __future__ import annotations
 
+import bisect
+from operator import attrgetter
+
 import numpy as np
 
 from engine.errors import UserError
 from engine.generate.caps import ModelCaps
 from engine.generate.plan import GenerationPlan, PlanKeyframe, PlanLayer, PlanSource
-from engine.model.items import Clip, Still, TextBlock, label
-from engine.model.project import Project
+from engine.model.items import Clip, Item, Still, TextBlock, label
+from engine.model.project import Project, Track
 from engine.time import FrameRange
 
 
@@ -45,14 +48,19 @@ def compile(project: Project, frame_range: FrameRange, caps: ModelCaps, *, promp
                              else np.zeros(num_frames), 0.0, 1.0).astype(np.float32)
     num_latent_frames = caps.num_latent_frames(num_frames)
     groups = [caps.pixel_frames_of_latent(k) for k in range(num_latent_frames)]
-    latent_strength = np.array([pixel_strength[g.start:g.stop].max() for g in groups], np.float32)
-    latent_layer_weight = np.array([[layer.pixel_weight[g.start:g.stop].max() for g in groups] for layer in layers],
-                                   np.float32).reshape(len(layers), num_latent_frames)
+    group_starts = np.array([g.start for g in groups], np.int64)  # groups are contiguous and cover every frame
+    latent_strength = np.maximum.reduceat(pixel_strength, group_starts).astype(np.float32)
+    latent_layer_weight = (np.maximum.reduceat(np.stack([layer.pixel_weight for layer in layers]), group_starts, axis=1)
+                           if layers else np.zeros((0, num_latent_frames))).astype(np.float32)
     for keyframe in keyframes:  # drawn where they are, though they sit outside the latent grid
         pixel_strength[keyframe.pixel_frame] = max(pixel_strength[keyframe.pixel_frame], keyframe.strength)
 
     prompts, negatives, pixel_prompt = _prompts(project, frame_range, prompt, negative)
-    latent_prompt = np.array([np.bincount(pixel_prompt[g.start:g.stop]).argmax() for g in groups], np.int64)
+    # each latent frame follows the prompt most of its pixel frames follow (the first such on a tie)
+    latent_of_pixel = np.repeat(np.arange(num_latent_frames), [len(g) for g in groups])
+    votes = np.zeros((num_latent_frames, len(prompts)), np.int64)
+    np.add.at(votes, (latent_of_pixel, pixel_prompt), 1)
+    latent_prompt = votes.argmax(axis=1).astype(np.int64)
     return GenerationPlan(
         width=width, height=height, num_frames=num_frames, rate=project.rate,
         vae_temporal_compression=caps.vae_temporal_compression, frame_range=frame_range,
@@ -74,7 +82,7 @@ def _visual_layers(project: Project, frame_range: FrameRange,
     for track in project.timeline.tracks_of("video"):
         if track.hidden or track.muted:
             continue
-        for item in track.items_in(frame_range):
+        for item in _items_overlapping(track, frame_range):
             if not isinstance(item, Clip | Still):
                 continue
             media = project.media.get(item.media_id)
@@ -114,20 +122,42 @@ def _visual_layers(project: Project, frame_range: FrameRange,
     return sources, layers, keyframes
 
 
+def _items_overlapping(track: Track, frame_range: FrameRange) -> list[Item]:
+    """The track's items that share a frame with `frame_range`, in time order (Track.items_in),
+    found by bisection: a track's items are sorted and never overlap, so only the item starting
+    last at or before the range's start can reach into it from the left. A timeline of thousands
+    of items is compiled after every edit, so a scan of every item would dominate."""
+    items = track.items
+    first = max(bisect.bisect_right(items, frame_range.start, key=attrgetter("start")) - 1, 0)
+    found = []
+    for item in items[first:]:
+        if item.start >= frame_range.stop:
+            break
+        if item.range.overlaps(frame_range):
+            found.append(item)
+    return found
+
+
 def _prompts(project: Project, frame_range: FrameRange, prompt: str,
              negative: str) -> tuple[tuple[str, ...], tuple[str, ...], np.ndarray]:
     """Unique (text, negative) pairs in order of first appearance, and each pixel frame's pair."""
-    pairs: list[tuple[str, str]] = []
-    pixel_prompt = np.empty(len(frame_range), np.int64)
+    # Which block conditions each frame: the top prompt track holding a block there wins (the one
+    # the user sees on top), so blocks are painted bottom track first and upper tracks overwrite.
+    num_frames = len(frame_range)
+    block_of_frame = np.full(num_frames, -1, np.int64)  # index into `block_pairs`; -1: no block
+    block_pairs: list[tuple[str, str]] = []
     prompt_tracks = [t for t in project.timeline.tracks_of("prompt") if not (t.muted or t.hidden)]
-    for i, frame in enumerate(frame_range):
-        pair = (prompt, negative)
-        for track in prompt_tracks:  # top track first: the one the user sees on top wins
-            item = track.item_at(frame)
+    for track in reversed(prompt_tracks):
+        for item in _items_overlapping(track, frame_range):
             if isinstance(item, TextBlock):
-                pair = (item.text, item.negative or negative)
-                break
-        if pair not in pairs:
-            pairs.append(pair)
-        pixel_prompt[i] = pairs.index(pair)
+                block_of_frame[max(item.start - frame_range.start, 0):item.range.stop - frame_range.start] = \
+                    len(block_pairs)
+                block_pairs.append((item.text, item.negative or negative))
+    pairs: dict[tuple[str, str], int] = {}
+    pixel_prompt = np.empty(num_frames, np.int64)
+    run_starts = [0, *(np.flatnonzero(np.diff(block_of_frame)) + 1).tolist()]
+    for run_start, run_stop in zip(run_starts, [*run_starts[1:], num_frames]):
+        block = int(block_of_frame[run_start])
+        pair = block_pairs[block] if block >= 0 else (prompt, negative)
+        pixel_prompt[run_start:run_stop] = pairs.setdefault(pair, len(pairs))
     return tuple(p for p, _ in pairs), tuple(n for _, n in pairs), pixel_prompt

@@ -135,7 +135,8 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
 
 def generation_manifest(recipe, record: dict, seed: int, num_frames: int) -> dict:
     """The provenance manifest of a generated file, in the format `kinora render` writes: which
-    frames are generated (model, weights, seed, prompts) and which come from the source clip."""
+    frames are generated (model, weights, seed, prompts) and which come from the source clip.
+    The full request stays in the library (it holds a snapshot of the timeline: too big to carry)."""
     from engine.version import kinora_version
 
     prompts = list(recipe.plan.prompts)
@@ -152,8 +153,7 @@ def generation_manifest(recipe, record: dict, seed: int, num_frames: int) -> dic
     return {"generator": "Kinora", "version": kinora_version(), "rate": recipe.plan.rate.to_json(),
             "num_frames": num_frames, "ranges": ranges,
             "generated": [{"frames": r["frames"], "model": r["model"], "seed": r["seed"]}
-                          for r in ranges if r["kind"] == "generated"],
-            "recipe": record["request"]}
+                          for r in ranges if r["kind"] == "generated"]}
 
 
 def record_generation(request: Request, info, recipe, result, settings, written, consent: dict,

@@ -23,7 +23,18 @@ from dataclasses import dataclass
 
 from engine.errors import EditError
 from engine.model.curves import Curve
-from engine.model.items import Clip, Item, Marker, MediaRef, Still, TextBlock, label, new_id
+from engine.model.items import (
+    Clip,
+    Item,
+    Marker,
+    MediaRef,
+    Still,
+    TextBlock,
+    frozen_mapping,
+    label,
+    new_id,
+    recipe_of_unknown_take,
+)
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Track
 from engine.time import FrameRange
 
@@ -317,12 +328,21 @@ def set_curve(project: Project, item_id: str, curve: Curve) -> Edit:
 
 
 def switch_take(project: Project, item_id: str, media_id: str) -> Edit:
-    """Show another take (variation) of a generated clip in its place."""
+    """Show another take (variation) of a generated clip in its place, with that take's own
+    recipe, so what the clip says made it (provenance, variations of it) names that take's seed.
+    The take shown until now keeps its recipe among the clip's `take_recipes`."""
     track, item = _find(project, item_id)
     if not isinstance(item, Clip) or media_id not in item.takes:
         raise EditError(f"{_label(project, item)} has no take {media_id}; generate variations first")
     _check_unlocked(project, track.id)
-    return apply(project, ReplaceItem(dataclasses.replace(item, media_id=media_id)))
+    recipes = dict(item.take_recipes)
+    if item.generation is not None:
+        recipes[item.media_id] = item.generation
+    recipe = recipes.get(media_id)
+    if recipe is None and item.generation is not None:  # a take nobody recorded: never another take's seed
+        recipe = recipe_of_unknown_take(item.generation)
+    return apply(project, ReplaceItem(dataclasses.replace(item, media_id=media_id, generation=recipe,
+                                                          take_recipes=frozen_mapping(recipes))))
 
 
 def add_takes(project: Project, item_id: str, media_ids: Sequence[str], generations: Sequence) -> Edit:
@@ -336,11 +356,16 @@ def add_takes(project: Project, item_id: str, media_ids: Sequence[str], generati
     if not refs or any(r is None for r in refs):
         raise EditError("the new takes are not in the project's media bin")
     takes = tuple(dict.fromkeys((*(item.takes or (item.media_id,)), *media_ids)))
+    recipes = dict(item.take_recipes)
+    if item.generation is not None:
+        recipes[item.media_id] = item.generation
+    for media_id, recipe in zip(media_ids, generations):
+        if recipe is not None:
+            recipes[media_id] = recipe
     length = refs[0].frames_at(project.rate) or item.duration
     duration = max(1, min(item.duration, length))
-    source = FrameRange(0, duration)
-    changed = dataclasses.replace(item, media_id=media_ids[0], takes=takes, source_range=source,
-                                  generation=generations[0] if generations else item.generation)
+    changed = dataclasses.replace(item, media_id=media_ids[0], takes=takes, source_range=FrameRange(0, duration),
+                                  generation=recipes.get(media_ids[0]), take_recipes=frozen_mapping(recipes))
     return apply(project, ReplaceItem(changed))
 
 

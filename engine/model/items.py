@@ -65,7 +65,9 @@ class MediaRef:
 class Clip:
     """A range of a video or audio file, placed at `start`. `source_range` counts project
     frames from the beginning of the media. `generation` is the recipe when Kinora made it;
-    `takes` lists the variations generated with it, which the user can switch between."""
+    `takes` lists the variations generated with it, which the user can switch between, and
+    `take_recipes` each take's own recipe by media id (takes differ at least in their seed), so
+    switching a take (edits.switch_take) brings its recipe with it into `generation`."""
 
     id: str
     start: int
@@ -76,6 +78,7 @@ class Clip:
     name: str = ""
     generation: Mapping | None = None
     takes: tuple[str, ...] = ()  # media ids of alternative takes (variations), the current one among them
+    take_recipes: Mapping = no_extra()  # media id of a take -> its recipe (a read-only mapping)
     extra: Mapping = no_extra()
 
     @property
@@ -146,3 +149,13 @@ def label(item: Item, media: Mapping[str, MediaRef]) -> str:
 
 def frozen_mapping(value: Mapping | None) -> Mapping:
     return EMPTY if not value else MappingProxyType(dict(value))
+
+
+# What differs between the takes of one generation: each has its own seed and library record.
+TAKE_OWN_KEYS = ("seed", "seeds", "library_id")
+
+
+def recipe_of_unknown_take(recipe: Mapping) -> Mapping:
+    """What is known of a take's recipe when only another take of the same generation was
+    recorded: what every take shares (model, weights, tool, prompt), with its seed unknown."""
+    return frozen_mapping({**recipe, **{key: None for key in TAKE_OWN_KEYS if key in recipe}, "seed": None})

@@ -28,7 +28,16 @@ from engine.errors import EditError, ProjectFileError
 from engine.fsutil import atomic_write_bytes
 from engine.model.curves import Curve, Keyframe
 from engine.model.edits import check_item_kind
-from engine.model.items import Clip, Item, Marker, MediaRef, Still, TextBlock, frozen_mapping
+from engine.model.items import (
+    Clip,
+    Item,
+    Marker,
+    MediaRef,
+    Still,
+    TextBlock,
+    frozen_mapping,
+    recipe_of_unknown_take,
+)
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Timeline, Track
 from engine.time import FrameRange, FrameRate
 from engine.version import kinora_version
@@ -43,7 +52,7 @@ MAX_MEDIA_FRAMES = 2**40
 SUFFIX = ".kinora"
 
 CURRENT: dict[str, int] = {
-    "Project": 1, "Settings": 1, "Media": 1, "Timeline": 1, "Track": 1, "Clip": 1, "Still": 1,
+    "Project": 1, "Settings": 1, "Media": 1, "Timeline": 1, "Track": 1, "Clip": 2, "Still": 1,
     "Text": 1, "Marker": 1, "Generation": 1,
 }
 Upgrade = Callable[[dict], dict]
@@ -277,7 +286,7 @@ _MEDIA_KEYS = frozenset({"schema", "id", "path", "abs_path", "kind", "num_frames
 _TIMELINE_KEYS = frozenset({"schema", "tracks", "markers"})
 _TRACK_KEYS = frozenset({"schema", "id", "kind", "name", "items", "muted", "locked", "hidden"})
 _CLIP_KEYS = frozenset({"schema", "id", "start", "media", "source", "curve", "gain_db", "name", "generation",
-                        "takes"})
+                        "takes", "take_recipes"})
 _STILL_KEYS = frozenset({"schema", "id", "start", "duration", "media", "curve", "name"})
 _TEXT_KEYS = frozenset({"schema", "id", "start", "duration", "text", "negative"})
 _MARKER_KEYS = frozenset({"schema", "range", "name", "color", "note"})
@@ -447,7 +456,7 @@ class _ItemReader:
         if not (type(item_id) is str and type(start) is int and type(media) is str and type(source) is list
                 and len(source) == 2 and type(source[0]) is int and type(source[1]) is int and source[0] <= source[1]
                 and (type(gain) is int and -1e9 < gain < 1e9 or type(gain) is float and math.isfinite(gain)) and type(name) is str
-                and generation is None and "takes" not in d):
+                and generation is None and "takes" not in d and "take_recipes" not in d):
             return None
         curve = self._curve(d.get("curve"))
         if curve is None:
@@ -513,7 +522,8 @@ def _item(raw: Any, where: str) -> Item:
                     curve=_curve(d.get("curve"), where), gain_db=_number(d.get("gain_db"), where, "gain_db", 0.0),
                     name=_get(d, "name", str, where, ""),
                     generation=None if generation is None else frozen_mapping(generation),
-                    takes=_takes(d.get("takes", []), where), extra=_extra(d, _CLIP_KEYS, where))
+                    takes=_takes(d.get("takes", []), where), take_recipes=_take_recipes(d.get("take_recipes", {}), where),
+                    extra=_extra(d, _CLIP_KEYS, where))
     if type_name == "Still":
         return Still(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
                      duration=_get(d, "duration", int, where), media_id=_get(d, "media", str, where),
@@ -528,6 +538,28 @@ def _takes(value: Any, where: str) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise _Bad(where, "field \"takes\" should be a list of media ids")
     return tuple(value)
+
+
+def _take_recipes(value: Any, where: str) -> Mapping:
+    if not isinstance(value, dict) or not all(isinstance(recipe, dict) for recipe in value.values()):
+        raise _Bad(where, "field \"take_recipes\" should be an object of recipes by media id")
+    _check_depth(value, where)
+    return frozen_mapping({media_id: frozen_mapping(recipe) for media_id, recipe in value.items()})
+
+
+@upgrade("Clip", 1)
+def _clip_1_to_2(d: dict) -> dict:
+    """Clip.2 keeps each take's own recipe ("take_recipes", by media id). A Clip.1 clip had one
+    recipe for all its takes, which switching takes left in place, so the file cannot tell which
+    take it belongs to: the shown take keeps it, as Clip.1 showed it; each other take gets what
+    all takes of one generation share (model, weights, tool, prompt) with its seed unknown, never
+    another take's seed."""
+    generation, takes = d.get("generation"), d.get("takes")
+    if isinstance(generation, dict) and isinstance(takes, list) and "take_recipes" not in d:
+        other = dict(recipe_of_unknown_take(generation))
+        d["take_recipes"] = {take: generation if take == d.get("media") else dict(other)
+                             for take in takes if isinstance(take, str)}
+    return d
 
 
 def _curve(value: Any, where: str) -> Curve:
@@ -641,6 +673,8 @@ def item_to_dict(item: Item) -> dict:
             d["generation"] = dict(item.generation)
         if item.takes:
             d["takes"] = list(item.takes)
+        if item.take_recipes:
+            d["take_recipes"] = {media_id: dict(recipe) for media_id, recipe in item.take_recipes.items()}
         return d
     if isinstance(item, Still):
         d = {**item.extra, "schema": _schema("Still"), "id": item.id, "start": item.start, "duration": item.duration,

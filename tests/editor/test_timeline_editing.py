@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QWheelEvent
+from PySide6.QtGui import QContextMenuEvent, QWheelEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -229,3 +229,87 @@ def test_dropping_files_from_the_desktop_places_them_at_the_drop_frame(window, t
     assert len(warnings) == 1 and "notes.mp4" in warnings[0]
     window.document.undo_stack.undo()  # the whole drop is one step
     assert snapshot(window.project) == before
+
+
+def _context_menu_on(view, qtbot, at: QPoint) -> dict:
+    """Right-clicks at `at` and reads the context menu that opens (then closes it): whether
+    "Blend with the other selected clip" is enabled, and the selection while it is open."""
+    from PySide6.QtCore import QTimer
+
+    seen = {}
+    poll = QTimer()
+
+    def read_menu():
+        menu = QApplication.activePopupWidget()
+        if menu is None or not menu.isVisible():
+            return
+        poll.stop()
+        blend = next(a for a in menu.actions() if a.text() == "Blend with the other selected clip")
+        seen.update(blend=blend.isEnabled(), selected=sorted(view.selected_ids()))
+        menu.close()
+
+    poll.timeout.connect(read_menu)
+    poll.start(20)
+    # the events a right-click delivers on Linux: the press, the context menu request (sent on
+    # press there; QTest does not make it), the release
+    viewport = view.viewport()
+    QTest.mousePress(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+    QApplication.sendEvent(viewport, QContextMenuEvent(QContextMenuEvent.Reason.Mouse, at, viewport.mapToGlobal(at)))
+    QTest.mouseRelease(viewport, Qt.MouseButton.RightButton, Qt.KeyboardModifier.NoModifier, at)
+    qtbot.waitUntil(lambda: bool(seen))
+    poll.stop()
+    return seen
+
+
+def test_right_click_keeps_a_multi_selection_and_selects_an_unselected_clip_alone(window, qtbot):
+    view = window.timeline.view
+    viewport = view.viewport()
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 40, "V1"))
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.ControlModifier, point(view, 140, "V1"))
+    assert sorted(view.selected_ids()) == ["c1", "c2"]
+    # right-click one of the two: both stay selected, so the two can be blended
+    assert _context_menu_on(view, qtbot, point(view, 40, "V1")) == {"blend": True, "selected": ["c1", "c2"]}
+    assert sorted(view.selected_ids()) == ["c1", "c2"]
+    # select c1 alone, then right-click c2, which is not selected: it becomes the selection
+    QTest.mouseClick(viewport, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, point(view, 40, "V1"))
+    assert view.selected_ids() == ["c1"]
+    assert _context_menu_on(view, qtbot, point(view, 140, "V1")) == {"blend": False, "selected": ["c2"]}
+
+
+def test_switching_a_take_shows_its_picture_and_carries_its_recipe(qtbot, tmp_path):
+    from PySide6.QtGui import QPixmap
+
+    from engine.library.catalog import GenerationRecord
+    from engine.media.thumbnails import thumbnail
+    from tests.generate.media import write_clip
+
+    takes = [write_clip(tmp_path / f"fox-{i}.mp4", 24, seed=i) for i in (1, 2, 3)]  # different colours
+    window = MainWindow(new_project(160, 96, 24), start_worker=False)
+    qtbot.addWidget(window)
+    for seed, path in zip((101, 202, 303), takes):
+        window.library.library.add_generation(GenerationRecord(
+            tool="generate", output_path=str(path), prompts=[{"start": None, "stop": None, "text": "a red fox"}],
+            model_id="toyworld", seeds=[seed], settings={"steps": 8, "takes": [str(p) for p in takes]}))
+    view = window.timeline.view
+    assert view.drop_paths([str(takes[0])], QPointF(view.view_x_of(10), point(view, 10, "V1").y()))
+    [clip] = window.project.timeline.tracks_of("video")[0].items
+    assert clip.generation["seed"] == 101
+    assert [clip.take_recipes[media_id]["seed"] for media_id in clip.takes] == [101, 202, 303]
+    graphic = view.graphics[clip.id]
+
+    def shows(path) -> bool:
+        expected = QPixmap(str(thumbnail(str(path), 0, window.project.rate, 36))).toImage()
+        return graphic.thumbnail is not None and graphic.thumbnail.toImage() == expected
+
+    qtbot.waitUntil(lambda: shows(takes[0]))
+    view.select_ids([clip.id])
+    menu = window.clip_tools.menu(window.project, window._selected_clips())
+    [switch] = [action.menu() for action in menu.actions() if action.text() == "Switch take"]
+    switch.actions()[2].trigger()
+    [switched] = window.project.timeline.tracks_of("video")[0].items
+    assert window.project.media[switched.media_id].path == str(takes[2]) and switched.generation["seed"] == 303
+    qtbot.waitUntil(lambda: shows(takes[2]))
+    window.document.undo_stack.undo()
+    [back] = window.project.timeline.tracks_of("video")[0].items
+    assert back.media_id == clip.media_id and back.generation["seed"] == 101
+    qtbot.waitUntil(lambda: shows(takes[0]))

@@ -62,7 +62,7 @@ def test_every_tool_writes_provenance_in_the_file_and_beside_it(tmp_path, tiny_l
     generated = [r for r in inside["ranges"] if r["kind"] == "generated"]
     assert generated and all(r["model"] == "tiny-ltx" and r["seed"] == 5 for r in generated)
     assert inside["num_frames"] == read_video(out).shape[0]
-    assert inside["recipe"]["schema"].startswith(rq.request_from_json(inside["recipe"]).__class__.__name__)
+    assert {r.get("tool") for r in generated} == {tool}
     if tool in ("extend", "loop", "retake"):  # the source clip's own frames are called captured
         assert any(r["kind"] == "captured" and r["source"] == "clip.mp4" for r in inside["ranges"])
 

@@ -101,7 +101,8 @@ def test_registered_upgrade_functions_run_in_order(tmp_path, monkeypatch):
 def test_newer_file_versions_are_refused_clearly(tmp_path):
     project = rich_project(root=str(tmp_path))
     save_project(project, tmp_path / "a.kinora")
-    text = (tmp_path / "a.kinora").read_text().replace('"schema":"Clip.1"', '"schema":"Clip.9"', 1)
+    current = f'"schema":"Clip.{serialize.CURRENT["Clip"]}"'
+    text = (tmp_path / "a.kinora").read_text().replace(current, '"schema":"Clip.9"', 1)
     (tmp_path / "a.kinora").write_text(text)
     with pytest.raises(ProjectFileError, match=r"a\.kinora .*Clip\.9 was written by a newer Kinora.*update Kinora"):
         load_project(tmp_path / "a.kinora")
