@@ -327,6 +327,12 @@ class BackendBase:
         """Context manager: a LoRA applied to the (first) denoiser for one job."""
         return lora_applied(self.lora_loader(), self.transformer, path, weight)
 
+    def upsample_latents(self, latents):
+        raise ModelError(f"{self.name} has no latent upsampler; upscale its pixels instead")
+
+    def keyframe_tokens(self, run: GenerationRun, read: FrameReader) -> KeyframeTokens:
+        raise ModelError(f"{self.name} cannot place keyframes between latent frames; compile the plan for its caps")
+
 
 # -- the one generate -----------------------------------------------------------------------------
 
