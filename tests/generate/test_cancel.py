@@ -65,7 +65,7 @@ def _generate_cancelled(backend, slowed_modules, seconds: float, **generate):
     recipe = tools.text_to_video(backend.caps, num_frames=9, prompt="a lighthouse", width=32, height=32)
     token = CancelToken()
     hooks, started, finished = _slowed(slowed_modules, seconds)
-    cancelled_at = _cancel_after(started, 0.5, token)
+    cancelled_at = _cancel_after(started, seconds / 2, token)  # in the middle of the first slowed block
     try:
         with pytest.raises(JobCancelled):
             backend.generate(recipe.plan, SamplingSettings(steps=2, guidance=1.0, seed=0), cancel=token, **generate)
@@ -81,7 +81,8 @@ def test_cancel_inside_a_slow_transformer_step_returns_within_two_seconds(deep_l
     blocks = list(deep_ltx.transformer.transformer_blocks)
     assert len(blocks) * BLOCK_SECONDS >= 10  # a single step would take 10 s
     waited, finished_after_cancel, finished = _generate_cancelled(deep_ltx, blocks, BLOCK_SECONDS, decode=False)
-    assert finished_after_cancel == 0 and finished < len(blocks)  # stopped inside the first step
+    # at most the block that was past its check when the cancel came ran on; the step stopped early
+    assert finished_after_cancel <= 1 and finished < len(blocks)
     assert waited < 2.0
 
 
@@ -90,7 +91,7 @@ def test_cancel_inside_a_slow_vae_decode_returns_within_two_seconds(tiny_ltx):
     decoder_blocks = [resnet for block in (decoder.mid_block, *decoder.up_blocks) for resnet in block.resnets]
     assert len(decoder_blocks) >= 5  # the decode would take 5 s or more
     waited, finished_after_cancel, finished = _generate_cancelled(tiny_ltx, decoder_blocks, 1.0)
-    assert finished_after_cancel == 0 and finished < len(decoder_blocks)
+    assert finished_after_cancel <= 1 and finished < len(decoder_blocks)
     assert waited < 2.0
 
 
