@@ -15,17 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import ModelError
+from engine.generate.backends import FAMILY_TABLE
 
-# model_index.json `_class_name` -> the backend family that runs it
-FAMILIES = {
-    "LTXPipeline": "ltx",
-    "LTXConditionPipeline": "ltx",
-    "LTXImageToVideoPipeline": "ltx",
-    "WanPipeline": "wan",
-    "WanImageToVideoPipeline": "wan",
-    "SkyReelsV2DiffusionForcingPipeline": "skyreels",
-}
-SUPPORTED_FAMILIES = ("ltx", "wan", "skyreels")
+# model_index.json `_class_name` -> the backend family that runs it, read from the one family table
+FAMILIES = {pipeline: family.name for family in FAMILY_TABLE for pipeline in family.pipelines}
+SUPPORTED_FAMILIES = tuple(family.name for family in FAMILY_TABLE)
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODEL = RESOURCES / "models" / "toyworld"
 # model_index.json library -> the module its classes come from. Classes diffusers defines inside a
@@ -107,11 +101,9 @@ def inspect_model(path: Path, name: str | None = None) -> ModelInfo:
     pipeline_class = str(index.get("_class_name", ""))
     family = FAMILIES.get(pipeline_class)
     if family is None:
-        return ModelInfo(name, path, None, pipeline_class,
-                         f"{path} is a {pipeline_class or 'unknown'} model; Kinora runs LTX-Video, Wan and SkyReels-V2")
-    if family not in SUPPORTED_FAMILIES:
-        return ModelInfo(name, path, family, pipeline_class,
-                         f"{path} is a {family} model, which this version of Kinora cannot run yet; use an LTX-Video or Wan model")
+        labels = [f.label for f in FAMILY_TABLE]
+        return ModelInfo(name, path, None, pipeline_class, f"{path} is a {pipeline_class or 'unknown'} model; Kinora "
+                         f"runs {', '.join(labels[:-1])} and {labels[-1]}")
     for component, spec in index.items():
         if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue
@@ -256,14 +248,17 @@ def choose_memory_options(weights_bytes: int, device, pixels_per_video: int,
                          vae_tiling=pixels_per_video > 768 * 512 * 121 or weights_bytes * 1.3 > free)
 
 
-def load_components(info: ModelInfo, dtype=None) -> dict:
-    """Every component of a model, loaded on the CPU from local safetensors files."""
+def load_components(info: ModelInfo, dtype=None, cancel=None) -> dict:
+    """Every component of a model, loaded on the CPU from local safetensors files. `cancel` (a
+    CancelToken) is checked before each component: a large model takes minutes to read."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     index = json.loads((info.path / "model_index.json").read_text(encoding="utf-8"))
     components = {}
     for component, spec in index.items():
         if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
             continue
+        if cancel is not None:
+            cancel.check()
         library, class_name = spec
         components[component] = load_component(info.path / component, library, class_name, dtype)
     return components

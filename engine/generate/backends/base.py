@@ -1,13 +1,34 @@
-"""What every backend returns, and the parts of a generation run that do not depend on the model."""
+"""What every backend provides (the Backend protocol), what it returns, and the one generate
+function every family runs: the parts of a generation run that do not depend on the model.
+
+A family adapter supplies only what differs between models: how text conditions the denoiser
+(and how each frame is gated to its own prompt), the velocity function, the noise levels, the
+layout of the sampler's tokens, keyframe tokens where the model has them, and its VAE. Seeds,
+defaults, condition latents, noise, hold strengths, sampling, decoding, cancelling and running
+out of memory are handled once, here.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import gc
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engine.errors import ModelError
+from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
+from engine.progress import CancelToken, Progress
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from engine.generate.caps import ModelCaps
+    from engine.generate.models import MemoryOptions, ModelInfo
+    from engine.generate.plan import GenerationPlan
+    from engine.generate.sampler import Velocity
+    from engine.generate.settings import SamplingSettings
 
 
 @dataclass
@@ -127,3 +148,288 @@ def lora_applied(loader, transformer, path: str, weight: float):
         yield
     finally:
         transformer.delete_adapters(name)
+
+
+# -- what every family provides -------------------------------------------------------------------
+
+@dataclass
+class KeyframeTokens:
+    """Extra conditioning tokens at exact times (families with `caps.keyframe_tokens`): each one a
+    latent frame of tokens put in front of the video's tokens, in the sampler's token layout."""
+
+    cond: Any  # (B, n, D) the keyframes' latents
+    noise: Any  # (B, n, D)
+    strength: Any  # (B, n, 1) hold strength of each token
+    coords: Any  # (1, 3, n) where each token sits, in the units the denoiser's positions take
+    prompt: Any  # (B, n) the prompt each token follows
+
+    @property
+    def count(self) -> int:
+        return self.cond.shape[1]
+
+
+@dataclass
+class GenerationRun:
+    """What one generate call has settled before sampling, handed to the family's pieces."""
+
+    plan: GenerationPlan
+    settings: SamplingSettings
+    seeds: list[int]
+    generators: list  # one CPU torch.Generator per video, seeded seeds[i]
+    num_latent_frames: int
+    height: int  # latent rows
+    width: int  # latent columns
+    guided: bool  # guidance > 1: the denoiser sees (unconditional, conditional) batches at guided steps
+    max_sequence_length: int
+    keyframes: KeyframeTokens | None = None
+
+    @property
+    def batch(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def noise_generator(self):
+        """What diffusers' randn_tensor is given: the list for a batch, the one generator for one video
+        (the reference pipelines' convention; the noise differs between the two)."""
+        return self.generators if self.batch > 1 else self.generators[0]
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """A loaded model of one family. engine.generate.backends.FAMILY_TABLE maps pipelines to these.
+
+    The sampler's state is "tokens" in the family's own layout: `pack` turns latents
+    (B, C, F, h, w) into it and `unpack` back. Families with `caps.keyframe_tokens` pack to
+    (B, tokens, D) so that keyframe tokens can be put in front.
+    """
+
+    family: str
+    name: str  # the model's folder: what stored latents and outputs are labelled with
+    caps: ModelCaps
+    device: Any
+    dtype: Any
+    memory: MemoryOptions
+    latent_channels: int
+    default_max_sequence_length: int
+
+    @classmethod
+    def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None,
+             cancel: CancelToken | None = None) -> Backend: ...
+
+    def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
+                 on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
+                 read: FrameReader = read_source_frames, decode: bool = True,
+                 upsample_conditions: bool = False) -> GenerationResult: ...
+
+    # pictures
+    def encode_frames(self, frames: np.ndarray, generator=None):
+        """uint8 RGB frames (n, H, W, 3) -> normalised latents (1, C, latent frames, h, w)."""
+
+    def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
+        """Normalised latents (N, C, F, h, w) -> float frames (N, F, H, W, 3) in [0, 1]."""
+
+    def upsample_latents(self, latents):
+        """(N, C, F, h, w) -> (N, C, F, 2h, 2w); only where `caps.latent_upsampler`."""
+
+    def lora(self, path: str, weight: float = 1.0) -> AbstractContextManager:
+        """A LoRA applied for one job; only where `caps.lora`."""
+
+    # the family's pieces of the shared generate()
+    def pack(self, latents): ...
+
+    def unpack(self, tokens, num_latent_frames: int, height: int, width: int): ...
+
+    def pack_strength(self, latent_strength, batch: int, height: int, width: int):
+        """Hold strength per latent frame (F,) -> per token, broadcastable to `pack(latents)`."""
+
+    def keyframe_tokens(self, run: GenerationRun, read: FrameReader) -> KeyframeTokens:
+        """Only where `caps.keyframe_tokens`."""
+
+    def text_conditioning(self, run: GenerationRun) -> AbstractContextManager:
+        """Encodes the plan's prompts (and negatives when `run.guided`) and gates each frame to its own
+        prompt for as long as the context lasts; yields what `denoising` needs."""
+
+    def sigmas(self, num_steps: int, seq_len: int):
+        """The noise levels (num_steps + 1, ending at 0) for a video of `seq_len` latent cells."""
+
+    def denoising(self, run: GenerationRun, text) -> AbstractContextManager[Velocity]:
+        """Yields velocity(x, sigma) for engine.generate.sampler.sample, the denoiser ready to run."""
+
+    def cancel_points(self) -> list:
+        """The modules (denoiser blocks, VAE and text encoder blocks) before each of which a job's
+        cancel is checked."""
+
+
+def coder_blocks(coder) -> list:
+    """The blocks of a VAE's encoder or decoder (down, mid and up blocks, and each of their resnets)."""
+    import torch
+
+    blocks = []
+    for name in ("down_blocks", "mid_block", "up_blocks"):
+        part = getattr(coder, name, None)
+        for block in part if isinstance(part, torch.nn.ModuleList) else [] if part is None else [part]:
+            blocks.append(block)
+            blocks.extend(getattr(block, "resnets", None) or ())
+    return blocks
+
+
+def text_encoder_blocks(text_encoder) -> list:
+    """The layers of a transformers text encoder (T5/UMT5 `encoder.block`, others `layers`)."""
+    encoder = getattr(text_encoder, "encoder", text_encoder)
+    return list(getattr(encoder, "block", None) or getattr(encoder, "layers", None) or ())
+
+
+@contextlib.contextmanager
+def cancel_checks(modules, cancel: CancelToken | None) -> Iterator[None]:
+    """`cancel.check()` before each of `modules` runs, for the duration of one job: one sampler step
+    of a large model, or one decode, can take minutes, and a cancel must not wait for it."""
+    if cancel is None:
+        yield
+        return
+
+    def check(_module, _args) -> None:
+        cancel.check()
+
+    handles = [module.register_forward_pre_hook(check) for module in modules]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+class BackendBase:
+    """What the families share beyond generate(): the public generate method and a decode that
+    retries with VAE tiling. Subclasses provide the rest of `Backend`, and `_decode`."""
+
+    def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
+                 on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
+                 read: FrameReader = read_source_frames, decode: bool = True,
+                 upsample_conditions: bool = False) -> GenerationResult:
+        """Run `plan`. With `upsample_conditions`, sources are encoded at half the plan's width and
+        height and their latents doubled by the latent upsampler (the upscale tool's latent path)."""
+        return generate(self, plan, settings, on_step=on_step, cancel=cancel, read=read, decode=decode,
+                        upsample_conditions=upsample_conditions)
+
+    def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
+        """Normalised latents (N, C, F, h, w) -> float frames (N, F, H, W, 3) in [0, 1]; retried with
+        VAE tiling when memory runs out, so the sampled latents are never lost."""
+        try:
+            return self._decode(latents, settings, generators)
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error) or self.memory.vae_tiling:
+                raise
+            free_memory()
+            self.vae.enable_tiling()
+            return self._decode(latents, settings, generators)
+
+    def lora(self, path: str, weight: float = 1.0):
+        """Context manager: a LoRA applied to the (first) denoiser for one job."""
+        return lora_applied(self.lora_loader(), self.transformer, path, weight)
+
+    def upsample_latents(self, latents):
+        raise ModelError(f"{self.name} has no latent upsampler; upscale its pixels instead")
+
+    def keyframe_tokens(self, run: GenerationRun, read: FrameReader) -> KeyframeTokens:
+        raise ModelError(f"{self.name} cannot place keyframes between latent frames; compile the plan for its caps")
+
+
+# -- the one generate -----------------------------------------------------------------------------
+
+def generate(backend: Backend, plan: GenerationPlan, settings: SamplingSettings, *,
+             on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
+             read: FrameReader = read_source_frames, decode: bool = True,
+             upsample_conditions: bool = False) -> GenerationResult:
+    """Sample `plan` on `backend`: condition latents and hold strengths from the plan's layers,
+    keyframe tokens, gated text, the model's noise levels, engine.generate.sampler.sample, then
+    the VAE decode. `cancel` is checked before every step and before every block of the denoiser,
+    the VAE and the text encoder, and raises engine.progress.JobCancelled."""
+    with out_of_memory_reported(plan, settings, backend.device), cancel_checks(backend.cancel_points(), cancel):
+        return _generate(backend, plan, settings, on_step, cancel, read, decode, upsample_conditions)
+
+
+def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, upsample_conditions):
+    import torch
+    from diffusers.utils.torch_utils import randn_tensor
+
+    from engine.generate.sampler import sample
+
+    caps = backend.caps
+    if plan.width % caps.size_multiple or plan.height % caps.size_multiple:
+        raise ModelError(f"plan size {plan.width}x{plan.height} is not a multiple of {caps.size_multiple}")
+    if plan.vae_temporal_compression != caps.vae_temporal_compression:
+        raise ModelError("the plan was compiled for another model's frame layout; compile it for this model")
+    if cancel is not None:
+        cancel.check()
+    seeds = [settings.seed + i for i in range(settings.variations)]
+    guidance = caps.default_guidance if settings.guidance is None else settings.guidance
+    run = GenerationRun(
+        plan=plan, settings=settings, seeds=seeds,
+        generators=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
+        num_latent_frames=plan.num_latent_frames, height=plan.height // caps.vae_spatial_compression,
+        width=plan.width // caps.vae_spatial_compression, guided=guidance > 1.0,
+        max_sequence_length=settings.max_sequence_length or backend.default_max_sequence_length)
+    batch, frames, h, w = run.batch, run.num_latent_frames, run.height, run.width
+
+    with torch.no_grad():
+        cond, strength = _condition_latents(backend, run, read, upsample_conditions)
+        noise = randn_tensor((batch, backend.latent_channels, frames, h, w), generator=run.noise_generator,
+                             device=backend.device, dtype=torch.float32)
+        noise_tokens = backend.pack(noise)
+        if cond is None:
+            cond_tokens = torch.zeros_like(noise_tokens)
+            strength_tokens = backend.pack_strength(torch.zeros(frames), batch, h, w)
+        else:
+            cond_tokens = backend.pack(cond.to(backend.device).expand(batch, -1, -1, -1, -1))
+            strength_tokens = backend.pack_strength(strength, batch, h, w)
+        num_key_tokens = 0
+        if plan.keyframes and caps.keyframe_tokens:
+            run.keyframes = keys = backend.keyframe_tokens(run, read)
+            num_key_tokens = keys.count
+            noise_tokens = torch.cat([keys.noise, noise_tokens], dim=1)
+            cond_tokens = torch.cat([keys.cond, cond_tokens], dim=1)
+            strength_tokens = torch.cat([keys.strength, strength_tokens], dim=1)
+
+        def preview(x0_tokens):
+            latents = backend.unpack(x0_tokens[:1, num_key_tokens:], frames, h, w)[0, :3]
+            low, high = latents.amin(dim=(1, 2, 3), keepdim=True), latents.amax(dim=(1, 2, 3), keepdim=True)
+            picture = (latents - low) / (high - low).clamp_min(1e-6) * 255.0
+            return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
+
+        with backend.text_conditioning(run) as text:
+            sigmas = backend.sigmas(settings.steps or caps.default_steps, frames * h * w)
+            with backend.denoising(run, text) as velocity:
+                tokens = sample(velocity, noise_tokens, cond_tokens, strength_tokens, sigmas, guidance=guidance,
+                                guidance_interval=settings.guidance_interval or caps.default_guidance_interval,
+                                per_token_timesteps=caps.per_token_timesteps, on_step=on_step,
+                                preview=preview if on_step else None, cancel=cancel)
+        latents = backend.unpack(tokens[:, num_key_tokens:], frames, h, w)
+        result = GenerationResult(latents=latents, frames=None, seeds=seeds)
+        if decode:
+            result.frames = backend.decode(latents, settings, run.noise_generator)
+    return result
+
+
+def _condition_latents(backend: Backend, run: GenerationRun, read: FrameReader, upsample: bool):
+    """(cond latents (1, C, F, h, w), strength (F,)) of the plan's layers, or (None, None)."""
+    plan = run.plan
+    if not plan.has_conditions:
+        return None, None
+
+    def encode(frames):
+        return backend.encode_frames(frames, run.generators[0])
+
+    if not upsample:
+        return condition_latents(plan, encode, read, stored=lambda source: load_stored_latents(
+            source, backend.name, backend.latent_channels, run.height, run.width))
+    if not backend.caps.latent_upsampler:
+        raise ModelError(f"{backend.name} has no latent upsampler (a latent_upsampler folder); upscale its pixels "
+                         "instead")
+    multiple = 2 * backend.caps.size_multiple
+    if plan.width % multiple or plan.height % multiple:
+        raise ModelError(f"the latent upsampler doubles the size: {plan.width}x{plan.height} must be a multiple "
+                         f"of {multiple}")
+    cond, strength = condition_latents(
+        plan, encode, read, size=(plan.width // 2, plan.height // 2), stored=lambda source: load_stored_latents(
+            source, backend.name, backend.latent_channels, run.height // 2, run.width // 2))
+    return backend.upsample_latents(cond), strength

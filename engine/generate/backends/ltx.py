@@ -8,23 +8,24 @@ hold strengths anywhere in the video and per-frame prompts in one forward pass.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
 
 import numpy as np
 
 from engine.errors import ModelError
 from engine.generate.backends import ltx_attention
 from engine.generate.backends.base import (
-    GenerationResult,
-    free_memory,
-    is_out_of_memory,
+    BackendBase,
+    GenerationRun,
+    KeyframeTokens,
+    coder_blocks,
     on_device,
-    out_of_memory_reported,
     place_components,
+    text_encoder_blocks,
     weights_bytes,
 )
 from engine.generate.caps import ModelCaps
-from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
+from engine.generate.conditions import FrameReader
 from engine.generate.models import (
     MemoryOptions,
     ModelInfo,
@@ -34,9 +35,8 @@ from engine.generate.models import (
     pick_device,
 )
 from engine.generate.plan import GenerationPlan
-from engine.generate.sampler import sample
 from engine.generate.settings import SamplingSettings
-from engine.progress import CancelToken, Progress
+from engine.progress import CancelToken
 
 
 def calculate_shift(seq_len: int, base_seq_len: int = 256, max_seq_len: int = 4096, base_shift: float = 0.5,
@@ -79,8 +79,9 @@ def _embed_each_timestep_once(time_embed) -> None:
     time_embed.forward = forward
 
 
-class LTXBackend:
+class LTXBackend(BackendBase):
     family = "ltx"
+    default_max_sequence_length = 128  # LTXPipeline's
 
     def __init__(self, components: dict, device, dtype, memory: MemoryOptions, name: str = "ltx") -> None:
         from diffusers import (
@@ -112,6 +113,7 @@ class LTXBackend:
         self.cross_attention = ltx_attention.install(self.transformer)
         _embed_each_timestep_once(self.transformer.time_embed)
         self.patch_t = self.transformer.config.patch_size_t
+        self.latent_channels = self.transformer.config.in_channels
         self.caps = ModelCaps(
             family="ltx",
             vae_temporal_compression=self.vae.temporal_compression_ratio,
@@ -122,11 +124,14 @@ class LTXBackend:
         )
 
     @classmethod
-    def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None) -> LTXBackend:
+    def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None,
+             cancel: CancelToken | None = None) -> LTXBackend:
         device, dtype = pick_device(device)
-        components = load_components(info, dtype)
+        components = load_components(info, dtype, cancel)
         upsampler = info.path / "latent_upsampler"
         if "latent_upsampler" not in components and (upsampler / "config.json").is_file():
+            if cancel is not None:
+                cancel.check()
             # the upsampler ships as a model of its own; a copy in the model folder is used too
             components["latent_upsampler"] = load_component(upsampler, "ltx", "LTXLatentUpsamplerModel", dtype)
         memory = choose_memory_options(weights_bytes(components), device, 0, memory)
@@ -157,13 +162,17 @@ class LTXBackend:
             raw = self._denormalize(latents.to(self.device, torch.float32)).to(self.latent_upsampler.dtype)
             return self._normalize(self.latent_upsampler(raw).float())
 
-    def lora(self, path: str, weight: float = 1.0):
-        """Context manager: a LoRA applied to the transformer for one job."""
+    @staticmethod
+    def lora_loader():
         from diffusers.loaders.lora_pipeline import LTXVideoLoraLoaderMixin
 
-        from engine.generate.backends.base import lora_applied
+        return LTXVideoLoraLoaderMixin
 
-        return lora_applied(LTXVideoLoraLoaderMixin, self.transformer, path, weight)
+    def cancel_points(self) -> list:
+        upsampler = self.latent_upsampler
+        return [*self.transformer.transformer_blocks, *coder_blocks(self.vae.encoder), *coder_blocks(self.vae.decoder),
+                *text_encoder_blocks(self.text_encoder),
+                *([] if upsampler is None else [*upsampler.res_blocks, *upsampler.post_upsample_res_blocks])]
 
     # -- text ---------------------------------------------------------------------------------
 
@@ -177,8 +186,8 @@ class LTXBackend:
             embeds = self.text_encoder(inputs.input_ids.to(self.device))[0]
         return embeds.to(dtype=self.dtype, device=self.device), inputs.attention_mask.bool().to(self.device)
 
-    def text_conditioning(self, plan: GenerationPlan, batch: int, guidance: bool, max_sequence_length: int,
-                          token_prompt):
+    @contextlib.contextmanager
+    def text_conditioning(self, run: GenerationRun):
         """Concatenated prompt embeddings and their padding mask (B, text) for the (uncond, cond) batch.
 
         One prompt: exactly what the pipelines pass. Several: every prompt's tokens in a row, and
@@ -188,7 +197,8 @@ class LTXBackend:
         """
         import torch
 
-        halves = [list(plan.negatives), list(plan.prompts)] if guidance else [list(plan.prompts)]
+        plan, batch, max_sequence_length = run.plan, run.batch, run.max_sequence_length
+        halves = [list(plan.negatives), list(plan.prompts)] if run.guided else [list(plan.prompts)]
         encoded = [self.encode_text(texts, max_sequence_length) for texts in halves]
         if len(plan.prompts) > 1:
             lengths = torch.stack([m.sum(dim=1) for _, m in encoded]).amax(dim=0).clamp_min(1)
@@ -203,11 +213,26 @@ class LTXBackend:
             embeds.append(e.repeat(batch, 1, 1))
             masks.append(m.repeat(batch, 1))
         context, text_mask = torch.cat(embeds), torch.cat(masks)
-        if len(plan.prompts) > 1:
-            # the same token -> prompt runs for every video of the batch
+        try:
+            if len(plan.prompts) > 1:
+                # the same token -> prompt runs for every video of the batch
+                runs = ltx_attention.segments(self._token_prompt(run), slot)
+                for processor in self.cross_attention:
+                    processor.segments = runs
+            yield context, text_mask
+        finally:
             for processor in self.cross_attention:
-                processor.segments = ltx_attention.segments(token_prompt[0].to(self.device), slot)
-        return context, text_mask
+                processor.segments = None
+
+    def _token_prompt(self, run: GenerationRun):
+        """The prompt each token of one video follows (tokens,), keyframe tokens first."""
+        import torch
+
+        prompt_map = torch.tensor(np.array(run.plan.latent_prompt), device=self.device).view(1, 1, -1, 1, 1)
+        token_prompt = pack(prompt_map.expand(1, 1, -1, run.height, run.width), self.patch, self.patch_t)[0, :, 0]
+        if run.keyframes is not None:
+            token_prompt = torch.cat([run.keyframes.prompt[0], token_prompt])
+        return token_prompt
 
     # -- pictures -----------------------------------------------------------------------------
 
@@ -231,18 +256,6 @@ class LTXBackend:
         with on_device(self.vae, self.device, self.memory.offloads), torch.no_grad():
             latents = self.vae.encode(pixels).latent_dist.sample(generator)
         return self._normalize(latents.to(torch.float32))
-
-    def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
-        """Normalised latents (N, C, F, h, w) -> float frames (N, F, H, W, 3) in [0, 1]; retried with
-        VAE tiling when memory runs out, so the sampled latents are never lost."""
-        try:
-            return self._decode(latents, settings, generators)
-        except (RuntimeError, MemoryError) as error:
-            if not is_out_of_memory(error) or self.memory.vae_tiling:
-                raise
-            free_memory()
-            self.vae.enable_tiling()
-            return self._decode(latents, settings, generators)
 
     def _decode(self, latents, settings: SamplingSettings, generators) -> np.ndarray:
         import torch
@@ -278,14 +291,17 @@ class LTXBackend:
         scheduler.set_timesteps(sigmas=np.linspace(1.0, 1 / num_steps, num_steps), mu=mu, device=self.device)
         return scheduler.sigmas.to(self.device)
 
-    def _check_upsampling(self, plan: GenerationPlan) -> None:
-        if self.latent_upsampler is None:
-            raise ModelError(f"{self.name} has no latent upsampler (a latent_upsampler folder); upscale its pixels "
-                             "instead")
-        multiple = 2 * self.caps.size_multiple
-        if plan.width % multiple or plan.height % multiple:
-            raise ModelError(f"the latent upsampler doubles the size: {plan.width}x{plan.height} must be a multiple "
-                             f"of {multiple}")
+    def pack(self, latents):
+        return pack(latents, self.patch, self.patch_t)
+
+    def unpack(self, tokens, num_latent_frames: int, height: int, width: int):
+        return unpack(tokens, num_latent_frames // self.patch_t, height // self.patch, width // self.patch, self.patch,
+                      self.patch_t)
+
+    def pack_strength(self, latent_strength, batch: int, height: int, width: int):
+        """(B, tokens, 1): a token patched over several latent frames is held as its most held one."""
+        strength_map = latent_strength.to(self.device).view(1, 1, -1, 1, 1).expand(batch, 1, -1, height, width)
+        return pack(strength_map, self.patch, self.patch_t).amax(-1, keepdim=True)
 
     def _grid_coords(self, num_latent_frames: int, h: int, w: int, plan: GenerationPlan):
         """Positions (1, 3, tokens) of the latent grid, in the units `video_coords` takes, equal to the
@@ -299,13 +315,14 @@ class LTXBackend:
         grid = torch.stack(torch.meshgrid(f, y, x, indexing="ij")).flatten(1)
         return grid.unsqueeze(0).to(self.device)
 
-    def _keyframe_tokens(self, plan: GenerationPlan, read: FrameReader, generators, batch: int, h: int, w: int):
+    def keyframe_tokens(self, run: GenerationRun, read: FrameReader) -> KeyframeTokens:
         """One latent frame of tokens per keyframe, placed at its exact pixel time."""
         import torch
         from diffusers.utils.torch_utils import randn_tensor
 
         from engine.generate.media_io import fit_frames
 
+        plan, generators, batch, h, w = run.plan, run.generators, run.batch, run.height, run.width
         parts = {"cond": [], "strength": [], "coords": [], "prompt": []}
         fps = float(plan.rate.fps)
         for key in plan.keyframes:
@@ -319,118 +336,42 @@ class LTXBackend:
             parts["coords"].append(grid)
             parts["prompt"].append(torch.full((1, n), int(plan.pixel_prompt[key.pixel_frame]), device=self.device))
         cond = torch.cat(parts["cond"], dim=1).expand(batch, -1, -1)
-        noise = randn_tensor(cond.shape, generator=generators if batch > 1 else generators[0], device=self.device,
-                             dtype=torch.float32)
-        prompt = torch.cat(parts["prompt"], dim=1).expand(batch, -1)
-        return {"cond": cond, "noise": noise, "strength": torch.cat(parts["strength"], dim=1).expand(batch, -1, -1),
-                "coords": torch.cat(parts["coords"], dim=2), "prompt": prompt}
+        noise = randn_tensor(cond.shape, generator=run.noise_generator, device=self.device, dtype=torch.float32)
+        return KeyframeTokens(cond=cond, noise=noise, strength=torch.cat(parts["strength"], dim=1).expand(batch, -1, -1),
+                              coords=torch.cat(parts["coords"], dim=2),
+                              prompt=torch.cat(parts["prompt"], dim=1).expand(batch, -1))
 
-    def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
-                 on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
-                 read: FrameReader = read_source_frames, decode: bool = True,
-                 upsample_conditions: bool = False) -> GenerationResult:
-        """With `upsample_conditions`, sources are encoded at half the plan's width and height and
-        their latents doubled by the latent upsampler (the upscale tool's latent path)."""
-        try:
-            with out_of_memory_reported(plan, settings, self.device):
-                return self._generate(plan, settings, on_step, cancel, read, decode, upsample_conditions)
-        finally:
-            for processor in self.cross_attention:
-                processor.segments = None
-
-    def _generate(self, plan, settings, on_step, cancel, read, decode, upsample_conditions) -> GenerationResult:
+    @contextlib.contextmanager
+    def denoising(self, run: GenerationRun, text):
+        """The transformer's velocity, as LTXPipeline calls it (timesteps scaled to the training range,
+        the RoPE scale of the VAE's compression), with keyframe tokens at their own positions."""
         import torch
-        from diffusers.utils.torch_utils import randn_tensor
 
-        if plan.width % self.caps.size_multiple or plan.height % self.caps.size_multiple:
-            raise ModelError(f"plan size {plan.width}x{plan.height} is not a multiple of {self.caps.size_multiple}")
-        if plan.vae_temporal_compression != self.caps.vae_temporal_compression:
-            raise ModelError("the plan was compiled for another model's frame layout; compile it for this model")
-        batch = settings.variations
-        seeds = [settings.seed + i for i in range(batch)]
-        generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-        steps = settings.steps or self.caps.default_steps
-        guidance = self.caps.default_guidance if settings.guidance is None else settings.guidance
-        interval = settings.guidance_interval or self.caps.default_guidance_interval
-        num_latent_frames = plan.num_latent_frames
-        h = plan.height // self.caps.vae_spatial_compression
-        w = plan.width // self.caps.vae_spatial_compression
-        channels = self.transformer.config.in_channels
-        shape = (batch, channels, num_latent_frames, h, w)
+        context, attention = text
+        h, w = run.height, run.width
+        rope_scale = (self.caps.vae_temporal_compression / float(run.plan.rate.fps),
+                      self.caps.vae_spatial_compression, self.caps.vae_spatial_compression)
+        num_train_timesteps = self.scheduler_config.get("num_train_timesteps", 1000)
+        post_frames, post_h, post_w = run.num_latent_frames // self.patch_t, h // self.patch, w // self.patch
+        video_coords = None
+        if run.keyframes is not None:
+            video_coords = torch.cat([run.keyframes.coords, self._grid_coords(run.num_latent_frames, h, w, run.plan)],
+                                     dim=2)
 
-        with torch.no_grad():
-            cond_latents, latent_strength = (None, None)
-            if plan.has_conditions and upsample_conditions:
-                self._check_upsampling(plan)
-                cond_latents, latent_strength = condition_latents(
-                    plan, lambda frames: self.encode_frames(frames, generators[0]), read,
-                    stored=lambda source: load_stored_latents(source, self.name, channels, h // 2, w // 2),
-                    size=(plan.width // 2, plan.height // 2))
-                cond_latents = self.upsample_latents(cond_latents)
-            elif plan.has_conditions:
-                cond_latents, latent_strength = condition_latents(
-                    plan, lambda frames: self.encode_frames(frames, generators[0]), read,
-                    stored=lambda source: load_stored_latents(source, self.name, channels, h, w))
-            noise = randn_tensor(shape, generator=generators if batch > 1 else generators[0], device=self.device,
-                                 dtype=torch.float32)
-            noise_tokens = pack(noise, self.patch, self.patch_t)
-            if cond_latents is None:
-                cond_tokens = torch.zeros_like(noise_tokens)
-                strength_tokens = torch.zeros(*noise_tokens.shape[:2], 1, device=self.device)
+        def velocity(x, sigma):
+            timestep = sigma * num_train_timesteps
+            if timestep.ndim == 0:
+                timestep = timestep.expand(x.shape[0])
             else:
-                cond_tokens = pack(cond_latents.to(self.device).expand(batch, -1, -1, -1, -1), self.patch, self.patch_t)
-                strength_map = latent_strength.to(self.device).view(1, 1, -1, 1, 1).expand(batch, 1, -1, h, w)
-                strength_tokens = pack(strength_map, self.patch, self.patch_t).amax(-1, keepdim=True)
-            prompt_map = torch.tensor(np.array(plan.latent_prompt), device=self.device).view(1, 1, -1, 1, 1)
-            token_prompt = pack(prompt_map.expand(batch, 1, -1, h, w), self.patch, self.patch_t)[..., 0]
-            num_key_tokens, video_coords = 0, None
-            if plan.keyframes:
-                keys = self._keyframe_tokens(plan, read, generators, batch, h, w)
-                num_key_tokens = keys["cond"].shape[1]
-                noise_tokens = torch.cat([keys["noise"], noise_tokens], dim=1)
-                cond_tokens = torch.cat([keys["cond"], cond_tokens], dim=1)
-                strength_tokens = torch.cat([keys["strength"], strength_tokens], dim=1)
-                token_prompt = torch.cat([keys["prompt"], token_prompt], dim=1)
-                video_coords = torch.cat([keys["coords"], self._grid_coords(num_latent_frames, h, w, plan)], dim=2)
-            use_guidance = guidance > 1.0
-            if use_guidance:
-                token_prompt = torch.cat([token_prompt, token_prompt])
-            context, attention = self.text_conditioning(plan, batch, use_guidance,
-                                                        settings.max_sequence_length or 128, token_prompt)
-            sigmas = self.sigmas(steps, num_latent_frames * h * w)
-            rope_scale = (self.caps.vae_temporal_compression / float(plan.rate.fps),
-                          self.caps.vae_spatial_compression, self.caps.vae_spatial_compression)
-            num_train_timesteps = self.scheduler_config.get("num_train_timesteps", 1000)
-            post_frames = num_latent_frames // self.patch_t
-            post_h, post_w = h // self.patch, w // self.patch
+                timestep = timestep.squeeze(-1)
+                if bool((timestep == timestep[:, :1]).all()):
+                    timestep = timestep[:, 0]  # one level per video: the pipelines' cheaper call
+            coords = None if video_coords is None else video_coords.expand(x.shape[0], -1, -1)
+            rows = x.shape[0]  # the whole (uncond, cond) batch, or its conditional half alone
+            return self.transformer(
+                hidden_states=x.to(self.dtype), encoder_hidden_states=context[-rows:], timestep=timestep,
+                encoder_attention_mask=attention[-rows:], num_frames=post_frames, height=post_h, width=post_w,
+                rope_interpolation_scale=rope_scale, video_coords=coords, return_dict=False)[0]
 
-            def velocity(x, sigma):
-                timestep = sigma * num_train_timesteps
-                if timestep.ndim == 0:
-                    timestep = timestep.expand(x.shape[0])
-                else:
-                    timestep = timestep.squeeze(-1)
-                    if bool((timestep == timestep[:, :1]).all()):
-                        timestep = timestep[:, 0]  # one level per video: the pipelines' cheaper call
-                coords = None if video_coords is None else video_coords.expand(x.shape[0], -1, -1)
-                rows = x.shape[0]  # the whole (uncond, cond) batch, or its conditional half alone
-                return self.transformer(
-                    hidden_states=x.to(self.dtype), encoder_hidden_states=context[-rows:], timestep=timestep,
-                    encoder_attention_mask=attention[-rows:], num_frames=post_frames, height=post_h, width=post_w,
-                    rope_interpolation_scale=rope_scale, video_coords=coords, return_dict=False)[0]
-
-            def preview(x0_tokens):
-                latents = unpack(x0_tokens[:1, num_key_tokens:], post_frames, post_h, post_w, self.patch, self.patch_t)[0, :3]
-                low, high = latents.amin(dim=(1, 2, 3), keepdim=True), latents.amax(dim=(1, 2, 3), keepdim=True)
-                picture = (latents - low) / (high - low).clamp_min(1e-6) * 255.0
-                return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
-
-            with on_device(self.transformer, self.device, self.memory.cpu_offload):
-                tokens = sample(velocity, noise_tokens, cond_tokens, strength_tokens, sigmas, guidance=guidance,
-                                guidance_interval=interval, per_token_timesteps=True, on_step=on_step,
-                                preview=preview if on_step else None, cancel=cancel)
-            latents = unpack(tokens[:, num_key_tokens:], post_frames, post_h, post_w, self.patch, self.patch_t)
-            result = GenerationResult(latents=latents, frames=None, seeds=seeds)
-            if decode:
-                result.frames = self.decode(latents, settings, generators if batch > 1 else generators[0])
-        return result
+        with on_device(self.transformer, self.device, self.memory.cpu_offload):
+            yield velocity

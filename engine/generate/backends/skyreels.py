@@ -39,7 +39,7 @@ class SkyReelsBackend(WanBackend):
     def per_token_timesteps(self) -> bool:
         return True
 
-    def sigmas(self, num_steps: int):
+    def sigmas(self, num_steps: int, seq_len: int | None = None):
         """The shipped scheduler's flow sigmas when it has them (the UniPC flow schedule the
         SkyReels-V2 models come with), else Wan's flow-matching schedule."""
         import torch

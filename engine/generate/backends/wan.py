@@ -11,23 +11,22 @@ attention processor that adds a prompt-gating bias to cross-attention.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
 
 import numpy as np
 
 from engine.errors import ModelError
 from engine.generate.backends.base import (
-    GenerationResult,
-    free_memory,
-    is_out_of_memory,
+    BackendBase,
+    GenerationRun,
+    coder_blocks,
     on_device,
-    out_of_memory_reported,
     place_components,
+    text_encoder_blocks,
     weights_bytes,
 )
 from engine.generate.caps import ModelCaps
-from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
 from engine.generate.models import (
     MemoryOptions,
     ModelInfo,
@@ -36,9 +35,8 @@ from engine.generate.models import (
     pick_device,
 )
 from engine.generate.plan import GenerationPlan
-from engine.generate.sampler import sample
 from engine.generate.settings import SamplingSettings
-from engine.progress import CancelToken, Progress
+from engine.progress import CancelToken
 
 MASKED = -10000.0
 
@@ -62,7 +60,7 @@ def _gated_processor_class(base):
     return PromptGatedAttnProcessor
 
 
-class WanBackend:
+class WanBackend(BackendBase):
     """Families built on Wan's VAE and text encoder (SkyReels-V2) subclass this and change the
     class attributes below, the processor base, the LoRA loader, `per_token_timesteps`, `sigmas`
     and `forward`."""
@@ -71,6 +69,7 @@ class WanBackend:
     label = "Wan"
     transformer_class_name = "WanTransformer3DModel"
     default_steps, default_guidance, default_rate = 50, 5.0, 16
+    default_max_sequence_length = 512  # WanPipeline's
 
     @staticmethod
     def attention_processor_base():
@@ -111,6 +110,7 @@ class WanBackend:
         if memory.vae_tiling:
             self.vae.enable_tiling()
         self.patch_t, self.patch_h, self.patch_w = self.transformer.config.patch_size
+        self.latent_channels = self.transformer.config.in_channels
         self.processors = []
         gated = _gated_processor_class(self.attention_processor_base())
         for model in (self.transformer, self.transformer_2):
@@ -134,9 +134,10 @@ class WanBackend:
         return self.expand_timesteps
 
     @classmethod
-    def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None) -> WanBackend:
+    def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None,
+             cancel: CancelToken | None = None) -> WanBackend:
         device, dtype = pick_device(device)
-        components = load_components(info, dtype)
+        components = load_components(info, dtype, cancel)
         index = json.loads((info.path / "model_index.json").read_text(encoding="utf-8"))
         return cls(components, index, device, dtype, choose_memory_options(weights_bytes(components), device, 0, memory),
                    name=str(info.path))
@@ -147,11 +148,10 @@ class WanBackend:
 
         return WanLoraLoaderMixin
 
-    def lora(self, path: str, weight: float = 1.0):
-        """Context manager: a LoRA applied to the (first) transformer for one job."""
-        from engine.generate.backends.base import lora_applied
-
-        return lora_applied(self.lora_loader(), self.transformer, path, weight)
+    def cancel_points(self) -> list:
+        return [*(block for model in (self.transformer, self.transformer_2) if model is not None
+                  for block in model.blocks),
+                *coder_blocks(self.vae.encoder), *coder_blocks(self.vae.decoder), *text_encoder_blocks(self.text_encoder)]
 
     # -- text ---------------------------------------------------------------------------------
 
@@ -192,17 +192,7 @@ class WanBackend:
         mean, inv_std = self._mean_std(latents)
         return (latents - mean) * inv_std
 
-    def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
-        try:
-            return self._decode(latents)
-        except (RuntimeError, MemoryError) as error:
-            if not is_out_of_memory(error) or self.memory.vae_tiling:
-                raise
-            free_memory()
-            self.vae.enable_tiling()
-            return self._decode(latents)
-
-    def _decode(self, latents) -> np.ndarray:
+    def _decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
         import torch
 
         latents = latents.to(self.device, dtype=self.vae.dtype)
@@ -225,90 +215,64 @@ class WanBackend:
         return model(hidden_states=x.to(model.dtype), timestep=timestep, encoder_hidden_states=context,
                      return_dict=False)[0]
 
-    def sigmas(self, num_steps: int):
+    def sigmas(self, num_steps: int, seq_len: int | None = None):
+        """The scheduler's shifted sigmas (its shift does not depend on the video's size)."""
         scheduler = type(self.scheduler).from_config(self.scheduler.config)
         scheduler.set_timesteps(num_steps, device=self.device)
         return scheduler.sigmas.to(self.device)
 
-    def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
-                 on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
-                 read: FrameReader = read_source_frames, decode: bool = True) -> GenerationResult:
-        try:
-            with out_of_memory_reported(plan, settings, self.device):
-                return self._generate(plan, settings, on_step, cancel, read, decode)
-        finally:
-            for processor in self.processors:
-                processor.bias = None
+    # -- the pieces of the shared generate (engine.generate.backends.base.generate) -------------
 
-    def _generate(self, plan, settings, on_step, cancel, read, decode) -> GenerationResult:
+    def pack(self, latents):
+        return latents  # the sampler works on the latents as they are; the transformer patches them
+
+    def unpack(self, tokens, num_latent_frames: int, height: int, width: int):
+        return tokens
+
+    def pack_strength(self, latent_strength, batch: int, height: int, width: int):
+        frames = latent_strength.shape[0]
+        return latent_strength.to(self.device).view(1, 1, frames, 1, 1).expand(batch, 1, frames, 1, 1).contiguous()
+
+    @contextlib.contextmanager
+    def text_conditioning(self, run: GenerationRun):
+        """The prompts' zero-padded embeddings in a row, (uncond, cond) batch; with several prompts,
+        each transformer token's cross-attention gated to its own frame's prompt."""
         import torch
-        from diffusers.utils.torch_utils import randn_tensor
 
-        if plan.width % self.caps.size_multiple or plan.height % self.caps.size_multiple:
-            raise ModelError(f"plan size {plan.width}x{plan.height} is not a multiple of {self.caps.size_multiple}")
-        batch = settings.variations
-        seeds = [settings.seed + i for i in range(batch)]
-        generators = [torch.Generator(device="cpu").manual_seed(s) for s in seeds]
-        steps = settings.steps or self.caps.default_steps
-        guidance = self.caps.default_guidance if settings.guidance is None else settings.guidance
-        interval = settings.guidance_interval or self.caps.default_guidance_interval
-        max_len = settings.max_sequence_length or 512
-        L = plan.num_latent_frames
-        h, w = plan.height // self.caps.vae_spatial_compression, plan.width // self.caps.vae_spatial_compression
-        shape = (batch, self.transformer.config.in_channels, L, h, w)
-
-        with torch.no_grad():
-            use_guidance = guidance > 1.0
-            halves = [list(plan.negatives), list(plan.prompts)] if use_guidance else [list(plan.prompts)]
-            context = torch.cat([self.encode_text(texts, max_len).reshape(1, len(texts) * max_len, -1)
-                                 .repeat(batch, 1, 1) for texts in halves])
+        plan, max_len = run.plan, run.max_sequence_length
+        halves = [list(plan.negatives), list(plan.prompts)] if run.guided else [list(plan.prompts)]
+        context = torch.cat([self.encode_text(texts, max_len).reshape(1, len(texts) * max_len, -1)
+                             .repeat(run.batch, 1, 1) for texts in halves])
+        try:
             if len(plan.prompts) > 1:
-                tokens_per_frame = (h // self.patch_h) * (w // self.patch_w)
-                token_frame = torch.arange(L // self.patch_t * tokens_per_frame, device=self.device) // tokens_per_frame
+                tokens_per_frame = (run.height // self.patch_h) * (run.width // self.patch_w)
+                token_frame = torch.arange(run.num_latent_frames // self.patch_t * tokens_per_frame,
+                                           device=self.device) // tokens_per_frame
                 token_prompt = torch.tensor(np.array(plan.latent_prompt), device=self.device)[token_frame * self.patch_t]
                 slot = torch.arange(context.shape[1], device=self.device) // max_len
                 allowed = slot[None, :] == token_prompt[:, None]
                 bias = ((~allowed).to(torch.float32) * MASKED)[None, None]
                 for processor in self.processors:
                     processor.bias = bias
+            yield context
+        finally:
+            for processor in self.processors:
+                processor.bias = None
 
-            cond, strength = (None, None)
-            if plan.has_conditions:
-                channels = self.transformer.config.in_channels
-                cond, strength = condition_latents(
-                    plan, lambda frames: self.encode_frames(frames), read,
-                    stored=lambda source: load_stored_latents(source, self.name, channels, h, w))
-            noise = randn_tensor(shape, generator=generators if batch > 1 else generators[0], device=self.device,
-                                 dtype=torch.float32)
-            if cond is None:
-                cond = torch.zeros_like(noise)
-                strength_map = torch.zeros(batch, 1, L, 1, 1, device=self.device)
-            else:
-                cond = cond.to(self.device).expand(batch, -1, -1, -1, -1)
-                strength_map = strength.to(self.device).view(1, 1, L, 1, 1).expand(batch, 1, L, 1, 1).contiguous()
-            sigmas = self.sigmas(steps)
-            num_train = self.scheduler.config.num_train_timesteps
-            boundary = None if self.boundary_ratio is None else self.boundary_ratio * num_train
+    @contextlib.contextmanager
+    def denoising(self, run: GenerationRun, context):
+        """The velocity of the expert for the current level: the two-expert Wan 2.2 models hand over
+        from `transformer` to `transformer_2` below the boundary, each moved in for its call when offloading."""
+        num_train = self.scheduler.config.num_train_timesteps
+        boundary = None if self.boundary_ratio is None else self.boundary_ratio * num_train
 
-            def velocity(x, sigma):
-                level = float(sigma.max()) * num_train
-                model = self.transformer
-                if boundary is not None and level < boundary and self.transformer_2 is not None:
-                    model = self.transformer_2
-                with on_device(model, self.device, self.memory.cpu_offload):
-                    # the whole (uncond, cond) batch, or its conditional half alone
-                    return self.forward(model, x, sigma * num_train, context[-x.shape[0]:], plan)
+        def velocity(x, sigma):
+            level = float(sigma.max()) * num_train
+            model = self.transformer
+            if boundary is not None and level < boundary and self.transformer_2 is not None:
+                model = self.transformer_2
+            with on_device(model, self.device, self.memory.cpu_offload):
+                # the whole (uncond, cond) batch, or its conditional half alone
+                return self.forward(model, x, sigma * num_train, context[-x.shape[0]:], run.plan)
 
-            def preview(x0):
-                picture = x0[0, :3]
-                low, high = picture.amin(dim=(1, 2, 3), keepdim=True), picture.amax(dim=(1, 2, 3), keepdim=True)
-                picture = (picture - low) / (high - low).clamp_min(1e-6) * 255.0
-                return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
-
-            latents = sample(velocity, noise, cond, strength_map, sigmas, guidance=guidance, guidance_interval=interval,
-                             per_token_timesteps=self.per_token_timesteps, on_step=on_step,
-                             preview=preview if on_step else None, cancel=cancel)
-            result = GenerationResult(latents=latents, frames=None, seeds=seeds)
-            if decode:
-                result.frames = self.decode(latents, settings)
-        return result
+        yield velocity
