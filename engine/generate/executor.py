@@ -53,9 +53,7 @@ def load_backend_cached(model: str | None, device: str | None, cancel: CancelTok
     with _backend_guard:
         if key not in _backend_cache:
             _backend_cache.clear()  # free the previous model before loading the next
-            if cancel is not None:
-                cancel.check()
-            _backend_cache[key] = load_backend(info, device=device, memory=memory)
+            _backend_cache[key] = load_backend(info, device=device, memory=memory, cancel=cancel)
         return info, _backend_cache[key]
 
 
