@@ -7,6 +7,7 @@ request says where the result lands: a new track above, a new take of the clip, 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 
 from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
@@ -42,7 +43,8 @@ class ClipTools:
     """Builds the tools menu for the selected clips and submits their requests through `submit(request)`."""
 
     def __init__(self, parent: QWidget, submit, report_problem, switch_take, marks=lambda: (None, None),
-                 place_token=lambda: "", request_of=lambda clip: None):
+                 place_token=lambda: "", request_of=lambda clip: None,
+                 defaults=lambda: (rq.Sampling(), rq.Size())):
         self.parent = parent
         self.submit = submit
         self.report_problem = report_problem
@@ -50,6 +52,7 @@ class ClipTools:
         self.marks = marks  # () -> (mark in, mark out) on the timeline
         self.place_token = place_token  # () -> the document a result lands in
         self.request_of = request_of  # clip -> the request JSON that made it (from the library), or None
+        self.defaults = defaults  # () -> (Sampling, Size) the creation bar is set to: model, steps, preset, size
 
     def menu(self, project: Project, clips: list[Clip]) -> QMenu | None:
         videos = [c for c in clips if (ref := project.media.get(c.media_id)) is not None and ref.kind == "video"]
@@ -193,9 +196,12 @@ class ClipTools:
         return True
 
     def _common(self, title: str, place: dict, *, size: rq.Size | None = None, variations: int = 1) -> dict:
-        return {"output": output_path_for(title), "sampling": rq.Sampling(seed=random.randrange(2**31),
-                                                                          variations=variations),
-                "size": size or rq.Size(), "place": {**place, "document": self.place_token()}}
+        """What every tool's request shares: the creation bar's model, steps, preset and size, a
+        new seed, where the output goes and where it lands."""
+        sampling, bar_size = self.defaults()
+        return {"output": output_path_for(title), "size": size or bar_size,
+                "sampling": dataclasses.replace(sampling, seed=random.randrange(2**31), variations=variations),
+                "place": {**place, "document": self.place_token()}}
 
     def _ask_prompt(self, title: str, clip: Clip) -> str | None:
         """The prompt for a tool that continues a clip: its own recipe's prompt, to keep or change."""

@@ -69,7 +69,8 @@ class MainWindow(QMainWindow):
         self._session_token = uuid.uuid4().hex  # results of unsaved projects land in this session only
         self.clip_tools = ClipTools(self, self.submit_request, self._show_problem, self._switch_take,
                                     marks=lambda: (self.timeline.view.mark_in, self.timeline.view.mark_out),
-                                    place_token=self._place_token, request_of=self._request_of)
+                                    place_token=self._place_token, request_of=self._request_of,
+                                    defaults=lambda: (self.creation_bar.sampling(), self.creation_bar.size()))
         self._make_menus()
         self._make_toolbar()
         self.project_label = QLabel()

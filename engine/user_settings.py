@@ -29,12 +29,19 @@ class UserSettings:
     vae_tiling: bool | None = None  # None: decide from the size of the video
     autosave_seconds: int = 60  # at most this long between autosaves while there are unsaved changes
     face_consent: str = "require"
+    # PEM certificate chain and its private key: when both are set, every generated video
+    # carries a signed C2PA manifest too (exports take --sign-cert/--sign-key)
+    sign_cert: str | None = None
+    sign_key: str | None = None
     extra: dict = field(default_factory=dict)  # settings a newer Kinora wrote; kept on save
 
     def __post_init__(self) -> None:
         for name, allowed in (("device", DEVICES), ("memory", MEMORY_MODES), ("face_consent", CONSENT_POLICIES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"setting {name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        for name in ("sign_cert", "sign_key"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"setting {name} must be the path of a PEM file, not {getattr(self, name)!r}")
         if not 5 <= self.autosave_seconds <= 3600:
             raise ValueError(f"setting autosave_seconds must be between 5 and 3600, not {self.autosave_seconds}")
 

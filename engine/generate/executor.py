@@ -109,6 +109,7 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
     from engine.media import provenance
 
     fps = float(recipe.plan.rate.fps)
+    signing = _signing(output)
     written: list[Path] = []
     if output.suffix.lower() == ".npy":
         with atomic_path(output) as temp, open(temp, "wb") as handle:
@@ -122,6 +123,10 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
         manifest = generation_manifest(recipe, record, result.seeds[i], video.shape[0])
         with atomic_path(target) as temp:
             write_video(temp, video, fps, metadata={provenance.TAG: _compact(manifest)})
+            if signing is not None:  # signed before it takes the output's name
+                from engine.media import c2pa_sign
+
+                c2pa_sign.sign(temp, manifest, *signing)
         provenance.write_sidecar(str(target), manifest)
         if recipe.is_plain:
             save_latents(target.with_suffix(".latents.safetensors"), result, recipe, model_name, i, target)
@@ -129,6 +134,18 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
             target.with_suffix(".latents.safetensors").unlink(missing_ok=True)
         written.append(target)
     return written
+
+
+def _signing(output: Path) -> tuple[bytes, bytes] | None:
+    """The user's signing certificate and key when both are set (checked before any work)."""
+    from engine.user_settings import load_settings
+
+    settings = load_settings()
+    if not (settings.sign_cert or settings.sign_key) or output.suffix.lower() != ".mp4":
+        return None
+    from engine.media import c2pa_sign
+
+    return c2pa_sign.load_credentials(str(output), settings.sign_cert, settings.sign_key)
 
 
 def generation_manifest(recipe, record: dict, seed: int, num_frames: int) -> dict:

@@ -336,11 +336,12 @@ def switch_take(project: Project, item_id: str, media_id: str) -> Edit:
         raise EditError(f"{_label(project, item)} has no take {media_id}; generate variations first")
     _check_unlocked(project, track.id)
     recipes = dict(item.take_recipes)
-    if item.generation is not None:
+    if item.generation is not None or item.media_id in recipes:
         recipes[item.media_id] = item.generation
-    recipe = recipes.get(media_id)
-    if recipe is None and item.generation is not None:  # a take nobody recorded: never another take's seed
-        recipe = recipe_of_unknown_take(item.generation)
+    if media_id in recipes:  # its own recipe, or None for a take Kinora did not generate
+        recipe = recipes[media_id]
+    else:  # a take nobody recorded: never another take's seed
+        recipe = None if item.generation is None else recipe_of_unknown_take(item.generation)
     return apply(project, ReplaceItem(dataclasses.replace(item, media_id=media_id, generation=recipe,
                                                           take_recipes=frozen_mapping(recipes))))
 
@@ -357,8 +358,7 @@ def add_takes(project: Project, item_id: str, media_ids: Sequence[str], generati
         raise EditError("the new takes are not in the project's media bin")
     takes = tuple(dict.fromkeys((*(item.takes or (item.media_id,)), *media_ids)))
     recipes = dict(item.take_recipes)
-    if item.generation is not None:
-        recipes[item.media_id] = item.generation
+    recipes[item.media_id] = item.generation  # None: the clip shown until now was not generated
     for media_id, recipe in zip(media_ids, generations):
         if recipe is not None:
             recipes[media_id] = recipe

@@ -541,10 +541,12 @@ def _takes(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _take_recipes(value: Any, where: str) -> Mapping:
-    if not isinstance(value, dict) or not all(isinstance(recipe, dict) for recipe in value.values()):
+    # a null recipe is a take Kinora did not generate (the captured clip a remix was made of)
+    if not isinstance(value, dict) or not all(recipe is None or isinstance(recipe, dict) for recipe in value.values()):
         raise _Bad(where, "field \"take_recipes\" should be an object of recipes by media id")
     _check_depth(value, where)
-    return frozen_mapping({media_id: frozen_mapping(recipe) for media_id, recipe in value.items()})
+    return frozen_mapping({media_id: None if recipe is None else frozen_mapping(recipe)
+                           for media_id, recipe in value.items()})
 
 
 @upgrade("Clip", 1)
@@ -674,7 +676,8 @@ def item_to_dict(item: Item) -> dict:
         if item.takes:
             d["takes"] = list(item.takes)
         if item.take_recipes:
-            d["take_recipes"] = {media_id: dict(recipe) for media_id, recipe in item.take_recipes.items()}
+            d["take_recipes"] = {media_id: None if recipe is None else dict(recipe)
+                                 for media_id, recipe in item.take_recipes.items()}
         return d
     if isinstance(item, Still):
         d = {**item.extra, "schema": _schema("Still"), "id": item.id, "start": item.start, "duration": item.duration,

@@ -173,3 +173,59 @@ def test_a_long_job_is_announced_before_it_is_queued(window, monkeypatch):
     QTest.mouseClick(bar.generate_button, Qt.MouseButton.LeftButton)
     assert asked and "hours on this CPU" in asked[0]
     assert window.bridge.jobs() == []  # declined: nothing queued
+
+
+def test_results_land_on_the_timeline_where_their_request_says(qtbot, tmp_path, monkeypatch):
+    """A storyboard lands on a new track above its range; a remix becomes a new take of its clip,
+    and switching back to the first take brings its recipe back."""
+    from tests.generate.tiny_models import save_tiny_ltx
+
+    model = save_tiny_ltx(tmp_path / "tiny-ltx")
+    clip = str(write_clip(tmp_path / "shot.mp4", 17, seed=1))
+    project = new_project(32, 32, 24)
+    edits.add_media(project, MediaRef("m", clip, "video", num_frames=17, rate=FrameRate.parse(24), width=32,
+                                      height=32))
+    v1 = project.timeline.tracks_of("video")[0].id
+    edits.insert(project, v1, Clip("a", 0, "m", FrameRange(0, 17)))
+    edits.insert(project, project.timeline.tracks_of("prompt")[0].id, TextBlock("p", 0, 17, "a quiet lake"))
+    window = MainWindow(project)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("a storm", True))
+    bar = window.creation_bar
+    bar.model.addItem("tiny", str(model))
+    bar.model.setCurrentIndex(bar.model.count() - 1)
+    bar.steps.setValue(1)
+    bar.resolution.setCurrentText("Project size")
+    bar.source.setCurrentText("Timeline")
+    problems = []
+    monkeypatch.setattr(window, "_show_problem", problems.append)
+    QTest.mouseClick(bar.generate_button, Qt.MouseButton.LeftButton)
+    assert not problems and len(window.bridge.jobs()) == 1, (problems, window.statusBar().currentMessage())
+    [job] = window.bridge.jobs()
+    qtbot.waitUntil(lambda: job.id and window.bridge.jobs()[0].state in ("done", "failed"), timeout=120_000)
+    assert window.bridge.jobs()[0].state == "done", window.bridge.jobs()[0].error
+    qtbot.waitUntil(lambda: len(window.project.timeline.tracks_of("video")) == 2, timeout=10_000)
+    above, below = window.project.timeline.tracks_of("video")
+    assert below.id == v1 and len(above.items) == 1
+    [board] = above.items
+    assert board.start == 0 and board.generation["tool"] == "storyboard"
+    assert window.project.media[board.media_id].path.endswith(".mp4")
+    # a remix of the clip from its menu becomes its new take
+    _, original = window.project.timeline.find("a")
+    window.clip_tools.remix(window.project, original, 0.5)
+    qtbot.waitUntil(lambda: window.bridge.jobs()[-1].state in ("done", "failed"), timeout=120_000)
+    assert window.bridge.jobs()[-1].state == "done", window.bridge.jobs()[-1].error
+    qtbot.waitUntil(lambda: len(window.project.timeline.find("a")[1].takes) == 2, timeout=10_000)
+    _, remixed = window.project.timeline.find("a")
+    remix_request = request_from_json(window.bridge.jobs()[-1].params["request"])
+    assert remix_request.sampling.model == str(model) and remix_request.sampling.steps == 1  # the bar's settings
+    assert remixed.media_id != "m" and remixed.generation["tool"] == "remix"
+    assert remixed.generation["seed"] == remix_request.sampling.seed
+    window.document.perform("Switch take", lambda p: edits.switch_take(p, "a", "m"))
+    _, back = window.project.timeline.find("a")
+    assert back.media_id == "m" and back.generation is None
+    window.document.undo_stack.undo()
+    window.document.undo_stack.undo()
+    assert window.project.timeline.find("a")[1].media_id == "m" and not window.project.timeline.find("a")[1].takes

@@ -144,3 +144,20 @@ def test_the_render_job_signs_too(tmp_path, credentials):
     assert run_render_job(json.loads(json.dumps(params)), lambda progress: None, CancelToken()) == [str(out)]
     store = c2pa_sign.read(str(out))
     assert c2pa_sign.kinora_assertion(store)["ranges"] == read_provenance(str(out))["ranges"]
+
+
+def test_generated_videos_are_signed_when_signing_is_configured(tmp_path, credentials):
+    from engine.cli import main
+    from engine.user_settings import UserSettings, save_settings
+    from tests.generate.tiny_models import save_tiny_ltx
+
+    model = save_tiny_ltx(tmp_path / "tiny-ltx")
+    options = ["a red fox", "--model", str(model), "--size", "32x32", "--frames", "9", "--steps", "1", "--quiet"]
+    assert main(["generate", *options, "-o", str(tmp_path / "plain.mp4")]) == 0
+    assert c2pa_sign.read(str(tmp_path / "plain.mp4")) is None
+    save_settings(UserSettings(sign_cert=credentials["cert"], sign_key=credentials["key"]))
+    out = tmp_path / "signed.mp4"
+    assert main(["generate", *options, "-o", str(out)]) == 0
+    store = c2pa_sign.read(str(out))
+    assert store is not None and store["validation_state"] in ("Valid", "Trusted")
+    assert c2pa_sign.kinora_assertion(store)["ranges"] == read_provenance(str(out))["ranges"]
