@@ -17,6 +17,7 @@ STILL_COLOR = QColor(40, 140, 130)
 TEXT_COLOR = QColor(196, 140, 48)
 AUDIO_COLOR = QColor(60, 150, 90)
 PLAYHEAD_COLOR = QColor(235, 64, 64)
+DISABLED_TEXT = QColor(105, 106, 112)
 
 
 def apply_style(app: QApplication) -> None:
@@ -34,4 +35,7 @@ def apply_style(app: QApplication) -> None:
     palette.setColor(QPalette.ColorRole.Highlight, ACCENT)
     palette.setColor(QPalette.ColorRole.HighlightedText, QColor(255, 255, 255))
     palette.setColor(QPalette.ColorRole.PlaceholderText, QColor(140, 140, 148))
+    # setColor(role, colour) sets every colour group alike; disabled actions must look disabled
+    for role in (QPalette.ColorRole.WindowText, QPalette.ColorRole.Text, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, DISABLED_TEXT)
     app.setPalette(palette)
