@@ -241,8 +241,10 @@ def blend_clips(caps: ModelCaps, first, second, *, curves=(None, None), preset: 
         plan = _compile_shifted(caps, work, FrameRange(overlap.start, overlap.start + total), prompt, negative,
                                 chosen)
         return Recipe(plan=plan, tool="blend", notes=(chosen.note, "blending under the curves drawn on the clips"))
-    n1, n2 = c1.duration, c2.duration
-    chosen = size.choose(caps, num_frames=num_frames or min(n1, n2), rate=float(p1.rate.fps))
+    shorter = min(c1.duration, c2.duration)
+    chosen = size.choose(caps, num_frames=min(num_frames or shorter, shorter), rate=float(p1.rate.fps))
+    if chosen.num_frames > shorter:  # rounded past the shorter clip: it would end before the blend does
+        chosen = replace(chosen, num_frames=max(chosen.num_frames - caps.vae_temporal_compression, 1))
     last = max(chosen.num_frames - 1, 1)
     preset = preset or "transition"
     if preset == "transition":

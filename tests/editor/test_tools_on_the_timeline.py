@@ -229,3 +229,53 @@ def test_results_land_on_the_timeline_where_their_request_says(qtbot, tmp_path, 
     window.document.undo_stack.undo()
     window.document.undo_stack.undo()
     assert window.project.timeline.find("a")[1].media_id == "m" and not window.project.timeline.find("a")[1].takes
+
+
+def test_clips_apart_blend_under_the_curves_drawn_in_the_blend_dialog(window, qtbot, monkeypatch):
+    from editor.dialogs.blend import BlendDialog
+
+    opened = []
+
+    def exec_dialog(dialog):
+        opened.append(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        dialog.resize(900, 400)
+        editor = dialog.second_curve
+        scene = editor.viewbox.mapViewToScene(QPointF(10, 0.3))
+        QTest.mouseClick(editor.plot.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                         editor.plot.mapFromScene(scene))
+        return 1
+
+    monkeypatch.setattr(BlendDialog, "exec", exec_dialog)
+    project = window.project
+    _, a = project.timeline.find("a")
+    _, c = project.timeline.find("c")  # on the same track, apart
+    assert window.clip_tools.blend(project, a, c)
+    [dialog] = opened
+    request = _last_request(window)
+    first, second = dialog.curves()
+    assert request.first_curve == first and request.second_curve == second
+    drawn = [k for k in second if k[0] == pytest.approx(10, abs=1)]
+    assert drawn and drawn[0][1] == pytest.approx(0.3, abs=0.03)  # the point the mouse put there
+    plan = request.recipe(CAPS).plan
+    upper = plan.layers[0]  # the second clip, over the first, by the drawn curve
+    from engine.model.serialize import curve_from_list
+
+    np.testing.assert_allclose(upper.pixel_weight, curve_from_list([list(k) for k in second]).evaluate(
+        np.arange(plan.num_frames)), atol=1e-5)
+
+
+def test_extend_offers_the_clips_own_prompt(window, monkeypatch):
+    import dataclasses
+
+    _, clip = window.project.timeline.find("a")
+    window.document.perform("recipe", lambda p: edits.apply(p, edits.ReplaceItem(
+        dataclasses.replace(clip, generation={"prompt": "a red circle moving right", "seed": 1}))))
+    offered = []
+    monkeypatch.setattr(QInputDialog, "getText", lambda parent, title, label, **k: offered.append(k.get("text"))
+                        or (k.get("text"), True))
+    _, clip = window.project.timeline.find("a")
+    assert window.clip_tools.extend(window.project, clip, "forward")
+    assert offered == ["a red circle moving right"]
+    assert _last_request(window).prompt == "a red circle moving right"
