@@ -532,8 +532,13 @@ class FillGap(Request):
             raise UserError(f"gap {self.start}:{self.stop}: END must be after START")
 
     def inputs(self) -> list[str]:
+        """The media of the clips on the gap's track (its neighbours are held)."""
         project = self.timeline.load()
-        return [ref.path for ref in project.media.values()]
+        from engine.generate.tools import track_of
+
+        track = track_of(project, self.track_id)
+        return list(dict.fromkeys(project.media[item.media_id].path for item in track.items
+                                  if getattr(item, "media_id", None) in project.media))
 
     def recipe(self, caps):
         from engine.generate import tools

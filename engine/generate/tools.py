@@ -297,7 +297,7 @@ def fill_gap(caps: ModelCaps, project: Project, track_id: str, start: int, stop:
     """Generate the empty frames START..STOP-1 of a track: the neighbours' frames held where they
     sit at both ends (up to `context` frames each), the prompt blocks over the gap as its prompts.
     The output is exactly the gap's frames."""
-    track = project.timeline.track(track_id)
+    track = track_of(project, track_id)
     if track.kind != "video":
         raise UserError(f"track {track.name or track_id[:8]} is a {track.kind} track; fill gaps on a video track")
     inside = track.items_in(FrameRange(start, stop))
@@ -317,6 +317,13 @@ def fill_gap(caps: ModelCaps, project: Project, track_id: str, start: int, stop:
                             prompt, negative, chosen)
     return Recipe(plan=plan, tool="fill-gap", keep=(before, before + gap),
                   notes=(chosen.note, f"filling {gap} frames between the neighbours"))
+
+
+def track_of(project: Project, track_id: str) -> Track:
+    try:
+        return project.timeline.track(track_id)
+    except KeyError:
+        raise UserError(f"track {track_id[:8]} is not on the timeline any more; choose the gap again") from None
 
 
 def clip_label(project: Project, item) -> str:
