@@ -88,7 +88,9 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = 1 / rate
-            stream.options = {"crf": "18"}
+            # one encoder thread: x264's threaded encode of the same frames was seen to differ between
+            # runs under load, and a recipe re-run must give the same file
+            stream.options = {"crf": "18", "threads": "1"}
             for index, picture in enumerate(frames):
                 # Converted here, with explicit timestamps, so the same frames always make the same
                 # file (a recipe re-run is bit for bit): the encoder's own first conversion in a
