@@ -26,6 +26,12 @@ class TimelineActions:
         self.undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo = stack.createRedoAction(parent, "&Redo")
         self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        # Toolbar twins with a fixed text, so the buttons after them do not shift sideways as
+        # "Undo Move" becomes "Undo Ripple Delete"; the full text is in their tooltips.
+        self.undo_tool = _stack_button(parent, "Undo", stack.undo, stack.canUndoChanged, stack.undoTextChanged,
+                                       stack.canUndo())
+        self.redo_tool = _stack_button(parent, "Redo", stack.redo, stack.canRedoChanged, stack.redoTextChanged,
+                                       stack.canRedo())
         self.split = _action(parent, "&Split at Playhead", "S", self.split_at_playhead)
         self.delete = _action(parent, "&Delete", "Delete", self.delete_selected)
         self.ripple_delete = _action(parent, "&Ripple Delete", "Shift+Delete", self.ripple_delete_selected)
@@ -129,6 +135,16 @@ def _action(parent: QWidget, text: str, shortcut, slot) -> QAction:
     action = QAction(text, parent)
     action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
     action.triggered.connect(slot)
+    return action
+
+
+def _stack_button(parent: QWidget, text: str, slot, can_changed, text_changed, enabled: bool) -> QAction:
+    action = QAction(text, parent)
+    action.setToolTip(text)
+    action.setEnabled(enabled)
+    action.triggered.connect(slot)
+    can_changed.connect(action.setEnabled)
+    text_changed.connect(lambda what: action.setToolTip(f"{text} {what}".strip()))
     return action
 
 

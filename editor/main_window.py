@@ -8,7 +8,7 @@ import uuid
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
 from editor.actions import TimelineActions, TransportActions
 from editor.bridge import JobBridge
@@ -182,7 +182,7 @@ class MainWindow(QMainWindow):
         a = self.timeline_actions
         toolbar = QToolBar("Edit", self)
         toolbar.setObjectName("EditToolbar")
-        for action in (a.undo, a.redo, None, a.split, a.ripple_delete, a.snapping, None, a.zoom_out, a.zoom_in):
+        for action in (a.undo_tool, a.redo_tool, None, a.split, a.ripple_delete, a.snapping, None, a.zoom_out, a.zoom_in):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         toolbar.addSeparator()
         tools = QToolButton()
@@ -398,18 +398,7 @@ class MainWindow(QMainWindow):
                                    + (f" · {offline} offline" if offline else ""))
 
     def _on_import_triggered(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import media", "",
-                                                "Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg *.jpeg *.webp "
-                                                "*.wav *.mp3 *.flac *.m4a);;All files (*)")
-        problems = []
-        for path in paths:
-            try:
-                self.library.library.add_media(path)
-            except KinoraError as error:
-                problems.append(str(error))
-        self.library.refresh()
-        if problems:
-            self._show_problem("\n\n".join(problems))
+        self.library.import_dialog()
 
     def _on_export_triggered(self) -> None:
         from editor.dialogs.export import ExportDialog

@@ -58,6 +58,7 @@ class _RenderWorker(QObject):
 
 class _Screen(QWidget):
     doubleClicked = Signal()
+    leaveFullScreen = Signal()  # F or Esc pressed while the screen is a full-screen window of its own
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,6 +78,13 @@ class _Screen(QWidget):
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.doubleClicked.emit()
+
+    def keyPressEvent(self, event) -> None:
+        # Full screen, the screen is its own window: the main window's shortcuts do not reach it.
+        if self.isFullScreen() and event.key() in (Qt.Key.Key_F, Qt.Key.Key_Escape):
+            self.leaveFullScreen.emit()
+            return
+        super().keyPressEvent(event)
 
     def sizeHint(self) -> QSize:
         return QSize(960, 540)
@@ -124,6 +132,7 @@ class PreviewPlayer(QWidget):
         layout.addWidget(self.screen, 1)
         layout.addLayout(controls)
         self.screen.doubleClicked.connect(self.toggle_full_screen)
+        self.screen.leaveFullScreen.connect(self.toggle_full_screen)
 
         self._thread = QThread(self)
         self._worker = _RenderWorker()
@@ -243,7 +252,10 @@ class PreviewPlayer(QWidget):
         else:
             self.screen.setParent(None)
             self.screen.setWindowFlags(Qt.WindowType.Window)
+            self.screen.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             self.screen.showFullScreen()
+            self.screen.activateWindow()
+            self.screen.setFocus()
 
     def shutdown(self) -> None:
         self.pause()
