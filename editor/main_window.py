@@ -22,6 +22,7 @@ from editor.library.panel import LibraryPanel
 from editor.preview.player import PreviewPlayer
 from editor.project_files import ProjectFiles
 from editor.timeline.panel import TimelinePanel
+from editor.timeline.tracks import TrackActions
 from engine.errors import KinoraError
 from engine.jobs.queue import Job
 from engine.model.items import Clip
@@ -167,6 +168,10 @@ class MainWindow(QMainWindow):
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        timeline_menu.addSeparator()
+        self.track_actions = TrackActions(self.timeline.headers, self)
+        for action in self.track_actions.all():
+            timeline_menu.addAction(action)
         self.tools_menu = self.menuBar().addMenu("&Tools")
         self.tools_menu.aboutToShow.connect(self._fill_tools_menu)
         playback_menu = self.menuBar().addMenu("&Playback")
