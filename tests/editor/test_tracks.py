@@ -8,7 +8,10 @@ from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QInputDialog
 
-from tests.editor.test_timeline_editing import drag, item, point, window  # noqa: F401  (window is a fixture)
+from tests.editor import test_timeline_editing
+from tests.editor.test_timeline_editing import drag, item, point
+
+window = test_timeline_editing.window  # the editing tests' window: two video tracks, clips c1 and c2 on V1
 
 
 def names(w) -> list[str]:
