@@ -10,7 +10,7 @@ from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
-from editor.actions import TimelineActions, TransportActions
+from editor.actions import NavigationActions, TimelineActions, TransportActions, about_text, shortcuts_dialog
 from editor.bridge import JobBridge
 from editor.clip_tools import ClipTools
 from editor.creation_bar import CreationBar, output_path_for
@@ -161,13 +161,21 @@ class MainWindow(QMainWindow):
         for action in (a.undo, a.redo, None, a.copy, a.paste, a.delete, a.ripple_delete):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
         preferences = QAction("&Preferences…", self)
-        preferences.setShortcut(QKeySequence.StandardKey.Preferences)
+        # Preferences has no standard key on Linux desktops other than KDE, so Ctrl+, is given too
+        preferences.setShortcuts(list(dict.fromkeys([*QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences),
+                                                     QKeySequence("Ctrl+,")])))
         preferences.triggered.connect(self._on_preferences_triggered)
         edit_menu.addSeparator()
         edit_menu.addAction(preferences)
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        timeline_menu.addSeparator()
+        self.navigation = NavigationActions(self.document, self.timeline.view, self.preview, self)
+        for action in self.navigation.all():
+            timeline_menu.addAction(action)
+        markers = timeline_menu.addMenu("Mar&kers")
+        markers.aboutToShow.connect(lambda: self.navigation.fill_marker_menu(markers))
         timeline_menu.addSeparator()
         self.track_actions = TrackActions(self.timeline.headers, self)
         for action in self.track_actions.all():
@@ -180,6 +188,10 @@ class MainWindow(QMainWindow):
         self.view_menu = self.menuBar().addMenu("&View")
         for dock in (self.library_dock, self.timeline_dock, self.inspector_dock, self.curves_dock, self.jobs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&Keyboard Shortcuts…").triggered.connect(lambda: shortcuts_dialog(self).exec())
+        help_menu.addAction("&About Kinora").triggered.connect(
+            lambda: QMessageBox.about(self, "About Kinora", about_text()))
 
     def _make_toolbar(self) -> None:
         from PySide6.QtWidgets import QToolButton

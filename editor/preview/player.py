@@ -212,8 +212,16 @@ class PreviewPlayer(QWidget):
         self._clock_frame = float(self.frame)
         self._timer.start(max(1, int(1000 / float(self.rate.fps)) // 2))
 
+    def play_range(self, first: int, last: int) -> None:
+        """Play from `first` to `last` (the In and Out marks) and stop there, or loop between them."""
+        self.pause()
+        self.seek(first)
+        self.loop_range = (first, last)
+        self.play(1)
+
     def pause(self) -> None:
         self.speed = 0
+        self.loop_range = None  # a range played once is over
         self._timer.stop()
         self.buttons["play"].setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
 
