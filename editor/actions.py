@@ -26,6 +26,12 @@ class TimelineActions:
         self.undo.setShortcut(QKeySequence.StandardKey.Undo)
         self.redo = stack.createRedoAction(parent, "&Redo")
         self.redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        # Toolbar twins with a fixed text, so the buttons after them do not shift sideways as
+        # "Undo Move" becomes "Undo Ripple Delete"; the full text is in their tooltips.
+        self.undo_tool = _stack_button(parent, "Undo", stack.undo, stack.canUndoChanged, stack.undoTextChanged,
+                                       stack.canUndo())
+        self.redo_tool = _stack_button(parent, "Redo", stack.redo, stack.canRedoChanged, stack.redoTextChanged,
+                                       stack.canRedo())
         self.split = _action(parent, "&Split at Playhead", "S", self.split_at_playhead)
         self.delete = _action(parent, "&Delete", "Delete", self.delete_selected)
         self.ripple_delete = _action(parent, "&Ripple Delete", "Shift+Delete", self.ripple_delete_selected)
@@ -125,10 +131,128 @@ class TimelineActions:
         self.snapping.setChecked(self.view.snapping)
 
 
+MARKER_COLOURS = ("green", "red", "orange", "yellow", "blue", "purple", "white")
+
+
+class NavigationActions:
+    """Moving about the timeline (Shotcut/Kdenlive keys): start and end, previous and next edit,
+    markers, clearing the In/Out marks and playing between them."""
+
+    def __init__(self, document: Document, view: TimelineView, player, parent: QWidget):
+        self.document, self.view, self.player, self.parent = document, view, player, parent
+        self.start = _action(parent, "Go to &Start", "Home", lambda: self._go(0))
+        self.end = _action(parent, "Go to &End", "End", lambda: self._go(document.project.timeline.duration))
+        self.previous_edit = _action(parent, "&Previous Edit", "Up", lambda: self._go(self.edit_before(view.playhead)))
+        self.next_edit = _action(parent, "&Next Edit", "Down", lambda: self._go(self.edit_after(view.playhead)))
+        self.add_marker = _action(parent, "Add &Marker", "M", self.add_marker_at_playhead)
+        self.edit_marker = _action(parent, "Edit Marker at Playhead…", "Shift+M", self.edit_marker_at_playhead)
+        self.previous_marker = _action(parent, "Previous Marker", "Shift+Up",
+                                       lambda: self._go(_before(self._marker_frames(), view.playhead)))
+        self.next_marker = _action(parent, "Next Marker", "Shift+Down",
+                                   lambda: self._go(_after(self._marker_frames(), view.playhead)))
+        self.clear_marks = _action(parent, "Clear In and Out", "Alt+X", self.clear_in_out)
+        self.play_in_out = _action(parent, "Play In to Out", "Ctrl+Space", self.play_between_marks)
+
+    def all(self) -> list[QAction]:
+        return [self.start, self.end, self.previous_edit, self.next_edit, self.add_marker, self.edit_marker,
+                self.previous_marker, self.next_marker, self.clear_marks, self.play_in_out]
+
+    def _go(self, frame: int | None) -> None:
+        if frame is not None:
+            self.view.set_playhead(frame)
+
+    def _edges(self) -> list[int]:
+        return sorted({edge for _, item in self.document.project.timeline.items()
+                       for edge in (item.range.start, item.range.stop)})
+
+    def edit_before(self, frame: int) -> int | None:
+        return _before(self._edges(), frame)
+
+    def edit_after(self, frame: int) -> int | None:
+        return _after(self._edges(), frame)
+
+    def _marker_frames(self) -> list[int]:
+        return [m.range.start for m in self.document.project.timeline.markers]
+
+    def marker_at_playhead(self):
+        return next((m for m in self.document.project.timeline.markers if m.range.start == self.view.playhead), None)
+
+    def add_marker_at_playhead(self) -> None:
+        from engine.model.items import Marker
+        from engine.time import FrameRange
+
+        if self.marker_at_playhead() is not None:
+            return
+        frame = self.view.playhead
+        marker = Marker(FrameRange(frame, frame + 1), f"Marker {len(self.document.project.timeline.markers) + 1}")
+        self.document.perform("Add marker", lambda p: edits.add_marker(p, marker))
+
+    def edit_marker_at_playhead(self, name: str | None = None, colour: str | None = None) -> bool:
+        """Rename and recolour the marker at the playhead; without arguments, ask."""
+        import dataclasses
+
+        from PySide6.QtWidgets import QInputDialog
+
+        marker = self.marker_at_playhead()
+        if marker is None:
+            return False
+        if name is None:
+            name, ok = QInputDialog.getText(self.parent, "Marker", "Name:", text=marker.name)
+            if not ok:
+                return False
+            current = MARKER_COLOURS.index(marker.color) if marker.color in MARKER_COLOURS else 0
+            colour, ok = QInputDialog.getItem(self.parent, "Marker", "Colour:", MARKER_COLOURS, current, False)
+            if not ok:
+                return False
+        changed = dataclasses.replace(marker, name=name, color=colour or marker.color)
+        return self.document.perform("Edit marker", lambda p: edits.together(p, [
+            lambda q: edits.remove_marker(q, marker), lambda q: edits.add_marker(q, changed)]))
+
+    def fill_marker_menu(self, menu) -> None:
+        """One entry per marker: choosing it moves the playhead there."""
+        menu.clear()
+        rate = self.document.project.rate
+        for marker in self.document.project.timeline.markers:
+            action = menu.addAction(f"{rate.timecode(marker.range.start)}  {marker.name}")
+            action.triggered.connect(lambda _=False, f=marker.range.start: self._go(f))
+        if menu.isEmpty():
+            menu.addAction("No markers: press M to add one at the playhead").setEnabled(False)
+
+    def clear_in_out(self) -> None:
+        self.view.mark_in = self.view.mark_out = None
+        self.view.marksChanged.emit()
+
+    def play_between_marks(self) -> None:
+        first = self.view.mark_in if self.view.mark_in is not None else 0
+        last = self.view.mark_out if self.view.mark_out is not None else max(
+            self.document.project.timeline.duration - 1, 0)
+        self.player.play_range(first, last)
+
+
+def _before(frames: list[int], frame: int) -> int | None:
+    earlier = [f for f in frames if f < frame]
+    return max(earlier) if earlier else None
+
+
+def _after(frames: list[int], frame: int) -> int | None:
+    later = [f for f in frames if f > frame]
+    return min(later) if later else None
+
+
 def _action(parent: QWidget, text: str, shortcut, slot) -> QAction:
     action = QAction(text, parent)
     action.setShortcut(QKeySequence(shortcut) if isinstance(shortcut, str) else shortcut)
     action.triggered.connect(slot)
+    return action
+
+
+def _stack_button(parent: QWidget, text: str, slot, can_changed, text_changed, enabled: bool) -> QAction:
+    action = QAction(text, parent)
+    action.setToolTip(text)
+    action.setEnabled(enabled)
+    action.triggered.connect(slot)
+    can_changed.connect(action.setEnabled)
+    text_changed.connect(lambda what: action.setToolTip(f"{text} {what}".strip()))
     return action
 
 
@@ -146,3 +270,46 @@ class TransportActions:
 
     def all(self) -> list[QAction]:
         return [self.play, self.reverse, self.stop, self.forward, self.back_one, self.next_one, self.full_screen]
+
+
+def shortcut_rows(window: QWidget) -> list[tuple[str, str]]:
+    """(command, keys) for every action of the window that has a shortcut, read from the actions
+    themselves so the list cannot drift from the keys that work."""
+    rows = set()
+    for action in window.findChildren(QAction):
+        keys = ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+        if keys:
+            rows.add((action.text().replace("&", "").rstrip("…").strip(), keys))
+    return sorted(rows, key=lambda row: row[0].lower())
+
+
+def shortcuts_dialog(window: QWidget):
+    from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTableWidget, QTableWidgetItem, QVBoxLayout
+
+    rows = shortcut_rows(window)
+    dialog = QDialog(window)
+    dialog.setWindowTitle("Keyboard Shortcuts")
+    table = QTableWidget(len(rows), 2, dialog)
+    table.setObjectName("ShortcutTable")
+    table.setHorizontalHeaderLabels(["Command", "Keys"])
+    table.verticalHeader().setVisible(False)
+    table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+    for i, (command, keys) in enumerate(rows):
+        table.setItem(i, 0, QTableWidgetItem(command))
+        table.setItem(i, 1, QTableWidgetItem(keys))
+    table.resizeColumnsToContents()
+    table.horizontalHeader().setStretchLastSection(True)
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(table)
+    layout.addWidget(buttons)
+    dialog.resize(520, 600)
+    return dialog
+
+
+def about_text() -> str:
+    from engine.version import kinora_version
+
+    return (f"<b>Kinora</b> {kinora_version()}<br>A video editor whose timeline is a storyboard for video "
+            "diffusion models that run on this computer.")

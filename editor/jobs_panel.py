@@ -7,6 +7,8 @@ its row says "cancelling…" so the click visibly took.
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -65,6 +67,9 @@ class JobRow(QWidget):
         detail = CANCELLING if self.cancelling else STATE_TEXT.get(job.state, job.state)
         if job.state == "failed" and job.error:
             detail += f" — {job.error}"
+        elif job.state == "done":  # the last progress message ("exporting") is stale once done
+            if job.outputs:
+                detail += " — " + ", ".join(os.path.basename(str(path)) for path in job.outputs)
         elif job.message and not self.cancelling:
             detail += f" — {job.message}"
         self.state.setText(detail)

@@ -8,9 +8,9 @@ import uuid
 
 from PySide6.QtCore import QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QToolBar, QWidget
 
-from editor.actions import TimelineActions, TransportActions
+from editor.actions import NavigationActions, TimelineActions, TransportActions, about_text, shortcuts_dialog
 from editor.bridge import JobBridge
 from editor.clip_tools import ClipTools
 from editor.creation_bar import CreationBar, output_path_for
@@ -22,6 +22,7 @@ from editor.library.panel import LibraryPanel
 from editor.preview.player import PreviewPlayer
 from editor.project_files import ProjectFiles
 from editor.timeline.panel import TimelinePanel
+from editor.timeline.tracks import TrackActions
 from engine.errors import KinoraError
 from engine.jobs.queue import Job
 from engine.model.items import Clip
@@ -160,13 +161,25 @@ class MainWindow(QMainWindow):
         for action in (a.undo, a.redo, None, a.copy, a.paste, a.delete, a.ripple_delete):
             edit_menu.addSeparator() if action is None else edit_menu.addAction(action)
         preferences = QAction("&Preferences…", self)
-        preferences.setShortcut(QKeySequence.StandardKey.Preferences)
+        # Preferences has no standard key on Linux desktops other than KDE, so Ctrl+, is given too
+        preferences.setShortcuts(list(dict.fromkeys([*QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences),
+                                                     QKeySequence("Ctrl+,")])))
         preferences.triggered.connect(self._on_preferences_triggered)
         edit_menu.addSeparator()
         edit_menu.addAction(preferences)
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        timeline_menu.addSeparator()
+        self.navigation = NavigationActions(self.document, self.timeline.view, self.preview, self)
+        for action in self.navigation.all():
+            timeline_menu.addAction(action)
+        markers = timeline_menu.addMenu("Mar&kers")
+        markers.aboutToShow.connect(lambda: self.navigation.fill_marker_menu(markers))
+        timeline_menu.addSeparator()
+        self.track_actions = TrackActions(self.timeline.headers, self)
+        for action in self.track_actions.all():
+            timeline_menu.addAction(action)
         self.tools_menu = self.menuBar().addMenu("&Tools")
         self.tools_menu.aboutToShow.connect(self._fill_tools_menu)
         playback_menu = self.menuBar().addMenu("&Playback")
@@ -175,6 +188,10 @@ class MainWindow(QMainWindow):
         self.view_menu = self.menuBar().addMenu("&View")
         for dock in (self.library_dock, self.timeline_dock, self.inspector_dock, self.curves_dock, self.jobs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        help_menu = self.menuBar().addMenu("&Help")
+        help_menu.addAction("&Keyboard Shortcuts…").triggered.connect(lambda: shortcuts_dialog(self).exec())
+        help_menu.addAction("&About Kinora").triggered.connect(
+            lambda: QMessageBox.about(self, "About Kinora", about_text()))
 
     def _make_toolbar(self) -> None:
         from PySide6.QtWidgets import QToolButton
@@ -182,7 +199,7 @@ class MainWindow(QMainWindow):
         a = self.timeline_actions
         toolbar = QToolBar("Edit", self)
         toolbar.setObjectName("EditToolbar")
-        for action in (a.undo, a.redo, None, a.split, a.ripple_delete, a.snapping, None, a.zoom_out, a.zoom_in):
+        for action in (a.undo_tool, a.redo_tool, None, a.split, a.ripple_delete, a.snapping, None, a.zoom_out, a.zoom_in):
             toolbar.addSeparator() if action is None else toolbar.addAction(action)
         toolbar.addSeparator()
         tools = QToolButton()
@@ -398,18 +415,7 @@ class MainWindow(QMainWindow):
                                    + (f" · {offline} offline" if offline else ""))
 
     def _on_import_triggered(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import media", "",
-                                                "Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg *.jpeg *.webp "
-                                                "*.wav *.mp3 *.flac *.m4a);;All files (*)")
-        problems = []
-        for path in paths:
-            try:
-                self.library.library.add_media(path)
-            except KinoraError as error:
-                problems.append(str(error))
-        self.library.refresh()
-        if problems:
-            self._show_problem("\n\n".join(problems))
+        self.library.import_dialog()
 
     def _on_export_triggered(self) -> None:
         from editor.dialogs.export import ExportDialog

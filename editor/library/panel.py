@@ -13,12 +13,14 @@ from PySide6.QtCore import QMimeData, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QIcon, QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QInputDialog,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
     QMenu,
+    QMessageBox,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -34,6 +36,8 @@ PATH_ROLE = Qt.ItemDataRole.UserRole
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1  # ("generation" | "media" | "job", id)
 FRAMES_ROLE = Qt.ItemDataRole.UserRole + 2
 SHOW = ("All", "Generations", "Media", "Favourites")
+IMPORT_FILTER = ("Media (*.mp4 *.mov *.mkv *.webm *.avi *.png *.jpg *.jpeg *.webp *.wav *.mp3 *.flac *.m4a);;"
+                 "All files (*)")
 
 
 class _Grid(QListWidget):
@@ -100,10 +104,32 @@ class LibraryPanel(QWidget):
         self.grid.hovered.connect(self._on_grid_hovered)
         self._thumbnailReady.connect(self._apply_icon)
         self.grid.customContextMenuRequested.connect(self._on_grid_customContextMenuRequested)
+        self.import_button.clicked.connect(self.import_dialog)
         self._fill_folders()
         self.refresh()
 
     # --- contents ---------------------------------------------------------------------------
+
+    def import_dialog(self) -> None:
+        """Ask for media files and catalogue them (the button here and File > Import Media…)."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Import media", "", IMPORT_FILTER)
+        problems = self.import_paths(paths)
+        if problems:
+            QMessageBox.warning(self, "Kinora", "\n\n".join(problems))
+
+    def import_paths(self, paths: list[str]) -> list[str]:
+        """Catalogue files; returns one message for each file that could not be added."""
+        from engine.errors import KinoraError
+
+        problems = []
+        for path in paths:
+            try:
+                self.library.add_media(path)
+            except KinoraError as error:
+                problems.append(str(error))
+        if paths:
+            self.refresh()
+        return problems
 
     def _fill_folders(self) -> None:
         current = self.folder_combo.currentData()

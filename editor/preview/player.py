@@ -58,6 +58,7 @@ class _RenderWorker(QObject):
 
 class _Screen(QWidget):
     doubleClicked = Signal()
+    leaveFullScreen = Signal()  # F or Esc pressed while the screen is a full-screen window of its own
 
     def __init__(self) -> None:
         super().__init__()
@@ -77,6 +78,13 @@ class _Screen(QWidget):
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.doubleClicked.emit()
+
+    def keyPressEvent(self, event) -> None:
+        # Full screen, the screen is its own window: the main window's shortcuts do not reach it.
+        if self.isFullScreen() and event.key() in (Qt.Key.Key_F, Qt.Key.Key_Escape):
+            self.leaveFullScreen.emit()
+            return
+        super().keyPressEvent(event)
 
     def sizeHint(self) -> QSize:
         return QSize(960, 540)
@@ -124,6 +132,7 @@ class PreviewPlayer(QWidget):
         layout.addWidget(self.screen, 1)
         layout.addLayout(controls)
         self.screen.doubleClicked.connect(self.toggle_full_screen)
+        self.screen.leaveFullScreen.connect(self.toggle_full_screen)
 
         self._thread = QThread(self)
         self._worker = _RenderWorker()
@@ -203,8 +212,16 @@ class PreviewPlayer(QWidget):
         self._clock_frame = float(self.frame)
         self._timer.start(max(1, int(1000 / float(self.rate.fps)) // 2))
 
+    def play_range(self, first: int, last: int) -> None:
+        """Play from `first` to `last` (the In and Out marks) and stop there, or loop between them."""
+        self.pause()
+        self.seek(first)
+        self.loop_range = (first, last)
+        self.play(1)
+
     def pause(self) -> None:
         self.speed = 0
+        self.loop_range = None  # a range played once is over
         self._timer.stop()
         self.buttons["play"].setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
 
@@ -243,7 +260,10 @@ class PreviewPlayer(QWidget):
         else:
             self.screen.setParent(None)
             self.screen.setWindowFlags(Qt.WindowType.Window)
+            self.screen.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
             self.screen.showFullScreen()
+            self.screen.activateWindow()
+            self.screen.setFocus()
 
     def shutdown(self) -> None:
         self.pause()

@@ -535,6 +535,11 @@ class Ruler(QWidget):
             x = view.view_x_of(frame)
             painter.drawLine(int(x), RULER_HEIGHT - 8, int(x), RULER_HEIGHT)
             painter.drawText(int(x) + 3, RULER_HEIGHT - 10, rate.timecode(frame))
+        for marker in view.project.timeline.markers:  # a coloured flag at each marker
+            mx = int(view.view_x_of(marker.range.start))
+            painter.fillRect(QRectF(mx, 0, 7, 8), QColor(marker.color) if QColor.isValidColorName(marker.color)
+                             else QColor("green"))
+            painter.drawLine(mx, 0, mx, RULER_HEIGHT)
         x = view.view_x_of(view.playhead)
         painter.setPen(QPen(style.PLAYHEAD_COLOR, 2))
         painter.drawLine(int(x), 0, int(x), RULER_HEIGHT)

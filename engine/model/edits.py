@@ -401,6 +401,15 @@ def remove_track(project: Project, track_id: str) -> Edit:
     return apply(project, TakeTrack(track_id))
 
 
+def move_track(project: Project, track_id: str, index: int) -> Edit:
+    """Put a track at another place in the display order (0 is the top); its items go with it."""
+    tracks = project.timeline.tracks
+    track = _track(project, track_id)
+    if not 0 <= index < len(tracks):
+        raise EditError(f"track position {index} is outside 0..{len(tracks) - 1}")
+    return apply(project, Batch((TakeTrack(track_id), PutTrack(index, track))))
+
+
 def set_track(project: Project, track_id: str, **changes) -> Edit:
     """Rename, mute, lock or hide a track (keyword arguments name the fields)."""
     unknown = set(changes) - {"name", "muted", "locked", "hidden"}
