@@ -258,8 +258,9 @@ def _job(row: sqlite3.Row) -> Job:
     try:
         return _strict_job(row)
     except (TypeError, ValueError, KeyError) as error:
+        columns = row.keys()  # a Row iterates over its values, not its column names
         stored = {key: row[key] if row[key] is None or isinstance(row[key], int | float | str) else repr(row[key])
-                  for key in row.keys()}
+                  for key in columns}
         error_text = row["error"] if row["state"] == "failed" and isinstance(row["error"], str) and row["error"] \
             else UNREADABLE_MESSAGE.format(id=row["id"], why=error)
         return Job(id=row["id"], kind=str(row["kind"]), params={"unreadable_row": stored}, state="failed", step=0,

@@ -97,8 +97,8 @@ class ProgressBar:
 
 
 def run_render(args) -> int:
-    from engine.media.export import RenderSettings, export
     from engine.fsutil import check_writable
+    from engine.media.export import RenderSettings, export
     from engine.model.serialize import load_project
 
     check_writable(args.output)
