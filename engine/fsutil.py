@@ -109,3 +109,30 @@ def content_hash(path: str) -> str:
             file.seek(offset)
             digest.update(file.read(SAMPLE_BYTES))
     return digest.hexdigest()[:32]
+
+
+def check_writable(path: str | os.PathLike) -> None:
+    """Refuse, before any work, an output that cannot be written: a path that is a folder, whose
+    folder is missing or is a file, or whose folder refuses new files (read-only, no permission,
+    a read-only disk). The folder is tried by creating and removing a file, as the atomic writer
+    will (permission bits alone do not say: an administrator ignores them, a read-only disk
+    does not show in them). Every command that writes a file calls this first."""
+    output = os.fspath(path)
+    if os.path.isdir(output):
+        raise UserError(f"{output}: is a folder; give the output a file name inside it")
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        blocker = folder
+        while blocker and not os.path.lexists(blocker) and os.path.dirname(blocker) != blocker:
+            blocker = os.path.dirname(blocker)
+        if os.path.lexists(blocker) and not os.path.isdir(blocker):
+            raise UserError(f"{output}: cannot be written, {blocker} is a file, not a folder; "
+                            "choose another output path")
+        raise UserError(f"{output}: its folder {folder} does not exist; create it first")
+    probe = os.path.join(folder, f".kinora-write-check.{uuid.uuid4().hex[:12]}")
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as error:
+        raise UserError(f"{output}: cannot write into the folder {folder} ({error.strerror or error}); "
+                        "choose a folder you may write to") from None
+    os.unlink(probe)

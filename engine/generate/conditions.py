@@ -19,14 +19,21 @@ import numpy as np
 from engine.generate.media_io import fit_frames, read_image, read_video
 from engine.generate.plan import GenerationPlan, PlanSource
 
-# (source, frame indices) -> uint8 frames (n, H, W, 3) of that source
-FrameReader = Callable[[PlanSource, list[int]], np.ndarray]
+# (source, frame indices[, (width, height)]) -> uint8 frames (n, H, W, 3) of that source, fitted
+# to the size when one is given (a reader may ignore it: the frames are fitted again if needed)
+FrameReader = Callable[..., np.ndarray]
 
 
-def read_source_frames(source: PlanSource, frame_indices: list[int]) -> np.ndarray:
+def read_source_frames(source: PlanSource, frame_indices: list[int],
+                       size: tuple[int, int] | None = None) -> np.ndarray:
+    """Frames of a source, decoded straight to `size` when given, so memory follows the
+    generation size and not the file's (an 8K clip is never held at 8K)."""
     if source.kind == "image":
-        return np.repeat(read_image(source.path)[None], len(frame_indices), axis=0)
-    return read_video(source.path, frame_indices)
+        picture = read_image(source.path)[None]
+        if size is not None:
+            picture = fit_frames(picture, *size)
+        return np.repeat(picture, len(frame_indices), axis=0)
+    return read_video(source.path, frame_indices, size=size)
 
 
 def layer_runs(plan: GenerationPlan, layer_index: int) -> list[tuple[int, list[list[int]]]]:
@@ -101,7 +108,7 @@ def _encode_run(groups: list[list[int]], first_is_alone: bool, source: PlanSourc
     frames = [f for group in groups for f in group]
     if not first_is_alone:
         frames.insert(0, frames[0])
-    latents = encode(fit_frames(read(source, frames), *size))
+    latents = encode(fit_frames(read(source, frames, size), *size))
     return latents[:, :, 0 if first_is_alone else 1:][:, :, : len(groups)]
 
 

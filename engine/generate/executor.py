@@ -31,10 +31,9 @@ def check_output(request: Request) -> Path:
     out = Path(request.output)
     if out.suffix.lower() not in OUTPUT_SUFFIXES:
         raise UserError(f"output {out} must end in .mp4 or .npy")
-    if not out.parent.is_dir():
-        raise UserError(f"folder {out.parent} for the output does not exist; create it first")
-    from engine.fsutil import check_not_input
+    from engine.fsutil import check_not_input, check_writable
 
+    check_writable(out)
     check_not_input(str(out), request.inputs())
     return out
 

@@ -42,17 +42,72 @@ def probe_video(path: str | Path) -> tuple[int, float]:
     return info.num_frames, float(info.rate)
 
 
-def read_video(path: str | Path, frame_indices: list[int] | None = None) -> np.ndarray:
+def read_video(path: str | Path, frame_indices: list[int] | None = None,
+               size: tuple[int, int] | None = None) -> np.ndarray:
     """Frames of a video file as uint8 RGB (F, H, W, 3), upright and frame-accurate (the media
-    engine's reader at the file's own rate); all of them, or those at `frame_indices`."""
+    engine's reader at the file's own rate); all of them, or those at `frame_indices`.
+
+    With `size` (width, height) each picture is fitted as `fit_frames` fits it, but scaled
+    while it is converted from YUV, so no full-size RGB copy is ever made: memory follows the
+    size asked for, not the file's (one second of 8K read at 64x64 holds 64x64 frames)."""
     from engine.media.decode import VideoReader
     from engine.time import FrameRate
 
     info = _video_info(path)
     count = info.num_frames
     indices = range(count) if frame_indices is None else np.clip(np.asarray(frame_indices), 0, count - 1).tolist()
-    with VideoReader(str(path), FrameRate(info.rate)) as reader:
-        return np.stack([reader.rgb(int(i)) for i in indices])
+    # A small YUV cache when fitting: frames are asked for in order, and 8K pictures are 50 MB.
+    cache_bytes = None if size is None else SIZED_READ_CACHE_BYTES
+    with VideoReader(str(path), FrameRate(info.rate), **({} if cache_bytes is None else
+                                                        {"cache_bytes": cache_bytes})) as reader:
+        if size is None:
+            return np.stack([reader.rgb(int(i)) for i in indices])
+        fitted: dict[int, np.ndarray] = {}  # by picture start: repeated frames convert once
+        frames = []
+        for i in indices:
+            start = reader.picture_start(int(i))
+            if start not in fitted:
+                fitted = {start: _fitted_picture(reader, int(i), *size)}
+            frames.append(fitted[start])
+        return np.stack(frames)
+
+
+# Holds a few pictures of any size, enough for the duplicated and repeated frames a plan asks for.
+SIZED_READ_CACHE_BYTES = 64 * 1024 * 1024
+
+
+def _cover_size(src_w: int, src_h: int, width: int, height: int) -> tuple[int, int, float]:
+    """(width, height) that covers width x height keeping the picture's shape, and the scale."""
+    scale = max(width / src_w, height / src_h)
+    return max(width, round(src_w * scale)), max(height, round(src_h * scale)), scale
+
+
+def _fitted_picture(reader, frame: int, width: int, height: int) -> np.ndarray:
+    """What fit_frames makes of reader.rgb(frame), without a full-size RGB copy of a large picture.
+
+    A picture more than twice the cover size is first scaled down while it is converted from
+    YUV, to twice the cover size; the last step is always fit_frames' own (OpenCV's area
+    average), so a picture already near the size wanted comes out exactly as fit_frames makes
+    it, and a large one differs only by the chroma rounding of the first step, far below a
+    pixel of the result."""
+    from engine.media.decode import FULL_RANGE, LIMITED_RANGE
+
+    src_w, src_h = reader.size
+    new_w, new_h, _ = _cover_size(src_w, src_h, width, height)
+    step_w, step_h = new_w * PRESCALE_FACTOR, new_h * PRESCALE_FACTOR
+    if src_w <= step_w or src_h <= step_h:
+        return fit_frames(reader.rgb(frame)[None], width, height)[0]
+    coded_w, coded_h = (step_h, step_w) if reader.rotation in (90, 270) else (step_w, step_h)
+    array = reader.decoded(frame).to_ndarray(
+        format="rgb24", width=coded_w, height=coded_h, interpolation="AREA",
+        src_colorspace=reader.colorspace, src_color_range=FULL_RANGE if reader.full_range else LIMITED_RANGE)
+    if reader.rotation:
+        array = np.ascontiguousarray(np.rot90(array, k=reader.rotation // 90))
+    return fit_frames(array[None], width, height)[0]
+
+
+# How much larger than the cover size a picture is converted before the last, exact scaling.
+PRESCALE_FACTOR = 2
 
 
 def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -62,8 +117,7 @@ def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     src_h, src_w = frames.shape[1:3]
     if (src_w, src_h) == (width, height):
         return frames
-    scale = max(width / src_w, height / src_h)
-    new_w, new_h = max(width, round(src_w * scale)), max(height, round(src_h * scale))
+    new_w, new_h, scale = _cover_size(src_w, src_h, width, height)
     interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC
     x0, y0 = (new_w - width) // 2, (new_h - height) // 2
     return np.stack([cv2.resize(f, (new_w, new_h), interpolation=interp)[y0:y0 + height, x0:x0 + width]

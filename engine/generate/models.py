@@ -68,36 +68,110 @@ def hf_cache_dir() -> Path:
 
 
 def discover() -> list[ModelInfo]:
-    """Every diffusers-format model found locally, usable or not (the problem says why)."""
+    """Every diffusers-format model found locally, usable or not (the problem says why). A folder
+    that cannot be read (damaged index, a link to nowhere, no permission) is listed with its
+    problem; it never hides the others."""
     found: list[ModelInfo] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()
     for folder in search_dirs():
-        candidates = [folder] if (folder / "model_index.json").is_file() else sorted(folder.glob("*/model_index.json"))
-        for index in candidates:
-            path = index.parent if index.name == "model_index.json" else index
-            if path.resolve() not in seen:
-                seen.add(path.resolve())
-                found.append(inspect_model(path))
-    cache = hf_cache_dir()
-    for repo in sorted(cache.glob("models--*")):
-        snapshots = sorted((repo / "snapshots").glob("*/model_index.json"), key=lambda p: p.stat().st_mtime)
-        if snapshots:
-            name = repo.name[len("models--"):].replace("--", "/")
-            found.append(inspect_model(snapshots[-1].parent, name=name))
+        for path, problem in _model_folders(folder):
+            key = os.path.realpath(path)
+            if key in seen:
+                continue
+            seen.add(key)
+            found.append(ModelInfo(path.name, path, None, "", problem) if problem else inspect_model(path))
+    for repo, snapshot, problem in _hf_snapshots(hf_cache_dir()):
+        name = repo.name[len("models--"):].replace("--", "/")
+        found.append(ModelInfo(name, snapshot, None, "", problem) if problem else inspect_model(snapshot, name=name))
     return found
 
 
+def _model_folders(folder: Path) -> list[tuple[Path, str | None]]:
+    """(model folder, None) for each folder of `folder` holding a model_index.json (or `folder`
+    itself when it holds one), and (entry, why) for an entry that cannot be looked into."""
+    if _is_file(folder / "model_index.json"):
+        return [(folder, None)]
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except FileNotFoundError:
+        return []  # a search folder that does not exist (yet) holds no models
+    except OSError as error:
+        return [(folder, f"{folder}: the models folder cannot be read ({error.strerror or error}); "
+                         "check its permissions or remove it from the model folders")]
+    result: list[tuple[Path, str | None]] = []
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.is_symlink() and not path.exists():
+            result.append((path, f"{path}: is a link to {os.readlink(path)}, which does not exist; "
+                                 "reconnect the drive it points to or remove the link"))
+            continue
+        if not _is_dir(path):
+            continue
+        try:
+            if (path / "model_index.json").is_file():
+                result.append((path, None))
+            else:
+                os.listdir(path)  # a folder that cannot be listed may be a model: say so
+        except OSError as error:
+            result.append((path, f"{path}: cannot be read ({error.strerror or error}); check its permissions"))
+    return result
+
+
+def _hf_snapshots(cache: Path) -> list[tuple[Path, Path, str | None]]:
+    """(repository folder, newest snapshot, problem) for each model in the Hugging Face cache."""
+    result = []
+    try:
+        repos = sorted(cache.glob("models--*"))
+    except OSError:
+        return []
+    for repo in repos:
+        try:
+            snapshots = sorted((repo / "snapshots").glob("*/model_index.json"), key=lambda p: p.stat().st_mtime)
+        except OSError as error:
+            result.append((repo, repo, f"{repo}: cannot be read ({error.strerror or error}); download it again"))
+            continue
+        if snapshots:
+            result.append((repo, snapshots[-1].parent, None))
+    return result
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:
+        return False
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
+
+
 def inspect_model(path: Path, name: str | None = None) -> ModelInfo:
-    """Read a model folder's model_index.json and check that its components are complete and safe."""
+    """Read a model folder's model_index.json and check that its components are complete and safe.
+    Whatever is wrong with the folder becomes the model's problem; reading never raises."""
     path = Path(path)
     name = name or path.name
+    try:
+        return _inspect(path, name)
+    except Exception as error:  # noqa: BLE001 - one damaged folder must not hide the other models
+        return ModelInfo(name, path, None, "", f"{path}: cannot be read as a model ({type(error).__name__}: "
+                                               f"{error}); download it again or remove the folder")
+
+
+def _inspect(path: Path, name: str) -> ModelInfo:
     index_file = path / "model_index.json"
     if not index_file.is_file():
         return ModelInfo(name, path, None, "", f"{path} has no model_index.json (not a diffusers-format model)")
     try:
         index = json.loads(index_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, RecursionError) as error:
         return ModelInfo(name, path, None, "", f"{index_file} cannot be read: {error}")
+    if not isinstance(index, dict):
+        return ModelInfo(name, path, None, "", f"{index_file} holds a JSON {type(index).__name__}, not the object "
+                                               "a diffusers model index is; download the model again")
     pipeline_class = str(index.get("_class_name", ""))
     family = FAMILIES.get(pipeline_class)
     if family is None:
@@ -105,8 +179,12 @@ def inspect_model(path: Path, name: str | None = None) -> ModelInfo:
         return ModelInfo(name, path, None, pipeline_class, f"{path} is a {pipeline_class or 'unknown'} model; Kinora "
                          f"runs {', '.join(labels[:-1])} and {labels[-1]}")
     for component, spec in index.items():
-        if component.startswith("_") or not isinstance(spec, list) or spec[0] is None:
+        if component.startswith("_") or not isinstance(spec, list) or (spec and spec[0] is None):
             continue
+        if len(spec) != 2 or not all(isinstance(part, str) for part in spec):
+            return ModelInfo(name, path, family, pipeline_class,
+                             f"{index_file}: component {component!r} is {json.dumps(spec)[:80]}, not "
+                             "[library, class name]; download the model again")
         problem = _component_problem(path, component, spec)
         if problem:
             return ModelInfo(name, path, family, pipeline_class, problem)

@@ -30,12 +30,14 @@ import shutil
 import sqlite3
 import time
 from collections.abc import Callable
+from typing import TypeVar
 
 from engine.errors import UserError
 
 SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 10_000  # per statement: SQLite's busy handler waits this long for a lock
 LOCK_WAIT_S = 30.0  # opening retries with growing pauses for this long before naming the holder
+T = TypeVar("T")
 WORKER_LOCK_SUFFIX = ".worker-lock"  # engine/jobs/worker.py WorkerLock: holds the worker's process id
 
 SCHEMA_V1 = """
@@ -182,6 +184,26 @@ def connect(path: str | None = None, *, lock_wait_s: float | None = None) -> sql
             waited = time.monotonic() - started
             if is_locked(error) and waited + pause < wait_s:
                 time.sleep(pause)  # SQLite gave up; another try once the holder may have finished
+                pause = min(pause * 2, 4.0)
+                continue
+            raise database_error(path, error, waited_s=waited) from None
+
+
+def retry_while_locked(path: str, work: Callable[[], T], wait_s: float | None = None) -> T:
+    """Run `work` (one statement or one whole transaction), again with growing pauses while
+    another process holds the database locked past SQLite's own busy wait, for up to `wait_s`
+    (LOCK_WAIT_S). A running job's progress and state changes go through here, so a backup
+    tool holding the file for a while delays them instead of failing the job."""
+    wait_s = LOCK_WAIT_S if wait_s is None else wait_s
+    started = time.monotonic()
+    pause = 0.5
+    while True:
+        try:
+            return work()
+        except sqlite3.Error as error:
+            waited = time.monotonic() - started
+            if is_locked(error) and waited + pause < wait_s:
+                time.sleep(pause)
                 pause = min(pause * 2, 4.0)
                 continue
             raise database_error(path, error, waited_s=waited) from None

@@ -97,9 +97,11 @@ class ProgressBar:
 
 
 def run_render(args) -> int:
+    from engine.fsutil import check_writable
     from engine.media.export import RenderSettings, export
     from engine.model.serialize import load_project
 
+    check_writable(args.output)
     project = load_project(args.project)
     settings = RenderSettings(
         codec=args.codec, crf=args.crf, preset=args.preset,

@@ -81,7 +81,7 @@ def _print_warnings(warnings: list[str]) -> None:
 
 def _run_otio_import(args: argparse.Namespace) -> int:
     from engine.errors import UserError
-    from engine.fsutil import check_not_input
+    from engine.fsutil import check_not_input, check_writable
     from engine.model.otio_io import import_otio
     from engine.model.serialize import save_project
     from engine.time import FrameRate
@@ -92,6 +92,7 @@ def _run_otio_import(args: argparse.Namespace) -> int:
             rate = FrameRate.parse(args.rate)
         except (ValueError, ZeroDivisionError):
             raise UserError(f"--rate {args.rate!r} is not a frame rate; use e.g. 25, 29.97 or 24000/1001") from None
+    check_writable(args.output)
     check_not_input(args.output, [args.source])
     project, warnings = import_otio(args.source, rate=rate)
     check_not_input(args.output, project_files(project))
@@ -109,10 +110,11 @@ def project_files(project) -> list[str | None]:
 
 
 def _run_otio_export(args: argparse.Namespace) -> int:
-    from engine.fsutil import check_not_input
+    from engine.fsutil import check_not_input, check_writable
     from engine.model.otio_io import export_otio
     from engine.model.serialize import load_project
 
+    check_writable(args.output)
     project = load_project(args.project)
     check_not_input(args.output, project_files(project))
     timeline, warnings = export_otio(project, args.output)
@@ -122,9 +124,11 @@ def _run_otio_export(args: argparse.Namespace) -> int:
 
 
 def _run_bundle_export(args: argparse.Namespace) -> int:
+    from engine.fsutil import check_writable
     from engine.model.bundle import write_bundle
     from engine.model.serialize import load_project
 
+    check_writable(args.output)
     print(write_bundle(load_project(args.project), args.output))
     return 0
 

@@ -42,9 +42,15 @@ class GenerationResult:
 
 
 def is_out_of_memory(error: BaseException) -> bool:
+    """Any way running out of memory shows: CUDA's OutOfMemoryError, Python's and NumPy's
+    MemoryError (whose message may be empty), and torch's CPU allocator, which raises a plain
+    RuntimeError "DefaultCPUAllocator: can't allocate memory"."""
     import torch
 
-    return isinstance(error, torch.OutOfMemoryError) or "out of memory" in str(error).lower()
+    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
+        return True
+    text = str(error).lower()
+    return "out of memory" in text or "can't allocate memory" in text or "cannot allocate memory" in text
 
 
 def free_memory() -> None:
