@@ -1,6 +1,7 @@
 """Hostile input, generated: project files, OpenTimelineIO files and bundles, damaged at random
 (values replaced by hostile ones, keys deleted, data nested deep, bytes cut or flipped, bundle
-members added with hostile names). Whatever the input, a command ends in its result or in one
+members added with hostile names); style presets, the JSON files of model folders, and the
+command lines of the AI tools. Whatever the input, a command ends in its result or in one
 KinoraError (exit 2 and one line on the command line), and no file outside its target changes.
 
 The failures found by hand and by earlier runs are kept as small files in tests/fuzz_corpus/
@@ -220,6 +221,232 @@ def test_any_bundle_opens_inside_its_folder_or_is_one_error_and_keeps_every_file
             kept = set(after.values())
             assert all(f"the user's {name}".encode() in kept for name in ("project.kinora", "media/shot.mp4"))
             assert after["mine.txt"] == b"the user's mine.txt"
+
+
+# --- style presets -----------------------------------------------------------------------------
+
+_PRESET = {"prompt_prefix": "cinematic shot,", "prompt_suffix": "film grain", "negative": "blurry", "guidance": 3.5,
+           "steps": 20, "lora": "style.safetensors", "lora_weight": 0.8}
+TOML_VALUES = st.one_of(
+    st.sampled_from(["nan", "inf", "-inf", "+inf", "1e400", "-1e400", "1e308", "9" * 40, "0", "-1", "true", "[]",
+                     "{}", '""', '"\\u0000"', '"x.bin"', '"../../../../etc/passwd.safetensors"', '"/abs.safetensors"',
+                     '"' + "a" * 5000 + '.safetensors"', "1979-05-27T07:32:00Z", "[" * 2000 + "]" * 2000,
+                     '"\\u00e9\\u4e2d.safetensors"', "0x7fffffff", "1_000", "-0.0", "5e-324"]),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(lambda v: repr(v).replace("nan", "nan").lower()),
+    st.text(max_size=12).map(json.dumps))
+
+
+@st.composite
+def preset_texts(draw) -> bytes:
+    """A preset file: the settings in a random order, some with hostile values, keys misspelt, or
+    its bytes cut or flipped."""
+    lines = []
+    for key, value in _PRESET.items():
+        if draw(st.integers(0, 3)) == 0:
+            continue
+        key = draw(st.sampled_from([key, key, key, key.upper(), key + "s", "[" + key + "]"]))
+        lines.append(f"{key} = {draw(TOML_VALUES) if draw(st.booleans()) else json.dumps(value)}")
+    raw = "\n".join(lines).encode("utf-8", "surrogatepass")
+    return draw(damaged_bytes(raw)) if raw and draw(st.integers(0, 4)) == 0 else raw
+
+
+@FUZZ
+@given(preset_texts())
+def test_any_preset_file_is_a_preset_or_one_error(raw):
+    from engine.errors import UserError
+    from engine.generate.presets import MAX_LORA_WEIGHT, Preset, load_preset
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "style.toml")
+        Path(path).write_bytes(raw)
+        try:
+            preset = load_preset(path)
+        except UserError as error:
+            assert path in str(error) and "\n" not in str(error)
+            return
+        finally:
+            assert _files(folder) == {"style.toml": raw}
+        assert isinstance(preset, Preset)
+        assert preset.steps is None or 1 <= preset.steps <= 1000
+        assert preset.guidance is None or 0 <= preset.guidance <= 50
+        assert abs(preset.lora_weight) <= MAX_LORA_WEIGHT
+        assert not preset.lora or preset.lora.endswith(".safetensors")
+        assert all("\x00" not in text for text in (preset.prompt("a cat"), preset.negative))
+
+
+@FUZZ
+@given(st.one_of(st.text(max_size=40), st.sampled_from(["", ".", "..", "../../etc/passwd", "/", "x" * 5000, "a\x00b",
+                                                        "cinematic/", ".hidden", "C:\\x", "\udcff"])))
+def test_any_preset_name_is_a_preset_or_one_error(name):
+    from engine.errors import UserError
+    from engine.generate.presets import PRESETS_DIR, load_preset
+
+    try:
+        preset = load_preset(name)
+    except UserError:
+        return
+    assert (PRESETS_DIR / f"{preset.name}.toml").is_file()  # only the installed presets load by name
+
+
+# --- model folders -----------------------------------------------------------------------------
+
+_MODEL_FILES = ("model_index.json", "vae/config.json", "transformer/config.json", "text_encoder/config.json",
+                "scheduler/scheduler_config.json", "tokenizer/tokenizer_config.json")
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    from tests.generate.tiny_models import save_tiny_ltx
+
+    return save_tiny_ltx(tmp_path_factory.mktemp("models") / "tiny-ltx")
+
+
+@st.composite
+def model_damage(draw) -> tuple[str, bytes | None]:
+    """(a JSON file of a model folder, what to write there instead; None: delete it)."""
+    name = draw(st.sampled_from(_MODEL_FILES))
+    return name, draw(st.one_of(st.just(None), st.sampled_from([b"", b"[]", b"null", b"1e400", b"\xff\xfe"]),
+                                st.builds(lambda v: _encoded({"_class_name": v}), VALUES),
+                                st.builds(lambda k, v: _encoded({k: v}), st.sampled_from(
+                                    ["vae", "transformer", "../../x", "/etc", "", "auto_map", "_kinora_defaults"]),
+                                    VALUES),
+                                st.just(_nested(100_000)).map(_encoded)))
+
+
+def _damage_model(folder: Path, name: str, change: bytes | None, draw_doc) -> None:
+    file = folder / name
+    if change is None:
+        file.unlink(missing_ok=True)
+    elif draw_doc is not None:
+        file.write_bytes(draw_doc)
+    else:
+        file.write_bytes(change)
+
+
+@FUZZ
+@given(model_damage(), st.data())
+def test_a_damaged_model_folder_is_listed_with_its_problem_and_the_good_one_still_usable(tiny_model, damage, data):
+    from engine.generate.models import discover, frame_layout
+
+    name, change = damage
+    with tempfile.TemporaryDirectory() as shelf:
+        good, bad = Path(shelf) / "good", Path(shelf) / "bad"
+        shutil.copytree(tiny_model, good)
+        shutil.copytree(tiny_model, bad)
+        mutate_valid = change is not None and data.draw(st.booleans())
+        doc = None
+        if mutate_valid:  # a hostile change inside the valid file, rather than a new file
+            doc = _encoded(data.draw(mutated(json.loads((tiny_model / name).read_text()))))
+        _damage_model(bad, name, change, doc)
+        before = _files(shelf)
+        old_env = {key: os.environ.get(key) for key in ("KINORA_MODELS", "HF_HUB_CACHE")}
+        os.environ["KINORA_MODELS"], os.environ["HF_HUB_CACHE"] = shelf, os.path.join(shelf, "no-hub")
+        try:
+            found = {m.name: m for m in discover()}
+            out = io.StringIO()
+            from contextlib import redirect_stdout
+
+            with redirect_stdout(out):
+                assert main(["models", "--json"]) == 0
+        finally:
+            for key, value in old_env.items():
+                os.environ.pop(key) if value is None else os.environ.__setitem__(key, value)
+        assert found["good"].usable, found["good"].problem
+        if name == "model_index.json" and change is None:  # no longer a model folder at all
+            assert "bad" not in found
+            return
+        assert found["bad"].usable or (isinstance(found["bad"].problem, str) and found["bad"].problem)
+        listed = {entry["name"]: entry for entry in json.loads(out.getvalue())}
+        assert listed["good"]["usable"] and listed["bad"]["problem"] == found["bad"].problem
+        layout = frame_layout(found["bad"])
+        assert layout is None or all(isinstance(n, int) and n > 0 for n in layout)
+        assert _files(shelf) == before
+
+
+# --- command lines of the AI tools ---------------------------------------------------------------
+
+NUMBER_TEXT = st.one_of(st.sampled_from(["nan", "inf", "-inf", "-1", "0", "1e400", "9" * 30, "9" * 5000, "0x10", "",
+                                         " 3", "\u0661\u0662", "1_0", "8", "16", "0.5", "-0.0", "1e-320"]),
+                        st.integers().map(str), st.floats().map(str))
+RANGE_TEXT = st.one_of(st.sampled_from(["9:3", "0:0", "-1:4", "a:b", "1:2:3", "", ":", "0:8", "2:6", "3:99999999999",
+                                        "0:" + "9" * 5000]),
+                       st.tuples(st.integers(-5, 20), st.integers(-5, 20)).map(lambda r: f"{r[0]}:{r[1]}"))
+ODD_TEXT = st.one_of(st.text(max_size=20), st.sampled_from(["-glitch art", "--frames", "-o", "\udcff", "a\x00b",
+                                                            "é中🎬", " ", "x" * 30_000, "@", "a@b@c:d"]))
+_TOOL_OPTIONS = {
+    "generate": {"--frames": NUMBER_TEXT, "--duration": NUMBER_TEXT, "--rate": NUMBER_TEXT, "--prompt-at": st.one_of(
+        RANGE_TEXT.map(lambda r: r + ":a cat"), ODD_TEXT), "--image": st.sampled_from(
+        ["clip.mp4@0", "missing.png@0", "clip.mp4@-1:nan", "clip.mp4@x", "@3", "clip.mp4@1:2"]),
+        "--video": st.sampled_from(["clip.mp4@0:0.5", "missing.mp4@9", "clip.mp4@99999999999"]),
+        "--project": st.sampled_from(["missing.kinora", "clip.mp4", "."]), "--range": RANGE_TEXT},
+    "extend": {"--frames": NUMBER_TEXT, "--context": NUMBER_TEXT, "--range": RANGE_TEXT},
+    "loop": {"--frames": NUMBER_TEXT, "--context": NUMBER_TEXT, "--range": RANGE_TEXT},
+    "blend": {"--first-curve": st.one_of(ODD_TEXT, st.sampled_from(["0:1,16:0", "nan:1", "1e400:0", "5:1,5:1",
+                                                                    "0:inf", "0:-3,2:9"])),
+              "--second-curve": ODD_TEXT, "--frames": NUMBER_TEXT, "--first-range": RANGE_TEXT,
+              "--second-range": RANGE_TEXT, "--preset-curve": st.sampled_from(["mix", "transition", "x"])},
+    "remix": {"--strength": NUMBER_TEXT, "--range": RANGE_TEXT},
+    "upscale": {"--strength": NUMBER_TEXT, "--range": RANGE_TEXT},
+    "retake": {"--ramp": NUMBER_TEXT, "--range": RANGE_TEXT},
+    "fill-gap": {"--frames": NUMBER_TEXT, "--context": NUMBER_TEXT},
+}
+_COMMON_OPTIONS = {"--steps": NUMBER_TEXT, "--guidance": NUMBER_TEXT, "--seed": NUMBER_TEXT,
+                   "--variations": NUMBER_TEXT, "--size": st.sampled_from(["704x480", "0x0", "1e3x5", "x", "-16x16",
+                                                                           "99999x99999", "16x16x16", "１６x１６"]),
+                   "--negative": ODD_TEXT, "--preset": st.sampled_from(["cinematic", "missing", "../../x", "p.toml"]),
+                   "--aspect": st.sampled_from(["16:9", "4:3"]), "--device": st.sampled_from(["cpu", "tpu"])}
+_INPUTS = ("clip.mp4", "missing.mp4", ".", "notes.txt", "-dash.mp4", "é中.mp4", "clip.mp4/x.mp4")
+
+
+@st.composite
+def tool_argv(draw) -> list[str]:
+    tool = draw(st.sampled_from(sorted(_TOOL_OPTIONS)))
+    argv = [tool]
+    argv += [draw(st.sampled_from(_INPUTS)) for _ in range({"generate": 0, "blend": 2, "fill-gap": 2}.get(tool, 1))]
+    if tool == "retake":
+        argv.append(draw(RANGE_TEXT))
+    if draw(st.booleans()):
+        argv.append(draw(ODD_TEXT))
+    elif draw(st.booleans()):
+        argv.append("--prompt=" + draw(ODD_TEXT))
+    options = {**_TOOL_OPTIONS[tool], **_COMMON_OPTIONS}
+    for option in draw(st.lists(st.sampled_from(sorted(options)), max_size=4)):
+        argv.append(f"{option}={draw(options[option])}" if draw(st.booleans()) else option)
+        if "=" not in argv[-1]:
+            argv.append(draw(options[option]))
+    argv += draw(st.sampled_from([["-o", "out.mp4"], ["-o", "out.npy"], ["-o", "out.txt"], ["-o", "sub/out.mp4"],
+                                  ["-o", "clip.mp4"], ["-o", ""], []]))
+    return [*argv, "--model", "no-such-model", "--quiet"]
+
+
+@pytest.fixture(scope="module")
+def tool_folder(tmp_path_factory):
+    from tests.generate.media import write_clip
+
+    folder = tmp_path_factory.mktemp("tools")
+    write_clip(folder / "clip.mp4", 8)
+    (folder / "notes.txt").write_text("not a video")
+    (folder / "p.toml").write_text("steps = 1e400")
+    return folder
+
+
+@settings(FUZZ, max_examples=max(10, FUZZ.max_examples // 2))  # clip tools probe their files: ~0.5 s each
+@given(argv=tool_argv())
+def test_any_command_line_of_an_ai_tool_is_one_error_and_writes_nothing(tool_folder, argv, capsys):
+    before = _files(str(tool_folder))
+    here = os.getcwd()
+    os.chdir(tool_folder)  # relative paths land in the folder, so all that might change is in it
+    try:
+        code = main(argv)
+    except SystemExit as stop:  # argparse refusing an option
+        code = stop.code
+    finally:
+        os.chdir(here)
+    err = capsys.readouterr().err
+    assert code == 2, err  # no model of that name: never a generation, always one refusal
+    assert "Traceback" not in err and err.strip()
+    assert _files(str(tool_folder)) == before
 
 
 # --- the corpus: failures found before, replayed through the command line ------------------------

@@ -166,12 +166,9 @@ def _inspect(path: Path, name: str) -> ModelInfo:
     if not index_file.is_file():
         return ModelInfo(name, path, None, "", f"{path} has no model_index.json (not a diffusers-format model)")
     try:
-        index = json.loads(index_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError) as error:
-        return ModelInfo(name, path, None, "", f"{index_file} cannot be read: {error}")
-    if not isinstance(index, dict):
-        return ModelInfo(name, path, None, "", f"{index_file} holds a JSON {type(index).__name__}, not the object "
-                                               "a diffusers model index is; download the model again")
+        index = _read_json_object(index_file)
+    except ValueError as error:
+        return ModelInfo(name, path, None, "", str(error))
     pipeline_class = str(index.get("_class_name", ""))
     family = FAMILIES.get(pipeline_class)
     if family is None:
@@ -179,17 +176,35 @@ def _inspect(path: Path, name: str) -> ModelInfo:
         return ModelInfo(name, path, None, pipeline_class, f"{path} is a {pipeline_class or 'unknown'} model; Kinora "
                          f"runs {', '.join(labels[:-1])} and {labels[-1]}")
     for component, spec in index.items():
-        if component.startswith("_") or not isinstance(spec, list) or (spec and spec[0] is None):
+        if component.startswith("_") or not isinstance(spec, list) or spec[:1] == [None]:
             continue
-        if len(spec) != 2 or not all(isinstance(part, str) for part in spec):
-            return ModelInfo(name, path, family, pipeline_class,
-                             f"{index_file}: component {component!r} is {json.dumps(spec)[:80]}, not "
-                             "[library, class name]; download the model again")
-        problem = _component_problem(path, component, spec)
+        problem = _spec_problem(index_file, component, spec) or _component_problem(path, component, spec)
         if problem:
             return ModelInfo(name, path, family, pipeline_class, problem)
     defaults = index.get("_kinora_defaults")
     return ModelInfo(name, path, family, pipeline_class, defaults=defaults if isinstance(defaults, dict) else {})
+
+
+def _read_json_object(file: Path) -> dict:
+    """A JSON object from a model's file; ValueError saying what is wrong with it."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deep to parse
+        raise ValueError(f"{file} cannot be read: {str(error) or type(error).__name__}; download the model again")
+    if not isinstance(data, dict):
+        raise ValueError(f"{file} holds a JSON {type(data).__name__}, not the object it should be; download the "
+                         "model again")
+    return data
+
+
+def _spec_problem(index_file: Path, component: str, spec: list) -> str | None:
+    """What is wrong with a model_index.json entry that should be "folder": [library, class]."""
+    if len(spec) != 2 or not all(isinstance(part, str) for part in spec):
+        return (f"{index_file}: component {component!r} is {json.dumps(spec)[:80]}, not [library, class name]; "
+                "download the model again")
+    if component in (".", "..") or any(c in component for c in "/\\\0"):
+        return f"{index_file}: {component!r} is not a folder name inside the model"
+    return None
 
 
 def frame_layout(info: ModelInfo) -> tuple[int, int] | None:
@@ -197,18 +212,20 @@ def frame_layout(info: ModelInfo) -> tuple[int, int] | None:
     without loading anything: what a front end needs to draw a plan before the model is loaded
     (the loaded backend's caps stay the authority). None when the VAE is not one Kinora knows."""
     try:
-        config = json.loads((info.path / "vae" / "config.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        config = _read_json_object(info.path / "vae" / "config.json")
+        kind = config.get("_class_name")
+        if kind == "AutoencoderKLLTXVideo":  # diffusers' own formulas for this class
+            scale = 2 ** sum(bool(x) for x in config.get("spatio_temporal_scaling", (True, True, True, False)))
+            temporal = config.get("temporal_compression_ratio") or config.get("patch_size_t", 1) * scale
+            spatial = config.get("spatial_compression_ratio") or config.get("patch_size", 4) * scale
+        elif kind == "AutoencoderKLWan":
+            temporal, spatial = config.get("scale_factor_temporal") or 4, config.get("scale_factor_spatial") or 8
+        else:
+            return None
+        layout = int(temporal), int(spatial)
+    except (ValueError, TypeError, OverflowError):  # an unreadable or malformed config: not a VAE Kinora knows
         return None
-    kind = config.get("_class_name")
-    if kind == "AutoencoderKLLTXVideo":  # diffusers' own formulas for this class
-        scale = 2 ** sum(bool(x) for x in config.get("spatio_temporal_scaling", (True, True, True, False)))
-        temporal = config.get("temporal_compression_ratio") or config.get("patch_size_t", 1) * scale
-        spatial = config.get("spatial_compression_ratio") or config.get("patch_size", 4) * scale
-        return int(temporal), int(spatial)
-    if kind == "AutoencoderKLWan":
-        return int(config.get("scale_factor_temporal") or 4), int(config.get("scale_factor_spatial") or 8)
-    return None
+    return layout if all(0 < n <= 1024 for n in layout) else None
 
 
 def _component_problem(path: Path, component: str, spec: list) -> str | None:
@@ -218,6 +235,14 @@ def _component_problem(path: Path, component: str, spec: list) -> str | None:
         return f"{folder} needs code from {library!r}; Kinora only loads diffusers and transformers classes"
     if not folder.is_dir():
         return f"{folder} is missing: the model is partly downloaded; download it again"
+    config = folder / "config.json"
+    if config.is_file():
+        try:
+            if "auto_map" in _read_json_object(config):
+                return (f"{folder} asks for code shipped with the model (auto_map); Kinora never runs remote code: "
+                        "use a model made of standard diffusers/transformers classes")
+        except ValueError as error:
+            return str(error)
     if not _has_weights(class_name):
         return None
     if any(p.name.endswith(".safetensors") for p in folder.iterdir()):

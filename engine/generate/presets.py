@@ -18,6 +18,8 @@ PRESETS_DIR = RESOURCES / "presets"
 _TYPES = {"prompt_prefix": (str, "text"), "prompt_suffix": (str, "text"), "negative": (str, "text"),
           "guidance": ((int, float), "a number"), "steps": (int, "a whole number"), "lora": (str, "a file name"),
           "lora_weight": ((int, float), "a number")}
+MAX_TEXT = 20_000  # as a request's prompt (engine.generate.requests)
+MAX_LORA_WEIGHT = 10.0  # past this a LoRA's weights overflow into a picture of noise
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +52,24 @@ def preset_names() -> list[str]:
 
 
 def load_preset(name: str) -> Preset:
-    path = Path(name) if name.endswith(".toml") else PRESETS_DIR / f"{name}.toml"
-    if not path.is_file():
+    if name.endswith(".toml"):
+        path = Path(name)
+    elif name and not name.startswith(".") and not any(c in name for c in "/\\"):  # a name, not a way out
+        path = PRESETS_DIR / f"{name}.toml"
+    else:
+        path = None
+    try:
+        found = path is not None and path.is_file()
+    except OSError:  # a name too long for the file system, say
+        found = False
+    if not found:
         raise UserError(f"unknown preset {name!r}; use one of {', '.join(preset_names()) or '(none installed)'}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
         raise UserError(f"preset {path} cannot be read: {error}") from error
+    except RecursionError:  # tomllib reads nested arrays by recursion
+        raise UserError(f"preset {path} cannot be read: it is nested too deeply") from None
     unknown = set(data) - set(_TYPES)
     if unknown:
         raise UserError(f"preset {path} has unknown settings {', '.join(sorted(unknown))}; "
@@ -66,13 +79,21 @@ def load_preset(name: str) -> Preset:
         if isinstance(value, bool) or not isinstance(value, kinds) or (
                 isinstance(value, float) and not math.isfinite(value)):
             raise UserError(f"preset {path}: {key} must be {what}, not {value!r}")
+        if isinstance(value, str) and ("\x00" in value or len(value) > MAX_TEXT):
+            raise UserError(f"preset {path}: {key} must be text without NUL characters, under {MAX_TEXT} characters")
     if "steps" in data and not 1 <= data["steps"] <= 1000:
         raise UserError(f"preset {path}: steps {data['steps']} must be between 1 and 1000")
     if "guidance" in data and not 0 <= data["guidance"] <= 50:
         raise UserError(f"preset {path}: guidance {data['guidance']} must be between 0 and 50")
+    if "lora_weight" in data and not -MAX_LORA_WEIGHT <= data["lora_weight"] <= MAX_LORA_WEIGHT:
+        raise UserError(f"preset {path}: lora_weight {data['lora_weight']} must be between "
+                        f"{-MAX_LORA_WEIGHT:g} and {MAX_LORA_WEIGHT:g}")
     lora = data.get("lora")
     if lora:
-        lora_path = (path.parent / lora).resolve()
+        try:
+            lora_path = (path.parent / lora).resolve()
+        except (OSError, RuntimeError) as error:  # a name too long, a loop of links
+            raise UserError(f"preset {path}: LoRA {lora!r} cannot be found ({error})") from None
         if lora_path.suffix != ".safetensors":
             raise UserError(f"preset {path}: LoRA {lora} must be a .safetensors file")
         data["lora"] = str(lora_path)
