@@ -190,7 +190,7 @@ def _read_json_object(file: Path) -> dict:
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as error:  # RecursionError: nested too deep to parse
-        raise ValueError(f"{file} cannot be read: {str(error) or type(error).__name__}; download the model again")
+        raise ValueError(f"{file} cannot be read: {str(error) or type(error).__name__}; download the model again") from None
     if not isinstance(data, dict):
         raise ValueError(f"{file} holds a JSON {type(data).__name__}, not the object it should be; download the "
                          "model again")
