@@ -519,10 +519,10 @@ def assemble(recipe: Recipe, generated: np.ndarray, original: np.ndarray | None 
     parts = [generated[:, keep[0]:keep[1]]]
     if recipe.before or recipe.after:
         if original is None:
-            from engine.generate.media_io import fit_frames, read_video
+            from engine.generate.media_io import read_video
 
             wanted = sorted(set(recipe.before) | set(recipe.after))
-            read = fit_frames(read_video(recipe.original, wanted), recipe.plan.width, recipe.plan.height)
+            read = read_video(recipe.original, wanted, size=(recipe.plan.width, recipe.plan.height))
             index = {frame: i for i, frame in enumerate(wanted)}
             before = read[[index[f] for f in recipe.before]] if recipe.before else read[:0]
             after = read[[index[f] for f in recipe.after]] if recipe.after else read[:0]
