@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QWidget
 from editor import style
 from editor.timeline.view import TimelineView
 from engine.errors import KinoraError
-from engine.generate.caps import ModelCaps
+from engine.generate.caps import DEFAULT_LAYOUT_CAPS, ModelCaps, caps_for_layout, marked_range
 from engine.generate.compiler import compile as compile_plan
 from engine.generate.plan import GenerationPlan
 from engine.time import FrameRange
@@ -31,8 +31,7 @@ from engine.time import FrameRange
 STRIP_HEIGHT = 54
 # Until the main window tells it the chosen model's layout (engine.generate.models.frame_layout),
 # the strip assumes the LTX family's causal VAE of real LTX-Video (8 frames per latent frame after the first).
-DEFAULT_CAPS = ModelCaps(family="ltx", vae_temporal_compression=8, vae_spatial_compression=32, size_multiple=32,
-                         per_token_timesteps=True)
+DEFAULT_CAPS = DEFAULT_LAYOUT_CAPS
 PROMPT_COLORS = [QColor(196, 140, 48), QColor(70, 150, 200), QColor(160, 90, 200), QColor(80, 170, 110),
                  QColor(210, 90, 90), QColor(150, 150, 60)]
 _BAND_TOP, _BAND_HEIGHT = 2, 14
@@ -73,25 +72,16 @@ class PlanStrip(QWidget):
 
     def set_layout(self, layout: tuple[int, int] | None) -> None:
         """Draw plans for a model whose VAE makes one latent frame of `layout[0]` pixel frames and
-        one latent cell of `layout[1]` pixels (None: the default)."""
-        caps = DEFAULT_CAPS if layout is None else dataclasses.replace(
-            DEFAULT_CAPS, vae_temporal_compression=layout[0], vae_spatial_compression=layout[1],
-            size_multiple=layout[1])
+        one latent cell of `layout[1]` pixels (None: the default), as `kinora plan` compiles them."""
+        caps = caps_for_layout(layout)
         if caps != self.caps:
             self.caps = caps
             self.recompile()
 
     def generate_range(self) -> FrameRange | None:
+        """The frames a Timeline generation covers (engine.generate.caps.marked_range)."""
         view = self.view
-        if view.mark_in is not None and view.mark_out is not None and view.mark_out > view.mark_in:
-            start, stop = view.mark_in, view.mark_out + 1  # the out mark's frame is included, as in every NLE
-        else:
-            start, stop = 0, view.project.timeline.duration
-        if stop <= start:
-            return None
-        # the plan covers the nearest frame count the model can make, starting at the in mark
-        count = self.caps.nearest_frame_count(stop - start)
-        return FrameRange(start, start + count)
+        return marked_range(view.project.timeline.duration, view.mark_in, view.mark_out, self.caps)
 
     def recompile(self) -> None:
         """Compile the plan of the current project, marks and model, and what is drawn from it."""
