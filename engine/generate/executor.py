@@ -16,8 +16,7 @@ from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from engine.errors import UserError
-from engine.generate.requests import OUTPUT_SUFFIXES, Request, Variations
+from engine.generate.requests import Request, Variations
 from engine.progress import CancelToken, Progress
 
 # The worker runs one job at a time and jobs usually share a model: keep the last one loaded.
@@ -28,9 +27,7 @@ _backend_guard = threading.Lock()
 def check_output(request: Request) -> Path:
     """The output path, refused before any work when its folder is missing or it is one of the
     request's own inputs (writing it would destroy the source)."""
-    out = Path(request.output)
-    if out.suffix.lower() not in OUTPUT_SUFFIXES:
-        raise UserError(f"output {out} must end in .mp4 or .npy")
+    out = Path(request.output)  # its suffix was checked when the request was made
     from engine.fsutil import check_not_input, check_writable
 
     check_writable(out)
@@ -210,17 +207,25 @@ def prompt_spans(plan) -> list[tuple[int, int, str]]:
     return runs
 
 
+_weights_hashes: dict[tuple, str] = {}  # (folder, each weight file's name, size, mtime) -> fingerprint
+
+
 def weights_hash(model_dir: Path) -> str:
-    """A quick fingerprint of a model's weight files (content hash of each safetensors file)."""
+    """A quick fingerprint of a model's weight files (content hash of each safetensors file),
+    read once per model and kept while its files stay as they are: every job records it."""
     import hashlib
 
     from engine.fsutil import content_hash
 
-    digest = hashlib.sha256()
-    for path in sorted(Path(model_dir).rglob("*.safetensors")):
-        digest.update(path.relative_to(model_dir).as_posix().encode())
-        digest.update(content_hash(str(path)).encode())
-    return digest.hexdigest()[:32]
+    files = sorted(Path(model_dir).rglob("*.safetensors"))
+    key = (str(model_dir), *((str(p), p.stat().st_size, p.stat().st_mtime_ns) for p in files))
+    if key not in _weights_hashes:
+        digest = hashlib.sha256()
+        for path in files:
+            digest.update(path.relative_to(model_dir).as_posix().encode())
+            digest.update(content_hash(str(path)).encode())
+        _weights_hashes[key] = digest.hexdigest()[:32]
+    return _weights_hashes[key]
 
 
 def _compact(manifest: dict) -> str:

@@ -67,6 +67,14 @@ def _text(value: Any, setting: str) -> str:
     return value
 
 
+def _frames(start: Any, stop: Any, names: tuple[str, str], empty: str) -> None:
+    """A half-open range of timeline frames START..STOP-1 that holds at least one frame."""
+    _int(start, names[0], 0, 10**9)
+    _int(stop, names[1], 1, 10**9)
+    if stop <= start:
+        raise UserError(empty)
+
+
 def _set(obj, name: str, value) -> None:
     object.__setattr__(obj, name, value)
 
@@ -320,10 +328,8 @@ class Storyboard(Request):
 
     def __post_init__(self) -> None:
         Request.__post_init__(self)
-        _int(self.start, "the range's start", 0, 10**9)
-        _int(self.stop, "the range's end", 1, 10**9)
-        if self.stop <= self.start:
-            raise UserError("the marked range is empty: set an in and an out mark around what to generate")
+        _frames(self.start, self.stop, ("the range's start", "the range's end"),
+                "the marked range is empty: set an in and an out mark around what to generate")
         if self.stop - self.start > MAX_FRAMES:
             raise UserError(f"the marked range is {self.stop - self.start} frames; mark at most {MAX_FRAMES}")
 
@@ -496,11 +502,9 @@ class Retake(ClipRequest):
 
     def __post_init__(self) -> None:
         Request.__post_init__(self)
-        _int(self.start, "--retake START", 0, 10**9)
-        _int(self.stop, "--retake END", 1, 10**9)
+        _frames(self.start, self.stop, ("--retake START", "--retake END"),
+                f"retake range {self.start}:{self.stop}: END must be after START")
         _int(self.ramp, "--ramp", 0, 1000)
-        if self.stop <= self.start:
-            raise UserError(f"retake range {self.start}:{self.stop}: END must be after START")
 
     def recipe(self, caps):
         from engine.generate import tools
@@ -525,11 +529,9 @@ class FillGap(Request):
 
     def __post_init__(self) -> None:
         Request.__post_init__(self)
-        _int(self.start, "the gap's start", 0, 10**9)
-        _int(self.stop, "the gap's end", 1, 10**9)
+        _frames(self.start, self.stop, ("the gap's start", "the gap's end"),
+                f"gap {self.start}:{self.stop}: END must be after START")
         _int(self.context, "--context", 1, MAX_FRAMES)
-        if self.stop <= self.start:
-            raise UserError(f"gap {self.start}:{self.stop}: END must be after START")
 
     def inputs(self) -> list[str]:
         """The media of the clips on the gap's track (its neighbours are held)."""

@@ -27,8 +27,6 @@ from engine.model.items import Clip, MediaRef, Still, TextBlock, new_id
 from engine.model.project import Project, ProjectSettings, Timeline, Track
 from engine.time import FrameRange, FrameRate
 
-BLEND_PRESETS = ("transition", "mix")
-
 
 @dataclass(frozen=True, slots=True)
 class Card:

@@ -21,14 +21,14 @@ import importlib
 from collections.abc import Callable
 
 from engine.errors import UserError
+from engine.generate.requests import REQUEST_TYPES
 from engine.progress import CancelToken, Progress
 
 Handler = Callable[[dict, Callable[[Progress], None], CancelToken], list]
 
 
 # the kinds of typed requests (engine.generate.requests), and "timeline" as older Kinoras queued storyboards
-AI_TOOLS = ("generate", "storyboard", "extend", "loop", "blend", "remix", "upscale", "retake", "fill-gap",
-            "variations", "timeline")
+AI_TOOLS = (*(request.TOOL for request in REQUEST_TYPES.values()), "timeline")
 _BUILT_IN: dict[str, str] = {
     **dict.fromkeys(AI_TOOLS, "engine.jobs.request_job:run_request_job"),
     "render": "engine.jobs.render_job:run_render_job",

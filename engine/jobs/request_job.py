@@ -41,7 +41,7 @@ def describe(kind: str, params: dict) -> str:
     if not text:
         spans = request.get("prompts_at") or request.get("prompt_at") or []
         text = "; ".join(str(s.get("text", "")) if isinstance(s, dict) else str(s) for s in spans)
-    if not text and isinstance(request.get("project"), dict) or isinstance(request.get("timeline"), dict):
+    if not text and (isinstance(request.get("project"), dict) or isinstance(request.get("timeline"), dict)):
         text = "the marked range of the timeline"
     title = f"{kind}: {text}" if text else kind
     return title if len(title) <= 60 else title[:59] + "…"

@@ -39,17 +39,3 @@ def check_consent(paths: list[str], *, consent: bool, policy: str | None = None)
         raise UserError(message + " with --consent (or in the editor's question), or use other media")
     record["warning"] = message + "; this generation records that it was not given"
     return record
-
-
-def conditioning_paths(params: dict) -> list[str]:
-    """The files a job with `kinora generate|extend|loop|blend|remix|upscale` options conditions
-    on: placed images and clips (PATH@FRAME[:STRENGTH]) and the tools' source clips."""
-    paths = []
-    for option in ("image", "video"):
-        value = params.get(option) or []
-        if isinstance(value, str):  # a tool's source clip
-            paths.append(value)
-        else:  # placements
-            paths += [text.rpartition("@")[0] if "@" in text else text for text in value]
-    paths += [params[name] for name in ("first", "second") if params.get(name)]
-    return [path for path in paths if path]

@@ -234,3 +234,14 @@ def test_the_clip_prompt_defaults_to_its_recipe(clips):
     told = rq.Extend(output="/tmp/x.mp4", clip=rq.ClipRef(timeline=snapshot, clip_id="b"), size=SIZE,
                      prompt="a blue star")
     assert "a red circle" not in told.recipe(CAPS).plan.prompts
+
+
+def test_a_job_is_titled_by_its_tool_and_prompt(clips):
+    from engine.jobs.request_job import describe, job_params
+
+    project, _ = _project(clips)
+    board = rq.Storyboard(output="/tmp/b.mp4", timeline=rq.TimelineRef.of(project), start=0, stop=9)
+    assert describe("storyboard", job_params(board)) == "storyboard: the marked range of the timeline"
+    prompted = rq.Storyboard(output="/tmp/b.mp4", timeline=rq.TimelineRef.of(project), start=0, stop=9,
+                             prompt="a quiet lake")
+    assert describe("storyboard", job_params(prompted)) == "storyboard: a quiet lake"

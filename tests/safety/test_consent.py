@@ -16,7 +16,7 @@ from engine.errors import UserError
 from engine.jobs.queue import JobQueue
 from engine.jobs.worker import Worker
 from engine.library.catalog import Library
-from engine.safety.consent import check_consent, conditioning_paths
+from engine.safety.consent import check_consent
 from engine.safety.faces import faces_in_file, faces_in_picture
 from engine.user_settings import UserSettings, save_settings
 from tests.jobs.conftest import generate_argv, tool_params
@@ -63,11 +63,21 @@ def test_policy_require_refuses_without_consent_and_records_it_with(photos):
     assert check_consent([photos["chelsea"]], consent=False, policy="require")["faces"] == {}
 
 
-def test_conditioning_paths_of_every_tool():
-    assert conditioning_paths({"image": ["/a/b@c.png@3:0.5", "/x.png"], "video": ["/v.mp4@0"]}) == [
-        "/a/b@c.png", "/x.png", "/v.mp4"]
-    assert conditioning_paths({"video": "/clip.mp4"}) == ["/clip.mp4"]
-    assert conditioning_paths({"first": "/a.mp4", "second": "/b.mp4", "video": []}) == ["/a.mp4", "/b.mp4"]
+def test_the_conditioning_media_of_every_tool(tmp_path):
+    """What the consent check looks at: the pictures a request holds (request.inputs())."""
+    from engine.generate import requests as rq
+    from engine.generate.cli import request_from_argv
+    from tests.generate.media import write_clip
+
+    a, b = (str(write_clip(tmp_path / f"{name}.mp4", 9, seed=i)) for i, name in enumerate("ab"))
+    out = ["-o", str(tmp_path / "out.mp4")]
+    assert request_from_argv("generate", ["x", "--image", "/a/b@c.png@3:0.5", "--image", "/x.png@0",
+                                          "--video", "/v.mp4@0", *out]).inputs() == ["/a/b@c.png", "/x.png", "/v.mp4"]
+    assert request_from_argv("extend", [a, *out]).inputs() == [a]
+    assert request_from_argv("blend", [a, b, *out]).inputs() == [a, b]
+    assert sorted(request_from_argv("fill-gap", [a, b, *out]).inputs()) == sorted([a, b])
+    clip = rq.ClipRef.of_file(a)
+    assert rq.Variations(base=rq.Remix(output="/o.mp4", clip=clip), output="/p.mp4").inputs() == [a]
 
 
 def test_cli_refuses_without_consent(photos, tmp_path):
