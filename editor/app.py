@@ -22,6 +22,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_editor(argv: list[str]) -> int:
+    app, window, project = build_editor(argv)
+    from editor.session import start_session
+
+    start_session(window, project)
+    return app.exec()
+
+
+def build_editor(argv: list[str]):
+    """The application and its shown main window, before anything is opened in it; returns
+    (app, window, the project named on the command line or None)."""
     parser = argparse.ArgumentParser(prog="kinora", description="Open the Kinora editor. "
                                      "Run 'kinora --help' for the headless commands.")
     parser.add_argument("project", nargs="?", help="a .kinora project to open")
@@ -41,11 +51,7 @@ def run_editor(argv: list[str]) -> int:
     app.aboutToQuit.connect(lambda: app.clipboard().clear())
     window = MainWindow()
     window.show()
-    if args.project:
-        window.open_project(args.project)
-    else:
-        window.files.offer_untitled_recovery()
-    return app.exec()
+    return app, window, args.project
 
 
 if __name__ == "__main__":

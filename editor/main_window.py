@@ -136,8 +136,10 @@ class MainWindow(QMainWindow):
         for text, shortcut, slot in (
             ("&New Project", QKeySequence.StandardKey.New, files.new),
             ("&Open…", QKeySequence.StandardKey.Open, files.open_dialog),
+            ("Open &Recent", None, None),
             ("&Save", QKeySequence.StandardKey.Save, files.save),
             ("Save &As…", QKeySequence.StandardKey.SaveAs, files.save_as),
+            ("Project Se&ttings…", None, files.project_settings_dialog),
             (None, None, None),
             ("&Import Media…", QKeySequence("Ctrl+I"), self._on_import_triggered),
             ("&Relink Missing Media…", None, files.relink_dialog),
@@ -150,6 +152,10 @@ class MainWindow(QMainWindow):
         ):
             if text is None:
                 file_menu.addSeparator()
+                continue
+            if slot is None:  # File > Open Recent, filled each time it opens
+                self.recent_menu = file_menu.addMenu(text)
+                self.recent_menu.aboutToShow.connect(lambda: files.fill_recent_menu(self.recent_menu))
                 continue
             action = QAction(text, self)
             if shortcut is not None:

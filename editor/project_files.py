@@ -1,6 +1,6 @@
 """The project's life cycle in the editor: new, open (offering a newer recovery first), save
-(with rolling backups), autosave to a recovery file, close with unsaved changes, relink,
-OpenTimelineIO import/export. The rules live in engine/model/recovery.py and relink.py;
+(with rolling backups), autosave to a recovery file, recovery at launch, recent projects,
+project settings, close with unsaved changes, relink, OpenTimelineIO import/export. The rules live in engine/model/recovery.py and relink.py;
 this is where they meet the user's dialogs."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 import time
 
 from PySide6.QtCore import QObject, QTimer
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMenu, QMessageBox
 
 from editor.document import Document
 from engine.errors import KinoraError
@@ -69,8 +69,8 @@ class ProjectFiles(QObject):
         if path and self.confirm_close():
             self.open(path)
 
-    def open(self, path: str) -> bool:
-        found = recovery.find_recovery(path)
+    def open(self, path: str, offer_recovery: bool = True) -> bool:
+        found = recovery.find_recovery(path) if offer_recovery else None
         if found is not None:
             project = self._offer_recovery(found)
             if project is not None:
@@ -84,13 +84,30 @@ class ProjectFiles(QObject):
         self._adopt(project)
         return True
 
-    def offer_untitled_recovery(self) -> None:
-        """At start-up without a project: changes to a never-saved project that were not saved."""
-        found = recovery.find_untitled_recoveries()
-        if found:
-            project = self._offer_recovery(found[0])
-            if project is not None:
-                self._adopt(project, dirty=True)
+    def offer_recoveries_at_launch(self) -> bool:
+        """At start-up: changes to any project (a recent one, or one never saved) that an editor
+        which stopped unexpectedly autosaved and nobody saved. True when one was recovered."""
+        from editor.dialogs.recover_at_launch import RecoverAtLaunchDialog
+        from engine.recent_projects import load_recent
+
+        found = recovery.find_recoveries_at_launch([r.path for r in load_recent(existing_only=False)])
+        if not found:
+            return False
+        dialog = RecoverAtLaunchDialog(found, self.window)
+        dialog.exec()
+        for discarded in dialog.discarded:
+            recovery.discard_recovery(discarded)
+        if dialog.chosen is None:
+            return False
+        if dialog.chosen.previous_attempt_crashed:
+            return self._offer_recovery(dialog.chosen) is not None  # says why and sets it aside
+        try:
+            project = recovery.load_recovery(dialog.chosen)
+        except KinoraError as error:
+            QMessageBox.warning(self.window, "Recovery failed", str(error))
+            return False
+        self._adopt(project, dirty=True)
+        return True
 
     def _offer_recovery(self, found: recovery.Recovery):
         """Ask; returns the recovered project, or None to open the saved one."""
@@ -122,6 +139,8 @@ class ProjectFiles(QObject):
 
     def _adopt(self, project, dirty: bool = False) -> None:
         self.autosaver = recovery.Autosaver(project.path, self._interval())
+        if project.path:
+            self._remember(project.path)
         self.document.replace_project(project)
         if dirty:  # recovered changes are not in the project file yet
             self.autosaver.mark_dirty(time.monotonic())
@@ -147,6 +166,7 @@ class ProjectFiles(QObject):
             return False
         self.document.undo_stack.setClean()
         self.document.changed.emit()
+        self._remember(path)
         return True
 
     def confirm_close(self) -> bool:
@@ -163,6 +183,55 @@ class ProjectFiles(QObject):
             self.autosaver.close()
             return True
         return False
+
+    # --- recent projects and settings ------------------------------------------------------
+
+    def _remember(self, path: str) -> None:
+        from engine.recent_projects import remember_project
+
+        try:
+            remember_project(path)
+        except OSError as error:  # the list is a convenience: never fail an open or a save for it
+            self.window.statusBar().showMessage(f"Cannot update the recent projects: {error}", 6000)
+
+    def fill_recent_menu(self, menu: QMenu) -> None:
+        """File > Open Recent: the last projects whose files still exist, and Clear List."""
+        from engine.recent_projects import load_recent
+
+        menu.clear()
+        recents = load_recent()
+        for number, recent in enumerate(recents, 1):
+            action = menu.addAction(f"&{number % 10} {recent.name}")
+            action.setToolTip(recent.path)
+            action.setStatusTip(recent.path)
+            action.setData(recent.path)
+            action.triggered.connect(lambda _checked=False, path=recent.path: self.open_recent(path))
+        if not recents:
+            menu.addAction("No recent projects").setEnabled(False)
+        menu.addSeparator()
+        clear = menu.addAction("&Clear List")
+        clear.setEnabled(bool(recents))
+        clear.triggered.connect(self._on_clear_recent_triggered)
+
+    def open_recent(self, path: str) -> bool:
+        if not os.path.isfile(path):
+            from engine.recent_projects import forget_project
+
+            forget_project(path)
+            QMessageBox.warning(self.window, "Cannot open project", f"{path} is no longer there; it was "
+                                "removed from the recent projects")
+            return False
+        return self.confirm_close() and self.open(path)
+
+    def _on_clear_recent_triggered(self) -> None:
+        from engine.recent_projects import clear_recent
+
+        clear_recent()
+
+    def project_settings_dialog(self) -> None:
+        from editor.dialogs.project_settings import ProjectSettingsDialog
+
+        ProjectSettingsDialog(self.document, self.window).exec()
 
     # --- media and interchange ------------------------------------------------------------------
 

@@ -29,6 +29,7 @@ class UserSettings:
     vae_tiling: bool | None = None  # None: decide from the size of the video
     autosave_seconds: int = 60  # at most this long between autosaves while there are unsaved changes
     face_consent: str = "require"
+    reopen_last_project: bool = True  # at launch without a project named: the last one opened or saved
     # PEM certificate chain and its private key: when both are set, every generated video
     # carries a signed C2PA manifest too (exports take --sign-cert/--sign-key)
     sign_cert: str | None = None
@@ -42,6 +43,8 @@ class UserSettings:
         for name in ("sign_cert", "sign_key"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f"setting {name} must be the path of a PEM file, not {getattr(self, name)!r}")
+        if not isinstance(self.reopen_last_project, bool):
+            raise ValueError(f"setting reopen_last_project must be true or false, not {self.reopen_last_project!r}")
         if not 5 <= self.autosave_seconds <= 3600:
             raise ValueError(f"setting autosave_seconds must be between 5 and 3600, not {self.autosave_seconds}")
 

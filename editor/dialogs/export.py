@@ -1,4 +1,4 @@
-"""Export: format, codec, quality, range and file; the render runs as a job on the engine
+"""Export: format, codec, quality, size, frame rate, range and file; the render runs as a job on the engine
 worker (so it survives a crash of the editor), with progress, cancel, and a button to show
 the file when it is done."""
 
@@ -29,9 +29,12 @@ from engine.jobs.queue import Job
 from engine.media.export import CODECS, DEFAULT_CODEC_FOR_EXTENSION, X26X_PRESETS
 from engine.model.project import Project
 from engine.progress import Progress
-from engine.time import FrameRange
+from engine.time import FrameRange, FrameRate
 
 FORMATS = {"MP4": ".mp4", "QuickTime (MOV)": ".mov", "WebM": ".webm", "Matroska (MKV)": ".mkv", "GIF": ".gif"}
+# output sizes by the length of the picture's short side; the long side keeps the project's aspect
+SHORT_SIDES = {"720p": 720, "1080p": 1080, "4K (2160p)": 2160}
+OUTPUT_RATES = ("24000/1001", "24", "25", "30000/1001", "30", "50", "60000/1001", "60")
 CODEC_NAMES = {"h264": "H.264", "h265": "H.265 / HEVC", "prores": "ProRes 4444 (keeps alpha)", "vp9": "VP9",
                "av1": "AV1", "gif": "GIF"}
 
@@ -52,6 +55,36 @@ class ExportDialog(QDialog):
         self.speed = QComboBox()
         self.speed.addItems(X26X_PRESETS)
         self.speed.setCurrentText("medium")
+        self.size = QComboBox()
+        self.size.setObjectName("exportSize")
+        width, height = project.settings.width, project.settings.height
+        self.size.addItem(f"Project size ({width}×{height})", (width, height))
+        for name, short_side in SHORT_SIDES.items():
+            size = size_with_short_side((width, height), short_side)
+            self.size.addItem(f"{name} ({size[0]}×{size[1]})", size)
+        half = (max(2, width // 2 - width // 2 % 2), max(2, height // 2 - height // 2 % 2))
+        self.size.addItem(f"Half ({half[0]}×{half[1]})", half)
+        self.size.addItem("Custom", None)
+        self.custom_width, self.custom_height = QSpinBox(), QSpinBox()
+        for box, value in ((self.custom_width, width), (self.custom_height, height)):
+            box.setRange(16, 16384)
+            box.setSingleStep(2)
+            box.setValue(value)
+        self.custom_size = QWidget()
+        custom_row = QHBoxLayout(self.custom_size)
+        custom_row.setContentsMargins(0, 0, 0, 0)
+        custom_row.addWidget(self.custom_width)
+        custom_row.addWidget(QLabel("×"))
+        custom_row.addWidget(self.custom_height)
+        custom_row.addWidget(QLabel("(another aspect gets black bars)"))
+        custom_row.addStretch(1)
+        self.custom_size.setVisible(False)
+        self.rate = QComboBox()
+        self.rate.setObjectName("exportRate")
+        self.rate.addItem(f"Project rate ({project.rate} fps)", None)
+        for text in OUTPUT_RATES:
+            if FrameRate.parse(text) != project.rate:
+                self.rate.addItem(f"{FrameRate.parse(text)} fps", text)
         self.range = QComboBox()
         self.range.addItem("Whole timeline", None)
         if marked is not None:
@@ -69,6 +102,9 @@ class ExportDialog(QDialog):
         form.addRow("Codec", self.codec)
         form.addRow("Quality (CRF)", self.quality)
         form.addRow("Encoder speed", self.speed)
+        form.addRow("Size", self.size)
+        form.addRow("", self.custom_size)
+        form.addRow("Frame rate", self.rate)
         form.addRow("Range", self.range)
         form.addRow("File", path_row)
         form.addRow("", self.badge)
@@ -91,6 +127,7 @@ class ExportDialog(QDialog):
         layout.addLayout(buttons)
         self.format.currentTextChanged.connect(self._on_format_currentTextChanged)
         self.codec.currentIndexChanged.connect(self._on_codec_currentIndexChanged)
+        self.size.currentIndexChanged.connect(self._on_size_currentIndexChanged)
         self.export_button.clicked.connect(self.start)
         self.cancel_button.clicked.connect(self._on_cancel_clicked)
         self.reveal_button.clicked.connect(self._on_reveal_clicked)
@@ -119,6 +156,18 @@ class ExportDialog(QDialog):
         if has_crf:
             self.quality.setValue(spec.default_crf)
 
+    def _on_size_currentIndexChanged(self) -> None:
+        self.custom_size.setVisible(self.size.currentData() is None)
+
+    def output_size(self) -> tuple[int, int] | None:
+        """The chosen size; None when it is the project's own."""
+        size = self.size.currentData() or (self.custom_width.value(), self.custom_height.value())
+        return None if size == (self.project.settings.width, self.project.settings.height) else tuple(size)
+
+    def output_rate(self) -> FrameRate | None:
+        text = self.rate.currentData()
+        return FrameRate.parse(text) if text else None
+
     def _on_browse_clicked(self) -> None:
         path, _ = QFileDialog.getSaveFileName(self, "Export to", self.path.text())
         if path:
@@ -131,7 +180,7 @@ class ExportDialog(QDialog):
         params = render_params(self.project, self.path.text(), codec=self.codec.currentData(),
                                crf=self.quality.value() if spec.default_crf is not None else None,
                                preset=self.speed.currentText(), frame_range=self.range.currentData(),
-                               ai_badge=self.badge.isChecked())
+                               ai_badge=self.badge.isChecked(), size=self.output_size(), rate=self.output_rate())
         job = self.bridge.submit("render", params)
         self.job_id = job.id
         self.export_button.setEnabled(False)
@@ -166,3 +215,14 @@ class ExportDialog(QDialog):
 
     def _on_reveal_clicked(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(os.path.dirname(os.path.abspath(self.path.text()))))
+
+
+def size_with_short_side(size: tuple[int, int], short_side: int) -> tuple[int, int]:
+    """`size` scaled so its shorter side is `short_side` (1080p of a vertical project is
+    1080×1920), rounded to even numbers as 4:2:0 video needs."""
+    width, height = size
+    if width >= height:
+        long_side = round(short_side * width / height)
+        return long_side - long_side % 2, short_side
+    long_side = round(short_side * height / width)
+    return short_side, long_side - long_side % 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -54,6 +55,8 @@ class SettingsDialog(QDialog):
         for policy in CONSENT_POLICIES:
             self.consent.addItem(CONSENT_TEXT[policy], policy)
         self.consent.setCurrentIndex(CONSENT_POLICIES.index(settings.face_consent))
+        self.reopen_last = QCheckBox("Reopen the last project when Kinora starts")
+        self.reopen_last.setChecked(settings.reopen_last_project)
         form = QFormLayout()
         form.addRow("Model folders", folder_box)
         form.addRow("Device", self.device)
@@ -61,6 +64,7 @@ class SettingsDialog(QDialog):
         form.addRow("VAE tiling", self.tiling)
         form.addRow("Autosave at least every", self.autosave)
         form.addRow("People in conditioning media", self.consent)
+        form.addRow("Projects", self.reopen_last)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -74,7 +78,7 @@ class SettingsDialog(QDialog):
             model_folders=tuple(self.folders.item(i).text() for i in range(self.folders.count())),
             device=self.device.currentText(), memory=self.memory.currentText(),
             vae_tiling=TILING[self.tiling.currentText()], autosave_seconds=self.autosave.value(),
-            face_consent=self.consent.currentData())
+            face_consent=self.consent.currentData(), reopen_last_project=self.reopen_last.isChecked())
 
     def accept(self) -> None:
         save_settings(self.settings())

@@ -15,6 +15,7 @@ carry a signed C2PA manifest (engine/media/c2pa_sign.py).
 from __future__ import annotations
 
 import json
+import math
 import os
 import queue
 import threading
@@ -31,10 +32,16 @@ from engine.fsutil import atomic_path
 from engine.media import c2pa_sign, provenance
 from engine.model.project import Project
 from engine.progress import Progress
-from engine.time import FrameRange
+from engine.time import FrameRange, FrameRate
 
 BT709 = 1
 LIMITED_RANGE = 1  # "MPEG" range in FFmpeg's terms
+# project colour space -> (primaries, transfer, matrix) as FFmpeg numbers them, and the matrix
+# name swscale converts RGB with
+COLOR_TAGS = {"bt709": (1, 1, 1), "bt601": (6, 6, 6), "bt2020": (9, 14, 9)}
+SWSCALE_MATRIX = {"bt709": "ITU709", "bt601": "SMPTE170M", "bt2020": "BT2020"}
+# an output aspect within this many pixels of the picture's is stretched, not barred
+FIT_SLACK_PIXELS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +87,8 @@ class RenderSettings:
     ai_badge: bool = False  # a visible "AI" mark on every generated frame
     sign_cert: str | None = None  # PEM certificate chain: with sign_key, embed a signed C2PA manifest
     sign_key: str | None = None  # PEM private key of sign_cert
+    size: tuple[int, int] | None = None  # (width, height) of the file; None: the project's size
+    rate: FrameRate | None = None  # frames per second of the file; None: the project's rate
 
 
 def choose_codec(out_path: str, codec: str | None) -> str:
@@ -154,11 +163,13 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
     extension = Path(out_path).suffix.lower()
     from engine.media.audio import AudioMixer
 
-    width, height = project.settings.width, project.settings.height
+    width, height = settings.size or (project.settings.width, project.settings.height)
+    check_output_size(width, height)
     if spec.even_size:
         width, height = width - width % 2, height - height % 2
-    rate = project.settings.rate.fps
-    mixer = AudioMixer(project) if settings.audio and extension in AUDIO_CODEC_FOR_EXTENSION else None
+    rate = (settings.rate or project.settings.rate).fps
+    shown = output_frames(frames, project.settings.rate.fps, rate)
+    mixer = AudioMixer(project, sample_rate=project.settings.sample_rate) if settings.audio and extension in AUDIO_CODEC_FOR_EXTENSION else None
     if mixer is not None and not mixer.has_sound:
         mixer = None
     try:
@@ -169,14 +180,14 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
     pictures = None
     try:
         container.metadata[provenance.TAG] = json.dumps(record, separators=(",", ":"))
-        video = _add_video_stream(container, codec, spec, settings, width, height, rate)
+        video = _add_video_stream(container, codec, spec, settings, width, height, rate, project.settings.color_space)
         audio = _add_audio_stream(container, extension, mixer) if mixer else None
-        audio_chunk = max(1, int(rate * AUDIO_SECONDS_PER_CHUNK))
+        audio_chunk = max(1, int(project.settings.rate.fps * AUDIO_SECONDS_PER_CHUNK))
         audio_done_until = frames.start
         badged = provenance.generated_frames(record, frames) if settings.ai_badge else frozenset()
-        pictures = _PictureProducer(project, frames, spec, width, height, badged)
+        pictures = _PictureProducer(project, shown, spec, width, height, badged)
         pictures.start()
-        for index, frame in enumerate(frames):
+        for index, frame in enumerate(shown):
             if check_cancel is not None:
                 check_cancel()
             if audio is not None and frame >= audio_done_until:
@@ -189,9 +200,11 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
             for packet in video.encode(picture):
                 container.mux(packet)
             if on_progress is not None:
-                on_progress(Progress(index + 1, frames.duration, "exporting"))
+                on_progress(Progress(index + 1, len(shown), "exporting"))
         for packet in video.encode():
             container.mux(packet)
+        if audio is not None and audio_done_until < frames.stop:  # a lower output rate ends early
+            _encode_audio(container, audio, mixer, FrameRange(audio_done_until, frames.stop), frames.start)
         if audio is not None:
             for packet in audio.encode():
                 container.mux(packet)
@@ -206,8 +219,33 @@ def _encode(project, temp_path, out_path, codec, spec: CodecSpec, settings, fram
             mixer.close()
 
 
+def output_frames(frames: FrameRange, project_fps: Fraction, output_fps: Fraction) -> list[int]:
+    """The project frame each frame of the file shows: the one on screen at its time, for as
+    many output frames as cover the range's duration."""
+    if output_fps == project_fps:
+        return list(frames)
+    count = math.ceil(frames.duration * output_fps / project_fps)
+    return [frames.start + math.floor(index * project_fps / output_fps) for index in range(count)]
+
+
+def check_output_size(width: int, height: int) -> None:
+    if not (isinstance(width, int) and isinstance(height, int)) or not (2 <= width <= 16384 and 2 <= height <= 16384):
+        raise UserError(f"export size {width}x{height} must be between 2 and 16384 pixels each way; "
+                        "choose another size")
+
+
+def fitted_size(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
+    """The size a `source`-sized picture scales to inside `target`, keeping its aspect; the
+    target itself when the two aspects are that close that bars would be a pixel or two."""
+    (sw, sh), (tw, th) = source, target
+    width, height = (tw, max(1, round(tw * sh / sw))) if tw * sh <= th * sw else (max(1, round(th * sw / sh)), th)
+    if tw - width <= FIT_SLACK_PIXELS and th - height <= FIT_SLACK_PIXELS:
+        return target
+    return width, height
+
+
 def _add_video_stream(container, codec: str, spec: CodecSpec, settings: RenderSettings,
-                      width: int, height: int, rate: Fraction):
+                      width: int, height: int, rate: Fraction, color_space: str = "bt709"):
     stream = container.add_stream(spec.encoder, rate=rate)
     stream.width, stream.height, stream.pix_fmt = width, height, spec.pixel_format
     stream.codec_context.time_base = 1 / rate
@@ -236,9 +274,7 @@ def _add_video_stream(container, codec: str, spec: CodecSpec, settings: RenderSe
         options.update(profile="4", vendor="apl0")  # 4 = 4444, the profile with alpha
     if spec.pixel_format.startswith("yuv"):
         context = stream.codec_context
-        context.color_primaries = BT709
-        context.color_trc = BT709
-        context.colorspace = BT709
+        context.color_primaries, context.color_trc, context.colorspace = COLOR_TAGS[color_space]
         context.color_range = LIMITED_RANGE
     stream.options = options
     return stream
@@ -249,7 +285,7 @@ class _PictureProducer(threading.Thread):
     compositing overlap with the encoder instead of taking turns with it. The compositor and
     its decoders live and die on this thread."""
 
-    def __init__(self, project, frames: FrameRange, spec: CodecSpec, width: int, height: int,
+    def __init__(self, project, frames: list[int], spec: CodecSpec, width: int, height: int,
                  badged: frozenset[int] = frozenset()):
         super().__init__(name="kinora-export-pictures", daemon=True)
         self._project, self._frames, self._spec, self._size = project, frames, spec, (width, height)
@@ -297,13 +333,34 @@ def _make_picture(compositor, project, frame: int, spec: CodecSpec, width: int, 
     picture = None if badge else _passthrough_picture(compositor, project, frame, spec, width, height)
     if picture is None:
         pixels = compositor.render(project, frame, alpha=spec.alpha)
-        if pixels.shape[0] != height or pixels.shape[1] != width:
-            pixels = pixels[:height, :width]
+        source_size = (project.settings.width, project.settings.height)
+        if (width, height) == (source_size[0] - source_size[0] % 2, source_size[1] - source_size[1] % 2):
+            pixels = pixels[:height, :width]  # the project's size (less an odd last column or row)
+        else:
+            pixels = _scaled_to_fit(pixels, width, height, spec.alpha)
         if badge:
             pixels = provenance.draw_ai_badge(pixels)
         picture = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format="rgba" if spec.alpha else "rgb24")
-        picture = _to_encoder_format(picture, spec)
+        picture = _to_encoder_format(picture, spec, project.settings.color_space)
     return picture
+
+
+def _scaled_to_fit(pixels: np.ndarray, width: int, height: int, alpha: bool) -> np.ndarray:
+    """The picture scaled into width x height keeping its aspect, centred on black (or
+    transparent) bars where the aspects differ."""
+    import av
+
+    pixel_format = "rgba" if alpha else "rgb24"
+    inner_width, inner_height = fitted_size((pixels.shape[1], pixels.shape[0]), (width, height))
+    shrinking = inner_width < pixels.shape[1]
+    scaled = av.VideoFrame.from_ndarray(np.ascontiguousarray(pixels), format=pixel_format).reformat(
+        width=inner_width, height=inner_height, interpolation="AREA" if shrinking else "BICUBIC").to_ndarray()
+    if (inner_width, inner_height) == (width, height):
+        return scaled
+    canvas = np.zeros((height, width, pixels.shape[2]), np.uint8)
+    top, left = (height - inner_height) // 2, (width - inner_width) // 2
+    canvas[top:top + inner_height, left:left + inner_width] = scaled
+    return canvas
 
 
 def _passthrough_picture(compositor, project, frame: int, spec: CodecSpec, width: int, height: int):
@@ -311,7 +368,8 @@ def _passthrough_picture(compositor, project, frame: int, spec: CodecSpec, width
     and size, read as BT.709 limited range (what the export is tagged with), no alpha wanted."""
     from engine.media.decode import BT709 as MATRIX_BT709
 
-    if spec.alpha or (width, height) != (project.settings.width, project.settings.height):
+    if (spec.alpha or (width, height) != (project.settings.width, project.settings.height)
+            or project.settings.color_space != "bt709"):
         return None
     found = compositor.passthrough(project, frame)
     if found is None:
@@ -323,11 +381,13 @@ def _passthrough_picture(compositor, project, frame: int, spec: CodecSpec, width
     return picture
 
 
-def _to_encoder_format(picture, spec: CodecSpec):
+def _to_encoder_format(picture, spec: CodecSpec, color_space: str = "bt709"):
     if not spec.pixel_format.startswith("yuv"):
         return picture.reformat(format=spec.pixel_format)
-    return picture.reformat(format=spec.pixel_format, src_colorspace="ITU709", dst_colorspace="ITU709",
-                            dst_color_range="MPEG", dst_color_trc=BT709, dst_color_primaries=BT709)
+    primaries, transfer, _ = COLOR_TAGS[color_space]
+    matrix = SWSCALE_MATRIX[color_space]
+    return picture.reformat(format=spec.pixel_format, src_colorspace=matrix, dst_colorspace=matrix,
+                            dst_color_range="MPEG", dst_color_trc=transfer, dst_color_primaries=primaries)
 
 
 def _add_audio_stream(container, extension: str, mixer):

@@ -35,6 +35,9 @@ def project_summary(project) -> dict:
         "size": [settings.width, settings.height],
         "aspect": settings.aspect_name,
         "rate": settings.rate.to_json(),
+        "fps": str(settings.rate),
+        "sample_rate": settings.sample_rate,
+        "color_space": settings.color_space,
         "duration_frames": project.timeline.duration,
         "duration": settings.rate.timecode(project.timeline.duration),
         "media": len(project.media),
@@ -51,8 +54,9 @@ def _run_info(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
         return 0
     print(f"{summary['path']}")
-    print(f"  {summary['size'][0]}x{summary['size'][1]} ({summary['aspect']}) at {summary['rate']} fps, "
-          f"{summary['duration']} ({summary['duration_frames']} frames)")
+    print(f"  {summary['size'][0]}x{summary['size'][1]} ({summary['aspect']}) at {summary['fps']} fps "
+          f"({summary['rate']}), {summary['duration']} ({summary['duration_frames']} frames)")
+    print(f"  sound at {summary['sample_rate']} Hz, colour space {summary['color_space']}")
     print(f"  {summary['media']} media file(s), {summary['markers']} marker(s)")
     for track in summary["tracks"]:
         print(f"  {track['kind']:<6} {track['name']:<12} {track['items']} item(s)")

@@ -17,6 +17,8 @@ from engine.time import FrameRange, FrameRate
 
 TRACK_KINDS = ("video", "prompt", "audio")
 ASPECTS = {"16:9": (16, 9), "1:1": (1, 1), "9:16": (9, 16), "4:3": (4, 3), "21:9": (21, 9)}
+SAMPLE_RATES = (44100, 48000)
+COLOR_SPACES = ("bt709", "bt601", "bt2020")  # what the export tags and converts pictures as
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,11 +109,18 @@ class ProjectSettings:
     height: int = 720
     rate: FrameRate = FrameRate(Fraction(24))
     pixel_aspect: Fraction = Fraction(1)
+    sample_rate: int = 48000  # of the mixed sound, in the preview and the export
+    color_space: str = "bt709"
     extra: Mapping = no_extra()
 
     def __post_init__(self) -> None:
         if self.width < 2 or self.height < 2 or self.width > 16384 or self.height > 16384:
             raise ValueError(f"project size {self.width}x{self.height} must be between 2 and 16384 pixels")
+        if self.sample_rate not in SAMPLE_RATES:
+            raise ValueError(f"project sample rate {self.sample_rate} must be one of "
+                             f"{', '.join(map(str, SAMPLE_RATES))}")
+        if self.color_space not in COLOR_SPACES:
+            raise ValueError(f"project colour space {self.color_space!r} must be one of {', '.join(COLOR_SPACES)}")
 
     @property
     def display_aspect(self) -> Fraction:

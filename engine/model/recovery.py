@@ -9,7 +9,9 @@ Nothing here ever writes the user's project file: that is only done by an explic
 - `Autosaver` holds the timing rules; the editor calls `mark_dirty()` on every edit and asks
   `due(now)` from a timer: a recovery is written 3 s after the last edit, and at least every
   60 s while edits keep coming. A save discards the recovery.
-- `find_recovery(path)` offers a recovery only when it is newer than the project file. Loading
+- `find_recovery(path)` offers a recovery only when it is newer than the project file;
+  `find_recoveries_at_launch()` finds every such recovery (and those of never-saved projects)
+  when the editor starts, leaving out those an editor still running keeps writing. Loading
   one leaves a marker while it runs: if loading crashes the app, the next start sees the marker
   and offers only to discard it; a recovery that fails to load is set aside as `.broken` and
   never offered again. Either way a bad recovery cannot trap the user in a loop.
@@ -69,7 +71,7 @@ def write_recovery(project: Project, target: str, project_path: str | None, now:
 
     base_dir = os.path.dirname(os.path.abspath(project_path)) if project_path else os.path.dirname(target)
     envelope = {"kinora_recovery": 1, "project_path": project_path, "base_dir": base_dir,
-                "saved_at": time.time() if now is None else now,
+                "saved_at": time.time() if now is None else now, "owner": _this_process(),
                 "project": project_to_dict(project, base_dir)}
     data = json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     try:
@@ -166,6 +168,87 @@ def find_untitled_recoveries() -> list[Recovery]:
             with contextlib.suppress(FileNotFoundError):
                 found.append(Recovery(path, None, os.path.getmtime(path), os.path.exists(path + LOADING_SUFFIX)))
     return sorted(found, key=lambda r: r.saved_at, reverse=True)
+
+
+def find_recoveries_at_launch(known_projects: list[str] = ()) -> list[Recovery]:
+    """Every recovery worth offering when the editor starts, newest first: of saved projects
+    (newer than their file) and of projects never saved. Recoveries an editor that is still
+    running keeps writing are left to it. `known_projects` (the recent projects) name the
+    projects whose recovery key is known without reading the recovery file."""
+    folder = recovery_dir()
+    by_key = {recovery_key(p) + RECOVERY_SUFFIX: os.path.abspath(p) for p in known_projects}
+    found = []
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(RECOVERY_SUFFIX):
+            continue
+        path = os.path.join(folder, name)
+        envelope = _envelope_head(path)
+        if envelope is None or _owner_running(envelope.get("owner")):
+            continue
+        if name.startswith("untitled-"):
+            with contextlib.suppress(FileNotFoundError):
+                found.append(Recovery(path, None, os.path.getmtime(path), os.path.exists(path + LOADING_SUFFIX)))
+            continue
+        project_path = by_key.get(name) or envelope.get("project_path")
+        if isinstance(project_path, str) and recovery_key(project_path) + RECOVERY_SUFFIX == name:
+            recovered = _recovery_if_newer(path, os.path.abspath(project_path))
+            if recovered is not None:
+                found.append(recovered)
+    return sorted(found, key=lambda r: r.saved_at, reverse=True)
+
+
+def _envelope_head(path: str) -> dict | None:
+    """The recovery file's envelope (which project, which process wrote it), or None when it
+    cannot be read: then opening the project reports the problem as it does today."""
+    from engine.model.serialize import read_json_file
+
+    try:
+        envelope = read_json_file(path)
+    except (ProjectFileError, OSError):
+        return None
+    return envelope if isinstance(envelope, dict) and envelope.get("kinora_recovery") == 1 else None
+
+
+def _this_process() -> dict:
+    import socket
+
+    return {"pid": os.getpid(), "host": socket.gethostname()}
+
+
+def _owner_running(owner) -> bool:
+    """Whether the editor that wrote a recovery still runs on this machine (then it is not a
+    crash left behind, only unsaved work in another window)."""
+    import socket
+
+    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+        return False
+    pid = owner.get("pid")
+    if not isinstance(pid, int) or pid <= 0 or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # a process of another user holds that id: assume it is not ours to judge
+    except OSError:
+        return False
+    return _is_kinora(pid)
+
+
+def _is_kinora(pid: int) -> bool:
+    """A reused process id belongs to some other program: only a Python process counts (Linux
+    tells; elsewhere any live process does)."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            command = handle.read()
+    except FileNotFoundError:
+        return not os.path.isdir("/proc")
+    except OSError:
+        return True
+    if not command:
+        return False  # a zombie: it has ended
+    return b"python" in command.lower() or b"kinora" in command.lower()
 
 
 def _recovery_if_newer(path: str, project_path: str) -> Recovery | None:

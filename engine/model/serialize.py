@@ -280,7 +280,7 @@ def _short(value: Any) -> str:
 
 
 _PROJECT_KEYS = frozenset({"schema", "settings", "media", "timeline", "generation", "kinora_version"})
-_SETTINGS_KEYS = frozenset({"schema", "width", "height", "rate", "pixel_aspect"})
+_SETTINGS_KEYS = frozenset({"schema", "width", "height", "rate", "pixel_aspect", "sample_rate", "color_space"})
 _MEDIA_KEYS = frozenset({"schema", "id", "path", "abs_path", "kind", "num_frames", "rate", "width", "height",
                          "has_audio", "content_hash"})
 _TIMELINE_KEYS = frozenset({"schema", "tracks", "markers"})
@@ -300,6 +300,8 @@ def _settings(d: dict) -> ProjectSettings:
             width=_get(d, "width", int, "settings"), height=_get(d, "height", int, "settings"),
             rate=FrameRate(_fraction(_get(d, "rate", (str, int), "settings"), "settings", "rate")),
             pixel_aspect=_fraction(d.get("pixel_aspect", "1"), "settings", "pixel_aspect"),
+            sample_rate=_get(d, "sample_rate", int, "settings", 48000),
+            color_space=_get(d, "color_space", str, "settings", "bt709"),
             extra=_extra(d, _SETTINGS_KEYS, "settings"))
     except ValueError as error:
         raise _Bad("settings", str(error)) from None
@@ -623,7 +625,8 @@ def _fraction_text(value: Fraction) -> str:
 
 def _settings_dict(s: ProjectSettings) -> dict:
     return {**s.extra, "schema": _schema("Settings"), "width": s.width, "height": s.height,
-            "rate": _fraction_text(s.rate.fps), "pixel_aspect": _fraction_text(s.pixel_aspect)}
+            "rate": _fraction_text(s.rate.fps), "pixel_aspect": _fraction_text(s.pixel_aspect),
+            "sample_rate": s.sample_rate, "color_space": s.color_space}
 
 
 def _media_dict(ref: MediaRef, base_dir: str) -> dict:
