@@ -88,7 +88,7 @@ class ProjectFiles(QObject):
         """At start-up: changes to any project (a recent one, or one never saved) that an editor
         which stopped unexpectedly autosaved and nobody saved. True when one was recovered."""
         from editor.dialogs.recover_at_launch import RecoverAtLaunchDialog
-        from engine.recent_projects import load_recent
+        from engine.user_settings import load_recent
 
         found = recovery.find_recoveries_at_launch([r.path for r in load_recent(existing_only=False)])
         if not found:
@@ -187,7 +187,7 @@ class ProjectFiles(QObject):
     # --- recent projects and settings ------------------------------------------------------
 
     def _remember(self, path: str) -> None:
-        from engine.recent_projects import remember_project
+        from engine.user_settings import remember_project
 
         try:
             remember_project(path)
@@ -196,7 +196,7 @@ class ProjectFiles(QObject):
 
     def fill_recent_menu(self, menu: QMenu) -> None:
         """File > Open Recent: the last projects whose files still exist, and Clear List."""
-        from engine.recent_projects import load_recent
+        from engine.user_settings import load_recent
 
         menu.clear()
         recents = load_recent()
@@ -215,7 +215,7 @@ class ProjectFiles(QObject):
 
     def open_recent(self, path: str) -> bool:
         if not os.path.isfile(path):
-            from engine.recent_projects import forget_project
+            from engine.user_settings import forget_project
 
             forget_project(path)
             QMessageBox.warning(self.window, "Cannot open project", f"{path} is no longer there; it was "
@@ -224,7 +224,7 @@ class ProjectFiles(QObject):
         return self.confirm_close() and self.open(path)
 
     def _on_clear_recent_triggered(self) -> None:
-        from engine.recent_projects import clear_recent
+        from engine.user_settings import clear_recent
 
         clear_recent()
 

@@ -16,16 +16,15 @@ def start_session(window, project_path: str | None = None) -> str:
     # When a recovery was offered and not taken, the start page follows rather than the last
     # project, so the same changes are not offered twice in a row.
     from engine.model.recovery import find_recoveries_at_launch
-    from engine.recent_projects import load_recent
-    from engine.user_settings import load_settings
+    from engine.user_settings import load_recent, load_settings
 
     recents = load_recent()
     offered = bool(find_recoveries_at_launch([r.path for r in load_recent(existing_only=False)]))
     if offered and window.files.offer_recoveries_at_launch():
         return "recovered"
-    if not offered and load_settings().reopen_last_project and recents and os.path.isfile(recents[0].path):
-        if window.files.open(recents[0].path):
-            return "reopened"
+    reopen = not offered and load_settings().reopen_last_project and recents and os.path.isfile(recents[0].path)
+    if reopen and window.files.open(recents[0].path):
+        return "reopened"
     show_start_page(window)
     return "start page"
 

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from engine.recent_projects import load_recent
+from engine.user_settings import load_recent
 
 
 class StartPage(QDialog):

@@ -14,7 +14,10 @@ from engine.errors import UserError
 from engine.media.compositor import render_frame
 from engine.media.export import RenderSettings, export, fitted_size, output_frames
 from engine.time import FrameRange, FrameRate
-from tests.media.test_export import RATE, first_click_seconds, flash_mp4, one_clip_project, psnr  # noqa: F401
+from tests.media.test_export import RATE, first_click_seconds, one_clip_project, psnr
+from tests.media.test_export import flash_mp4 as flash_mp4_fixture
+
+flash_mp4 = flash_mp4_fixture  # the module-scoped source video, a fixture of this module too
 
 
 def stream_facts(path):
