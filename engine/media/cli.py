@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     render.add_argument("--preset", default="medium", help="encoder speed preset (ultrafast ... veryslow)")
     render.add_argument("--range", dest="frame_range", metavar="A:B",
                         help="export timeline frames A (inclusive) to B (exclusive) only")
+    render.add_argument("--size", metavar="WxH", help="picture size of the file (default: the project's); "
+                        "another aspect gets black bars")
+    render.add_argument("--fps", metavar="RATE", help="frame rate of the file, e.g. 25, 29.97 (default: the project's)")
     render.add_argument("--no-audio", action="store_true", help="leave the sound out")
     render.add_argument("--ai-badge", action="store_true", help="mark generated frames with a visible AI badge")
     render.add_argument("--sign-cert", metavar="CERT.pem",
@@ -98,7 +101,7 @@ class ProgressBar:
 
 def run_render(args) -> int:
     from engine.fsutil import check_writable
-    from engine.media.export import RenderSettings, export
+    from engine.media.export import RenderSettings, export, parse_output_rate, parse_output_size
     from engine.model.serialize import load_project
 
     check_writable(args.output)
@@ -106,7 +109,8 @@ def run_render(args) -> int:
     settings = RenderSettings(
         codec=args.codec, crf=args.crf, preset=args.preset,
         frame_range=parse_range(args.frame_range, project.timeline.duration), audio=not args.no_audio,
-        ai_badge=args.ai_badge, sign_cert=args.sign_cert, sign_key=args.sign_key)
+        ai_badge=args.ai_badge, sign_cert=args.sign_cert, sign_key=args.sign_key,
+        size=parse_output_size(args.size), rate=parse_output_rate(args.fps))
     export(project, args.output, settings, on_progress=None if args.quiet else ProgressBar())
     print(args.output)
     return 0

@@ -234,6 +234,28 @@ def check_output_size(width: int, height: int) -> None:
                         "choose another size")
 
 
+def parse_output_size(text: str | None) -> tuple[int, int] | None:
+    """`--size 1920x1080` as (1920, 1080); None when not given."""
+    if text is None:
+        return None
+    width, _, height = text.lower().replace("×", "x").partition("x")
+    try:
+        size = int(width), int(height)
+    except ValueError:
+        raise UserError(f"--size {text!r} is not a size; write it as WIDTHxHEIGHT, e.g. 1920x1080") from None
+    check_output_size(*size)
+    return size
+
+
+def parse_output_rate(text: str | None) -> FrameRate | None:
+    if text is None:
+        return None
+    try:
+        return FrameRate.parse(text)
+    except (ValueError, ZeroDivisionError):
+        raise UserError(f"--fps {text!r} is not a frame rate; use e.g. 25, 29.97 or 30000/1001") from None
+
+
 def fitted_size(source: tuple[int, int], target: tuple[int, int]) -> tuple[int, int]:
     """The size a `source`-sized picture scales to inside `target`, keeping its aspect; the
     target itself when the two aspects are that close that bars would be a pixel or two."""

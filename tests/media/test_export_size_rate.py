@@ -93,3 +93,27 @@ def test_a_bad_export_size_is_one_clear_message(flash_mp4, tmp_path):
     with pytest.raises(UserError, match="export size 0x96"):
         export(project, tmp_path / "bad.mp4", RenderSettings(size=(0, 96)))
     assert not (tmp_path / "bad.mp4").exists()
+
+
+def test_kinora_render_takes_a_size_and_a_rate(flash_mp4, tmp_path):
+    import subprocess
+    import sys
+
+    from engine.model.serialize import save_project
+
+    project = one_clip_project(flash_mp4, source=FrameRange(0, 24))
+    save_project(project, tmp_path / "p.kinora")
+    repo = __file__.rsplit("/tests/", 1)[0]
+
+    def render(*args):
+        return subprocess.run([sys.executable, "-m", "engine.cli", "render", str(tmp_path / "p.kinora"), "--quiet",
+                               "--preset", "ultrafast", *args], capture_output=True, text=True, cwd=repo, timeout=120)
+
+    done = render("-o", str(tmp_path / "out.mp4"), "--size", "80x48", "--fps", "12")
+    assert done.returncode == 0, done.stderr
+    (width, height, rate, count, _), _ = stream_facts(tmp_path / "out.mp4")
+    assert (width, height, rate, count) == (80, 48, 12, 12)
+    bad = render("-o", str(tmp_path / "bad.mp4"), "--size", "wide")
+    assert bad.returncode == 2 and "--size 'wide' is not a size" in bad.stderr
+    bad = render("-o", str(tmp_path / "bad.mp4"), "--fps", "0")
+    assert bad.returncode == 2 and "--fps '0' is not a frame rate" in bad.stderr
