@@ -89,6 +89,7 @@ class ProjectSettingsDialog(QDialog):
         layout.addWidget(self.note)
         layout.addWidget(self.problem)
         layout.addWidget(self.buttons)
+        self.setMinimumWidth(440)
         self.size_preset.currentTextChanged.connect(self._on_size_preset_currentTextChanged)
         self.width_box.valueChanged.connect(self._on_size_valueChanged)
         self.height_box.valueChanged.connect(self._on_size_valueChanged)
@@ -121,8 +122,11 @@ class ProjectSettingsDialog(QDialog):
         self.size_preset.setCurrentText(preset)
         self.size_preset.blockSignals(False)
         ratio = Fraction(*size)
-        self.aspect.setText(f"{ratio.numerator}:{ratio.denominator} ({float(ratio):.3f}), "
-                            f"nearest {ProjectSettings(width=size[0], height=size[1]).aspect_name}")
+        text = f"{ratio.numerator}:{ratio.denominator} ({float(ratio):.3f})"
+        nearest = ProjectSettings(width=size[0], height=size[1]).aspect_name
+        if nearest != text.split(" ")[0]:  # what the creation bar's aspect choice will call it
+            text += f", nearest {nearest}"
+        self.aspect.setText(text)
 
     def _on_rate_currentIndexChanged(self) -> None:
         note = rate_change_note(self.document.project, FrameRate.parse(self.rate.currentData()))

@@ -75,7 +75,7 @@ def test_the_dialog_changes_size_and_rate_undoably_and_kinora_info_shows_them(qt
     settings = window.project.settings
     assert (settings.width, settings.height, settings.rate, settings.sample_rate, settings.color_space) == \
         (1920, 1080, FrameRate(30), 44100, "bt2020")
-    assert seen["aspect"].startswith("16:9")
+    assert seen["aspect"] == "16:9 (1.778)"
     assert "1 item(s) keep their frame positions" in seen["note"] and "1.6 s at 30 fps" in seen["note"]
     assert window.project_label.text().startswith("1920×1080 · 30 fps")
     _, clip = next(window.project.timeline.items())
@@ -128,7 +128,7 @@ def test_custom_size_and_an_empty_timeline_say_nothing_about_items(qtbot):
     dialog.width_box.setFocus()
     dialog.width_box.selectAll()
     QTest.keyClicks(dialog.width_box, "1000")
-    assert dialog.size_preset.currentText() == "Custom" and dialog.aspect.text().startswith("25:18")
+    assert dialog.size_preset.currentText() == "Custom" and dialog.aspect.text() == "25:18 (1.389), nearest 4:3"
     choose(dialog.rate, 1)  # 24 -> 25 fps
     assert not dialog.note.isVisibleTo(dialog)
     click_ok(dialog)
