@@ -101,7 +101,16 @@ def test_the_last_project_reopens_at_launch_unless_the_preference_is_off(qtbot, 
     qtbot.addWidget(window)
     assert start_session(window) == "reopened"  # on by default
     assert window.project.path == last and window.project.settings.width == 640
-    save_settings(UserSettings(reopen_last_project=False))
+    from editor.dialogs.settings import SettingsDialog
+    from engine.user_settings import load_settings
+
+    preferences = SettingsDialog(load_settings(), window)
+    qtbot.addWidget(preferences)
+    preferences.show()
+    assert preferences.reopen_last.isChecked()
+    preferences.reopen_last.click()
+    preferences.accept()  # what OK does
+    assert load_settings().reopen_last_project is False
     other = MainWindow(start_worker=False)
     qtbot.addWidget(other)
     assert start_session(other) == "start page" and other.project.path is None
