@@ -106,7 +106,7 @@ class ProjectFiles(QObject):
         except KinoraError as error:
             QMessageBox.warning(self.window, "Recovery failed", str(error))
             return False
-        self._adopt(project, dirty=True)
+        self._adopt(project, dirty=True, recovered_from=dialog.chosen)
         return True
 
     def _offer_recovery(self, found: recovery.Recovery):
@@ -137,8 +137,12 @@ class ProjectFiles(QObject):
             QMessageBox.warning(self.window, "Recovery failed", str(error))
             return None
 
-    def _adopt(self, project, dirty: bool = False) -> None:
+    def _adopt(self, project, dirty: bool = False, recovered_from: recovery.Recovery | None = None) -> None:
         self.autosaver = recovery.Autosaver(project.path, self._interval())
+        if recovered_from is not None and recovered_from.project_path is None:
+            # go on writing the recovered file, so a save (or the next autosave) replaces it
+            # rather than leaving it to be offered again at the next launch
+            self.autosaver.untitled_id = recovery.untitled_id_of(recovered_from) or self.autosaver.untitled_id
         if project.path:
             self._remember(project.path)
         self.document.replace_project(project)

@@ -153,6 +153,14 @@ class Autosaver:
             os.unlink(self.path)
 
 
+def untitled_id_of(found: Recovery) -> str | None:
+    """The id in the name of a never-saved project's recovery file (what its Autosaver had)."""
+    name = os.path.basename(found.path)
+    if found.project_path is None and name.startswith("untitled-") and name.endswith(RECOVERY_SUFFIX):
+        return name[len("untitled-"):-len(RECOVERY_SUFFIX)]
+    return None
+
+
 def find_recovery(project_path: str) -> Recovery | None:
     """The recovery of a project when it is newer than the project file (or the file is gone)."""
     path = recovery_path(project_path)
