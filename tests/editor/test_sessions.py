@@ -222,3 +222,26 @@ def test_not_now_keeps_the_changes_for_later_and_shows_the_start_page(qtbot, tmp
     assert start_session(window) == "start page"  # not the last project: its changes were just offered
     assert window.project.path is None and window.start_page.isVisible()
     assert [r.project_path for r in recovery.find_recoveries_at_launch([path])] == [path]
+
+
+def test_a_recent_project_that_vanished_is_said_and_forgotten(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    shown = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda parent, title, text: shown.append(text))
+    kept, vanishing = saved_project(tmp_path, "kept"), saved_project(tmp_path, "vanishing")
+    remember_project(kept, now=1.0)
+    remember_project(vanishing, now=2.0)
+    save_settings(UserSettings(reopen_last_project=False))
+    window = MainWindow(start_worker=False)
+    qtbot.addWidget(window)
+    window.show()
+    start_session(window)
+    page = window.start_page
+    qtbot.waitExposed(page)
+    os.unlink(vanishing)  # gone while the start page shows it
+    rect = page.recent.visualItemRect(page.recent.topLevelItem(0))
+    QTest.mouseClick(page.recent.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    assert shown == [f"{vanishing} is no longer there; it was removed from the recent projects"]
+    assert page.isVisible() and page.recent.topLevelItemCount() == 1
+    assert [r.path for r in load_recent(existing_only=False)] == [kept] and window.project.path is None
