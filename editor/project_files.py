@@ -1,7 +1,7 @@
 """The project's life cycle in the editor: new, open (offering a newer recovery first), save
 (with rolling backups), autosave to a recovery file, recovery at launch, recent projects,
-project settings, close with unsaved changes, relink, OpenTimelineIO import/export. The rules live in engine/model/recovery.py and relink.py;
-this is where they meet the user's dialogs."""
+project settings, close with unsaved changes, relink, OpenTimelineIO import/export. The rules
+live in engine/model/recovery.py and relink.py; this is where they meet the user's dialogs."""
 
 from __future__ import annotations
 
@@ -69,8 +69,8 @@ class ProjectFiles(QObject):
         if path and self.confirm_close():
             self.open(path)
 
-    def open(self, path: str, offer_recovery: bool = True) -> bool:
-        found = recovery.find_recovery(path) if offer_recovery else None
+    def open(self, path: str) -> bool:
+        found = recovery.find_recovery(path)
         if found is not None:
             project = self._offer_recovery(found)
             if project is not None:
