@@ -33,7 +33,7 @@ from engine.time import FrameRange, FrameRate
 
 FORMATS = {"MP4": ".mp4", "QuickTime (MOV)": ".mov", "WebM": ".webm", "Matroska (MKV)": ".mkv", "GIF": ".gif"}
 # output sizes by the length of the picture's short side; the long side keeps the project's aspect
-SHORT_SIDES = {"720p": 720, "1080p": 1080, "4K (2160p)": 2160}
+SHORT_SIDES = {"720p": 720, "1080p": 1080, "4K": 2160}
 OUTPUT_RATES = ("24000/1001", "24", "25", "30000/1001", "30", "50", "60000/1001", "60")
 CODEC_NAMES = {"h264": "H.264", "h265": "H.265 / HEVC", "prores": "ProRes 4444 (keeps alpha)", "vp9": "VP9",
                "av1": "AV1", "gif": "GIF"}

@@ -152,7 +152,7 @@ def test_the_export_dialog_writes_the_chosen_size_and_rate(qtbot, tmp_path):
     qtbot.addWidget(dialog)
     dialog.show()
     assert [dialog.size.itemText(i) for i in range(dialog.size.count())] == [
-        "Project size (160×96)", "720p (1200×720)", "1080p (1800×1080)", "4K (2160p) (3600×2160)",
+        "Project size (160×96)", "720p (1200×720)", "1080p (1800×1080)", "4K (3600×2160)",
         "Half (80×48)", "Custom"]
     choose(dialog.size, 4)  # Half
     choose(dialog.rate, 2)  # project rate -> 23.976 -> 25 (24, the project's own, is not listed twice)
