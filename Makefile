@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.kinora-installed
 
-.PHONY: run test bench lint screenshots clean
+.PHONY: run test bench lint screenshots package package-check clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,5 +30,13 @@ bench: $(STAMP)
 screenshots: $(STAMP)
 	$(PY) packaging/screenshots.py docs/screenshots
 
+# A one-folder application in dist/kinora (CPU torch, the bundled model, presets, PyAV's ffmpeg).
+package: $(STAMP)
+	$(PY) -m pip install --quiet -e '.[package]' torch==2.13.0
+	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist --workpath build/pyinstaller packaging/kinora.spec
+
+package-check: package
+	$(PY) packaging/smoke_check.py dist/kinora/kinora
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis build dist

@@ -37,14 +37,24 @@ def build_editor(argv: list[str]):
     parser.add_argument("project", nargs="?", help="a .kinora project to open")
     args, qt_args = parser.parse_known_args(argv)
 
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from editor.main_window import MainWindow
     from editor.style import apply_style
+    from engine import desktop
+    from engine.version import kinora_version
 
     app = QApplication([sys.argv[0], *qt_args])
     app.setApplicationName("Kinora")
     app.setOrganizationName("Kinora")
+    app.setApplicationVersion(kinora_version())
+    # The desktop entry's name, so Wayland compositors and docks match windows to its icon.
+    app.setDesktopFileName(desktop.APP_ID)
+    icon = QIcon()
+    for size in desktop.ICON_SIZES:
+        icon.addFile(desktop.icon_path(size))
+    app.setWindowIcon(icon)
     apply_style(app)
     # Clipboard data made in Python must go before Qt tears the application down, or Qt
     # frees it a second time at exit (a crash on the way out, after everything was saved).

@@ -18,6 +18,7 @@ from engine.version import kinora_version
 # command name -> module that registers it
 COMMANDS: dict[str, str] = {
     "info": "engine.model.cli",
+    "desktop": "engine.desktop",
     "otio": "engine.model.cli",
     "bundle": "engine.model.cli",
     "jobs": "engine.jobs.cli", "library": "engine.library.cli",
