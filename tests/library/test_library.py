@@ -26,7 +26,7 @@ def _record(i: int, text: str, **fields) -> GenerationRecord:
 
 def test_new_database_is_current_and_in_wal_mode(tmp_path):
     conn = db.connect(str(tmp_path / "library.sqlite"))
-    assert db.schema_version(conn) == db.SCHEMA_VERSION == 2
+    assert db.schema_version(conn) == db.SCHEMA_VERSION == 3
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -52,7 +52,7 @@ def test_migration_from_version_1_keeps_everything_and_backfills_search(tmp_path
     old.close()
 
     library = Library(path)
-    assert db.schema_version(library.conn) == 2
+    assert db.schema_version(library.conn) == 3
     rows = library.list_generations()
     assert sorted(r["prompt_text"] for r in rows) == sorted(PROMPTS)
     assert [r["id"] for r in library.search("fox")] and {r["id"] for r in library.search("fox")} == {1, 3}
@@ -66,7 +66,7 @@ def test_migration_from_version_1_keeps_everything_and_backfills_search(tmp_path
     new_id = library.add_generation(_record(9, "a fox cub in the rain"))
     assert {r["id"] for r in library.search("fox")} == {1, 3, new_id}
     library.close()
-    assert db.schema_version(db.connect(path)) == 2  # opening again migrates nothing twice
+    assert db.schema_version(db.connect(path)) == 3  # opening again migrates nothing twice
 
 
 def test_database_from_a_newer_kinora_is_refused(tmp_path):
