@@ -68,7 +68,9 @@ def request_title(request) -> str:
     if isinstance(request, rq.Extend):
         name += f" {request.direction}s"
     text = _prompt_of(request)
-    quoted = f" — '{text[:40]}…'" if len(text) > 40 else (f" — '{text}'" if text else "")
+    if len(text) > 40:  # cut at a word
+        text = (text[:40].rsplit(" ", 1)[0] or text[:40]) + "…"
+    quoted = f" — '{text}'" if text else ""
     frames = _frames_of(request)
     source = ""
     if isinstance(request, (rq.ClipRequest, rq.Blend)):

@@ -158,3 +158,21 @@ def test_media_added_without_probe_info_is_probed(tmp_path):
     row = library.media(library.add_media(str(video)))
     assert (row["probe"]["kind"], row["probe"]["num_frames"], row["probe"]["rate"]) == ("video", 12, "24/1")
     assert row["path"] == str(video) and row["size"] == video.stat().st_size
+
+
+def test_rename_remove_and_put_back_keep_id_tags_children_and_search(tmp_path):
+    library = Library(str(tmp_path / "library.sqlite"))
+    parent = library.add_generation(_record(1, "a fox in the snow"))
+    child = library.add_generation(_record(2, "the fox runs on", parent_id=parent))
+    library.tag("generation", parent, "animals")
+    library.rename("generation", parent, "  Fox, take one ")
+    assert library.generation(parent)["name"] == "Fox, take one"
+    removed = library.remove("generation", parent)
+    assert library.generation(child)["parent_id"] is None  # ON DELETE SET NULL
+    assert {r["id"] for r in library.search("fox")} == {child}
+    library.put_back(removed)
+    restored = library.generation(parent)
+    assert restored["name"] == "Fox, take one" and restored["tags"] == ["animals"]
+    assert library.generation(child)["parent_id"] == parent
+    assert {r["id"] for r in library.search("snow")} == {parent}
+    library.close()
