@@ -37,8 +37,11 @@ class TrashEntry(QUndoCommand):
             return
         from engine.library.trash import move_to_trash
 
-        self.trashed = [move_to_trash(f.original) for f in self.trashed]
-        self.panel.library.remove(self.removed["kind"], self.removed["row"]["id"])
+        try:
+            self.trashed = [move_to_trash(f.original) for f in self.trashed]
+            self.panel.library.remove(self.removed["kind"], self.removed["row"]["id"])
+        except KinoraError as error:
+            QMessageBox.warning(self.panel, "Kinora", str(error))
         self.panel.refresh()
 
     def undo(self) -> None:
@@ -110,6 +113,10 @@ class LibraryActions(QObject):
         self.compare.setEnabled(len(self.panel.current_takes()) > 1)
         for action in (self.rename, self.trash, self.reveal, self.copy):
             action.setEnabled(entry is not None)
+        # a generation is Kinora's own file; an imported file is the user's and stays where it is
+        self.trash.setText("Trash" if kind != "media" else "Remove")
+        self.trash.setToolTip("Move the file to the trash (undo brings it back)" if kind != "media"
+                              else "Take it out of the Library; the file stays where it is (undo brings it back)")
 
     # -- reuse and re-run ------------------------------------------------------------------------
 
@@ -219,8 +226,9 @@ class LibraryActions(QObject):
         self.panel.select_entry(kind, entry["id"])
 
     def trash_current(self) -> None:
-        """The file (with its provenance and latents files beside it) to the desktop trash and the
-        entry out of the Library; undo (the banner's button or Ctrl+Z in the Library) restores both."""
+        """A generation's file (with its provenance and latents files beside it) to the desktop
+        trash and its entry out of the Library; an imported file only out of the Library. Undo
+        (the banner's button, or Ctrl+Z in the Library) restores both."""
         from engine.library.trash import move_to_trash, restore
 
         kind, entry, path = self.panel.current_entry()
@@ -228,7 +236,7 @@ class LibraryActions(QObject):
             return
         from engine.media.provenance import SIDECAR_SUFFIX
 
-        files = [path, path + SIDECAR_SUFFIX, entry.get("latents_path") or ""]
+        files = [path, path + SIDECAR_SUFFIX, entry.get("latents_path") or ""] if kind == "generation" else []
         trashed = []
         try:
             for file in files:
@@ -243,7 +251,8 @@ class LibraryActions(QObject):
         name = display_name(kind, entry)
         self.undo_stack.push(TrashEntry(self.panel, removed, trashed, name))
         self.panel.refresh()
-        self.panel.show_undo_banner(f"Moved “{name[:40]}” to the trash")
+        self.panel.show_undo_banner(f"Moved “{name[:40]}” to the trash" if kind == "generation"
+                                    else f"Removed “{name[:40]}” from the Library")
 
     def reveal_current(self) -> None:
         path = self.panel.current_path()

@@ -267,3 +267,23 @@ def test_reveal_opens_the_folder_in_the_file_manager(qtbot, tmp_path, tiny_model
     finally:
         QDesktopServices.unsetUrlHandler("file")
     assert manager.opened == [os.path.dirname(output)]
+
+
+def test_an_imported_file_is_only_taken_out_of_the_library_and_undo_puts_it_back(qtbot, tmp_path, monkeypatch):
+    from tests.media.media_factory import index_video
+
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    shot = tmp_path / "my own shot.mp4"
+    index_video(shot, 12, rate=24)
+    window = _window(qtbot)
+    window.library.import_paths([str(shot)])
+    _click_tile(window, str(shot))
+    assert window.library.recipe.buttons["trash"].text() == "Remove"
+    assert not window.library.recipe.buttons["reuse"].isEnabled()  # no recipe to reuse
+    assert window.library.recipe.buttons["tools"].isEnabled()  # but a video to extend
+    _click(window, "trash")
+    assert shot.is_file() and not (tmp_path / "xdg" / "Trash").exists()  # the user's file stays
+    assert window.library.library.list_media() == [] and window.library.grid.count() == 0
+    QTest.mouseClick(window.library.undo_button, Qt.MouseButton.LeftButton)
+    assert [m["path"] for m in window.library.library.list_media()] == [str(shot)]
+    assert window.library.grid.count() == 1
