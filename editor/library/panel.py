@@ -409,10 +409,16 @@ class LibraryPanel(QWidget):
             self._fill_folders()
 
 
+_placeholders: dict[tuple[int, int], QIcon] = {}  # (colour, takes) -> icon: painted once, not once per tile
+
+
 def _placeholder_icon(color: QColor, takes: int = 1) -> QIcon:
-    pixmap = QPixmap(ICON)
-    pixmap.fill(color)
-    return QIcon(_badged(pixmap, takes) if takes > 1 else pixmap)
+    key = (color.rgb(), takes)
+    if key not in _placeholders:
+        pixmap = QPixmap(ICON)
+        pixmap.fill(color)
+        _placeholders[key] = QIcon(_badged(pixmap, takes) if takes > 1 else pixmap)
+    return _placeholders[key]
 
 
 def _badged(pixmap: QPixmap, count: int) -> QPixmap:

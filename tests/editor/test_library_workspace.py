@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QObject, Qt, QTimer, QUrl, Slot
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit
+from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
 from editor.library.panel import ENTRY_ROLE, PATH_ROLE, TAKES_ROLE
 from editor.main_window import MainWindow
@@ -176,7 +176,8 @@ def test_takes_share_one_tile_step_through_and_compare_side_by_side(qtbot, tmp_p
     dialog.accept()
 
 
-def test_extend_and_loop_from_a_library_item_queue_requests_on_its_file(qtbot, tmp_path, tiny_model):
+def test_extend_loop_remix_upscale_from_a_library_item_queue_requests_on_its_file(qtbot, tmp_path, tiny_model,
+                                                                                 monkeypatch):
     [output] = _generate(tiny_model, tmp_path)
     window = _window(qtbot)
     _click_tile(window, output)
@@ -188,7 +189,20 @@ def test_extend_and_loop_from_a_library_item_queue_requests_on_its_file(qtbot, t
     _answer_next_dialog(None, replace_text=False)  # keep the item's own prompt
     _click(window, "tools")
     qtbot.waitUntil(lambda: len(window.bridge.jobs()) == 2, timeout=20_000)
-    extend, loop = _queued_requests(window)
+    _choose_in_popup(4)  # Remix (mild)…
+    _answer_next_dialog("a green circle")
+    _click(window, "tools")
+    qtbot.waitUntil(lambda: len(window.bridge.jobs()) == 3, timeout=20_000)
+    asked = []  # an upscale to 720p on this CPU is long: the window asks first, and the user says yes
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
+    _choose_in_popup(6)  # Upscale
+    _click(window, "tools")
+    qtbot.waitUntil(lambda: len(window.bridge.jobs()) == 4, timeout=20_000)
+    extend, loop, remix, upscale = _queued_requests(window)
+    assert isinstance(remix, rq.Remix) and remix.strength == 0.5 and remix.prompt == "a green circle"
+    assert isinstance(upscale, rq.Upscale) and upscale.size.resolution == "720p"
+    assert asked and "upscale" in asked[0]
+    assert {r.clip.source_path() for r in (remix, upscale)} == {os.path.abspath(output)}
     assert isinstance(extend, rq.Extend) and extend.direction == "forward"
     assert extend.prompt == "the circle keeps going" and extend.place is None  # the result goes to the Library
     assert extend.clip.source_path() == os.path.abspath(output)
