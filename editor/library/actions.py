@@ -53,6 +53,7 @@ class TrashEntry(QUndoCommand):
         except KinoraError as error:
             QMessageBox.warning(self.panel, "Kinora", str(error))
         self.panel.library.put_back(self.removed)
+        self.panel.undo_banner.setVisible(False)
         self.panel.refresh()
         self.panel.select_entry(self.removed["kind"], self.removed["row"]["id"])
 

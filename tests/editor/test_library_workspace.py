@@ -246,7 +246,7 @@ def test_trash_moves_the_files_to_the_desktop_trash_and_undo_brings_them_back(qt
     assert library.generation_for_output(output) is None and window.library.grid.count() == 0
     assert window.library.undo_banner.isVisible()
     QTest.keyClick(window.library.grid, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)  # undo in the Library
-    assert os.path.isfile(output) and os.path.isfile(sidecar)
+    assert os.path.isfile(output) and os.path.isfile(sidecar) and not window.library.undo_banner.isVisible()
     assert not any((trash / "files").iterdir()) and not any((trash / "info").iterdir())
     back = library.generation_for_output(output)
     assert back["id"] == record["id"] and back["settings"] == record["settings"]
