@@ -163,6 +163,45 @@ class CreationBar(QWidget):
                         size=self.size(), duration=self.duration.value() or None,
                         images=held if is_image else (), videos=() if is_image else held)
 
+    def load_recipe(self, recipe: dict) -> None:
+        """Fill the bar from a generation's recipe (a library record, or the request JSON it keeps):
+        prompt, model, size, duration, steps, preset, variations and the image or clip it started
+        from, where the recipe says. The seed is not kept: the bar always makes new takes (the
+        Library's Re-run keeps it)."""
+        request = ((recipe.get("settings") or {}).get("request") or {}) if "settings" in recipe else recipe
+        sampling = dict(request.get("sampling") or {})
+        if str(request.get("schema", "")).startswith("Variations."):
+            request = {**(request.get("base") or {}), "sampling": sampling}
+        spans = request.get("prompts_at") or recipe.get("prompts") or []
+        text = request.get("prompt") or "; ".join(str(s.get("text", "")) for s in spans if isinstance(s, dict))
+        self.source.setCurrentText("Prompt")
+        self.prompt.setText(str(text))
+        model = sampling.get("model")
+        if self.model.findData(model) < 0 and model:
+            self.model.addItem(os.path.basename(str(model).rstrip("/\\")) or str(model), model)
+        self.model.setCurrentIndex(max(self.model.findData(model), 0))
+        self.steps.setValue(int(sampling.get("steps") or 0))
+        preset = sampling.get("preset") or recipe.get("preset")
+        if self.preset.findData(preset) < 0 and preset:
+            self.preset.addItem(str(preset), preset)
+        self.preset.setCurrentIndex(max(self.preset.findData(preset), 0))
+        if str(sampling.get("variations")) in VARIATIONS:
+            self.variations.setCurrentText(str(sampling["variations"]))
+        size = request.get("size") or {}
+        width, height = size.get("width"), size.get("height")
+        if width and height and (width, height) == tuple(self.project_size()):
+            self.resolution.setCurrentText("Project size")
+        elif size.get("aspect") in ASPECTS and size.get("resolution") in RESOLUTIONS:
+            self.aspect.setCurrentText(size["aspect"])
+            self.resolution.setCurrentText(size["resolution"])
+        else:  # the model's own size, or a custom one the bar cannot name: the model's nearest
+            self.resolution.setCurrentText(MODEL_DEFAULT)
+        frames, rate = request.get("frames"), request.get("rate") or 24.0
+        self.duration.setValue(float(request.get("duration") or (frames / rate if frames else 0.0)))
+        held = [p.get("path") for p in (*(request.get("images") or ()), *(request.get("videos") or ()))
+                if isinstance(p, dict)]
+        self.set_attachment(held[0] if held and held[0] and os.path.exists(held[0]) else None)
+
     def generate(self) -> None:
         if self.source.currentText() == "Timeline":
             self.timelineRequested.emit()  # the window builds the storyboard of its marked range

@@ -1,5 +1,9 @@
 """The notification area: every job with its progress, cancel and retry, newest first.
 
+A row's title says what the job makes ("#2 Storyboard — 'a red circle…' (64 frames)"); a
+running generation shows its latest preview picture, enlarged to a readable size without
+blurring when the model's preview is tiny; a finished row names the files it wrote.
+
 A running job stops at its next step, which can be many seconds away on a large model: from
 the click (or a cancel from another process, seen through the database) until the job ends,
 its row says "cancelling…" so the click visibly took.
@@ -10,6 +14,7 @@ from __future__ import annotations
 import os
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -29,6 +34,96 @@ from engine.progress import Progress
 STATE_TEXT = {"queued": "waiting", "running": "running", "done": "done", "failed": "failed",
               "cancelled": "cancelled", "interrupted": "interrupted: will resume"}
 CANCELLING = "cancelling…"
+PREVIEW_WIDTH = 160  # a running job's preview picture, in pixels on screen
+TOOL_NAMES = {"generate": "Generate", "storyboard": "Storyboard", "extend": "Extend", "loop": "Loop",
+              "remix": "Remix", "upscale": "Upscale", "blend": "Blend", "retake": "Retake", "fill-gap": "Fill gap",
+              "variations": "Variations", "render": "Export", "timeline": "Storyboard"}
+
+
+def job_title(job: Job) -> str:
+    """What a job makes, for people: its tool, prompt and length, or for an export its file."""
+    params = job.params if isinstance(job.params, dict) else {}
+    if job.kind == "render":
+        return f"#{job.id} Export — {os.path.basename(str(params.get('output') or ''))}"
+    try:
+        from engine.jobs.request_job import request_of
+
+        request = request_of(job.kind, params)
+    except Exception:  # noqa: BLE001 - an unreadable job still gets a row; it fails with its own message
+        return f"#{job.id} {TOOL_NAMES.get(job.kind, job.kind)}"
+    return f"#{job.id} {request_title(request)}"
+
+
+def request_title(request) -> str:
+    """"Storyboard — 'a red circle…' (64 frames)": the tool, its prompt and how many frames it makes."""
+    from engine.generate import requests as rq
+
+    name = TOOL_NAMES.get(request.tool, request.tool)
+    if isinstance(request, rq.Variations):
+        count = request.sampling.variations
+        request = request.base
+        name = f"{count} variations of {TOOL_NAMES.get(request.tool, request.tool).lower()}"
+    elif request.sampling.variations > 1:
+        name += f" ×{request.sampling.variations}"
+    if isinstance(request, rq.Extend):
+        name += f" {request.direction}s"
+    text = _prompt_of(request)
+    if len(text) > 40:  # cut at a word
+        text = (text[:40].rsplit(" ", 1)[0] or text[:40]) + "…"
+    quoted = f" — '{text}'" if text else ""
+    frames = _frames_of(request)
+    source = ""
+    if isinstance(request, (rq.ClipRequest, rq.Blend)):
+        try:
+            source = " of " + " and ".join(os.path.basename(p) for p in request.inputs())
+        except Exception:  # noqa: BLE001 - a clip that is gone: the job says so when it runs
+            source = ""
+    return f"{name}{quoted}{source}{f' ({frames})' if frames else ''}"
+
+
+def _prompt_of(request) -> str:
+    from engine.generate import requests as rq
+
+    text = request.prompt.strip()
+    if not text and isinstance(request, rq.Generate):
+        text = "; ".join(p.text for p in request.prompts_at)
+    if not text and isinstance(request, (rq.Storyboard, rq.FillGap)):
+        # the prompt blocks over the range, in time order, as the model will read them
+        blocks = sorted((item.get("start", 0), item.get("text", ""))
+                        for track in request.timeline.project.get("timeline", {}).get("tracks", [])
+                        if track.get("kind") == "prompt" for item in track.get("items", [])
+                        if item.get("text") and item.get("start", 0) < request.stop
+                        and item.get("start", 0) + item.get("duration", 0) > request.start)
+        text = "; ".join(dict.fromkeys(t for _, t in blocks))
+    return " ".join(text.split())
+
+
+def _frames_of(request) -> str:
+    from engine.generate import requests as rq
+
+    if isinstance(request, (rq.Storyboard, rq.FillGap, rq.Retake)):
+        return f"{request.stop - request.start} frames"
+    if isinstance(request, (rq.Extend, rq.Loop)):
+        return f"{request.frames} new frames"
+    if isinstance(request, rq.Generate):
+        if request.frames:
+            return f"{request.frames} frames"
+        if request.duration:
+            return f"{request.duration:g} s"
+    return ""
+
+
+def preview_pixmap(rgb, width: int = PREVIEW_WIDTH) -> QPixmap:
+    """A preview picture (H x W x 3 uint8) at `width` pixels wide; a tiny one is enlarged without
+    smoothing, so its few pixels stay sharp squares rather than a blur."""
+    import numpy as np
+
+    rgb = np.ascontiguousarray(np.asarray(rgb)[..., :3], dtype=np.uint8)
+    h, w = rgb.shape[:2]
+    image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+    mode = (Qt.TransformationMode.FastTransformation if w * 2 <= width
+            else Qt.TransformationMode.SmoothTransformation)
+    return QPixmap.fromImage(image.scaledToWidth(width, mode))
 
 
 class JobRow(QWidget):
@@ -41,6 +136,8 @@ class JobRow(QWidget):
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(6)
+        self.preview = QLabel()  # the running job's latest preview picture
+        self.preview.setVisible(False)
         self.cancel = QPushButton("Cancel")
         self.retry = QPushButton("Retry")
         self.cancelling = False  # asked to stop, still running
@@ -54,22 +151,21 @@ class JobRow(QWidget):
         layout.setContentsMargins(6, 4, 6, 4)
         layout.addLayout(top)
         layout.addWidget(self.bar)
+        layout.addWidget(self.preview)
         layout.addWidget(self.state)
         self.update_job(job)
 
     def update_job(self, job: Job) -> None:
         self.job = job
         self.cancelling = job.state == "running" and (self.cancelling or job.cancel_requested)
-        from engine.jobs.request_job import describe
-
-        prompt = describe(job.kind, job.params)
-        self.title.setText(f"#{job.id} {prompt}"[:160])
+        self.title.setText(job_title(job)[:160])
         detail = CANCELLING if self.cancelling else STATE_TEXT.get(job.state, job.state)
         if job.state == "failed" and job.error:
             detail += f" — {job.error}"
         elif job.state == "done":  # the last progress message ("exporting") is stale once done
             if job.outputs:
-                detail += " — " + ", ".join(os.path.basename(str(path)) for path in job.outputs)
+                names = ", ".join(os.path.basename(str(path)) for path in job.outputs)
+                detail += (" — exported to " if job.kind == "render" else " — ") + names
         elif job.message and not self.cancelling:
             detail += f" — {job.message}"
         self.state.setText(detail)
@@ -77,12 +173,17 @@ class JobRow(QWidget):
         self.set_progress(job.progress)
         self.cancel.setVisible(job.state in ("queued", "running", "interrupted") and not self.cancelling)
         self.retry.setVisible(job.state in ("failed", "cancelled", "interrupted"))
+        if job.state != "running":
+            self.preview.setVisible(False)
 
     def set_progress(self, progress: Progress) -> None:
         self.bar.setMaximum(max(progress.total, 1))
         self.bar.setValue(progress.step)
         if progress.message and self.job.state == "running" and not self.cancelling:
             self.state.setText(f"running — {progress.message}")
+        if progress.preview is not None and self.job.state in ("queued", "running"):
+            self.preview.setPixmap(preview_pixmap(progress.preview))
+            self.preview.setVisible(True)
 
     def _on_cancel_clicked(self) -> None:
         if self.job.state == "running":
@@ -118,7 +219,9 @@ class JobsPanel(QWidget):
 
     def _on_bridge_jobChanged(self, job: Job) -> None:
         if job.id in self.rows:
-            self.rows[job.id][1].update_job(job)
+            item, row = self.rows[job.id]
+            row.update_job(job)
+            item.setSizeHint(row.sizeHint())
         else:
             item = QListWidgetItem()
             row = JobRow(job, self.bridge)
@@ -131,4 +234,6 @@ class JobsPanel(QWidget):
 
     def _on_bridge_jobProgress(self, job_id: int, progress: Progress) -> None:
         if job_id in self.rows:
-            self.rows[job_id][1].set_progress(progress)
+            item, row = self.rows[job_id]
+            row.set_progress(progress)
+            item.setSizeHint(row.sizeHint())  # the row grows when its preview picture appears

@@ -146,6 +146,41 @@ class Library:
     def set_favourite(self, kind: str, item_id: int, favourite: bool = True) -> None:
         self.conn.execute(f"UPDATE {_table(kind)} SET favourite = ? WHERE id = ?", (int(favourite), item_id))
 
+    def rename(self, kind: str, item_id: int, name: str) -> None:
+        """The name the Library shows for an entry ('' goes back to its prompt or file name)."""
+        name = name.strip()
+        if len(name) > 500:
+            raise UserError(f"a library name is {len(name)} characters long; keep it under 500")
+        self.conn.execute(f"UPDATE {_table(kind)} SET name = ? WHERE id = ?", (name, item_id))
+
+    def remove(self, kind: str, item_id: int) -> dict:
+        """Take an entry out of the catalogue; returns its row and tags as they were, so
+        `put_back` can restore it exactly (same id: generations naming it as parent keep it)."""
+        table = _table(kind)
+        row = self.conn.execute(f"SELECT * FROM {table} WHERE id = ?", (item_id,)).fetchone()
+        if row is None:
+            raise UserError(f"no {kind} {item_id} in the library; `kinora library list` shows what there is")
+        removed = {"kind": kind, "row": dict(row), "tags": self._tags(kind, item_id)}
+        if kind == "generation":  # children keep pointing at it after an undo: remember them
+            removed["children"] = [r[0] for r in self.conn.execute(
+                "SELECT id FROM generations WHERE parent_id = ?", (item_id,))]
+        with transaction(self.conn):
+            self.conn.execute(f"DELETE FROM {table} WHERE id = ?", (item_id,))
+        return removed
+
+    def put_back(self, removed: dict) -> None:
+        """Restore an entry `remove` returned, with its id, tags and children links."""
+        kind, row = removed["kind"], dict(removed["row"])
+        table = _table(kind)
+        columns = ", ".join(row)
+        with transaction(self.conn):
+            self.conn.execute(f"INSERT INTO {table}({columns}) VALUES ({', '.join('?' * len(row))})",
+                              tuple(row.values()))
+            for child in removed.get("children", []):
+                self.conn.execute("UPDATE generations SET parent_id = ? WHERE id = ?", (row["id"], child))
+        for tag in removed["tags"]:
+            self.tag(kind, row["id"], tag)
+
     def add_folder(self, name: str, parent_id: int | None = None) -> int:
         return self.conn.execute("INSERT INTO folders(name, parent_id) VALUES (?, ?)", (name, parent_id)).lastrowid
 

@@ -12,6 +12,8 @@ The schema version lives in `PRAGMA user_version` and each step up has a migrati
   favourites, and the job queue. Searching prompts meant scanning every row's JSON.
 - version 2: a plain-text `prompt_text` column on generations, backfilled from the JSON,
   an FTS5 index over it kept in step by triggers, and tags for media and generations.
+- version 3: a `name` column on media and generations: the name a user gave an entry in the
+  Library ('' shows the prompt or the file name, as before).
 
 A database from a newer Kinora (user_version above ours) is refused rather than guessed at.
 
@@ -34,7 +36,7 @@ from typing import TypeVar
 
 from engine.errors import UserError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_MS = 10_000  # per statement: SQLite's busy handler waits this long for a lock
 LOCK_WAIT_S = 30.0  # opening retries with growing pauses for this long before naming the holder
 T = TypeVar("T")
@@ -136,8 +138,15 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     """)
 
 
+def _migrate_2_to_3(conn: sqlite3.Connection) -> None:
+    _run_script(conn, """
+        ALTER TABLE generations ADD COLUMN name TEXT NOT NULL DEFAULT '';
+        ALTER TABLE media ADD COLUMN name TEXT NOT NULL DEFAULT '';
+    """)
+
+
 # from-version -> migration to from-version + 1; each runs inside one transaction
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2, 2: _migrate_2_to_3}
 
 
 def prompt_text(prompts: list) -> str:

@@ -1,8 +1,10 @@
 """The Jobs panel: a running job the user cancels says "cancelling…" from the click until it ends,
-whether the cancel came from its Cancel button or from another process."""
+whether the cancel came from its Cancel button or from another process; rows say what a job
+makes (tool, prompt, length) and show a running job's preview at a readable size."""
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -89,3 +91,73 @@ def test_a_cancel_from_another_process_shows_as_cancelling(qtbot, panel):
     finally:
         gate.set()
         other.stop(timeout=30)
+
+
+def _preview_job(params, on_progress, cancel):
+    """A job whose model gives an 8x8 preview picture (as a tiny latent preview is)."""
+    import numpy as np
+
+    preview = np.zeros((8, 8, 3), np.uint8)
+    preview[..., 0] = np.arange(8)[None, :] * 30  # red grows to the right, green downwards
+    preview[..., 1] = np.arange(8)[:, None] * 30
+    on_progress(Progress(1, 2, "step 1/2", preview=preview))
+    _GATES[params["gate"]].wait(30)
+    return []
+
+
+registry.register("test-preview", _preview_job)
+
+
+def test_a_running_job_shows_its_tiny_preview_readably_and_sharp(qtbot, panel):
+    _GATES["preview"] = gate = threading.Event()
+    panel.bridge.start()
+    job = panel.bridge.submit("test-preview", {"gate": "preview"})
+    row = panel.rows[job.id][1]
+    qtbot.waitUntil(lambda: row.preview.isVisible() and row.preview.pixmap() is not None
+                    and not row.preview.pixmap().isNull())
+    image = row.preview.pixmap().toImage()
+    assert (image.width(), image.height()) == (160, 160)  # 8 pixels enlarged 20 times
+    for x, y in ((0, 0), (19, 19), (20, 0), (139, 159), (159, 40)):  # whole cells of one colour each
+        colour = image.pixelColor(x, y)
+        assert (colour.red(), colour.green()) == ((x // 20) * 30, (y // 20) * 30), (x, y)
+    gate.set()
+    qtbot.waitUntil(lambda: row.job.state == "done")
+    assert not row.preview.isVisible()
+
+
+def test_rows_name_the_tool_the_prompt_and_the_length(qtbot, tmp_path):
+    from engine.generate import requests as rq
+    from engine.jobs.request_job import job_params
+    from engine.model import edits
+    from engine.model.items import TextBlock
+    from engine.model.project import new_project
+    from engine.model.serialize import project_to_dict
+    from tests.media.media_factory import index_video
+
+    project = new_project(64, 64, 24)
+    edits.insert(project, project.timeline.tracks_of("prompt")[0].id,
+                 TextBlock("p", 0, 64, "a red circle moving right on a black background"))
+    shot = tmp_path / "shot.mp4"
+    index_video(shot, 24, rate=24)
+    out = str(tmp_path / "out.mp4")
+    queue = JobQueue(str(tmp_path / "library.sqlite"))
+    storyboard = queue.submit("storyboard", job_params(rq.Storyboard(
+        output=out, timeline=rq.TimelineRef.of(project), start=0, stop=64)))
+    legacy = queue.submit("timeline", {"range": [0, 48], "project": project_to_dict(project, str(tmp_path)),
+                                       "base_dir": str(tmp_path), "output": out, "seed": 3})
+    generate = queue.submit("generate", job_params(rq.Generate(output=out, prompt="a blue square", frames=9,
+                                                               sampling=rq.Sampling(variations=2))))
+    extend = queue.submit("extend", job_params(rq.Extend(output=out, clip=rq.ClipRef.of_file(str(shot)),
+                                                         prompt="more")))
+    queue.claim_next(os.getpid())
+    queue.finish(storyboard, [out])
+    bridge = JobBridge(queue.path)
+    panel = JobsPanel(bridge)
+    qtbot.addWidget(panel)
+    titles = {job_id: row.title.text() for job_id, (_, row) in panel.rows.items()}
+    assert titles[storyboard] == f"#{storyboard} Storyboard — 'a red circle moving right on a black…' (64 frames)"
+    assert titles[legacy] == f"#{legacy} Storyboard — 'a red circle moving right on a black…' (48 frames)"
+    assert titles[generate] == f"#{generate} Generate ×2 — 'a blue square' (9 frames)"
+    assert titles[extend] == f"#{extend} Extend forwards — 'more' of shot.mp4 (16 new frames)"
+    assert panel.rows[storyboard][1].state.text() == "done — out.mp4"
+    bridge.stop()

@@ -80,5 +80,6 @@ def test_a_finished_render_row_names_its_file_not_its_last_step(qtbot, tmp_path)
     panel = JobsPanel(bridge)
     qtbot.addWidget(panel)
     text = panel.rows[job_id][1].state.text()
-    assert text == "done — film.mp4"
+    assert text == "done — exported to film.mp4"
+    assert panel.rows[job_id][1].title.text() == f"#{job_id} Export — film.mp4"
     bridge.stop()

@@ -26,7 +26,7 @@ def _record(i: int, text: str, **fields) -> GenerationRecord:
 
 def test_new_database_is_current_and_in_wal_mode(tmp_path):
     conn = db.connect(str(tmp_path / "library.sqlite"))
-    assert db.schema_version(conn) == db.SCHEMA_VERSION == 2
+    assert db.schema_version(conn) == db.SCHEMA_VERSION == 3
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -52,7 +52,7 @@ def test_migration_from_version_1_keeps_everything_and_backfills_search(tmp_path
     old.close()
 
     library = Library(path)
-    assert db.schema_version(library.conn) == 2
+    assert db.schema_version(library.conn) == 3
     rows = library.list_generations()
     assert sorted(r["prompt_text"] for r in rows) == sorted(PROMPTS)
     assert [r["id"] for r in library.search("fox")] and {r["id"] for r in library.search("fox")} == {1, 3}
@@ -66,7 +66,7 @@ def test_migration_from_version_1_keeps_everything_and_backfills_search(tmp_path
     new_id = library.add_generation(_record(9, "a fox cub in the rain"))
     assert {r["id"] for r in library.search("fox")} == {1, 3, new_id}
     library.close()
-    assert db.schema_version(db.connect(path)) == 2  # opening again migrates nothing twice
+    assert db.schema_version(db.connect(path)) == 3  # opening again migrates nothing twice
 
 
 def test_database_from_a_newer_kinora_is_refused(tmp_path):
@@ -158,3 +158,21 @@ def test_media_added_without_probe_info_is_probed(tmp_path):
     row = library.media(library.add_media(str(video)))
     assert (row["probe"]["kind"], row["probe"]["num_frames"], row["probe"]["rate"]) == ("video", 12, "24/1")
     assert row["path"] == str(video) and row["size"] == video.stat().st_size
+
+
+def test_rename_remove_and_put_back_keep_id_tags_children_and_search(tmp_path):
+    library = Library(str(tmp_path / "library.sqlite"))
+    parent = library.add_generation(_record(1, "a fox in the snow"))
+    child = library.add_generation(_record(2, "the fox runs on", parent_id=parent))
+    library.tag("generation", parent, "animals")
+    library.rename("generation", parent, "  Fox, take one ")
+    assert library.generation(parent)["name"] == "Fox, take one"
+    removed = library.remove("generation", parent)
+    assert library.generation(child)["parent_id"] is None  # ON DELETE SET NULL
+    assert {r["id"] for r in library.search("fox")} == {child}
+    library.put_back(removed)
+    restored = library.generation(parent)
+    assert restored["name"] == "Fox, take one" and restored["tags"] == ["animals"]
+    assert library.generation(child)["parent_id"] == parent
+    assert {r["id"] for r in library.search("snow")} == {parent}
+    library.close()
