@@ -40,6 +40,10 @@ class ItemGraphic(QGraphicsItem):
         self.setPos(item.start, top)
         self.update()
 
+    def height(self) -> float:
+        """The block's height in pixels (its row's height less the margins)."""
+        return self._rect.height()
+
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(0, -1, 0, 1)
 

@@ -22,6 +22,7 @@ from editor.document import Document
 from editor.timeline.drop import MEDIA_MIME, drop_files
 from editor.timeline.graphics import ItemGraphic
 from editor.timeline.snapping import snap_frame
+from editor.timeline.track_height import track_height
 from engine.model import edits
 from engine.model.items import Item, TextBlock, new_id
 from engine.model.project import Project, Track
@@ -35,10 +36,10 @@ _drag_serial = itertools.count()
 
 
 def track_rows(project: Project) -> list[tuple[Track, float, float]]:
-    """(track, top y, height) for each track, in display order."""
+    """(track, top y, height) for each track, in display order (heights the user chose, else by kind)."""
     rows, y = [], 0.0
     for track in project.timeline.tracks:
-        height = TRACK_HEIGHTS[track.kind]
+        height = track_height(track, TRACK_HEIGHTS[track.kind])
         rows.append((track, y, height))
         y += height + TRACK_GAP
     return rows
@@ -140,12 +141,12 @@ class TimelineView(QGraphicsView):
                     scene.addItem(graphic)
                     self._request_thumbnail(graphic)
                 elif graphic.item is item and graphic.track is not track and not relayout and \
-                        graphic.y() == top + 2 and graphic.offline == offline:
+                        graphic.y() == top + 2 and graphic.height() == height - 4 and graphic.offline == offline:
                     # the same item on its track, which changed elsewhere (another item, a flag):
                     # nothing drawn changes, so nothing is placed again
                     graphic.track = track
                 elif (relayout or graphic.item is not item or graphic.track is not track or graphic.y() != top + 2
-                      or graphic.offline != offline):
+                      or graphic.height() != height - 4 or graphic.offline != offline):
                     shown_media = getattr(graphic.item, "media_id", None)
                     graphic.place(item, track, self.project.media, top + 2, height - 4, offline)
                     if getattr(item, "media_id", None) != shown_media:  # another take: its own picture
