@@ -418,7 +418,8 @@ class TimelineView(QGraphicsView):
 
         frame = self.frame_at(view_pos.x())
         under = self.track_at(self.mapToScene(view_pos.toPoint()).y())
-        edit, problems = drop_files(self.project, paths, frame, under, media_ref_for, self.recipe_for)
+        edit, problems = drop_files(self.project, paths, frame, under, media_ref_for, self.recipe_for,
+                                    snap=lambda start, stop: self._snapped(start, set(), stop))
         if problems:
             self.problems.emit(problems)
         return edit is not None and self.document.perform("Add media", edit)
