@@ -17,6 +17,7 @@ STILL_COLOR = QColor(40, 140, 130)
 TEXT_COLOR = QColor(196, 140, 48)
 AUDIO_COLOR = QColor(60, 150, 90)
 PLAYHEAD_COLOR = QColor(235, 64, 64)
+MENU = QColor(52, 53, 58)
 DISABLED_TEXT = QColor(105, 106, 112)
 DISABLED_BUTTON = QColor(36, 37, 40)  # a disabled button sinks a little into the panel
 
@@ -44,3 +45,9 @@ def apply_style(app: QApplication) -> None:
     palette.setColor(disabled, QPalette.ColorRole.Button, DISABLED_BUTTON)
     palette.setColor(disabled, QPalette.ColorRole.Highlight, PANEL.lighter(125))
     app.setPalette(palette)
+    # Menus a shade lighter than the panels they open over, so their edge shows (with one
+    # palette for all, a menu over the Library or the timeline had no visible border).
+    menus = QPalette(palette)
+    menus.setColor(QPalette.ColorRole.Window, MENU)
+    menus.setColor(QPalette.ColorRole.Base, MENU)
+    app.setPalette(menus, "QMenu")

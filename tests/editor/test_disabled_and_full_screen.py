@@ -101,3 +101,17 @@ def test_f_enters_full_screen_and_f_or_escape_leaves_it(qtbot, styled_window, le
     assert screen.isFullScreen()
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_F)
     assert not screen.isFullScreen()
+
+
+def test_an_open_menu_stands_out_from_the_panel_under_it(qtbot, styled_window):
+    w = styled_window
+    edit_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Edit")
+    grid = w.library.grid  # the Library's tile area: the grey of the timeline's lanes, and once of menus too
+    edit_menu.popup(grid.mapToGlobal(grid.rect().center()))
+    qtbot.waitExposed(edit_menu)
+    menu_shot, panel_shot = edit_menu.grab().toImage(), grid.grab().toImage()
+    edit_menu.close()
+    menu_background = menu_shot.pixelColor(menu_shot.width() - 4, menu_shot.height() // 2)
+    panel_background = panel_shot.pixelColor(panel_shot.width() // 2, panel_shot.height() // 2)
+    assert menu_background.lightness() - panel_background.lightness() >= 8, (menu_background.name(),
+                                                                             panel_background.name())
