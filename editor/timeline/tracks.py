@@ -201,8 +201,11 @@ class TrackHeaders(QWidget):
             track_id, press_y, height, key = self._resize
             self.commands.set_height(track_id, int(height + event.position().y() - press_y), key)
             return
-        self.setCursor(Qt.CursorShape.SizeVerCursor if self.edge_at(event.position())
-                       else Qt.CursorShape.ArrowCursor)
+        edge = self.edge_at(event.position())
+        self.setCursor(Qt.CursorShape.SizeVerCursor if edge else Qt.CursorShape.ArrowCursor)
+        if edge is not None:
+            self.setToolTip(f"Drag to change the height of {edge.name}")
+            return
         track, what = self.hit(event.position())
         self.setToolTip(TOGGLE_TIPS[what] if what else (f"{track.name}: right-click for track commands"
                                                          if track else ""))

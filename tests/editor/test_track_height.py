@@ -41,6 +41,9 @@ def test_dragging_a_header_edge_resizes_the_track_and_its_clip_row(qtbot, window
     view = w.timeline.view
     before = rows(w)
     assert before["V1"][1] == TRACK_HEIGHTS["video"]
+    QTest.mouseMove(w.timeline.headers, bottom_edge(w, "V1"))  # the pointer says the edge can be dragged
+    assert w.timeline.headers.cursor().shape() == Qt.CursorShape.SizeVerCursor
+    assert "height of V1" in w.timeline.headers.toolTip()
     drag_header(w, bottom_edge(w, "V1"), 40)
     after = rows(w)
     assert after["V1"] == (before["V1"][0], TRACK_HEIGHTS["video"] + 40)
