@@ -34,6 +34,7 @@ def styled_window(qtbot):
     window.close()
     app.setStyle(old_style)
     app.setPalette(old_palette)
+    app.setPalette(old_palette, "QMenu")
 
 
 def brightest(image: QImage, rect: QRect | None = None) -> int:
