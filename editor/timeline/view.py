@@ -84,6 +84,7 @@ class TimelineView(QGraphicsView):
         self._lanes: list = []
         self._drag: _Drag | None = None
         self._editor: QLineEdit | None = None
+        self.drop_frame: int | None = None  # where a file dragged over the view would start (snapped)
         self.setViewportMargins(0, RULER_HEIGHT, 0, 0)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setBackgroundBrush(style.BACKGROUND)
@@ -399,10 +400,21 @@ class TimelineView(QGraphicsView):
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasFormat(MEDIA_MIME):
             event.acceptProposedAction()
+            self._show_drop_frame(max(self._snapped(self.frame_at(event.position().x()), set()), 0))
         else:
             super().dragMoveEvent(event)
 
+    def dragLeaveEvent(self, event) -> None:
+        self._show_drop_frame(None)
+        super().dragLeaveEvent(event)
+
+    def _show_drop_frame(self, frame: int | None) -> None:
+        if frame != self.drop_frame:
+            self.drop_frame = frame
+            self.viewport().update()
+
     def dropEvent(self, event) -> None:
+        self._show_drop_frame(None)
         mime = event.mimeData()
         if mime.hasFormat(MEDIA_MIME):
             paths = bytes(mime.data(MEDIA_MIME)).decode().splitlines()
@@ -491,6 +503,11 @@ class TimelineView(QGraphicsView):
         for mark in (self.mark_in, self.mark_out):
             if mark is not None:
                 painter.drawLine(QPointF(mark, rect.top()), QPointF(mark, rect.bottom()))
+        if self.drop_frame is not None:  # where a dragged file will start
+            drop = QPen(style.ACCENT, 2)
+            drop.setCosmetic(True)
+            painter.setPen(drop)
+            painter.drawLine(QPointF(self.drop_frame, rect.top()), QPointF(self.drop_frame, rect.bottom()))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
