@@ -192,6 +192,10 @@ class TrackHeaders(QWidget):
         self._resize = None
 
     def mouseDoubleClickEvent(self, event) -> None:
+        edge = self.edge_at(event.position())
+        if edge is not None:  # a double-click on the edge gives the track its normal height back
+            self.commands.set_height(edge.id, None)
+            return
         track, what = self.hit(event.position())
         if track is not None and what is None:
             self.commands.rename(track.id)
@@ -204,7 +208,7 @@ class TrackHeaders(QWidget):
         edge = self.edge_at(event.position())
         self.setCursor(Qt.CursorShape.SizeVerCursor if edge else Qt.CursorShape.ArrowCursor)
         if edge is not None:
-            self.setToolTip(f"Drag to change the height of {edge.name}")
+            self.setToolTip(f"Drag to change the height of {edge.name}; double-click for its normal height")
             return
         track, what = self.hit(event.position())
         self.setToolTip(TOGGLE_TIPS[what] if what else (f"{track.name}: right-click for track commands"

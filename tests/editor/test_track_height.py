@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QContextMenuEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QInputDialog
 
 from editor.main_window import MainWindow
 from editor.timeline.track_height import MAX_HEIGHT, MIN_HEIGHT
@@ -64,12 +64,17 @@ def test_dragging_a_header_edge_resizes_the_track_and_its_clip_row(qtbot, window
     assert w.document.undo_stack.canUndo() is False
 
 
-def test_track_height_stops_at_its_limits(qtbot, window):
+def test_track_height_stops_at_its_limits_and_a_double_click_on_the_edge_resets_it(qtbot, window, monkeypatch):
     w = window
     drag_header(w, bottom_edge(w, "A1"), -200)
     assert rows(w)["A1"][1] == MIN_HEIGHT
     drag_header(w, bottom_edge(w, "A1"), 600)
     assert rows(w)["A1"][1] == MAX_HEIGHT
+    renamed = []
+    monkeypatch.setattr(QInputDialog, "getText", lambda *args, **kwargs: renamed.append(args) or ("", False))
+    QTest.mouseDClick(w.timeline.headers, Qt.MouseButton.LeftButton, pos=bottom_edge(w, "A1"))
+    assert rows(w)["A1"][1] == TRACK_HEIGHTS["audio"] and "row_height" not in w.project.timeline.tracks[-1].extra
+    assert renamed == []  # the edge is not the name: no rename dialog
 
 
 def test_header_menu_sizes_and_the_height_survive_save_and_open(qtbot, window, tmp_path):
