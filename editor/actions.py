@@ -293,6 +293,7 @@ def shortcuts_dialog(window: QWidget):
     table.setObjectName("ShortcutTable")
     table.setHorizontalHeaderLabels(["Command", "Keys"])
     table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(table.fontMetrics().height() + 8)  # one line a row
     table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
     for i, (command, keys) in enumerate(rows):
         table.setItem(i, 0, QTableWidgetItem(command))

@@ -57,7 +57,7 @@ class CreationBar(QWidget):
         self.prompt.setPlaceholderText("Describe a video…   (Enter to generate)")
         self.prompt.returnPressed.connect(self.generate)
         self.attach = QToolButton()
-        self.attach.setText("＋ Image/clip")
+        self.attach.setText("+ Image/clip")
         self.attach.setToolTip("Start from an image or a clip (it is held at the first frame)")
         self.attach.clicked.connect(self._on_attach_clicked)
         self.attached = QLabel()
@@ -127,7 +127,7 @@ class CreationBar(QWidget):
     def set_attachment(self, path: str | None) -> None:
         self.attachment = path
         self.attached.setText(os.path.basename(path) if path else "")
-        self.attach.setText("✕ Remove" if path else "＋ Image/clip")
+        self.attach.setText("✕ Remove" if path else "+ Image/clip")
 
     def sampling(self):
         """The Sampling the bar's settings stand for, with a new seed."""

@@ -1,4 +1,5 @@
-"""Take screenshots of the main window for the README: `python packaging/screenshots.py OUT_DIR`.
+"""Take screenshots of the main window for the README and the layout checks, at 1600x960,
+1280x800 and 1920x1080: `python packaging/screenshots.py OUT_DIR` (`make screenshots`).
 
 Runs under a real X server when DISPLAY is set (e.g. inside xvfb-run), otherwise offscreen.
 The demo project is built in code from clips of Kinora's procedural world, so the screenshot
@@ -66,6 +67,50 @@ def demo_project(paths: dict[str, str]):
     return project
 
 
+# The README's picture, and the main window at a laptop's and a desktop's screen size: the sizes
+# the layout is checked at (no clipped text, every dock usable).
+SHOTS = {"main-window.png": (1600, 960), "main-window-1280x800.png": (1280, 800),
+         "main-window-1920x1080.png": (1920, 1080)}
+
+
+def _settle(app, until=lambda: True, rounds: int = 200) -> None:
+    import time
+
+    for _ in range(rounds):
+        app.processEvents()
+        if until():
+            break
+        time.sleep(0.02)
+
+
+def shoot(app, paths: dict[str, str], size: tuple[int, int], path: str) -> None:
+    """One fresh main window at `size` (the first-start layout, not the last shot's), saved to `path`."""
+    from PySide6.QtCore import QSettings
+
+    from editor.main_window import MainWindow
+
+    QSettings().clear()  # each shot starts with the default dock layout
+    window = MainWindow(demo_project(paths))
+    for media in paths.values():
+        window.library.library.add_media(media)
+    window.library.refresh()
+    window.resize(*size)
+    window.show()
+    view = window.timeline.view
+    view.set_zoom(3.2 * size[0] / 1600, 0)
+    view.set_playhead(130)
+    view.select_ids([item.id for _, item in window.project.timeline.items()
+                     if getattr(item, "name", "").startswith("stars")])
+    window.curves_dock.raise_()
+    _settle(app, lambda: window.preview.screen.image is not None)  # the preview's first frame
+    _settle(app, rounds=50)  # and the thumbnails
+    window.grab().save(path)
+    print(path)
+    window.files.autosaver.close()
+    window.document.undo_stack.setClean()
+    window.close()
+
+
 def main(out_dir: str) -> int:
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -76,42 +121,14 @@ def main(out_dir: str) -> int:
     os.environ["KINORA_CACHE_DIR"] = os.path.join(work, "cache")
     from PySide6.QtWidgets import QApplication
 
-    from editor.main_window import MainWindow
     from editor.style import apply_style
 
     app = QApplication([sys.argv[0]])
     apply_style(app)
     paths = demo_media(os.path.join(work, "media"))
-    window = MainWindow(demo_project(paths))
-    for path in paths.values():
-        window.library.library.add_media(path)
-    window.library.refresh()
-    window.resize(1600, 960)
-    window.show()
-    view = window.timeline.view
-    view.set_zoom(3.2, 0)
-    view.set_playhead(130)
-    view.select_ids([item.id for _, item in window.project.timeline.items() if getattr(item, "name", "").startswith("stars")])
-    window.curves_dock.raise_()
-    for _ in range(200):  # let the preview and the thumbnails arrive
-        app.processEvents()
-        if window.preview.screen.image is not None:
-            break
-        import time
-
-        time.sleep(0.02)
-    for _ in range(50):
-        app.processEvents()
-        import time
-
-        time.sleep(0.02)
     os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "main-window.png")
-    window.grab().save(path)
-    print(path)
-    window.files.autosaver.close()
-    window.document.undo_stack.setClean()
-    window.close()
+    for name, size in SHOTS.items():
+        shoot(app, paths, size, os.path.join(out_dir, name))
     return 0
 
 

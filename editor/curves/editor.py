@@ -97,8 +97,9 @@ class CurveEditor(QWidget):
             button.clicked.connect(lambda _=False, n=name: self.apply_preset(n))
             presets.addWidget(button, 1 + index // 3, index % 3)
             self.preset_buttons[name] = button
-        hint = QLabel("Click to add a point · drag to move · right-click to delete")
+        hint = QLabel("Click adds a point · drag moves it · right-click deletes")
         hint.setStyleSheet("color: #888;")
+        hint.setWordWrap(True)  # a narrow dock wraps the hint instead of being held wide by it
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.title)

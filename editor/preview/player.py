@@ -257,6 +257,8 @@ class PreviewPlayer(QWidget):
             self.screen.setWindowFlags(Qt.WindowType.Widget)
             self.layout().insertWidget(0, self.screen, 1)
             self.screen.showNormal()
+            # back in the main window: its shortcuts (F again, Space...) must work at once
+            self.window().activateWindow()
         else:
             self.screen.setParent(None)
             self.screen.setWindowFlags(Qt.WindowType.Window)

@@ -2,8 +2,8 @@
 
 A dropped file is probed (in a child process, so a damaged file cannot take the editor
 down), added to the media bin unless it is already there, and placed at the drop frame on
-the track under the pointer, or on the nearest track that can hold it. The whole drop is one
-undo step.
+the track under the pointer, or on the nearest track that can hold it. The first file's start
+(or its end) snaps like a moved clip does. The whole drop is one undo step.
 """
 
 from __future__ import annotations
@@ -40,15 +40,18 @@ def item_for(project: Project, ref: MediaRef, start: int) -> Item:
 
 def drop_files(project: Project, paths: list[str], frame: int, under: Track | None,
                make_ref: Callable[[str], MediaRef], recipe_for: Callable[[str], dict | None] = lambda path: None,
+               snap: Callable[[int, int], int] = lambda start, stop: start,
                ) -> tuple[Callable[[Project], Edit] | None, list[str]]:
     """The edit that drops `paths` one after another from `frame`, and messages for files
     that could not be used. `make_ref` probes a file (engine.media.ingest.media_ref_for);
     `recipe_for` finds the library's record of a generated file, so the clip keeps its recipe
-    and the other takes of its generation."""
+    and the other takes of its generation. `snap(start, stop)` moves the first item's start
+    where the view snaps (its length is known only once the file is probed); the rest follow."""
     by_path = {os.path.abspath(ref.path): ref for ref in project.media.values()}
     problems: list[str] = []
     steps: list[Callable[[Project], Edit]] = []
     start = max(frame, 0)
+    first = True  # the first item placed snaps; the others follow it end to end
 
     def media(path: str) -> MediaRef | None:
         ref = by_path.get(path)
@@ -72,6 +75,9 @@ def drop_files(project: Project, paths: list[str], frame: int, under: Track | No
             problems.append(f"{os.path.basename(path)}: there is no unlocked {ref.kind} track to put it on; add one")
             continue
         item = item_for(project, ref, start)
+        if first:
+            item = dataclasses.replace(item, start=max(snap(item.start, item.range.stop), 0))
+            first = False
         recipe = recipe_for(path) if isinstance(item, Clip) else None
         if recipe is not None:
             generation = generation_summary(recipe)

@@ -40,6 +40,10 @@ class ItemGraphic(QGraphicsItem):
         self.setPos(item.start, top)
         self.update()
 
+    def height(self) -> float:
+        """The block's height in pixels (its row's height less the margins)."""
+        return self._rect.height()
+
     def boundingRect(self) -> QRectF:
         return self._rect.adjusted(0, -1, 0, 1)
 
@@ -83,9 +87,11 @@ class ItemGraphic(QGraphicsItem):
         painter.setPen(QPen(QColor(255, 255, 255) if selected else base.lighter(135), 2 if selected else 1))
         painter.drawRect(rect.toAlignedRect().adjusted(0, 0, -1, -1))
         if self.thumbnail is not None and rect.width() > 40 and rect.height() > 30:
-            target = QRectF(rect.left() + 2, rect.top() + 16, min(self.thumbnail.width(), rect.width() - 4),
+            # scaled to the row's height (rows can be resized) keeping its aspect, cut at the block's end
+            scale = (rect.height() - 18) / max(self.thumbnail.height(), 1)
+            target = QRectF(rect.left() + 2, rect.top() + 16, min(self.thumbnail.width() * scale, rect.width() - 4),
                             rect.height() - 18)
-            painter.drawPixmap(target, self.thumbnail, QRectF(0, 0, target.width(), self.thumbnail.height()))
+            painter.drawPixmap(target, self.thumbnail, QRectF(0, 0, target.width() / scale, self.thumbnail.height()))
         if rect.width() > 14:
             painter.setPen(style.TEXT)
             painter.setFont(_TITLE_FONT)

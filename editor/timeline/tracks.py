@@ -1,5 +1,6 @@
 """Track headers and the track commands: add, delete, rename, reorder, and the mute / solo /
-hide / lock buttons, every one an undoable edit through the Document.
+hide / lock buttons, every one an undoable edit through the Document. Dragging a header's
+bottom edge (or the menu's Track Height) sets how tall the track's row is.
 
 The headers are painted (not child widgets) so they stay aligned with the view's rows as it
 scrolls; a click is mapped to the row and button under it.
@@ -7,18 +8,31 @@ scrolls; a click is mapped to the row and button under it.
 
 from __future__ import annotations
 
+import itertools
+
 from PySide6.QtCore import QRectF, Qt, Signal
 from PySide6.QtGui import QAction, QColor, QPainter, QPen
 from PySide6.QtWidgets import QInputDialog, QMenu, QWidget
 
 from editor import style
 from editor.document import Document
-from editor.timeline.view import RULER_HEIGHT, TimelineView, track_rows
+from editor.timeline.track_height import (
+    PRESETS,
+    ROW_HEIGHT_KEY,
+    clamp_height,
+    preset_height,
+    preset_of,
+    set_track_height,
+    track_height,
+)
+from editor.timeline.view import RULER_HEIGHT, TRACK_GAP, TRACK_HEIGHTS, TimelineView, track_rows
 from engine.model import edits
 from engine.model.project import Track
 
 HEADER_WIDTH = 170
 BUTTON = 18  # size of a header toggle button, in pixels
+RESIZE_GRIP = 3  # how close to a row's bottom edge (pixels, either side) a press resizes the track
+_resize_serial = itertools.count()  # each resize drag merges into one step under its own key
 # The toggles each kind of track has, left to right (video has no sound of its own to mute here)
 TOGGLES = {
     "video": ("solo", "hidden", "locked"),
@@ -91,6 +105,14 @@ class TrackCommands:
             return False
         return self.document.perform("Unsolo track" if soloed else "Solo track", lambda p: edits.together(p, steps))
 
+    def set_height(self, track_id: str, height: int | None, merge_key: object = None) -> bool:
+        """Give a track's row `height` pixels (None: its kind's default); a drag passes one
+        `merge_key` so the whole drag is one step of the history."""
+        wanted = None if height is None else clamp_height(height)
+        if self.document.project.timeline.track(track_id).extra.get(ROW_HEIGHT_KEY) == wanted:
+            return False
+        return self.document.perform("Resize track", lambda p: set_track_height(p, track_id, height), merge_key)
+
 
 def is_soloed(track: Track, tracks: list[Track]) -> bool:
     """Heard alone: not muted while every other track of its kind is (and there are others)."""
@@ -112,6 +134,7 @@ class TrackHeaders(QWidget):
         self.view = view
         self.commands = commands
         self.current_track_id: str | None = None
+        self._resize: tuple[str, float, int, tuple] | None = None  # track id, press y, height then, merge key
         self.setFixedWidth(HEADER_WIDTH)
         self.setMouseTracking(True)
         view.verticalScrollBar().valueChanged.connect(self.update)
@@ -139,6 +162,13 @@ class TrackHeaders(QWidget):
                 return track, None
         return None, None
 
+    def edge_at(self, pos) -> Track | None:
+        """The track whose row's bottom edge is under a point (dragging it resizes the row)."""
+        for track, row in self.rows():
+            if abs(pos.y() - (row.bottom() + TRACK_GAP / 2)) <= RESIZE_GRIP:
+                return track
+        return None
+
     def set_current(self, track_id: str | None) -> None:
         if track_id != self.current_track_id:
             self.current_track_id = track_id
@@ -146,6 +176,11 @@ class TrackHeaders(QWidget):
             self.currentTrackChanged.emit(track_id or "")
 
     def mousePressEvent(self, event) -> None:
+        edge = self.edge_at(event.position())
+        if edge is not None and event.button() == Qt.MouseButton.LeftButton:
+            self._resize = (edge.id, event.position().y(), track_height(edge, TRACK_HEIGHTS[edge.kind]),
+                            ("resize track", next(_resize_serial)))
+            return
         track, what = self.hit(event.position())
         if track is None:
             return
@@ -153,12 +188,28 @@ class TrackHeaders(QWidget):
         if what is not None and event.button() == Qt.MouseButton.LeftButton:
             self.commands.toggle(track.id, what)
 
+    def mouseReleaseEvent(self, event) -> None:
+        self._resize = None
+
     def mouseDoubleClickEvent(self, event) -> None:
+        edge = self.edge_at(event.position())
+        if edge is not None:  # a double-click on the edge gives the track its normal height back
+            self.commands.set_height(edge.id, None)
+            return
         track, what = self.hit(event.position())
         if track is not None and what is None:
             self.commands.rename(track.id)
 
     def mouseMoveEvent(self, event) -> None:
+        if self._resize is not None:
+            track_id, press_y, height, key = self._resize
+            self.commands.set_height(track_id, int(height + event.position().y() - press_y), key)
+            return
+        edge = self.edge_at(event.position())
+        self.setCursor(Qt.CursorShape.SizeVerCursor if edge else Qt.CursorShape.ArrowCursor)
+        if edge is not None:
+            self.setToolTip(f"Drag to change the height of {edge.name}; double-click for its normal height")
+            return
         track, what = self.hit(event.position())
         self.setToolTip(TOGGLE_TIPS[what] if what else (f"{track.name}: right-click for track commands"
                                                          if track else ""))
@@ -190,6 +241,14 @@ class TrackHeaders(QWidget):
             add("Rename…", lambda: commands.rename(track.id))
             add("Move Up", lambda: commands.move(track.id, -1), index > 0)
             add("Move Down", lambda: commands.move(track.id, 1), index < len(commands.tracks) - 1)
+            sizes = menu.addMenu("Track &Height")
+            current = preset_of(track, TRACK_HEIGHTS[track.kind])
+            for preset in PRESETS:
+                size = sizes.addAction(preset.capitalize())
+                size.setCheckable(True)
+                size.setChecked(preset == current)
+                size.triggered.connect(lambda _=False, p=preset, t=track: commands.set_height(
+                    t.id, preset_height(p, TRACK_HEIGHTS[t.kind])))
             menu.addSeparator()
             add("Delete Track", lambda: commands.delete(track.id), not track.locked)
         return menu

@@ -22,6 +22,7 @@ from editor.document import Document
 from editor.timeline.drop import MEDIA_MIME, drop_files
 from editor.timeline.graphics import ItemGraphic
 from editor.timeline.snapping import snap_frame
+from editor.timeline.track_height import track_height
 from engine.model import edits
 from engine.model.items import Item, TextBlock, new_id
 from engine.model.project import Project, Track
@@ -35,10 +36,10 @@ _drag_serial = itertools.count()
 
 
 def track_rows(project: Project) -> list[tuple[Track, float, float]]:
-    """(track, top y, height) for each track, in display order."""
+    """(track, top y, height) for each track, in display order (heights the user chose, else by kind)."""
     rows, y = [], 0.0
     for track in project.timeline.tracks:
-        height = TRACK_HEIGHTS[track.kind]
+        height = track_height(track, TRACK_HEIGHTS[track.kind])
         rows.append((track, y, height))
         y += height + TRACK_GAP
     return rows
@@ -83,6 +84,7 @@ class TimelineView(QGraphicsView):
         self._lanes: list = []
         self._drag: _Drag | None = None
         self._editor: QLineEdit | None = None
+        self.drop_frame: int | None = None  # where a file dragged over the view would start (snapped)
         self.setViewportMargins(0, RULER_HEIGHT, 0, 0)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setBackgroundBrush(style.BACKGROUND)
@@ -140,12 +142,12 @@ class TimelineView(QGraphicsView):
                     scene.addItem(graphic)
                     self._request_thumbnail(graphic)
                 elif graphic.item is item and graphic.track is not track and not relayout and \
-                        graphic.y() == top + 2 and graphic.offline == offline:
+                        graphic.y() == top + 2 and graphic.height() == height - 4 and graphic.offline == offline:
                     # the same item on its track, which changed elsewhere (another item, a flag):
                     # nothing drawn changes, so nothing is placed again
                     graphic.track = track
                 elif (relayout or graphic.item is not item or graphic.track is not track or graphic.y() != top + 2
-                      or graphic.offline != offline):
+                      or graphic.height() != height - 4 or graphic.offline != offline):
                     shown_media = getattr(graphic.item, "media_id", None)
                     graphic.place(item, track, self.project.media, top + 2, height - 4, offline)
                     if getattr(item, "media_id", None) != shown_media:  # another take: its own picture
@@ -398,10 +400,21 @@ class TimelineView(QGraphicsView):
         mime = event.mimeData()
         if mime.hasUrls() or mime.hasFormat(MEDIA_MIME):
             event.acceptProposedAction()
+            self._show_drop_frame(max(self._snapped(self.frame_at(event.position().x()), set()), 0))
         else:
             super().dragMoveEvent(event)
 
+    def dragLeaveEvent(self, event) -> None:
+        self._show_drop_frame(None)
+        super().dragLeaveEvent(event)
+
+    def _show_drop_frame(self, frame: int | None) -> None:
+        if frame != self.drop_frame:
+            self.drop_frame = frame
+            self.viewport().update()
+
     def dropEvent(self, event) -> None:
+        self._show_drop_frame(None)
         mime = event.mimeData()
         if mime.hasFormat(MEDIA_MIME):
             paths = bytes(mime.data(MEDIA_MIME)).decode().splitlines()
@@ -417,7 +430,8 @@ class TimelineView(QGraphicsView):
 
         frame = self.frame_at(view_pos.x())
         under = self.track_at(self.mapToScene(view_pos.toPoint()).y())
-        edit, problems = drop_files(self.project, paths, frame, under, media_ref_for, self.recipe_for)
+        edit, problems = drop_files(self.project, paths, frame, under, media_ref_for, self.recipe_for,
+                                    snap=lambda start, stop: self._snapped(start, set(), stop))
         if problems:
             self.problems.emit(problems)
         return edit is not None and self.document.perform("Add media", edit)
@@ -489,6 +503,11 @@ class TimelineView(QGraphicsView):
         for mark in (self.mark_in, self.mark_out):
             if mark is not None:
                 painter.drawLine(QPointF(mark, rect.top()), QPointF(mark, rect.bottom()))
+        if self.drop_frame is not None:  # where a dragged file will start
+            drop = QPen(style.ACCENT, 2)
+            drop.setCosmetic(True)
+            painter.setPen(drop)
+            painter.drawLine(QPointF(self.drop_frame, rect.top()), QPointF(self.drop_frame, rect.bottom()))
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
