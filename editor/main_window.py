@@ -124,6 +124,11 @@ class MainWindow(QMainWindow):
         self.creation_bar.model.currentIndexChanged.connect(self._on_model_chosen)
         self._on_model_chosen()
         self.creation_bar.problem.connect(self._show_problem)
+        # hints for the Timeline source follow the marks and the edits; prompt blocks complete from the chosen model
+        self.creation_bar.timeline_range = lambda: (self.project, self.timeline.plan_strip.generate_range())
+        view.marksChanged.connect(self.creation_bar.refresh_hints)
+        self.document.changed.connect(self.creation_bar.refresh_hints)
+        view.prompt_limits = self.inspector.prompt_limits = self.creation_bar.limits
         self.bridge.jobChanged.connect(self.library.show_job)
         self.bridge.jobProgress.connect(self.library.show_progress)
         self.bridge.jobChanged.connect(self._on_bridge_jobChanged)
@@ -331,6 +336,7 @@ class MainWindow(QMainWindow):
         except KinoraError:
             layout = None  # no usable model: the creation bar says so when generating
         self.timeline.plan_strip.set_layout(layout)
+        self.creation_bar.refresh_hints()  # the Timeline range is counted in the new model's frames
 
     def storyboard_request(self):
         """The Storyboard request of the timeline's marked range (the whole timeline when nothing
