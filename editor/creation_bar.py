@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from editor.prompt_assist import HINT_STYLE, PromptCompleter, PromptHint
+from editor.prompt_assist import HINT_STYLE, PromptCompleter, PromptHint, typed_so_far
 from engine.errors import KinoraError
 from engine.generate.limits import ModelLimits, limits_of, prompt_hints, range_hint, size_note, timeline_hints
 from engine.paths import data_dir
@@ -49,7 +49,9 @@ RESOLUTIONS = (MODEL_DEFAULT, "480p", "720p", "1080p", "Project size")
 VARIATIONS = ("1", "2", "4")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 # How an attached picture of another shape than the output is framed (engine.generate.media_io.FIT_MODES)
-FIT_CHOICES = (("Fit (letterbox)", "fit"), ("Fill (crop to cover)", "fill"), ("Crop (centre, no scale)", "crop"))
+FIT_CHOICES = (("Fit", "fit", "letterbox: all of the picture, black bars where its shape differs"),
+               ("Fill", "fill", "crop to cover: the frame filled, the picture's edges cut"),
+               ("Crop", "crop", "centre, no scale: the picture's own pixels, cut or bordered"))
 THUMBNAIL_HEIGHT = 40
 GENERATE_RATE = 24.0  # the rate a Generate request counts its duration at (engine.generate.requests)
 
@@ -75,14 +77,17 @@ class CreationBar(QWidget):
         self._limits = ModelLimits()
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("Describe a video…   (Enter to generate)")
+        self.prompt.setMinimumWidth(160)
         self.prompt.returnPressed.connect(self._on_prompt_returnPressed)
         self.completer = PromptCompleter(self.prompt, self.limits)
         self.hint = PromptHint()
         self.aspect_note = QLabel()
-        self.aspect_note.setToolTip("What the model will make with these settings")
+        self.aspect_note.setWordWrap(True)
+        self.aspect_note.setMaximumWidth(440)
         self.fit = QComboBox()
-        for label, mode in FIT_CHOICES:
+        for index, (label, mode, tip) in enumerate(FIT_CHOICES):
             self.fit.addItem(label, mode)
+            self.fit.setItemData(index, f"{label}: {tip}", Qt.ItemDataRole.ToolTipRole)
         self.fit.setToolTip("How the image or clip is framed when its shape differs from the output: fit keeps "
                             "all of it (black bars), fill covers the frame (edges cropped), crop keeps its pixels "
                             "unscaled")
@@ -175,7 +180,9 @@ class CreationBar(QWidget):
 
     def set_attachment(self, path: str | None) -> None:
         self.attachment = path
-        self.attached.setText(os.path.basename(path) if path else "")
+        name = os.path.basename(path) if path else ""
+        self.attached.setText(self.attached.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, 90))
+        self.attached.setToolTip(path or "")
         self.attach.setText("✕ Remove" if path else "＋ Image/clip")
         self._attached_picture = None
         if path:
@@ -217,7 +224,7 @@ class CreationBar(QWidget):
             project, frames = self.timeline_range() if self.timeline_range else (None, None)
             hints = timeline_hints(limits, project, frames, prompt) if frames else []
         else:
-            hints = prompt_hints(limits, prompt) if prompt.strip() or self.attachment else []
+            hints = prompt_hints(limits, typed_so_far(limits, prompt)) if prompt.strip() or self.attachment else []
             seconds = self.duration.value()
             if seconds and (hint := range_hint(limits, round_half_up(seconds * GENERATE_RATE) + 1)):
                 hints.append(hint)
@@ -227,7 +234,9 @@ class CreationBar(QWidget):
             note, size_hint = size_note(limits, self.size(), chosen_aspect)
         except KinoraError as error:
             note, size_hint = "", str(error)
-        self.aspect_note.setText(note + (f"  ⚠ {size_hint}" if size_hint else ""))
+        self.aspect_note.setText(f"⚠ {size_hint}" if size_hint else note)
+        self.aspect_note.setToolTip(f"What the model will make with these settings: {note}"
+                                    + (f"\n{size_hint}" if size_hint else ""))
         self.aspect_note.setStyleSheet(HINT_STYLE if size_hint else "")
         self._show_framed()
 

@@ -91,6 +91,15 @@ class PromptCompleter(QObject):
         self.line.textEdited.emit(self.line.text())  # hints follow; a finished word offers no more words
 
 
+def typed_so_far(limits: ModelLimits, text: str) -> str:
+    """`text` without a last word still being typed (one that begins a word the model knows), so
+    "a gr" is not told that "gr" is unknown before the word is finished."""
+    word = _CURRENT_WORD.search(text).group(0)
+    if word and word_completions(limits, word):
+        return text[: len(text) - len(word)]
+    return text
+
+
 class PromptHint(QLabel):
     """The small warning line under a prompt: empty (and hidden) while there is nothing to say."""
 
@@ -112,7 +121,8 @@ def assist(line: QLineEdit, hint: PromptHint, limits: Callable[[], ModelLimits] 
     limits = limits or (lambda: limits_of(None))
 
     def update(text: str) -> None:
-        hint.show_hints(prompt_hints(limits(), text) if text.strip() else [])
+        model = limits()
+        hint.show_hints(prompt_hints(model, typed_so_far(model, text)) if text.strip() else [])
 
     line.textChanged.connect(update)
     update(line.text())

@@ -176,8 +176,8 @@ def size_note(model, size, chosen_aspect: str | None = None) -> tuple[str, str |
                    else "")
     hint = None
     if chosen_aspect and chosen_aspect != aspect_name(chosen.width, chosen.height):
-        hint = (f"{chosen_aspect} cannot be made at the model's own size: {limits.name} makes {made}"
-                + ("" if one_size else "; choose a resolution to make it"))
+        hint = (f"{chosen_aspect} cannot be made: {limits.name} makes one size, {made}" if one_size else
+                f"{chosen_aspect} cannot be made at the model's own size ({made}); choose a resolution to make it")
     elif limits.sizes and (chosen.width, chosen.height) not in limits.sizes:
         trained = ", ".join(f"{w}x{h}" for w, h in limits.sizes)
         hint = (f"{limits.name} was trained at {trained} only; {chosen.width}x{chosen.height} will degrade: "

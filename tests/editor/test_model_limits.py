@@ -61,6 +61,9 @@ def test_the_creation_bar_completes_words_and_example_prompts_from_the_models_vo
 
 
 def test_unknown_words_get_a_visible_hint_under_the_prompt(bar):
+    QTest.keyClicks(bar.prompt, "a gr")
+    assert not bar.hint.isVisible()  # a word still being typed is not called unknown
+    bar.prompt.clear()
     QTest.keyClicks(bar.prompt, "a cat on a red background")
     assert bar.hint.isVisible()
     assert "“cat” is a word toyworld was not trained on" in bar.hint.text()
@@ -88,10 +91,11 @@ def test_the_aspect_label_says_what_the_model_will_make(bar):
     bar.aspect.setFocus()
     QTest.keyClick(bar.aspect, Qt.Key.Key_Up)  # 16:9, the entry above
     assert bar.aspect.currentText() == "16:9"
-    assert bar.aspect_note.text() == ("64x64 (1:1) — this model makes one size  ⚠ 16:9 cannot be made at the "
-                                      "model's own size: toyworld makes 64x64 (1:1)")
+    assert bar.aspect_note.text() == "⚠ 16:9 cannot be made: toyworld makes one size, 64x64 (1:1)"
+    assert "64x64 (1:1) — this model makes one size" in bar.aspect_note.toolTip()
     bar.resolution.setCurrentText("480p")
-    assert bar.aspect_note.text().startswith("856x480 (16:9)  ⚠ toyworld was trained at 64x64 only")
+    assert bar.aspect_note.text().startswith("⚠ toyworld was trained at 64x64 only; 856x480 will degrade")
+    assert "856x480 (16:9)" in bar.aspect_note.toolTip()
     assert bar.size().aspect == "16:9" and bar.size().resolution == "480p"
 
 
@@ -172,3 +176,15 @@ def test_a_prompt_block_completes_from_the_vocabulary_and_warns_under_itself(win
     assert not inspector.text_hint.isVisible()
     QTest.keyClicks(inspector.text, " at night")
     assert "“at”, “night” are words" in inspector.text_hint.text() and inspector.text_hint.isVisible()
+
+
+def test_a_model_without_a_size_of_its_own_makes_the_chosen_aspect_at_its_size(bar, tmp_path):
+    from tests.generate.tiny_models import save_tiny_ltx
+
+    bar.model.addItem("tiny LTX", str(save_tiny_ltx(tmp_path / "tiny")))
+    bar.model.setCurrentIndex(bar.model.count() - 1)
+    bar.aspect.setCurrentText("9:16")
+    assert bar.resolution.currentText() == "Model's size"
+    width, height = (int(n) for n in bar.aspect_note.text().split(" ")[0].split("x"))
+    assert height > width and bar.aspect_note.text().endswith("(9:16)")  # not the 16:9 it used to make silently
+    assert bar.size().aspect == "9:16"

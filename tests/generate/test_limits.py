@@ -89,7 +89,7 @@ def test_what_the_model_makes_is_said_and_an_aspect_it_cannot_make_is_named():
     assert size_note(BUNDLED, Size(), "1:1") == ("64x64 (1:1) — this model makes one size", None)
     note, hint = size_note(BUNDLED, Size(), "16:9")
     assert note == "64x64 (1:1) — this model makes one size"
-    assert hint == "16:9 cannot be made at the model's own size: toyworld makes 64x64 (1:1)"
+    assert hint == "16:9 cannot be made: toyworld makes one size, 64x64 (1:1)"
     note, hint = size_note(BUNDLED, Size(aspect="16:9", resolution="480p"), "16:9")
     assert note == "856x480 (16:9)" and "trained at 64x64 only; 856x480 will degrade" in hint
 
