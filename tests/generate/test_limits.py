@@ -117,3 +117,15 @@ def test_kinora_generate_prints_the_hints_on_stderr_before_it_runs(tmp_path, dec
     assert out.is_file()  # a hint is advice: the job still runs
     assert main(["generate", "a red fox", "--frames", "9", *argv[4:]]) == 0
     assert "hint" not in capsys.readouterr().err  # within what the model declares: nothing to say
+
+
+@pytest.mark.parametrize("defaults", [
+    {"vocabulary": "red blue", "example_prompts": [1, None, ""], "trained_frames": [33, 25]},
+    {"vocabulary": [None, 3], "trained_frames": [True, 5], "trained_sizes": [[64], "64x64", [0, 64]]},
+    {"trained_frames": "25-33", "width": "64", "height": 64, "trained_sizes": {"w": 64}},
+    [],
+])
+def test_malformed_declarations_are_left_aside_and_never_raise(defaults):
+    limits = limits_of(defaults)
+    assert not limits.declares_anything and limits.native_size is None
+    assert prompt_hints(limits, "anything") == [] and range_hint(limits, 10_000) is None
