@@ -5,6 +5,11 @@ The bar builds the same typed request `kinora generate` builds (engine.generate.
 a generation queued here and one queued from a terminal mean the same thing. With "Timeline"
 chosen as the source, the marked range of the timeline is the storyboard: its prompt blocks,
 stills and clips, with their influence curves.
+
+What the chosen model declares it understands (engine.generate.limits) is shown before anything
+runs: completions from its example prompts and vocabulary, a warning line for a prompt, range or
+size outside them, the size it will make next to the aspect choice, and a thumbnail of an
+attached picture framed as the model will read it (fit, fill or crop).
 """
 
 from __future__ import annotations
@@ -13,8 +18,11 @@ import os
 import random
 import re
 import time
+from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -25,17 +33,27 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSpinBox,
     QToolButton,
+    QVBoxLayout,
     QWidget,
 )
 
+from editor.prompt_assist import HINT_STYLE, PromptCompleter, PromptHint, typed_so_far
 from engine.errors import KinoraError
+from engine.generate.limits import ModelLimits, limits_of, prompt_hints, range_hint, size_note, timeline_hints
 from engine.paths import data_dir
+from engine.time import round_half_up
 
 ASPECTS = ("16:9", "1:1", "9:16")
 MODEL_DEFAULT = "Model's size"
 RESOLUTIONS = (MODEL_DEFAULT, "480p", "720p", "1080p", "Project size")
 VARIATIONS = ("1", "2", "4")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+# How an attached picture of another shape than the output is framed (engine.generate.media_io.FIT_MODES)
+FIT_CHOICES = (("Fit", "fit", "letterbox: all of the picture, black bars where its shape differs"),
+               ("Fill", "fill", "crop to cover: the frame filled, the picture's edges cut"),
+               ("Crop", "crop", "centre, no scale: the picture's own pixels, cut or bordered"))
+THUMBNAIL_HEIGHT = 40
+GENERATE_RATE = 24.0  # the rate a Generate request counts its duration at (engine.generate.requests)
 
 
 def output_path_for(prompt: str) -> str:
@@ -52,10 +70,29 @@ class CreationBar(QWidget):
     def __init__(self, parent: QWidget | None = None, project_size=lambda: (1280, 720)):
         super().__init__(parent)
         self.project_size = project_size  # () -> (width, height), for "Project size"
+        # () -> (project, FrameRange or None): what "Timeline" would generate, for its hints
+        self.timeline_range: Callable[[], tuple] | None = None
         self.attachment: str | None = None
+        self._attached_picture: np.ndarray | None = None  # its first frame, for the framed thumbnail
+        self._limits = ModelLimits()
         self.prompt = QLineEdit()
         self.prompt.setPlaceholderText("Describe a video…   (Enter to generate)")
-        self.prompt.returnPressed.connect(self.generate)
+        self.prompt.setMinimumWidth(160)
+        self.prompt.returnPressed.connect(self._on_prompt_returnPressed)
+        self.completer = PromptCompleter(self.prompt, self.limits)
+        self.hint = PromptHint()
+        self.aspect_note = QLabel()
+        self.aspect_note.setWordWrap(True)
+        self.aspect_note.setMaximumWidth(440)
+        self.fit = QComboBox()
+        for index, (label, mode, tip) in enumerate(FIT_CHOICES):
+            self.fit.addItem(label, mode)
+            self.fit.setItemData(index, f"{label}: {tip}", Qt.ItemDataRole.ToolTipRole)
+        self.fit.setToolTip("How the image or clip is framed when its shape differs from the output: fit keeps "
+                            "all of it (black bars), fill covers the frame (edges cropped), crop keeps its pixels "
+                            "unscaled")
+        self.framed = QLabel()
+        self.framed.setToolTip("The attached picture as the model will see it")
         self.attach = QToolButton()
         self.attach.setText("+ Image/clip")
         self.attach.setToolTip("Start from an image or a clip (it is held at the first frame)")
@@ -86,15 +123,32 @@ class CreationBar(QWidget):
         self.generate_button = QPushButton("Generate")
         self.generate_button.setDefault(True)
         self.generate_button.clicked.connect(self.generate)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(6, 4, 6, 4)
+        rows = QVBoxLayout(self)
+        rows.setContentsMargins(6, 4, 6, 4)
+        rows.setSpacing(2)
+        layout = QHBoxLayout()
         layout.addWidget(self.prompt, 1)
         layout.addWidget(self.attach)
         layout.addWidget(self.attached)
+        layout.addWidget(self.framed)
+        layout.addWidget(self.fit)
         for widget in (self.source, self.aspect, self.resolution, self.duration, self.variations, self.steps,
                        self.preset, self.model, self.generate_button):
             layout.addWidget(widget)
+        notes = QHBoxLayout()
+        notes.addWidget(self.hint, 1)
+        notes.addWidget(self.aspect_note, 0, Qt.AlignmentFlag.AlignRight)
+        rows.addLayout(layout)
+        rows.addLayout(notes)
+        self.fit.hide()
+        self.framed.hide()
+        self.model.currentIndexChanged.connect(self._on_model_currentIndexChanged)
+        self.prompt.textChanged.connect(self.refresh_hints)
+        for combo in (self.source, self.aspect, self.resolution, self.fit):
+            combo.currentIndexChanged.connect(self.refresh_hints)
+        self.duration.valueChanged.connect(self.refresh_hints)
         self.reload_choices()
+        self._on_model_currentIndexChanged()
 
     def reload_choices(self) -> None:
         """Presets from resources/presets, models found on disk (offline, quick)."""
@@ -126,8 +180,89 @@ class CreationBar(QWidget):
 
     def set_attachment(self, path: str | None) -> None:
         self.attachment = path
-        self.attached.setText(os.path.basename(path) if path else "")
+        name = os.path.basename(path) if path else ""
+        self.attached.setText(self.attached.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, 90))
+        self.attached.setToolTip(path or "")
         self.attach.setText("✕ Remove" if path else "+ Image/clip")
+        self._attached_picture = None
+        if path:
+            try:
+                self._attached_picture = _first_picture(path)
+            except KinoraError as error:
+                self.problem.emit(str(error))
+        self.fit.setVisible(bool(path))
+        self.refresh_hints()
+
+    def limits(self) -> ModelLimits:
+        """What the chosen model declares it understands (read when the model is chosen)."""
+        return self._limits
+
+    def _on_model_currentIndexChanged(self, _index: int = 0) -> None:
+        from engine.generate.limits import aspect_name
+
+        self._limits = limits_of(self.model.currentData())
+        native = self._limits.native_size
+        if native and self.resolution.currentText() == MODEL_DEFAULT and aspect_name(*native) in ASPECTS:
+            # the aspect shown is the one the model makes; choosing another says it cannot be made
+            self.aspect.blockSignals(True)
+            self.aspect.setCurrentText(aspect_name(*native))
+            self.aspect.blockSignals(False)
+        self.refresh_hints()
+
+    def _on_prompt_returnPressed(self) -> None:
+        if self.completer.takes_enter():
+            return  # Enter chose a completion; it does not generate
+        self.generate()
+
+    def refresh_hints(self) -> None:
+        """The warning line, the size note and the framed thumbnail for the settings as they are now."""
+        if not hasattr(self, "fit"):
+            return  # a signal while the bar is still being built
+        limits = self._limits
+        prompt = self.prompt.text()
+        if self.source.currentText() == "Timeline":
+            project, frames = self.timeline_range() if self.timeline_range else (None, None)
+            hints = timeline_hints(limits, project, frames, prompt) if frames else []
+        else:
+            hints = prompt_hints(limits, typed_so_far(limits, prompt)) if prompt.strip() or self.attachment else []
+            seconds = self.duration.value()
+            if seconds and (hint := range_hint(limits, round_half_up(seconds * GENERATE_RATE) + 1)):
+                hints.append(hint)
+        self.hint.show_hints(hints)
+        chosen_aspect = self.aspect.currentText() if self.resolution.currentText() == MODEL_DEFAULT else None
+        try:
+            note, size_hint = size_note(limits, self.size(), chosen_aspect)
+        except KinoraError as error:
+            note, size_hint = "", str(error)
+        self.aspect_note.setText(f"⚠ {size_hint}" if size_hint else note)
+        self.aspect_note.setToolTip(f"What the model will make with these settings: {note}"
+                                    + (f"\n{size_hint}" if size_hint else ""))
+        self.aspect_note.setStyleSheet(HINT_STYLE if size_hint else "")
+        self._show_framed()
+
+    def framed_picture(self) -> np.ndarray | None:
+        """The attached picture framed to the output size by the chosen fit mode: what the model reads."""
+        from engine.generate.limits import planned_size
+        from engine.generate.media_io import frame_to
+
+        if self._attached_picture is None:
+            return None
+        try:
+            chosen = planned_size(self._limits, self.size())
+        except KinoraError:
+            return None
+        return frame_to(self._attached_picture[None], chosen.width, chosen.height, self.fit.currentData())[0]
+
+    def _show_framed(self) -> None:
+        picture = self.framed_picture()
+        self.framed.setVisible(picture is not None)
+        if picture is None:
+            self.framed.clear()
+            return
+        height, width = picture.shape[:2]
+        image = QImage(np.ascontiguousarray(picture).data, width, height, 3 * width, QImage.Format.Format_RGB888)
+        pixmap = QPixmap.fromImage(image.copy())
+        self.framed.setPixmap(pixmap.scaledToHeight(THUMBNAIL_HEIGHT, Qt.TransformationMode.FastTransformation))
 
     def sampling(self):
         """The Sampling the bar's settings stand for, with a new seed."""
@@ -146,7 +281,9 @@ class CreationBar(QWidget):
             width, height = self.project_size()
             return Size(width=width, height=height)
         if choice == MODEL_DEFAULT:
-            return Size()
+            # a model with a size of its own makes that (the note beside the aspect says so); others
+            # make the chosen aspect at their default resolution
+            return Size() if self._limits.native_size else Size(aspect=self.aspect.currentText())
         return Size(aspect=self.aspect.currentText(), resolution=choice)
 
     def request(self, output: str | None = None):
@@ -157,7 +294,7 @@ class CreationBar(QWidget):
         prompt = self.prompt.text().strip()
         held = ()
         if self.attachment:
-            held = (Placement(path=os.path.abspath(self.attachment), frame=0),)
+            held = (Placement(path=os.path.abspath(self.attachment), frame=0, fit=self.fit.currentData()),)
         is_image = bool(self.attachment) and self.attachment.lower().endswith(IMAGE_SUFFIXES)
         return Generate(output=output or output_path_for(prompt), prompt=prompt, sampling=self.sampling(),
                         size=self.size(), duration=self.duration.value() or None,
@@ -201,6 +338,10 @@ class CreationBar(QWidget):
         held = [p.get("path") for p in (*(request.get("images") or ()), *(request.get("videos") or ()))
                 if isinstance(p, dict)]
         self.set_attachment(held[0] if held and held[0] and os.path.exists(held[0]) else None)
+        fits = [p.get("fit") for p in (*(request.get("images") or ()), *(request.get("videos") or ()))
+                if isinstance(p, dict) and p.get("fit")]
+        if fits and self.fit.findData(fits[0]) >= 0:
+            self.fit.setCurrentIndex(self.fit.findData(fits[0]))
 
     def generate(self) -> None:
         if self.source.currentText() == "Timeline":
@@ -215,6 +356,13 @@ class CreationBar(QWidget):
             self.problem.emit(str(error))
             return
         self.submitted.emit(request)
+
+
+def _first_picture(path: str) -> np.ndarray:
+    """The first picture of an image or clip, upright RGB, as the generation reads it."""
+    from engine.generate.media_io import read_image, read_video
+
+    return read_image(path) if path.lower().endswith(IMAGE_SUFFIXES) else read_video(path, [0])[0]
 
 
 def _combo(values: tuple[str, ...], tip: str) -> QComboBox:

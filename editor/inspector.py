@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from editor.document import Document
+from editor.prompt_assist import PromptHint, assist
 from engine.model import edits
 from engine.model.items import Clip, Still, TextBlock
 
@@ -26,15 +27,29 @@ class Inspector(QWidget):
         self.text = QLineEdit()
         self.text.setPlaceholderText("prompt for these frames")
         self.text.editingFinished.connect(self._on_text_editingFinished)
+        # completions and a warning line from what the chosen model understands (set by the window)
+        self.prompt_limits = None
+        self.text_hint = PromptHint()
+        self.text_completer = assist(self.text, self.text_hint, lambda: self._prompt_limits())
+        prompt_box = QWidget()
+        box = QVBoxLayout(prompt_box)
+        box.setContentsMargins(0, 0, 0, 0)
+        box.addWidget(self.text)
+        box.addWidget(self.text_hint)
         self.negative = QLineEdit()
         self.negative.setPlaceholderText("what to avoid")
         self.negative.editingFinished.connect(self._on_text_editingFinished)
         for label, widget in (("Item", self.kind), ("Timeline", self.place), ("Source", self.source),
                               ("Media", self.media), ("Influence", self.curve), ("Generated", self.recipe),
-                              ("Prompt", self.text), ("Negative", self.negative)):
+                              ("Prompt", prompt_box), ("Negative", self.negative)):
             self.form.addRow(label, widget)
         document.changed.connect(self.refresh)
         self.refresh()
+
+    def _prompt_limits(self):
+        from engine.generate.limits import limits_of
+
+        return self.prompt_limits() if self.prompt_limits else limits_of(None)
 
     def set_selection(self, ids: list[str]) -> None:
         self.item_id = ids[0] if len(ids) == 1 else None

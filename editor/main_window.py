@@ -127,6 +127,11 @@ class MainWindow(QMainWindow):
         self.library.actions.reuseRequested.connect(self.creation_bar.load_recipe)
         self.library.actions.requestSubmitted.connect(self.submit_request)
         self.library.actions.tool_defaults = lambda: (self.creation_bar.sampling(), self.creation_bar.size())
+        # hints for the Timeline source follow the marks and the edits; prompt blocks complete from the chosen model
+        self.creation_bar.timeline_range = lambda: (self.project, self.timeline.plan_strip.generate_range())
+        view.marksChanged.connect(self.creation_bar.refresh_hints)
+        self.document.changed.connect(self.creation_bar.refresh_hints)
+        view.prompt_limits = self.inspector.prompt_limits = self.creation_bar.limits
         self.bridge.jobChanged.connect(self.library.show_job)
         self.bridge.jobProgress.connect(self.library.show_progress)
         self.bridge.jobChanged.connect(self._on_bridge_jobChanged)
@@ -340,6 +345,7 @@ class MainWindow(QMainWindow):
         except KinoraError:
             layout = None  # no usable model: the creation bar says so when generating
         self.timeline.plan_strip.set_layout(layout)
+        self.creation_bar.refresh_hints()  # the Timeline range is counted in the new model's frames
 
     def storyboard_request(self):
         """The Storyboard request of the timeline's marked range (the whole timeline when nothing

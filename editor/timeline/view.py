@@ -85,6 +85,9 @@ class TimelineView(QGraphicsView):
         self._drag: _Drag | None = None
         self._editor: QLineEdit | None = None
         self.drop_frame: int | None = None  # where a file dragged over the view would start (snapped)
+        # () -> engine.generate.limits.ModelLimits of the chosen model (set by the window), for the
+        # completions and hints of a prompt block being written; None: the default model's
+        self.prompt_limits = None
         self.setViewportMargins(0, RULER_HEIGHT, 0, 0)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.setBackgroundBrush(style.BACKGROUND)
@@ -462,12 +465,27 @@ class TimelineView(QGraphicsView):
         editor.setPlaceholderText("Describe these frames…")
         editor.setGeometry(rect.x() + 2, rect.y() + 2, max(rect.width() - 4, 220), rect.height() - 4)
         editor.setProperty("item_id", item_id)
-        editor.returnPressed.connect(self._commit_text_editor)
+        self._assist_prompt(editor)
         editor.show()
         editor.setFocus()
         editor.selectAll()
         self._editor = editor
         return editor
+
+    def _assist_prompt(self, editor: QLineEdit) -> None:
+        """Completions from the model's vocabulary and examples, and a warning line under the block
+        for words the model was not trained on (editor.prompt_assist)."""
+        from editor.prompt_assist import PromptHint, assist
+
+        hint = PromptHint(self.viewport())
+        geometry = editor.geometry()
+        hint.setGeometry(geometry.x(), geometry.bottom() + 2, max(geometry.width(), 480), 48)
+        hint.setAutoFillBackground(True)
+        editor.destroyed.connect(hint.deleteLater)
+        completer = assist(editor, hint, self.prompt_limits)
+        editor.setProperty("hint", hint)
+        # Enter on a completion takes the completion; Enter otherwise finishes the block
+        editor.returnPressed.connect(lambda: None if completer.takes_enter() else self._commit_text_editor())
 
     def _commit_text_editor(self) -> None:
         editor, self._editor = self._editor, None

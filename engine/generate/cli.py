@@ -32,6 +32,9 @@ def register(subparsers) -> None:
     length.add_argument("--frames", type=int, help="number of frames (rounded to what the model makes)")
     length.add_argument("--duration", type=float, help="length in seconds")
     gen.add_argument("--rate", type=float, default=DEFAULT_RATE, help="frames per second (default 24)")
+    gen.add_argument("--fit", choices=("fill", "fit", "crop"), default="fill",
+                     help="how an --image or --video of another shape than the output is framed: fill (cover, "
+                          "centre cropped; the default), fit (letterboxed, all of it kept) or crop (unscaled)")
     _common_options(gen)
 
     ext = subparsers.add_parser("extend", help="continue a clip forward or backward")
@@ -214,8 +217,9 @@ def request_from_args(args):
     if command == "generate":
         if args.project:
             return _storyboard_request(args, common)
-        placements = {f"{option}s": tuple(rq.Placement(path=_absolute(p), frame=f, strength=s) for p, f, s in
-                                    (parse_placement(text, f"--{option}") for text in getattr(args, option)))
+        placements = {f"{option}s": tuple(rq.Placement(path=_absolute(p), frame=f, strength=s, fit=args.fit)
+                                          for p, f, s in (parse_placement(text, f"--{option}")
+                                                          for text in getattr(args, option)))
                       for option in ("image", "video")}
         spans = tuple(_prompt_at(text) for text in args.prompt_at)
         return rq.Generate(**common, prompts_at=spans, frames=args.frames, duration=args.duration, rate=args.rate,
@@ -302,6 +306,7 @@ def _run_tool(args) -> int:
 
     request = request_from_args(args)
     warn = lambda message: print(f"kinora {args.command}: {message}", file=sys.stderr)  # noqa: E731
+    limits_notes(request, warn)
     estimate_note(request, warn)
     progress = None if args.quiet else _progress_bar(args.command)
     written = execute(request, on_progress=progress, warn=warn)
@@ -310,6 +315,15 @@ def _run_tool(args) -> int:
     for path in written:
         print(path)
     return 0
+
+
+def limits_notes(request, warn) -> None:
+    """Say before the job starts where a prompt or range is outside what the model was trained on
+    (engine.generate.limits): the same hints the editor shows under its prompts."""
+    from engine.generate.limits import request_hints
+
+    for hint in request_hints(request):
+        warn(f"hint: {hint}")
 
 
 def estimate_note(request, warn) -> None:

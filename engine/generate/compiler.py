@@ -76,7 +76,7 @@ def _visual_layers(project: Project, frame_range: FrameRange,
     timeline_frames = np.arange(frame_range.start, frame_range.stop)
     remaining = np.ones(num_frames)
     sources: list[PlanSource] = []
-    source_index: dict[str, int] = {}
+    source_index: dict[tuple[str, str], int] = {}  # (media id, fit mode) -> index in sources
     layers: list[PlanLayer] = []
     keyframes: list[PlanKeyframe] = []
     for track in project.timeline.tracks_of("video"):
@@ -106,17 +106,19 @@ def _visual_layers(project: Project, frame_range: FrameRange,
             effective = weight * remaining
             if not effective.any():
                 continue
-            if media.id not in source_index:
-                source_index[media.id] = len(sources)
-                sources.append(PlanSource(kind=media.kind, path=media.path, label=media.name, media_rate=media.rate))
+            key = (media.id, generation_fit(item))
+            if key not in source_index:
+                source_index[key] = len(sources)
+                sources.append(PlanSource(kind=media.kind, path=media.path, label=media.name, media_rate=media.rate,
+                                          fit=key[1]))
             pixel = int(np.argmax(present))
             if caps.keyframe_tokens and int(present.sum()) == 1 and pixel % caps.vae_temporal_compression:
                 # a single picture between latent frames: its own tokens at its exact time
-                keyframes.append(PlanKeyframe(source=source_index[media.id], source_frame=int(source_frame[pixel]),
+                keyframes.append(PlanKeyframe(source=source_index[key], source_frame=int(source_frame[pixel]),
                                               pixel_frame=pixel, strength=float(effective[pixel])))
                 continue
             remaining = remaining * (1.0 - weight)
-            layers.append(PlanLayer(source=source_index[media.id],
+            layers.append(PlanLayer(source=source_index[key],
                                     pixel_source_frame=source_frame.astype(np.int64),
                                     pixel_weight=effective.astype(np.float32)))
     return sources, layers, keyframes
@@ -161,3 +163,13 @@ def _prompts(project: Project, frame_range: FrameRange, prompt: str,
         pair = block_pairs[block] if block >= 0 else (prompt, negative)
         pixel_prompt[run_start:run_stop] = pairs.setdefault(pair, len(pairs))
     return tuple(p for p, _ in pairs), tuple(n for _, n in pairs), pixel_prompt
+
+
+def generation_fit(item) -> str:
+    """How the model sees a picture of another shape than the generation: the item's own fit
+    mode when it names one (`extra["fit"]`, as the compositor reads it), else "fill" (scaled to
+    cover, centre cropped: what generation has always done)."""
+    from engine.generate.media_io import FIT_MODES
+
+    mode = item.extra.get("fit") if item.extra else None
+    return mode if mode in FIT_MODES else "fill"

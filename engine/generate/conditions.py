@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from engine.generate.media_io import fit_frames, read_image, read_video
+from engine.generate.media_io import frame_to, read_image, read_video
 from engine.generate.plan import GenerationPlan, PlanSource
 
 # (source, frame indices[, (width, height)]) -> uint8 frames (n, H, W, 3) of that source, fitted
@@ -26,14 +26,14 @@ FrameReader = Callable[..., np.ndarray]
 
 def read_source_frames(source: PlanSource, frame_indices: list[int],
                        size: tuple[int, int] | None = None) -> np.ndarray:
-    """Frames of a source, decoded straight to `size` when given, so memory follows the
-    generation size and not the file's (an 8K clip is never held at 8K)."""
+    """Frames of a source, decoded straight to `size` when given and framed by the source's fit
+    mode, so memory follows the generation size and not the file's (an 8K clip is never held at 8K)."""
     if source.kind == "image":
         picture = read_image(source.path)[None]
         if size is not None:
-            picture = fit_frames(picture, *size)
+            picture = frame_to(picture, *size, source.fit)
         return np.repeat(picture, len(frame_indices), axis=0)
-    return read_video(source.path, frame_indices, size=size)
+    return read_video(source.path, frame_indices, size=size, fit=source.fit)
 
 
 def layer_runs(plan: GenerationPlan, layer_index: int) -> list[tuple[int, list[list[int]]]]:
@@ -108,7 +108,7 @@ def _encode_run(groups: list[list[int]], first_is_alone: bool, source: PlanSourc
     frames = [f for group in groups for f in group]
     if not first_is_alone:
         frames.insert(0, frames[0])
-    latents = encode(fit_frames(read(source, frames, size), *size))
+    latents = encode(frame_to(read(source, frames, size), *size, source.fit))
     return latents[:, :, 0 if first_is_alone else 1:][:, :, : len(groups)]
 
 

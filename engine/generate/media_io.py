@@ -2,8 +2,10 @@
 
 Reading goes through the media engine (EXIF orientation, rotation, frame-accurate decoding,
 damaged files probed in a child process); writing raw generated frames is done here.
-Frames are uint8 RGB arrays (F, H, W, 3), fitted to the generation size by scaling to cover
-and cropping the centre, so the picture is never stretched.
+Frames are uint8 RGB arrays (F, H, W, 3), framed to the generation size by a fit mode, so the
+picture is never stretched: "fill" scales to cover and crops the centre (the default), "fit"
+scales to fit inside and letterboxes with black, "crop" keeps the pixels unscaled, centred
+(the compositor's modes, engine.media.compositor.place).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from engine.errors import MediaError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+FIT_MODES = ("fill", "fit", "crop")  # the compositor's modes; "fill" first: what generation does by default
 
 
 def read_image(path: str | Path) -> np.ndarray:
@@ -43,11 +46,11 @@ def probe_video(path: str | Path) -> tuple[int, float]:
 
 
 def read_video(path: str | Path, frame_indices: list[int] | None = None,
-               size: tuple[int, int] | None = None) -> np.ndarray:
+               size: tuple[int, int] | None = None, fit: str = "fill") -> np.ndarray:
     """Frames of a video file as uint8 RGB (F, H, W, 3), upright and frame-accurate (the media
     engine's reader at the file's own rate); all of them, or those at `frame_indices`.
 
-    With `size` (width, height) each picture is fitted as `fit_frames` fits it, but scaled
+    With `size` (width, height) each picture is framed as `frame_to` frames it by `fit`, but scaled
     while it is converted from YUV, so no full-size RGB copy is ever made: memory follows the
     size asked for, not the file's (one second of 8K read at 64x64 holds 64x64 frames)."""
     from engine.media.decode import VideoReader
@@ -67,7 +70,7 @@ def read_video(path: str | Path, frame_indices: list[int] | None = None,
         for i in indices:
             start = reader.picture_start(int(i))
             if start not in fitted:
-                fitted = {start: _fitted_picture(reader, int(i), *size)}
+                fitted = {start: _fitted_picture(reader, int(i), *size, fit=fit)}
             frames.append(fitted[start])
         return np.stack(frames)
 
@@ -82,8 +85,9 @@ def _cover_size(src_w: int, src_h: int, width: int, height: int) -> tuple[int, i
     return max(width, round(src_w * scale)), max(height, round(src_h * scale)), scale
 
 
-def _fitted_picture(reader, frame: int, width: int, height: int) -> np.ndarray:
-    """What fit_frames makes of reader.rgb(frame), without a full-size RGB copy of a large picture.
+def _fitted_picture(reader, frame: int, width: int, height: int, fit: str = "fill") -> np.ndarray:
+    """What frame_to makes of reader.rgb(frame), without a full-size RGB copy of a large picture
+    (but for "crop", which keeps the picture's own pixels).
 
     A picture more than twice the cover size is first scaled down while it is converted from
     YUV, to twice the cover size; the last step is always fit_frames' own (OpenCV's area
@@ -93,17 +97,17 @@ def _fitted_picture(reader, frame: int, width: int, height: int) -> np.ndarray:
     from engine.media.decode import FULL_RANGE, LIMITED_RANGE
 
     src_w, src_h = reader.size
-    new_w, new_h, _ = _cover_size(src_w, src_h, width, height)
+    new_w, new_h, _ = _cover_size(src_w, src_h, width, height)  # "fit" scales to less than this
     step_w, step_h = new_w * PRESCALE_FACTOR, new_h * PRESCALE_FACTOR
-    if src_w <= step_w or src_h <= step_h:
-        return fit_frames(reader.rgb(frame)[None], width, height)[0]
+    if fit == "crop" or src_w <= step_w or src_h <= step_h:
+        return frame_to(reader.rgb(frame)[None], width, height, fit)[0]
     coded_w, coded_h = (step_h, step_w) if reader.rotation in (90, 270) else (step_w, step_h)
     array = reader.decoded(frame).to_ndarray(
         format="rgb24", width=coded_w, height=coded_h, interpolation="AREA",
         src_colorspace=reader.colorspace, src_color_range=FULL_RANGE if reader.full_range else LIMITED_RANGE)
     if reader.rotation:
         array = np.ascontiguousarray(np.rot90(array, k=reader.rotation // 90))
-    return fit_frames(array[None], width, height)[0]
+    return frame_to(array[None], width, height, fit)[0]
 
 
 # How much larger than the cover size a picture is converted before the last, exact scaling.
@@ -122,6 +126,22 @@ def fit_frames(frames: np.ndarray, width: int, height: int) -> np.ndarray:
     x0, y0 = (new_w - width) // 2, (new_h - height) // 2
     return np.stack([cv2.resize(f, (new_w, new_h), interpolation=interp)[y0:y0 + height, x0:x0 + width]
                      for f in frames])
+
+
+def frame_to(frames: np.ndarray, width: int, height: int, fit: str = "fill") -> np.ndarray:
+    """(F, H, W, 3) frames framed to width x height by a fit mode (see the module doc): "fill" is
+    fit_frames; "fit" and "crop" place each picture as the compositor does, on black."""
+    if fit not in FIT_MODES:
+        raise MediaError(f"unknown fit mode {fit!r}; use one of {', '.join(FIT_MODES)}")
+    if fit == "fill" or frames.shape[1:3] == (height, width):
+        return fit_frames(frames, width, height)
+    from engine.media.compositor import place
+
+    out = np.zeros((len(frames), height, width, 3), np.uint8)
+    for index, picture in enumerate(frames):
+        pixels, y0, x0 = place(picture, width, height, fit)
+        out[index, y0:y0 + pixels.shape[0], x0:x0 + pixels.shape[1]] = pixels[..., :3]
+    return out
 
 
 def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadata: dict | None = None) -> None:

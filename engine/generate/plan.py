@@ -28,6 +28,9 @@ class PlanSource:
     path: str
     label: str = ""
     media_rate: FrameRate | None = None
+    # how a picture of another shape than the plan is framed (engine.generate.media_io.frame_to):
+    # "fill" covers and crops the centre, "fit" letterboxes, "crop" keeps the pixels unscaled
+    fit: str = "fill"
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -122,7 +125,7 @@ class GenerationPlan:
             "rate": self.rate.to_json(),
             "frame_range": self.frame_range.to_json(),
             "prompts": [{"text": p, "negative": n} for p, n in zip(self.prompts, self.negatives, strict=True)],
-            "sources": [{"kind": s.kind, "path": s.path, "label": s.label} for s in self.sources],
+            "sources": [{"kind": s.kind, "path": s.path, "label": s.label, "fit": s.fit} for s in self.sources],
             "layers": [{"source": layer.source,
                         "pixel_source_frame": layer.pixel_source_frame.tolist(),
                         "pixel_weight": np.round(layer.pixel_weight, 4).tolist()} for layer in self.layers],

@@ -208,11 +208,18 @@ class Placement:
     path: str
     frame: int = 0
     strength: float = 1.0
+    # how a picture of another shape than the output is framed: "fill" (cover, centre cropped: what
+    # requests before this field meant), "fit" (letterboxed, all of it kept) or "crop" (unscaled)
+    fit: str = "fill"
 
     def __post_init__(self) -> None:
+        from engine.generate.media_io import FIT_MODES
+
         _text(self.path, "a held picture's path")
         _int(self.frame, f"{self.path}@FRAME", 0, MAX_FRAMES)
         _float(self.strength, f"{self.path}@FRAME:STRENGTH", 0.0, 1.0)
+        if self.fit not in FIT_MODES:
+            raise UserError(f"--fit {self.fit!r} for {self.path}: use one of {', '.join(FIT_MODES)}")
 
 
 # -- the requests ---------------------------------------------------------------------------------
@@ -308,7 +315,7 @@ class Generate(Request):
         from engine.generate import tools
 
         chosen = self.size.choose(caps, num_frames=self.frames, duration=self.duration, rate=self.rate)
-        cards = [tools.Card(p.path, p.frame, p.strength) for p in (*self.images, *self.videos)]
+        cards = [tools.Card(p.path, p.frame, p.strength, fit=p.fit) for p in (*self.images, *self.videos)]
         spans = [tools.PromptSpan(p.start, p.stop, p.text, p.negative) for p in self.prompts_at]
         recipe = tools.storyboard(caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames,
                                   rate=self.rate, prompt=self.prompt, negative=self.negative, cards=cards,

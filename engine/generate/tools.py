@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from pathlib import Path
+from types import MappingProxyType
 
 import numpy as np
 
@@ -38,6 +39,7 @@ class Card:
     curve: Curve | None = None  # item-local influence; overrides `strength`
     source_start: int = 0  # first frame of a video to use
     length: int | None = None  # frames of a video to use (default: all that fit)
+    fit: str = "fill"  # how a picture of another shape is framed (engine.generate.media_io.FIT_MODES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,9 +454,10 @@ def _card_item(card: Card, rate: FrameRate, num_frames: int) -> tuple[Clip | Sti
     if not 0.0 <= card.strength <= 1.0:
         raise UserError(f"{path.name}: strength {card.strength} must be between 0 and 1")
     curve = card.curve if card.curve is not None else Curve.flat(card.strength)
+    extra = MappingProxyType({"fit": card.fit})  # the compiler and the compositor read it
     if path.suffix.lower() in IMAGE_SUFFIXES:
         ref = MediaRef(new_id(), str(path), "image")
-        return Still(new_id(), card.frame, 1, ref.id, curve=curve), ref
+        return Still(new_id(), card.frame, 1, ref.id, curve=curve, extra=extra), ref
     num_src, fps = _video_length(str(path))
     # one source frame per generated frame: the clip is read at the generation's rate
     ref = MediaRef(new_id(), str(path), "video", num_frames=num_src, rate=rate)
@@ -462,7 +465,7 @@ def _card_item(card: Card, rate: FrameRate, num_frames: int) -> tuple[Clip | Sti
         raise UserError(f"{path.name} has {num_src} frames; frame {card.source_start} is not one of them")
     length = min(card.length or num_src - card.source_start, num_src - card.source_start, num_frames - card.frame)
     return Clip(new_id(), card.frame, ref.id, FrameRange(card.source_start, card.source_start + length),
-                curve=curve), ref
+                curve=curve, extra=extra), ref
 
 
 def _aligned_context(caps: ModelCaps, first: int, stop: int, context: int) -> int:

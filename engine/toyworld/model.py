@@ -184,9 +184,16 @@ def save_pipeline(folder, config: ModelConfig, vae, transformer, text_encoder, t
                 scheduler=build_scheduler()).save_pretrained(str(folder), safe_serialization=True)
     # The size the model was trained at, its guidance scale and steps, for front ends choosing defaults
     # (private keys are skipped by diffusers and by Kinora's loader).
+    from engine.toyworld.world import EXAMPLE_CAPTIONS, vocabulary
+
     index_file = Path(folder) / "model_index.json"
     index = json.loads(index_file.read_text(encoding="utf-8"))
     index["_kinora_defaults"] = {"width": config.width, "height": config.height, "num_frames": config.num_frames,
                                  "rate": config.fps, "guidance": GUIDANCE, "steps": STEPS,
-                                 "guidance_interval": list(GUIDANCE_INTERVAL)}
+                                 "guidance_interval": list(GUIDANCE_INTERVAL),
+                                 # what it understands, for hints and completions (engine.generate.limits)
+                                 "example_prompts": list(EXAMPLE_CAPTIONS), "vocabulary": vocabulary(),
+                                 # the lengths training drew (engine.toyworld.data.long_batch): 25, and 33 every fourth batch
+                                 "trained_frames": [config.num_frames, config.num_frames + 2 * config.temporal_compression],
+                                 "trained_sizes": [[config.width, config.height]]}
     index_file.write_text(json.dumps(index, indent=2) + "\n", encoding="utf-8")

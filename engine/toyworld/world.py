@@ -310,3 +310,22 @@ def parse_caption(caption: str) -> tuple[tuple[tuple[str, str, str], ...], str |
             raise ValueError(f"cannot read {phrase!r} in {caption!r}")
         objects.append((colour, shape, motion))
     return tuple(objects), background_name
+
+
+def vocabulary() -> list[str]:
+    """Every word the caption grammar uses, sorted: what the bundled model was told during training."""
+    words = {"a", "an", "and", "on", "background"}
+    for phrase in (*COLOURS, *SHAPES, *MOTIONS, *BACKGROUNDS):
+        words.update(phrase.split())
+    return sorted(words)
+
+
+# Captions of the grammar a person can start from (each one parse_caption reads), shown as completions.
+EXAMPLE_CAPTIONS = (
+    "a red circle moving right on a black background",
+    "a blue square spinning on a white background",
+    "a yellow star bouncing on a sky background",
+    "a green triangle growing on a grass background",
+    "an orange circle moving up on a checkerboard background",
+    "a purple square moving left and a red circle moving right on a black background",
+)

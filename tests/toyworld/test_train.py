@@ -428,3 +428,15 @@ def test_a_run_resumed_with_another_width_trains_a_new_transformer_on_its_vae_an
     assert (progress["model_config"]["heads"], progress["step"]) == (3, 4)
     assert [s["heads"] for s in progress["sittings"][1:]] == [3, 3]
 
+
+
+def test_the_exported_model_declares_the_words_lengths_and_size_it_was_trained_on(trained):
+    from engine.generate.limits import limits_of
+    from engine.generate.models import resolve
+    from engine.toyworld.model import MICRO
+    from engine.toyworld.world import EXAMPLE_CAPTIONS, vocabulary
+
+    limits = limits_of(resolve(str(trained / "model")))
+    assert limits.vocabulary == frozenset(vocabulary()) and limits.example_prompts == EXAMPLE_CAPTIONS
+    assert (limits.min_frames, limits.max_frames) == (MICRO.num_frames, MICRO.num_frames + 2 * MICRO.temporal_compression)
+    assert limits.sizes == ((MICRO.width, MICRO.height),)

@@ -320,13 +320,14 @@ class LTXBackend(BackendBase):
         import torch
         from diffusers.utils.torch_utils import randn_tensor
 
-        from engine.generate.media_io import fit_frames
+        from engine.generate.media_io import frame_to
 
         plan, generators, batch, h, w = run.plan, run.generators, run.batch, run.height, run.width
         parts = {"cond": [], "strength": [], "coords": [], "prompt": []}
         fps = float(plan.rate.fps)
         for key in plan.keyframes:
-            frames = fit_frames(read(plan.sources[key.source], [key.source_frame]), plan.width, plan.height)
+            source = plan.sources[key.source]
+            frames = frame_to(read(source, [key.source_frame]), plan.width, plan.height, source.fit)
             tokens = pack(self.encode_frames(frames, generators[0]), self.patch, 1)  # a single frame: no time patch
             n = tokens.shape[1]
             grid = self._grid_coords(1, h, w, plan)
