@@ -36,6 +36,8 @@ from engine.model.items import (
     recipe_of_unknown_take,
 )
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Track
+from engine.model.titles import Title
+from engine.model.transform import source_frames_for
 from engine.time import FrameRange
 
 # --- primitive edits --------------------------------------------------------------------
@@ -257,14 +259,16 @@ def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
         raise EditError(f"cannot trim {_label(project, item)} to nothing: its last frame is {item.range.stop - 1}")
     if isinstance(item, Clip):
         source = item.source_range
-        if source.start + delta < 0:
+        source_delta = delta if item.speed == 1.0 else round(delta * item.speed)
+        if source.start + source_delta < 0:
             raise EditError(f"cannot extend {_label(project, item)} earlier: its media starts "
                             f"{source.start} frame(s) before the clip")
-        trimmed = dataclasses.replace(item, start=new_start, source_range=FrameRange(source.start + delta, source.stop),
-                                      curve=item.curve.shifted(-delta))
+        trimmed = dataclasses.replace(item, start=new_start, curve=item.curve.shifted(-delta),
+                                      source_range=FrameRange(source.start + source_delta, source.stop),
+                                      transform=item.transform.shifted(-delta))
     elif isinstance(item, Still):
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta,
-                                      curve=item.curve.shifted(-delta))
+                                      curve=item.curve.shifted(-delta), transform=item.transform.shifted(-delta))
     else:
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta)
     return apply(project, ReplaceItem(trimmed))
@@ -278,8 +282,8 @@ def trim_end(project: Project, item_id: str, new_stop: int) -> Edit:
     if length < 1:
         raise EditError(f"cannot trim {_label(project, item)} to nothing: it starts at frame {item.start}")
     if isinstance(item, Clip):
-        trimmed = dataclasses.replace(
-            item, source_range=FrameRange(item.source_range.start, item.source_range.start + length))
+        trimmed = dataclasses.replace(item, source_range=FrameRange(
+            item.source_range.start, item.source_range.start + source_frames_for(length, item.speed)))
     else:
         trimmed = dataclasses.replace(item, duration=length)
     return apply(project, ReplaceItem(trimmed))
@@ -296,13 +300,14 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
     right_id = new_item_id or new_id()
     if isinstance(item, Clip):
         source = item.source_range
-        left = dataclasses.replace(item, source_range=FrameRange(source.start, source.start + offset))
+        cut = source.start + source_frames_for(offset, item.speed)  # a slowed clip's left part may end a frame early
+        left = dataclasses.replace(item, source_range=FrameRange(source.start, cut))
         right = dataclasses.replace(item, id=right_id, start=frame, curve=item.curve.shifted(-offset),
-                                    source_range=FrameRange(source.start + offset, source.stop))
+                                    source_range=FrameRange(cut, source.stop), transform=item.transform.shifted(-offset))
     elif isinstance(item, Still):
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset,
-                                    curve=item.curve.shifted(-offset))
+                                    curve=item.curve.shifted(-offset), transform=item.transform.shifted(-offset))
     else:
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset)
@@ -454,7 +459,7 @@ def together(project: Project, steps: Sequence[Callable[[Project], Edit]]) -> Ed
 
 # --- rules -------------------------------------------------------------------------------
 
-_TRACK_KIND_OF = {Clip: ("video", "audio"), Still: ("video",), TextBlock: ("prompt",)}
+_TRACK_KIND_OF = {Clip: ("video", "audio"), Still: ("video",), TextBlock: ("prompt",), Title: ("video",)}
 
 
 def _check_fits(project: Project, track: Track, item: Item, ignore_id: str | None = None) -> None:
