@@ -74,6 +74,8 @@ class Title:
         for name in ("box_padding", "fade_in", "fade_out"):
             if getattr(self, name) < 0:
                 raise ValueError(f"title {name.replace('_', ' ')} cannot be negative")
+        if self.box_padding > MAX_SIZE:
+            raise ValueError(f"title box padding {self.box_padding} is over {MAX_SIZE} pixels")
 
     @property
     def range(self) -> FrameRange:
