@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
 from editor.document import Document
+from editor.inspector_effects import EffectsInspector
 from engine.model import edits
 from engine.model.items import Clip, Still, TextBlock
 
@@ -33,11 +34,14 @@ class Inspector(QWidget):
                               ("Media", self.media), ("Influence", self.curve), ("Generated", self.recipe),
                               ("Prompt", self.text), ("Negative", self.negative)):
             self.form.addRow(label, widget)
+        self.effects = EffectsInspector(document, self)  # title, transform and speed panels
+        self.form.addRow(self.effects)
         document.changed.connect(self.refresh)
         self.refresh()
 
     def set_selection(self, ids: list[str]) -> None:
         self.item_id = ids[0] if len(ids) == 1 else None
+        self.effects.set_item(self.item_id)
         self.refresh()
 
     def _item(self):
