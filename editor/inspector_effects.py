@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -84,6 +86,9 @@ class TitlePanel(QGroupBox):
         self.font = QComboBox()
         self.font.setEditable(True)
         self.font.addItems(font_families())
+        for combo in (self.font,):  # long font names must not widen the Inspector
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self.font.activated.connect(lambda _: self._set("font", self.font.currentText()))
         self.font.lineEdit().editingFinished.connect(lambda: self._set("font", self.font.currentText()))
         self.size = _int_spin(1, MAX_SIZE, " px")
@@ -207,15 +212,23 @@ class TransformPanel(QGroupBox):
             self.document.perform("Reset Transform", lambda p: set_transform(p, item_id, IDENTITY))
 
 
-class EffectsInspector(QWidget):
-    """The panels that fit the selected item; hidden for other items."""
+class EffectsInspector(QScrollArea):
+    """The panels that fit the selected item; hidden for other items. They scroll, so a tall
+    panel never makes the window taller than the screen."""
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
         self.document = document
         self.item_id: str | None = None
         self.playhead = lambda: 0  # the window sets the timeline's playhead
-        layout = QVBoxLayout(self)
+        self.setWidgetResizable(True)
+        self.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.setMinimumHeight(120)
+        content = QWidget()
+        self.setWidget(content)
+        layout = QVBoxLayout(content)
         layout.setContentsMargins(0, 0, 0, 0)
         self.title = TitlePanel(document)
         self.transform = TransformPanel(document, lambda: self.playhead())
@@ -227,7 +240,8 @@ class EffectsInspector(QWidget):
         self.speed.valueChanged.connect(self._on_speed_valueChanged)
         speed_form.addRow("Speed", self.speed)
         for panel in (self.title, self.transform, self.speed_box):
-            layout.addWidget(panel, 0, Qt.AlignmentFlag.AlignTop)
+            layout.addWidget(panel)
+        layout.addStretch(1)
         document.changed.connect(self.refresh)
         self.refresh()
 
