@@ -26,7 +26,7 @@ import numpy as np
 
 from engine.errors import MediaError
 from engine.media.decode import VideoReader
-from engine.media.effects import retimed_picture, transformed_layer
+from engine.media.effects import overlay, retimed_picture, transformed_layer
 from engine.media.stills import load_image
 from engine.media.text import title_layer
 from engine.model.items import Clip, Still
@@ -88,14 +88,19 @@ class Compositor:
         read-only and shared with the cache: copy it before changing it."""
         width, height = project.settings.width, project.settings.height
         layers = []  # top first: (pixels, y0, x0, weight)
+        partial = False  # a title or a transformed picture: blended where it lies (effects.overlay)
         for item, weight in visible_items(project, frame, titles=True):
             if isinstance(item, Title):
                 layers.append((*title_layer(item, width, height), weight))
+                partial = True
                 continue
+            partial = partial or not item.transform.is_identity
             layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
             pixels, y0, x0, _ = layers[-1]
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
                 break  # fully covers everything below: nothing further down can show
+        if partial and not alpha:
+            return overlay(layers, width, height)
         return _composite(layers, width, height, alpha)
 
     def passthrough(self, project: Project, frame: int):

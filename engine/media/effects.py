@@ -30,8 +30,10 @@ def retimed_picture(reader, clip: Clip, local: int) -> np.ndarray:
     last_frame = clip.source_range.stop - 1
     if fraction < 1e-6 or first >= last_frame:
         return read(min(first, last_frame))
-    mixed = read(first).astype(np.float32) * (1.0 - fraction) + read(first + 1).astype(np.float32) * fraction
-    return np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
+    import cv2
+
+    return cv2.addWeighted(np.ascontiguousarray(read(first)), 1.0 - fraction,
+                           np.ascontiguousarray(read(first + 1)), fraction, 0.0)
 
 
 def fit_scale(src_w: int, src_h: int, width: int, height: int, mode: str) -> float:
@@ -57,11 +59,11 @@ def transformed_layer(pixels: np.ndarray, width: int, height: int, mode: str,
     scale = fit_scale(src_w, src_h, width, height, mode) * values["scale"]
     if right <= left or bottom <= top or scale <= 0:
         return np.zeros((1, 1, 4), np.uint8), 0, 0
-    visible = pixels[top:bottom, left:right]
+    visible = np.ascontiguousarray(pixels[top:bottom, left:right])
     if visible.shape[2] == 3:
-        visible = np.dstack([visible, np.full(visible.shape[:2], 255, np.uint8)])
+        visible = cv2.cvtColor(visible, cv2.COLOR_RGB2RGBA)  # opaque; the warp makes the edges soft
     step_x = step_y = 1.0  # source pixels per pixel of `visible`
-    if scale < 1.0:  # shrink with area averaging first: a warp alone would alias
+    if scale < 0.5:  # shrink with area averaging first: a bilinear warp alone would alias
         vis_h, vis_w = visible.shape[:2]
         new_w, new_h = max(1, round(vis_w * scale)), max(1, round(vis_h * scale))
         visible = cv2.resize(np.ascontiguousarray(visible), (new_w, new_h), interpolation=cv2.INTER_AREA)
@@ -75,6 +77,37 @@ def transformed_layer(pixels: np.ndarray, width: int, height: int, mode: str,
     u0, v0 = left - src_w / 2, top - src_h / 2  # the cropped picture's corner, from the picture's centre
     matrix = np.array([[cos * step_x, -sin * step_y, centre_x + cos * u0 - sin * v0],
                        [sin * step_x, cos * step_y, centre_y + sin * u0 + cos * v0]], np.float64)
-    layer = cv2.warpAffine(np.ascontiguousarray(visible), matrix, (width, height), flags=cv2.INTER_LINEAR,
+    # warp only into the canvas rectangle the picture covers (a small picture costs little)
+    vis_h, vis_w = visible.shape[:2]
+    corners = matrix @ np.array([[0, vis_w, 0, vis_w], [0, 0, vis_h, vis_h], [1, 1, 1, 1]], np.float64)
+    x0, y0 = max(0, math.floor(corners[0].min()) - 1), max(0, math.floor(corners[1].min()) - 1)
+    x1, y1 = min(width, math.ceil(corners[0].max()) + 1), min(height, math.ceil(corners[1].max()) + 1)
+    if x1 <= x0 or y1 <= y0:
+        return np.zeros((1, 1, 4), np.uint8), 0, 0
+    matrix[:, 2] -= (x0, y0)
+    layer = cv2.warpAffine(visible, matrix, (x1 - x0, y1 - y0), flags=cv2.INTER_LINEAR,
                            borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0, 0))
-    return layer, 0, 0
+    return layer, y0, x0
+
+
+def overlay(layers: list, width: int, height: int) -> np.ndarray:
+    """RGB composite of (pixels, y0, x0, weight) layers, top first, over black: each layer
+    blended into the canvas only where it lies, in 8 bits (rounded once per layer, where the
+    general compositor rounds once per pixel: at most one level apart per layer). Titles and
+    transformed pictures cover part of the canvas, so this skips the full-canvas float work."""
+    import cv2
+
+    canvas = np.zeros((height, width, 3), np.uint8)
+    for pixels, y0, x0, weight in reversed(layers):
+        h, w = pixels.shape[:2]
+        region = canvas[y0:y0 + h, x0:x0 + w]
+        if pixels.shape[2] == 3 and weight >= 1.0:
+            region[...] = pixels
+            continue
+        if pixels.shape[2] == 4:
+            cover = pixels[..., 3].astype(np.float32) * np.float32(weight / 255.0)
+        else:
+            cover = np.full((h, w), weight, np.float32)
+        region[...] = cv2.blendLinear(np.ascontiguousarray(pixels[..., :3]), np.ascontiguousarray(region),
+                                      cover, 1.0 - cover)
+    return canvas
