@@ -269,6 +269,12 @@ class EffectsInspector(QScrollArea):
             self.speed.setValue(item.speed * 100)
             self.speed.blockSignals(False)
 
+    def on_playhead_moved(self, _frame: int) -> None:
+        """Keyframed values change along the item: show them at the playhead."""
+        item = self._item()
+        if isinstance(item, (Clip, Still)) and any(getattr(item.transform, name).animated for name in PARAMS):
+            self.transform.show_item(item)
+
     def _on_video_track(self) -> bool:
         return self.document.project.timeline.find(self.item_id)[0].kind == "video"
 

@@ -183,6 +183,7 @@ class MainWindow(QMainWindow):
             timeline_menu.addAction(action)
         timeline_menu.addAction(title_action(self.document, self.timeline.view, self))
         self.inspector.effects.playhead = lambda: self.timeline.view.playhead
+        self.timeline.view.playheadChanged.connect(self.inspector.effects.on_playhead_moved)
         self.tools_menu = self.menuBar().addMenu("&Tools")
         self.tools_menu.aboutToShow.connect(self._fill_tools_menu)
         playback_menu = self.menuBar().addMenu("&Playback")

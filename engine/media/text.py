@@ -16,6 +16,7 @@ import sys
 
 import numpy as np
 
+from engine.errors import MediaError
 from engine.model.titles import Title
 
 RASTERS_KEPT = 64
@@ -111,6 +112,11 @@ def _title_layer(text: str, font_name: str, size: int, color: str, x: float, y: 
     right, bottom = math.ceil(box_of_text[2]), math.ceil(box_of_text[3])
     pad = padding if box else 0
     block_w, block_h = right - left + 2 * pad, bottom - top + 2 * pad
+    if block_w * block_h > max(4 * width * height, 1 << 22):
+        # Pillow rasterizes whole lines: a block far larger than the canvas would take gigabytes
+        first_line = (text.splitlines() or [""])[0][:24]
+        raise MediaError(f"title \"{first_line}\" is {block_w}x{block_h} pixels, far larger than the "
+                         f"{width}x{height} canvas; lower its size or shorten its lines")
     raster = Image.new("RGBA", (max(block_w, 1), max(block_h, 1)), (0, 0, 0, 0))
     draw = ImageDraw.Draw(raster)
     if box:

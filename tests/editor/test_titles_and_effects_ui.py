@@ -102,6 +102,8 @@ def test_transform_and_speed_of_a_clip_from_the_inspector(qtbot, window):
     clip = w.project.timeline.find("c1")[1]
     assert clip.transform.x.keys == ((0.0, -0.25), (47.0, 0.25))
     assert abs(clip.transform.x.at(23.5)) < 1e-9
+    view.set_playhead(24 + 47 // 2)  # the panel shows the value at the playhead, between the keys
+    assert abs(effects.transform.spins["x"].value() - 100 * clip.transform.x.at(23)) < 0.05
     type_into(spin_field(effects.speed), "200")
     clip = w.project.timeline.find("c1")[1]
     assert (clip.speed, clip.range) == (2.0, FrameRange(24, 48))

@@ -7,7 +7,7 @@ import av
 import numpy as np
 import pytest
 
-from engine.errors import EditError
+from engine.errors import EditError, MediaError
 from engine.media.audio import AudioMixer
 from engine.media.compositor import Compositor, render_frame
 from engine.media.export import RenderSettings, export
@@ -68,6 +68,13 @@ def test_a_missing_font_falls_back_to_the_built_in_one(tmp_path):
     title = Title("t", 0, 3, "Fallback", font="No Such Font", size=18)
     project = project_of([Track("v", "video", items=(title,))], [], width=160, height=96)
     assert bright(render_frame(project, 0)).sum() > 30
+
+
+def test_a_title_far_larger_than_the_canvas_is_a_clear_error():
+    title = Title("t", 0, 3, "W" * 400, size=2000)
+    project = project_of([Track("v", "video", items=(title,))], [], width=160, height=96)
+    with pytest.raises(MediaError, match="lower its size or shorten its lines"):
+        render_frame(project, 0)
 
 
 def white_still_project(tmp_path, transform):
