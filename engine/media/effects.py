@@ -97,17 +97,42 @@ def overlay(layers: list, width: int, height: int) -> np.ndarray:
     transformed pictures cover part of the canvas, so this skips the full-canvas float work."""
     import cv2
 
-    canvas = np.zeros((height, width, 3), np.uint8)
-    for pixels, y0, x0, weight in reversed(layers):
+    bottom, bottom_y, bottom_x, bottom_weight = layers[-1]
+    if bottom.shape == (height, width, 3) and bottom_weight >= 1.0:
+        canvas, rest = bottom.copy(), layers[:-1]
+    else:
+        canvas, rest = np.zeros((height, width, 3), np.uint8), layers
+    for pixels, y0, x0, weight in reversed(rest):
         h, w = pixels.shape[:2]
         region = canvas[y0:y0 + h, x0:x0 + w]
         if pixels.shape[2] == 3 and weight >= 1.0:
             region[...] = pixels
             continue
         if pixels.shape[2] == 4:
-            cover = pixels[..., 3].astype(np.float32) * np.float32(weight / 255.0)
+            rgb, cover = _planes(pixels)
+            if weight < 1.0:
+                cover = cover * np.float32(weight)
         else:
-            cover = np.full((h, w), weight, np.float32)
-        region[...] = cv2.blendLinear(np.ascontiguousarray(pixels[..., :3]), np.ascontiguousarray(region),
-                                      cover, 1.0 - cover)
+            rgb, cover = np.ascontiguousarray(pixels), np.full((h, w), weight, np.float32)
+        region[...] = cv2.blendLinear(rgb, np.ascontiguousarray(region), cover, 1.0 - cover)
     return canvas
+
+
+_PLANES_KEPT = 16
+_planes_cache: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+
+
+def _planes(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The colour (contiguous) and coverage (0..1 float) of an RGBA raster. A read-only raster
+    is a cached one (a title's), the same every frame: its planes are kept too."""
+    if not pixels.flags.writeable:
+        kept = _planes_cache.get(id(pixels))
+        if kept is not None and kept[0] is pixels:
+            return kept[1], kept[2]
+    rgb = np.ascontiguousarray(pixels[..., :3])
+    cover = pixels[..., 3].astype(np.float32) * np.float32(1 / 255)
+    if not pixels.flags.writeable:
+        if len(_planes_cache) >= _PLANES_KEPT:
+            _planes_cache.pop(next(iter(_planes_cache)))
+        _planes_cache[id(pixels)] = (pixels, rgb, cover)
+    return rgb, cover

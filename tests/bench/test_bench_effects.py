@@ -3,7 +3,7 @@ per second of one plain track, the same with a title over it, with a scaled and 
 at half speed (every other frame blended), each printed with its ratio to the plain track in the
 same run. Target (issue 18): a title over a track keeps >= 0.8x the plain rate.
 
-Run: .venv/bin/python -m pytest -q -s tests/bench/test_bench_effects.py   (about half a minute)
+Run: .venv/bin/python -m pytest -q -s tests/bench/test_bench_effects.py   (about a minute)
 """
 
 from __future__ import annotations
@@ -62,11 +62,12 @@ def test_bench_title_transform_and_speed_against_a_plain_track(source_1080p):
     moved = dataclasses.replace(plain, transform=Transform(scale=Param.constant(0.6), rotation=Param.constant(8.0),
                                                            x=Param(((0, -0.1), (NUM_FRAMES, 0.1)))))
     slow = dataclasses.replace(plain, speed=0.5)
-    frames = NUM_FRAMES - 1
-    rates = {"plain": frames_per_second(project_of(source_1080p, plain), frames),
-             "title": frames_per_second(project_of(source_1080p, plain, title), frames),
-             "transform": frames_per_second(project_of(source_1080p, moved), frames),
-             "half speed": frames_per_second(project_of(source_1080p, slow), frames)}
+    projects = {"plain": project_of(source_1080p, plain), "title": project_of(source_1080p, plain, title),
+                "transform": project_of(source_1080p, moved), "half speed": project_of(source_1080p, slow)}
+    rates = dict.fromkeys(projects, 0.0)
+    for _ in range(2):  # the best of two rounds, the cases taking turns, so a busy moment hurts all alike
+        for name, project in projects.items():
+            rates[name] = max(rates[name], frames_per_second(project, NUM_FRAMES - 1))
     for name, rate in rates.items():
         print(f"{name:>10}: {rate:6.1f} frames/s  ({rate / rates['plain']:.2f}x the plain track)")
     assert all(rate > 0 for rate in rates.values())
