@@ -239,6 +239,9 @@ class EffectsInspector(QScrollArea):
                               "the start stays")
         self.speed.valueChanged.connect(self._on_speed_valueChanged)
         speed_form.addRow("Speed", self.speed)
+        self.reverse = QCheckBox("Reverse")
+        self.reverse.toggled.connect(self._on_reverse_toggled)
+        speed_form.addRow("", self.reverse)
         for panel in (self.title, self.transform, self.speed_box):
             layout.addWidget(panel)
         layout.addStretch(1)
@@ -265,9 +268,12 @@ class EffectsInspector(QScrollArea):
         if isinstance(item, (Clip, Still)):
             self.transform.show_item(item)
         if isinstance(item, Clip):
-            self.speed.blockSignals(True)
+            for widget in (self.speed, self.reverse):
+                widget.blockSignals(True)
             self.speed.setValue(item.speed * 100)
-            self.speed.blockSignals(False)
+            self.reverse.setChecked(item.reverse)
+            for widget in (self.speed, self.reverse):
+                widget.blockSignals(False)
 
     def on_playhead_moved(self, _frame: int) -> None:
         """Keyframed values change along the item: show them at the playhead."""
@@ -277,6 +283,12 @@ class EffectsInspector(QScrollArea):
 
     def _on_video_track(self) -> bool:
         return self.document.project.timeline.find(self.item_id)[0].kind == "video"
+
+    def _on_reverse_toggled(self, on: bool) -> None:
+        item = self._item()
+        if isinstance(item, Clip) and item.reverse != on:
+            self.document.perform("Reverse" if on else "Play Forwards",
+                                  lambda p: set_speed(p, item.id, item.speed, reverse=on))
 
     def _on_speed_valueChanged(self, percent: float) -> None:
         item = self._item()

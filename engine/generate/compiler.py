@@ -100,8 +100,8 @@ def _visual_layers(project: Project, frame_range: FrameRange,
             local = timeline_frames - item.start
             weight = np.where(present, np.clip(item.curve.evaluate(local), 0.0, 1.0), 0.0)
             if isinstance(item, Clip) and media.kind == "video":
-                project_frame = item.source_range.start + local if item.speed == 1.0 else \
-                    np.floor(source_position(item.source_range.start, local, item.speed) + 1e-9).astype(np.int64)
+                project_frame = item.source_range.start + local if item.speed == 1.0 and not item.reverse else \
+                    np.floor(source_position(item.source_range, local, item.speed, item.reverse) + 1e-9).astype(np.int64)
                 if media.rate is not None and media.rate != project.rate:
                     project_frame = np.array([project.rate.rescale(int(f), media.rate) for f in project_frame])
                 if media.num_frames is not None:

@@ -143,7 +143,7 @@ class AudioMixer:
             lo, hi = max(first, clip_first), min(last, clip_last)
             if lo >= hi:
                 continue
-            if clip.speed != 1.0:
+            if clip.speed != 1.0 or clip.reverse:
                 samples = self._retimed(clip, lo - clip_first, hi - lo)
             else:
                 source_s = Fraction(clip.source_range.start) / fps + Fraction(lo - clip_first, self.sample_rate)
@@ -154,14 +154,21 @@ class AudioMixer:
 
     def _retimed(self, clip: Clip, offset: int, count: int) -> np.ndarray:
         """`count` samples of a clip with a speed, from `offset` samples into it: the source read
-        `speed` times as fast and resampled linearly (the pitch follows the speed, as on tape)."""
+        `speed` times as fast and resampled linearly (the pitch follows the speed, as on tape);
+        a reversed clip's sound runs backwards from the end of its source range."""
         speed = speed_fraction(clip.speed)
         fps = self.project.settings.rate.fps
-        first = Fraction(clip.source_range.start) / fps * self.sample_rate + offset * speed
-        start = int(first)
+        if clip.reverse:
+            end = Fraction(clip.source_range.stop) / fps * self.sample_rate - offset * speed
+            first = end - count * speed
+        else:
+            first = Fraction(clip.source_range.start) / fps * self.sample_rate + offset * speed
+        start = max(int(first), 0)
         needed = int(first + count * speed) - start + 2
         raw = self._source(self.project.media[clip.media_id].path).read(Fraction(start, self.sample_rate), needed)
         where = float(first - start) + np.arange(count) * float(speed)
+        if clip.reverse:
+            where = where[::-1]
         return np.stack([np.interp(where, np.arange(raw.shape[1]), channel) for channel in raw]).astype(np.float32)
 
     def _source(self, path: str) -> AudioSource:

@@ -109,7 +109,7 @@ class Compositor:
         project size and unrotated. None otherwise. Export hands such pictures to the encoder
         unchanged, skipping two colour conversions that would only add rounding."""
         for item, weight in visible_items(project, frame, titles=True):
-            if not isinstance(item, Clip) or item.speed != 1.0 or not item.transform.is_identity:
+            if not isinstance(item, Clip) or item.speed != 1.0 or item.reverse or not item.transform.is_identity:
                 return None
             ref = project.media.get(item.media_id)
             if weight < 1.0 or not isinstance(item, Clip) or ref is None or ref.kind != "video":
@@ -134,7 +134,7 @@ class Compositor:
                 reader = self._reader(ref.path, project.settings.rate)
                 local = frame - item.start
                 source = item.source_range.start + local if isinstance(item, Clip) else 0
-                if isinstance(item, Clip) and item.speed != 1.0:
+                if isinstance(item, Clip) and (item.speed != 1.0 or item.reverse):
                     pixels = retimed_picture(reader, item, local)
                 else:
                     pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)

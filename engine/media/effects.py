@@ -24,7 +24,7 @@ def retimed_picture(reader, clip: Clip, local: int) -> np.ndarray:
     """The picture of a clip with a speed at item-local frame `local` (RGB, or RGBA when the
     source has alpha), blending the two source frames around a fractional position."""
     read = reader.rgba if reader.has_alpha else reader.rgb
-    position = float(source_position(clip.source_range.start, local, clip.speed))
+    position = float(source_position(clip.source_range, local, clip.speed, clip.reverse))
     first = math.floor(position + 1e-9)
     fraction = position - first
     last_frame = clip.source_range.stop - 1

@@ -51,9 +51,10 @@ def set_transform(project: Project, item_id: str, transform: Transform) -> Edit:
     return apply(project, ReplaceItem(dataclasses.replace(item, transform=transform)))
 
 
-def set_speed(project: Project, item_id: str, speed: float) -> Edit:
-    """Play a clip `speed` times as fast; it keeps its start and source frames, so its length on
-    the timeline follows (an edit that would make it run into the next item is refused)."""
+def set_speed(project: Project, item_id: str, speed: float, reverse: bool | None = None) -> Edit:
+    """Play a clip `speed` times as fast (backwards with `reverse`, unchanged when None); it
+    keeps its start and source frames, so its length on the timeline follows (an edit that would
+    make it run into the next item is refused)."""
     track, item = _find(project, item_id)
     if not isinstance(item, Clip):
         raise EditError(f"{_label(project, item)} is not a clip; only clips have a speed")
@@ -62,4 +63,5 @@ def set_speed(project: Project, item_id: str, speed: float) -> Edit:
         speed = check_speed(speed)
     except ValueError as error:
         raise EditError(f"{_label(project, item)}: {error}") from None
-    return apply(project, ReplaceItem(dataclasses.replace(item, speed=speed)))
+    reverse = item.reverse if reverse is None else bool(reverse)
+    return apply(project, ReplaceItem(dataclasses.replace(item, speed=speed, reverse=reverse)))

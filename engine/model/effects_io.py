@@ -7,7 +7,7 @@ neither stay as they were.
     "Title.1": {"id", "start", "duration", "text", "font", "size", "color", "x", "y", "anchor",
                 "box", "box_color", "box_opacity", "box_padding", "fade_in", "fade_out", "name"}
     a clip's or still's "transform": {"scale": [[frame, value], ...], ...} (only the parameters
-                that are not at their default), a clip's "speed": a number
+                that are not at their default), a clip's "speed": a number, "reverse": true
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from engine.model.transform import DEFAULTS, PARAMS, Param, Transform, check_spe
 
 TITLE_KEYS = frozenset({"schema", "id", "start", "duration", "text", "font", "size", "color", "x", "y", "anchor",
                         "box", "box_color", "box_opacity", "box_padding", "fade_in", "fade_out", "name"})
-EFFECT_KEYS = frozenset({"transform", "speed"})  # extra keys of a Clip (a Still has only "transform")
+EFFECT_KEYS = frozenset({"transform", "speed", "reverse"})  # extra keys of a Clip (a Still has only "transform")
 MAX_KEYS = 10_000
 _TYPES = {"id": str, "start": int, "duration": int, "text": str, "font": str, "size": int, "color": str,
           "x": float, "y": float, "anchor": str, "box": bool, "box_color": str, "box_opacity": float,

@@ -84,6 +84,7 @@ class Clip:
     extra: Mapping = no_extra()
     transform: Transform = IDENTITY  # engine/model/transform.py
     speed: float = 1.0  # source frames per timeline frame; the timeline length follows it
+    reverse: bool = False  # plays its source frames last to first
 
     def __post_init__(self) -> None:
         if self.speed != 1.0:

@@ -559,6 +559,8 @@ def _effects(d: dict, where: str, speed: bool = True) -> dict:
             found["transform"] = transform_from_value(d["transform"])
         if speed and "speed" in d:
             found["speed"] = speed_from_value(d["speed"])
+        if speed and "reverse" in d:
+            found["reverse"] = _get(d, "reverse", bool, where)
     except ValueError as error:
         raise _Bad(where, str(error)) from None
     return found
@@ -712,6 +714,8 @@ def item_to_dict(item: Item) -> dict:
             d["transform"] = transform_to_dict(item.transform)
         if item.speed != 1.0:
             d["speed"] = item.speed
+        if item.reverse:
+            d["reverse"] = True
         return d
     if isinstance(item, Still):
         d = {**item.extra, "schema": _schema("Still"), "id": item.id, "start": item.start, "duration": item.duration,

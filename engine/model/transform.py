@@ -13,7 +13,9 @@ between, the end values held outside them, like an influence curve but of any fi
 
 A clip's `speed` (Clip.speed) plays `speed` source frames per timeline frame: 2 shows source
 frame 2n at timeline frame n, 0.5 shows each source frame twice, the frames between blended
-(engine/media/effects.py). Its timeline length is ceil(source frames / speed).
+(engine/media/effects.py). Its timeline length is ceil(source frames / speed). A reversed clip
+(Clip.reverse) shows its last source frame first; trimming its left edge drops source frames
+from the end.
 """
 
 from __future__ import annotations
@@ -146,6 +148,9 @@ def source_frames_for(timeline_frames: int, speed: float) -> int:
     return max(1, math.floor(timeline_frames * speed_fraction(speed)))
 
 
-def source_position(source_start: int, local: np.ndarray | float, speed: float) -> np.ndarray:
-    """The (fractional) source frame shown at item-local timeline frame(s) `local`."""
-    return source_start + np.asarray(local, dtype=np.float64) * float(speed_fraction(speed))
+def source_position(source_range, local: np.ndarray | float, speed: float, reverse: bool = False) -> np.ndarray:
+    """The (fractional) source frame shown at item-local timeline frame(s) `local` of a clip
+    using `source_range` (a FrameRange) at `speed`, played backwards with `reverse`."""
+    step = np.asarray(local, dtype=np.float64) * float(speed_fraction(speed))
+    position = source_range.stop - 1 - step if reverse else source_range.start + step
+    return np.clip(position, source_range.start, source_range.stop - 1)

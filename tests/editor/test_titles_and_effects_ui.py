@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import av
 import numpy as np
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -107,6 +107,10 @@ def test_transform_and_speed_of_a_clip_from_the_inspector(qtbot, window):
     type_into(spin_field(effects.speed), "200")
     clip = w.project.timeline.find("c1")[1]
     assert (clip.speed, clip.range) == (2.0, FrameRange(24, 48))
+    effects.ensureWidgetVisible(effects.reverse)
+    QTest.mouseClick(effects.reverse, Qt.MouseButton.LeftButton, pos=QPoint(8, effects.reverse.height() // 2))
+    assert w.project.timeline.find("c1")[1].reverse
+    w.timeline_actions.undo.trigger()
     w.timeline_actions.undo.trigger()
     assert w.project.timeline.find("c1")[1].range == FrameRange(24, 72)
     QTest.mouseClick(effects.transform.reset, Qt.MouseButton.LeftButton)

@@ -142,6 +142,20 @@ def test_half_speed_blends_the_two_nearest_source_frames(index_project):
     assert np.any(whole[0] != whole[1])
 
 
+def test_a_reversed_clip_plays_its_source_backwards_also_after_trims_and_a_split(index_project):
+    edits.trim_end(index_project, "c", 30)
+    set_speed(index_project, "c", 1.0, reverse=True)  # source frames 0..29, last first
+    assert [read_index(render_frame(index_project, n)) // 8 for n in (0, 1, 29)] == [29, 28, 0]
+    before = [read_index(render_frame(index_project, n)) for n in range(30)]
+    edits.split(index_project, "c", 10, new_item_id="right")
+    assert [read_index(render_frame(index_project, n)) for n in range(30)] == before  # the cut changes no frame
+    edits.trim_start(index_project, "c", 4)
+    edits.trim_end(index_project, "right", 25)
+    assert [read_index(render_frame(index_project, n)) for n in range(4, 25)] == before[4:25]
+    set_speed(index_project, "right", 2.0)
+    assert [read_index(render_frame(index_project, n)) // 8 for n in (10, 11)] == [19, 17]
+
+
 def test_set_speed_keeps_the_start_is_undoable_and_refuses_an_overlap(index_project):
     track = index_project.timeline.tracks[0]
     edits.insert(index_project, track.id, Clip("next", 50, "m", FrameRange(0, 5)))
@@ -209,3 +223,17 @@ def test_the_sound_of_a_double_speed_clip_plays_twice_as_high(tmp_path):
     spectrum = np.abs(np.fft.rfft(sound * np.hanning(len(sound))))
     peak = np.fft.rfftfreq(len(sound), 1 / rate)[int(np.argmax(spectrum))]
     assert abs(peak - 880) < 5
+
+
+def test_the_sound_of_a_reversed_clip_runs_backwards(tmp_path):
+    rate = 48000
+    t = np.arange(rate * 2) / rate
+    tone = np.sin(2 * np.pi * 440 * t) * np.where(t < 1.0, 0.5, 0.0)  # sound for one second, then silence
+    path = write_video(tmp_path / "half.mp4", [index_picture(i, 32, 32) for i in range(48)], rate=24,
+                       audio=np.stack([tone, tone]).astype(np.float32))
+    ref = MediaRef("m", str(path), "video", 48, FrameRate(24), 32, 32, has_audio=True)
+    project = project_of([Track("v", "video", items=(Clip("c", 0, "m", FrameRange(0, 48), reverse=True),))], [ref])
+    mixer = AudioMixer(project)
+    first_second, second_second = mixer.mix(FrameRange(2, 22))[0], mixer.mix(FrameRange(26, 46))[0]
+    mixer.close()
+    assert np.abs(first_second).max() < 0.02 and np.abs(second_second).max() > 0.3

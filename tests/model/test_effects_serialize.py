@@ -24,7 +24,7 @@ def project_with_effects(root: str):
     v1 = project.timeline.tracks_of("video")[-1].id
     clip = next(item for _, item in project.timeline.items() if isinstance(item, Clip) and item.name == "opening")
     still = next(item for _, item in project.timeline.items() if isinstance(item, Still))
-    set_speed(project, clip.id, 1.25)
+    set_speed(project, clip.id, 1.25, reverse=True)
     set_transform(project, clip.id, Transform(x=Param(((0, -0.2), (30, 0.1))), scale=Param.constant(0.5)))
     set_transform(project, still.id, Transform(rotation=Param.constant(12.5), crop_left=Param.constant(0.1)))
     edits.add_track(project, "video", "Titles", track_id="titles")
