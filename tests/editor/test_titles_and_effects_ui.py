@@ -84,6 +84,13 @@ def test_add_a_title_with_ctrl_t_edit_it_in_the_inspector_and_export_it(qtbot, w
     w.timeline_actions.undo.trigger()  # the colour
     assert w.project.timeline.find(title.id)[1].color == "#ffffff"
 
+    # no video track has room at the playhead (V2 holds the title, V1 the clip c2): a new track on top
+    QTest.keySequence(w, QKeySequence("Ctrl+T"))
+    top = w.project.timeline.tracks_of("video")[0]
+    assert top.name == "V3" and isinstance(top.items[0], Title) and top.items[0].start == 100
+    w.timeline_actions.undo.trigger()  # one step: the title and its track
+    assert [t.name for t in w.project.timeline.tracks_of("video")] == ["V2", "V1"]
+
 
 def test_transform_and_speed_of_a_clip_from_the_inspector(qtbot, window):
     w, view = window, window.timeline.view
