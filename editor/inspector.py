@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidg
 
 from editor.document import Document
 from editor.prompt_assist import PromptHint, assist
+from editor.inspector_effects import EffectsInspector
 from engine.model import edits
 from engine.model.items import Clip, Still, TextBlock
 
@@ -43,6 +44,8 @@ class Inspector(QWidget):
                               ("Media", self.media), ("Influence", self.curve), ("Generated", self.recipe),
                               ("Prompt", prompt_box), ("Negative", self.negative)):
             self.form.addRow(label, widget)
+        self.effects = EffectsInspector(document, self)  # title, transform and speed panels
+        self.form.addRow(self.effects)
         document.changed.connect(self.refresh)
         self.refresh()
 
@@ -53,6 +56,7 @@ class Inspector(QWidget):
 
     def set_selection(self, ids: list[str]) -> None:
         self.item_id = ids[0] if len(ids) == 1 else None
+        self.effects.set_item(self.item_id)
         self.refresh()
 
     def _item(self):

@@ -23,6 +23,7 @@ from editor.preview.player import PreviewPlayer
 from editor.project_files import ProjectFiles
 from editor.timeline.panel import TimelinePanel
 from editor.timeline.tracks import TrackActions
+from editor.title_action import title_action
 from engine.errors import KinoraError
 from engine.jobs.queue import Job
 from engine.model.items import Clip
@@ -194,6 +195,9 @@ class MainWindow(QMainWindow):
         self.track_actions = TrackActions(self.timeline.headers, self)
         for action in self.track_actions.all():
             timeline_menu.addAction(action)
+        timeline_menu.addAction(title_action(self.document, self.timeline.view, self))
+        self.inspector.effects.playhead = lambda: self.timeline.view.playhead
+        self.timeline.view.playheadChanged.connect(self.inspector.effects.on_playhead_moved)
         self.tools_menu = self.menuBar().addMenu("&Tools")
         self.tools_menu.aboutToShow.connect(self._fill_tools_menu)
         playback_menu = self.menuBar().addMenu("&Playback")

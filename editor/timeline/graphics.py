@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 from editor import style
 from engine.model.items import Clip, Item, MediaRef, Still, TextBlock, label
 from engine.model.project import Track
+from engine.model.titles import Title
 
 EDGE_PIXELS = 6  # how close to an edge the pointer must be to trim instead of move
 
@@ -30,6 +31,8 @@ class ItemGraphic(QGraphicsItem):
                 and getattr(self, "offline", None) == offline):
             self.item, self.track, self.offline = item, track, offline
             self.title = item.text if isinstance(item, TextBlock) else label(item, media).strip("'")
+            if isinstance(item, Title):  # a titled bar: "T" and the first line of its text
+                self.title = "T  " + (item.name or (item.text.splitlines() or [""])[0])
             self.setToolTip(self.title)
             self._curve_cache = None
             self._title_cache = None
@@ -61,6 +64,8 @@ class ItemGraphic(QGraphicsItem):
     def color(self) -> QColor:
         if isinstance(self.item, TextBlock):
             return style.TEXT_COLOR
+        if isinstance(self.item, Title):
+            return _TITLE_COLOR
         if isinstance(self.item, Still):
             return style.STILL_COLOR
         if self.track.kind == "audio":
@@ -125,6 +130,7 @@ class ItemGraphic(QGraphicsItem):
         painter.restore()
 
 
+_TITLE_COLOR = QColor(150, 90, 170)  # titles: overlays, apart from clips, stills and prompts
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(8.5)
 _CURVE_PEN = QPen(QColor(255, 230, 120, 220), 1.3)

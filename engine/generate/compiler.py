@@ -7,6 +7,10 @@ fully held top clip hides everything under it and two half-held layers share a f
 A latent frame stands for a group of pixel frames (see ModelCaps); it is held as strongly as
 the most strongly held pixel frame of its group, so an image placed on any single frame is
 honoured by the latent frame that contains it.
+
+Titles are classic overlays and never reach the plan (only clips and stills do); a clip's
+speed picks which source frames it holds (no blending), its transform is not applied (the
+model is held to the media's own frames).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from engine.generate.caps import ModelCaps
 from engine.generate.plan import GenerationPlan, PlanKeyframe, PlanLayer, PlanSource
 from engine.model.items import Clip, Item, Still, TextBlock, label
 from engine.model.project import Project, Track
+from engine.model.transform import source_position
 from engine.time import FrameRange
 
 
@@ -95,7 +100,8 @@ def _visual_layers(project: Project, frame_range: FrameRange,
             local = timeline_frames - item.start
             weight = np.where(present, np.clip(item.curve.evaluate(local), 0.0, 1.0), 0.0)
             if isinstance(item, Clip) and media.kind == "video":
-                project_frame = item.source_range.start + local
+                project_frame = item.source_range.start + local if item.speed == 1.0 and not item.reverse else \
+                    np.floor(source_position(item.source_range, local, item.speed, item.reverse) + 1e-9).astype(np.int64)
                 if media.rate is not None and media.rate != project.rate:
                     project_frame = np.array([project.rate.rescale(int(f), media.rate) for f in project_frame])
                 if media.num_frames is not None:

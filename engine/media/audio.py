@@ -19,6 +19,7 @@ from engine.errors import MediaError
 from engine.media.probe import check_readable
 from engine.model.items import Clip
 from engine.model.project import Project
+from engine.model.transform import speed_fraction
 from engine.time import FrameRange, round_half_up
 
 DEFAULT_SAMPLE_RATE = 48000
@@ -142,11 +143,33 @@ class AudioMixer:
             lo, hi = max(first, clip_first), min(last, clip_last)
             if lo >= hi:
                 continue
-            source_s = Fraction(clip.source_range.start) / fps + Fraction(lo - clip_first, self.sample_rate)
-            samples = self._source(self.project.media[clip.media_id].path).read(source_s, hi - lo)
+            if clip.speed != 1.0 or clip.reverse:
+                samples = self._retimed(clip, lo - clip_first, hi - lo)
+            else:
+                source_s = Fraction(clip.source_range.start) / fps + Fraction(lo - clip_first, self.sample_rate)
+                samples = self._source(self.project.media[clip.media_id].path).read(source_s, hi - lo)
             gain = 10.0 ** (clip.gain_db / 20.0)
             out[:, lo - first:hi - first] += samples * np.float32(gain)
         return out
+
+    def _retimed(self, clip: Clip, offset: int, count: int) -> np.ndarray:
+        """`count` samples of a clip with a speed, from `offset` samples into it: the source read
+        `speed` times as fast and resampled linearly (the pitch follows the speed, as on tape);
+        a reversed clip's sound runs backwards from the end of its source range."""
+        speed = speed_fraction(clip.speed)
+        fps = self.project.settings.rate.fps
+        if clip.reverse:
+            end = Fraction(clip.source_range.stop) / fps * self.sample_rate - offset * speed
+            first = end - count * speed
+        else:
+            first = Fraction(clip.source_range.start) / fps * self.sample_rate + offset * speed
+        start = max(int(first), 0)
+        needed = int(first + count * speed) - start + 2
+        raw = self._source(self.project.media[clip.media_id].path).read(Fraction(start, self.sample_rate), needed)
+        where = float(first - start) + np.arange(count) * float(speed)
+        if clip.reverse:
+            where = where[::-1]
+        return np.stack([np.interp(where, np.arange(raw.shape[1]), channel) for channel in raw]).astype(np.float32)
 
     def _source(self, path: str) -> AudioSource:
         source = self._sources.get(path)

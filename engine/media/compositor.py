@@ -11,7 +11,9 @@ top). Each item is placed on the project canvas by its fit mode, read from
 An item's influence curve is its opacity weight: with weight w and per-pixel alpha a, the
 item covers what is below with w * a (out = w*a*top + (1 - w*a)*below). Two clips on
 different tracks with crossing curves therefore crossfade. Text blocks are prompts for the
-generator and are never drawn. Below every layer is black (or transparent with alpha=True,
+generator and are never drawn; titles are drawn (engine/media/text.py) with their fades as
+their weight. A clip's speed and an item's transform apply after the fit mode
+(engine/media/effects.py). Below every layer is black (or transparent with alpha=True,
 for ProRes 4444 exports). Pixels are square: the project's pixel aspect is not applied here.
 """
 
@@ -24,9 +26,12 @@ import numpy as np
 
 from engine.errors import MediaError
 from engine.media.decode import VideoReader
+from engine.media.effects import overlay, retimed_picture, transformed_layer
 from engine.media.stills import load_image
+from engine.media.text import title_layer
 from engine.model.items import Clip, Still
 from engine.model.project import Project
+from engine.model.titles import Title
 from engine.time import FrameRate
 
 FIT_MODES = ("fit", "fill", "crop")
@@ -43,12 +48,18 @@ def fit_mode(item) -> str:
     return mode
 
 
-def visible_items(project: Project, frame: int):
-    """(item, influence) of each picture showing at `frame`, top track first."""
+def visible_items(project: Project, frame: int, titles: bool = False):
+    """(item, influence) of each picture showing at `frame`, top track first; with `titles`,
+    also (title, fade weight) of the titles showing."""
     for track in project.timeline.tracks:
         if track.kind != "video" or track.hidden:
             continue
         item = track.item_at(frame)
+        if titles and isinstance(item, Title):
+            weight = item.opacity_at(frame - item.start)
+            if weight > 0.0:
+                yield item, weight
+            continue
         if not isinstance(item, (Clip, Still)):
             continue
         weight = float(item.curve.evaluate(frame - item.start))
@@ -77,11 +88,19 @@ class Compositor:
         read-only and shared with the cache: copy it before changing it."""
         width, height = project.settings.width, project.settings.height
         layers = []  # top first: (pixels, y0, x0, weight)
-        for item, weight in visible_items(project, frame):
+        partial = False  # a title or a transformed picture: blended where it lies (effects.overlay)
+        for item, weight in visible_items(project, frame, titles=True):
+            if isinstance(item, Title):
+                layers.append((*title_layer(item, width, height), weight))
+                partial = True
+                continue
+            partial = partial or not item.transform.is_identity
             layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
             pixels, y0, x0, _ = layers[-1]
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
                 break  # fully covers everything below: nothing further down can show
+        if partial and not alpha:
+            return overlay(layers, width, height)
         return _composite(layers, width, height, alpha)
 
     def passthrough(self, project: Project, frame: int):
@@ -89,7 +108,9 @@ class Compositor:
         file's picture: the top visible item is an opaque video clip at full weight, at the
         project size and unrotated. None otherwise. Export hands such pictures to the encoder
         unchanged, skipping two colour conversions that would only add rounding."""
-        for item, weight in visible_items(project, frame):
+        for item, weight in visible_items(project, frame, titles=True):
+            if not isinstance(item, Clip) or item.speed != 1.0 or item.reverse or not item.transform.is_identity:
+                return None
             ref = project.media.get(item.media_id)
             if weight < 1.0 or not isinstance(item, Clip) or ref is None or ref.kind != "video":
                 return None
@@ -113,7 +134,10 @@ class Compositor:
                 reader = self._reader(ref.path, project.settings.rate)
                 local = frame - item.start
                 source = item.source_range.start + local if isinstance(item, Clip) else 0
-                pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)
+                if isinstance(item, Clip) and (item.speed != 1.0 or item.reverse):
+                    pixels = retimed_picture(reader, item, local)
+                else:
+                    pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)
                 key = None
             elif ref.kind == "image":
                 pixels = self._still(ref.path)
@@ -125,6 +149,8 @@ class Compositor:
             if not offline_placeholder:
                 raise
             return np.full((height, width, 3), OFFLINE_COLOR, np.uint8), 0, 0
+        if not item.transform.is_identity:
+            return transformed_layer(pixels, width, height, mode, item.transform.values_at(frame - item.start))
         if key is not None and key in self._placed:
             self._placed.move_to_end(key)
             return self._placed[key]

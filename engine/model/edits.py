@@ -36,6 +36,8 @@ from engine.model.items import (
     recipe_of_unknown_take,
 )
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Track
+from engine.model.titles import Title
+from engine.model.transform import source_frames_for
 from engine.time import FrameRange
 
 # --- primitive edits --------------------------------------------------------------------
@@ -257,14 +259,17 @@ def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
         raise EditError(f"cannot trim {_label(project, item)} to nothing: its last frame is {item.range.stop - 1}")
     if isinstance(item, Clip):
         source = item.source_range
-        if source.start + delta < 0:
+        source_delta = delta if item.speed == 1.0 else round(delta * item.speed)
+        if source.start + source_delta < 0 and not item.reverse:
             raise EditError(f"cannot extend {_label(project, item)} earlier: its media starts "
                             f"{source.start} frame(s) before the clip")
-        trimmed = dataclasses.replace(item, start=new_start, source_range=FrameRange(source.start + delta, source.stop),
-                                      curve=item.curve.shifted(-delta))
+        kept = (FrameRange(source.start, source.stop - source_delta) if item.reverse  # its left edge is the source's end
+                else FrameRange(source.start + source_delta, source.stop))
+        trimmed = dataclasses.replace(item, start=new_start, curve=item.curve.shifted(-delta), source_range=kept,
+                                      transform=item.transform.shifted(-delta))
     elif isinstance(item, Still):
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta,
-                                      curve=item.curve.shifted(-delta))
+                                      curve=item.curve.shifted(-delta), transform=item.transform.shifted(-delta))
     else:
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta)
     return apply(project, ReplaceItem(trimmed))
@@ -278,8 +283,9 @@ def trim_end(project: Project, item_id: str, new_stop: int) -> Edit:
     if length < 1:
         raise EditError(f"cannot trim {_label(project, item)} to nothing: it starts at frame {item.start}")
     if isinstance(item, Clip):
-        trimmed = dataclasses.replace(
-            item, source_range=FrameRange(item.source_range.start, item.source_range.start + length))
+        source, count = item.source_range, source_frames_for(length, item.speed)
+        trimmed = dataclasses.replace(item, source_range=FrameRange(source.stop - count, source.stop) if item.reverse
+                                      else FrameRange(source.start, source.start + count))
     else:
         trimmed = dataclasses.replace(item, duration=length)
     return apply(project, ReplaceItem(trimmed))
@@ -296,13 +302,18 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
     right_id = new_item_id or new_id()
     if isinstance(item, Clip):
         source = item.source_range
-        left = dataclasses.replace(item, source_range=FrameRange(source.start, source.start + offset))
+        count = source_frames_for(offset, item.speed)  # a slowed clip's left part may end a frame early
+        cut = source.stop - count if item.reverse else source.start + count
+        left_source, right_source = FrameRange(source.start, cut), FrameRange(cut, source.stop)
+        if item.reverse:
+            left_source, right_source = right_source, left_source
+        left = dataclasses.replace(item, source_range=left_source)
         right = dataclasses.replace(item, id=right_id, start=frame, curve=item.curve.shifted(-offset),
-                                    source_range=FrameRange(source.start + offset, source.stop))
+                                    source_range=right_source, transform=item.transform.shifted(-offset))
     elif isinstance(item, Still):
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset,
-                                    curve=item.curve.shifted(-offset))
+                                    curve=item.curve.shifted(-offset), transform=item.transform.shifted(-offset))
     else:
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset)
@@ -454,7 +465,7 @@ def together(project: Project, steps: Sequence[Callable[[Project], Edit]]) -> Ed
 
 # --- rules -------------------------------------------------------------------------------
 
-_TRACK_KIND_OF = {Clip: ("video", "audio"), Still: ("video",), TextBlock: ("prompt",)}
+_TRACK_KIND_OF = {Clip: ("video", "audio"), Still: ("video",), TextBlock: ("prompt",), Title: ("video",)}
 
 
 def _check_fits(project: Project, track: Track, item: Item, ignore_id: str | None = None) -> None:

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from engine.model.curves import Curve
+from engine.model.titles import Title
+from engine.model.transform import IDENTITY, Transform, check_speed, timeline_length
 from engine.time import FrameRange, FrameRate
 
 MEDIA_KINDS = ("video", "image", "audio")
@@ -80,13 +82,23 @@ class Clip:
     takes: tuple[str, ...] = ()  # media ids of alternative takes (variations), the current one among them
     take_recipes: Mapping = no_extra()  # media id of a take -> its recipe (a read-only mapping)
     extra: Mapping = no_extra()
+    transform: Transform = IDENTITY  # engine/model/transform.py
+    speed: float = 1.0  # source frames per timeline frame; the timeline length follows it
+    reverse: bool = False  # plays its source frames last to first
+
+    def __post_init__(self) -> None:
+        if self.speed != 1.0:
+            object.__setattr__(self, "speed", check_speed(self.speed))
 
     @property
     def duration(self) -> int:
+        """Source frames the clip uses (its timeline length is `range.duration`)."""
         return self.source_range.stop - self.source_range.start
 
     @property
     def range(self) -> FrameRange:
+        if self.speed != 1.0:
+            return FrameRange(self.start, self.start + timeline_length(self.duration, self.speed))
         return FrameRange(self.start, self.start + self.source_range.stop - self.source_range.start)
 
 
@@ -101,6 +113,7 @@ class Still:
     curve: Curve = Curve()
     name: str = ""
     extra: Mapping = no_extra()
+    transform: Transform = IDENTITY  # engine/model/transform.py
 
     @property
     def range(self) -> FrameRange:
@@ -123,7 +136,7 @@ class TextBlock:
         return FrameRange(self.start, self.start + self.duration)
 
 
-Item = Clip | Still | TextBlock
+Item = Clip | Still | TextBlock | Title
 VISUAL_ITEMS = (Clip, Still)
 
 
@@ -141,6 +154,8 @@ def label(item: Item, media: Mapping[str, MediaRef]) -> str:
     if isinstance(item, TextBlock):
         text = item.text if len(item.text) <= 32 else item.text[:31] + "…"
         return f'text "{text}"'
+    if isinstance(item, Title):
+        return f"'{item.name}'" if item.name else f"title \"{item.text.splitlines()[0][:31] if item.text else ''}\""
     if item.name:
         return f"'{item.name}'"
     ref = media.get(item.media_id)

@@ -62,6 +62,7 @@ from engine.model.otio_files import (
     write_otio,
 )
 from engine.model.project import Project, Timeline, Track
+from engine.model.titles import Title
 from engine.time import FrameRange, FrameRate, round_half_up, snap_rate
 
 METADATA_VERSION = 1
@@ -641,7 +642,14 @@ class _Exporter:
 
     def _summary_warnings(self) -> None:
         curves = sum(1 for _, item in self.project.timeline.items()
-                     if not isinstance(item, TextBlock) and not item.curve.is_default and item.id not in self.crossfaded)
+                     if not isinstance(item, (TextBlock, Title)) and not item.curve.is_default
+                     and item.id not in self.crossfaded)
+        titles = sum(1 for _, item in self.project.timeline.items() if isinstance(item, Title))
+        if titles:
+            self.warnings.append(f"{titles} title(s) are not exported; OpenTimelineIO has no common form for text")
+        retimed = sum(1 for _, item in self.project.timeline.items() if getattr(item, "speed", 1.0) != 1.0)
+        if retimed:
+            self.warnings.append(f"{retimed} clip(s) with a speed other than 100% are exported at normal speed")
         if curves:
             self.warnings.append(f"{curves} item(s) have influence curves other editors cannot show; "
                                  "the curves travel in the Kinora data of each clip")
@@ -672,7 +680,8 @@ class _Exporter:
     def _otio_track(self, lanes: list[Track], position: dict[str, int]) -> tuple[otio.schema.Track | None, set[str]]:
         """One otio track holding the items of `lanes`; overlaps become dissolves. None when the
         overlaps are not simple linear crossfades between neighbours."""
-        items = sorted((item for track in lanes for item in track.items), key=lambda item: item.start)
+        items = sorted((item for track in lanes for item in track.items if not isinstance(item, Title)),
+                       key=lambda item: item.start)
         plan = plan_dissolves(items)
         if plan is None:
             return None, set()

@@ -28,6 +28,15 @@ from engine.errors import EditError, ProjectFileError
 from engine.fsutil import atomic_write_bytes
 from engine.model.curves import Curve, Keyframe
 from engine.model.edits import check_item_kind
+from engine.model.effects_io import (
+    EFFECT_KEYS,
+    TITLE_KEYS,
+    speed_from_value,
+    title_fields,
+    title_to_dict,
+    transform_from_value,
+    transform_to_dict,
+)
 from engine.model.items import (
     Clip,
     Item,
@@ -39,6 +48,8 @@ from engine.model.items import (
     recipe_of_unknown_take,
 )
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Timeline, Track
+from engine.model.titles import Title
+from engine.model.transform import IDENTITY
 from engine.time import FrameRange, FrameRate
 from engine.version import kinora_version
 
@@ -53,7 +64,7 @@ SUFFIX = ".kinora"
 
 CURRENT: dict[str, int] = {
     "Project": 1, "Settings": 1, "Media": 1, "Timeline": 1, "Track": 1, "Clip": 2, "Still": 1,
-    "Text": 1, "Marker": 1, "Generation": 1,
+    "Text": 1, "Marker": 1, "Generation": 1, "Title": 1,
 }
 Upgrade = Callable[[dict], dict]
 UPGRADES: dict[tuple[str, int], Upgrade] = {}
@@ -392,8 +403,8 @@ def _track(d: dict, where: str, reader: _ItemReader) -> Track:
             if items[-1].start > item.start:
                 raise _Bad(item_where, "items are not in time order")
             raise _Bad(item_where, f"overlaps the item before it on track '{track.name}'")
-        previous_stop = item.start + (item.source_range.stop - item.source_range.start if type(item) is Clip
-                                      else item.duration)
+        previous_stop = item.start + (item.source_range.stop - item.source_range.start
+                                      if type(item) is Clip and item.speed == 1.0 else item.range.duration)
         items.append(item)
     return Track(track.id, track.kind, track.name, tuple(items), track.muted, track.locked, track.hidden, track.extra)
 
@@ -420,7 +431,8 @@ class _ItemReader:
         if item.id in self.seen_ids:
             raise _Bad(f"{track_where}.items[{index}]", f"id {item.id} appears twice")
         self.seen_ids.add(item.id)
-        length = item.source_range.stop - item.source_range.start if type(item) is Clip else item.duration
+        length = (item.source_range.stop - item.source_range.start if type(item) is Clip and item.speed == 1.0
+                  else item.range.duration)
         if item.start < 0 or length < 1:
             raise _Bad(f"{track_where}.items[{index}]", f"bad placement: starts at {item.start}, lasts {length} frame(s)")
         if item.start + length > MAX_FRAME or (type(item) is Clip and not
@@ -510,7 +522,7 @@ def _item(raw: Any, where: str) -> Item:
         raise _Bad(where, f"expected an item object, found {type(raw).__name__}")
     schema = raw.get("schema")
     type_name = schema.rpartition(".")[0] if isinstance(schema, str) else None
-    if type_name not in ("Clip", "Still", "Text"):
+    if type_name not in ("Clip", "Still", "Text", "Title"):
         raise _Bad(where, f"unknown item type {str(schema)[:40]!r}")
     d = _upgraded(raw, type_name, where)
     if type_name == "Clip":
@@ -525,15 +537,35 @@ def _item(raw: Any, where: str) -> Item:
                     name=_get(d, "name", str, where, ""),
                     generation=None if generation is None else frozen_mapping(generation),
                     takes=_takes(d.get("takes", []), where), take_recipes=_take_recipes(d.get("take_recipes", {}), where),
-                    extra=_extra(d, _CLIP_KEYS, where))
+                    extra=_extra(d, _CLIP_KEYS | EFFECT_KEYS, where), **_effects(d, where))
     if type_name == "Still":
         return Still(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
                      duration=_get(d, "duration", int, where), media_id=_get(d, "media", str, where),
                      curve=_curve(d.get("curve"), where), name=_get(d, "name", str, where, ""),
-                     extra=_extra(d, _STILL_KEYS, where))
+                     extra=_extra(d, _STILL_KEYS | {"transform"}, where), **_effects(d, where, speed=False))
+    if type_name == "Title":
+        try:
+            return Title(**title_fields(d), extra=_extra(d, TITLE_KEYS, where))
+        except ValueError as error:
+            raise _Bad(where, str(error)) from None
     return TextBlock(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
                      duration=_get(d, "duration", int, where), text=_get(d, "text", str, where),
                      negative=_get(d, "negative", str, where, ""), extra=_extra(d, _TEXT_KEYS, where))
+
+
+def _effects(d: dict, where: str, speed: bool = True) -> dict:
+    """The transform (and a clip's speed) of an item object, when it has them."""
+    found = {}
+    try:
+        if "transform" in d:
+            found["transform"] = transform_from_value(d["transform"])
+        if speed and "speed" in d:
+            found["speed"] = speed_from_value(d["speed"])
+        if speed and "reverse" in d:
+            found["reverse"] = _get(d, "reverse", bool, where)
+    except ValueError as error:
+        raise _Bad(where, str(error)) from None
+    return found
 
 
 def _takes(value: Any, where: str) -> tuple[str, ...]:
@@ -681,6 +713,12 @@ def item_to_dict(item: Item) -> dict:
         if item.take_recipes:
             d["take_recipes"] = {media_id: None if recipe is None else dict(recipe)
                                  for media_id, recipe in item.take_recipes.items()}
+        if item.transform is not IDENTITY and not item.transform.is_identity:
+            d["transform"] = transform_to_dict(item.transform)
+        if item.speed != 1.0:
+            d["speed"] = item.speed
+        if item.reverse:
+            d["reverse"] = True
         return d
     if isinstance(item, Still):
         d = {**item.extra, "schema": _schema("Still"), "id": item.id, "start": item.start, "duration": item.duration,
@@ -689,7 +727,11 @@ def item_to_dict(item: Item) -> dict:
             d["curve"] = curve_to_list(item.curve)
         if item.name:
             d["name"] = item.name
+        if item.transform is not IDENTITY and not item.transform.is_identity:
+            d["transform"] = transform_to_dict(item.transform)
         return d
+    if isinstance(item, Title):
+        return title_to_dict(item, _schema("Title"))
     return {**item.extra, "schema": _schema("Text"), "id": item.id, "start": item.start, "duration": item.duration,
             "text": item.text, "negative": item.negative}
 

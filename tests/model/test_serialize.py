@@ -59,14 +59,14 @@ def test_unknown_fields_survive_a_save(tmp_path):
     data = json.loads((tmp_path / "a.kinora").read_text())
     data["from_the_future"] = {"x": 1}
     data["timeline"]["tracks"][1]["colour"] = "teal"
-    data["timeline"]["tracks"][1]["items"][0]["speed"] = [1, 2]
+    data["timeline"]["tracks"][1]["items"][0]["stabilise"] = [1, 2]
     data["media"][0]["lut"] = "rec709.cube"
     (tmp_path / "a.kinora").write_text(json.dumps(data))
     save_project(load_project(tmp_path / "a.kinora"), tmp_path / "b.kinora")
     again = json.loads((tmp_path / "b.kinora").read_text())
     assert again["from_the_future"] == {"x": 1}
     assert again["timeline"]["tracks"][1]["colour"] == "teal"
-    assert again["timeline"]["tracks"][1]["items"][0]["speed"] == [1, 2]
+    assert again["timeline"]["tracks"][1]["items"][0]["stabilise"] == [1, 2]
     assert again["media"][0]["lut"] == "rec709.cube"
 
 
