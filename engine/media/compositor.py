@@ -8,10 +8,13 @@ top). Each item is placed on the project canvas by its fit mode, read from
 - "fill": scaled to cover the canvas, centred, the overflow cropped;
 - "crop": not scaled, centred (cropped when larger, bordered when smaller).
 
-An item's influence curve is its opacity weight: with weight w and per-pixel alpha a, the
-item covers what is below with w * a (out = w*a*top + (1 - w*a)*below). Two clips on
-different tracks with crossing curves therefore crossfade. Text blocks are prompts for the
-generator and are never drawn. Below every layer is black (or transparent with alpha=True,
+An item's opacity (Clip.opacity / Still.opacity keyframes, default 1) is its weight: with
+weight w and per-pixel alpha a, the item covers what is below with w * a
+(out = w*a*top + (1 - w*a)*below). Two clips on different tracks with crossing opacity
+keyframes therefore crossfade. The influence curve is not used here: it only tells the model
+how strongly to hold frames. A transition on a cut (engine/model/transitions.py) draws both
+items of the cut mixed into one layer (engine/media/transition_mix.py). Text blocks are
+prompts for the generator and are never drawn. Below every layer is black (or transparent with alpha=True,
 for ProRes 4444 exports). Pixels are square: the project's pixel aspect is not applied here.
 """
 
@@ -25,8 +28,11 @@ import numpy as np
 from engine.errors import MediaError
 from engine.media.decode import VideoReader
 from engine.media.stills import load_image
+from engine.media.transition_mix import as_layer, mix, premultiplied
+from engine.model import transitions
 from engine.model.items import Clip, Still
 from engine.model.project import Project
+from engine.model.transitions import TransitionSpan
 from engine.time import FrameRate
 
 FIT_MODES = ("fit", "fill", "crop")
@@ -43,17 +49,37 @@ def fit_mode(item) -> str:
     return mode
 
 
-def visible_items(project: Project, frame: int):
-    """(item, influence) of each picture showing at `frame`, top track first."""
+def opacity_at(item: Clip | Still, frame: int) -> float:
+    """The item's opacity at timeline frame `frame` (its influence curve plays no part)."""
+    return float(item.opacity.evaluate(frame - item.start))
+
+
+def visible_pictures(project: Project, frame: int):
+    """(item or TransitionSpan, weight) of each picture showing at `frame`, top track first.
+    A transition's weight is 1: the items' opacities are inside its mixed layer."""
     for track in project.timeline.tracks:
         if track.kind != "video" or track.hidden:
+            continue
+        span = transitions.span_at(track, frame)
+        if span is not None:
+            yield span, 1.0
             continue
         item = track.item_at(frame)
         if not isinstance(item, (Clip, Still)):
             continue
-        weight = float(item.curve.evaluate(frame - item.start))
+        weight = opacity_at(item, frame)
         if weight > 0.0:
             yield item, weight
+
+
+def visible_items(project: Project, frame: int):
+    """(item, opacity) of each picture showing at `frame`, top track first; during a
+    transition, the item the frame belongs to."""
+    for picture, weight in visible_pictures(project, frame):
+        if isinstance(picture, TransitionSpan):
+            yield picture.item_at(frame), weight
+        else:
+            yield picture, weight
 
 
 class Compositor:
@@ -77,8 +103,12 @@ class Compositor:
         read-only and shared with the cache: copy it before changing it."""
         width, height = project.settings.width, project.settings.height
         layers = []  # top first: (pixels, y0, x0, weight)
-        for item, weight in visible_items(project, frame):
-            layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
+        for item, weight in visible_pictures(project, frame):
+            if isinstance(item, TransitionSpan):
+                layers.append((self._transition_layer(project, item, frame, width, height, offline_placeholder),
+                               0, 0, weight))
+            else:
+                layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
             pixels, y0, x0, _ = layers[-1]
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
                 break  # fully covers everything below: nothing further down can show
@@ -89,7 +119,9 @@ class Compositor:
         file's picture: the top visible item is an opaque video clip at full weight, at the
         project size and unrotated. None otherwise. Export hands such pictures to the encoder
         unchanged, skipping two colour conversions that would only add rounding."""
-        for item, weight in visible_items(project, frame):
+        for item, weight in visible_pictures(project, frame):
+            if isinstance(item, TransitionSpan):
+                return None
             ref = project.media.get(item.media_id)
             if weight < 1.0 or not isinstance(item, Clip) or ref is None or ref.kind != "video":
                 return None
@@ -100,6 +132,16 @@ class Compositor:
                 return None
             return reader.decoded(item.source_range.start + frame - item.start), reader
         return None
+
+    def _transition_layer(self, project: Project, span: TransitionSpan, frame: int, width: int, height: int,
+                          offline_placeholder: bool) -> np.ndarray:
+        """Both items of the cut at `frame` (each on its handles, with its own opacity), mixed."""
+        canvases = []
+        for item in (span.outgoing, span.incoming):
+            shown = transitions.source_frame(project, item, frame)
+            pixels, y0, x0 = self._layer(project, item, shown, width, height, offline_placeholder)
+            canvases.append(premultiplied(pixels, y0, x0, opacity_at(item, frame), width, height))
+        return as_layer(mix(canvases[0], canvases[1], span.transition, span.progress(frame)))
 
     def _layer(self, project: Project, item, frame: int, width: int, height: int,
                offline_placeholder: bool) -> tuple[np.ndarray, int, int]:

@@ -261,10 +261,10 @@ def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
             raise EditError(f"cannot extend {_label(project, item)} earlier: its media starts "
                             f"{source.start} frame(s) before the clip")
         trimmed = dataclasses.replace(item, start=new_start, source_range=FrameRange(source.start + delta, source.stop),
-                                      curve=item.curve.shifted(-delta))
+                                      curve=item.curve.shifted(-delta), opacity=item.opacity.shifted(-delta))
     elif isinstance(item, Still):
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta,
-                                      curve=item.curve.shifted(-delta))
+                                      curve=item.curve.shifted(-delta), opacity=item.opacity.shifted(-delta))
     else:
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta)
     return apply(project, ReplaceItem(trimmed))
@@ -298,11 +298,13 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
         source = item.source_range
         left = dataclasses.replace(item, source_range=FrameRange(source.start, source.start + offset))
         right = dataclasses.replace(item, id=right_id, start=frame, curve=item.curve.shifted(-offset),
-                                    source_range=FrameRange(source.start + offset, source.stop))
+                                    source_range=FrameRange(source.start + offset, source.stop),
+                                    opacity=item.opacity.shifted(-offset), transition_in=None)
     elif isinstance(item, Still):
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset,
-                                    curve=item.curve.shifted(-offset))
+                                    curve=item.curve.shifted(-offset), opacity=item.opacity.shifted(-offset),
+                                    transition_in=None)
     else:
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset)

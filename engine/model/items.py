@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from engine.model.curves import Curve
+from engine.model.transitions import Transition
 from engine.time import FrameRange, FrameRate
 
 MEDIA_KINDS = ("video", "image", "audio")
@@ -63,8 +64,9 @@ class MediaRef:
 
 @dataclass(frozen=True, slots=True)
 class Clip:
-    """A range of a video or audio file, placed at `start`. `source_range` counts project
-    frames from the beginning of the media. `generation` is the recipe when Kinora made it;
+    """A range of a video or audio file, placed at `start`. `curve` (influence) is how strongly
+    the model holds its frames; `opacity` how much of it the classic composite shows.
+    `source_range` counts project frames from the beginning of the media. `generation` is the recipe when Kinora made it;
     `takes` lists the variations generated with it, which the user can switch between, and
     `take_recipes` each take's own recipe by media id (takes differ at least in their seed), so
     switching a take (edits.switch_take) brings its recipe with it into `generation`."""
@@ -80,6 +82,8 @@ class Clip:
     takes: tuple[str, ...] = ()  # media ids of alternative takes (variations), the current one among them
     take_recipes: Mapping = no_extra()  # media id of a take -> its recipe (a read-only mapping)
     extra: Mapping = no_extra()
+    opacity: Curve = Curve()  # the picture's opacity in the classic composite; `curve` is for the model
+    transition_in: Transition | None = None  # on the cut where this item starts (engine/model/transitions.py)
 
     @property
     def duration(self) -> int:
@@ -101,6 +105,8 @@ class Still:
     curve: Curve = Curve()
     name: str = ""
     extra: Mapping = no_extra()
+    opacity: Curve = Curve()
+    transition_in: Transition | None = None
 
     @property
     def range(self) -> FrameRange:
