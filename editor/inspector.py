@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
 from editor.document import Document
+from editor.picture_inspector import PictureSection
 from engine.model import edits
 from engine.model.items import Clip, Still, TextBlock
 
@@ -33,6 +34,8 @@ class Inspector(QWidget):
                               ("Media", self.media), ("Influence", self.curve), ("Generated", self.recipe),
                               ("Prompt", self.text), ("Negative", self.negative)):
             self.form.addRow(label, widget)
+        self.picture = PictureSection(document)  # opacity and the transition in (editor/picture_inspector.py)
+        self.form.addRow(self.picture)
         document.changed.connect(self.refresh)
         self.refresh()
 
@@ -72,6 +75,9 @@ class Inspector(QWidget):
         for row, visible in ((2, isinstance(item, Clip)), (3, is_picture), (4, is_picture), (5, bool(generation)),
                              (6, isinstance(item, TextBlock)), (7, isinstance(item, TextBlock))):
             self.form.setRowVisible(row, visible)
+        self.form.setRowVisible(self.picture, is_picture and track.kind == "video")
+        if is_picture and track.kind == "video":
+            self.picture.show_item(item)
         if isinstance(item, TextBlock):
             if not self.text.hasFocus():
                 self.text.setText(item.text)
