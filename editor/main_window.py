@@ -401,6 +401,7 @@ class MainWindow(QMainWindow):
 
     def _on_view_contextMenuRequested(self, global_pos) -> None:
         menu = self.clip_tools.menu(self.project, self._selected_clips())
+        menu = self.timeline.view.transitions.add_overlap_entries(menu, self.timeline.view.selected_ids(), self)
         if menu is not None:
             menu.exec(global_pos)
 

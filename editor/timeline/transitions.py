@@ -5,7 +5,8 @@ A transition is drawn in the lower half of its track, over the frames it spans, 
 above it can still be grabbed. Dragging either end changes the duration symmetrically about the
 cut (one undo step per drag); Delete removes a selected transition. Right-click near a cut
 between two touching pictures offers the classic transitions and, one click away, the AI blend
-of the same two clips.
+of the same two clips. A clip overlapping a picture on another video track offers, in its menu,
+a cross-dissolve over the overlap (an opacity ramp on the upper clip) and the AI blend.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ import dataclasses
 import itertools
 
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QPainter, QPen
+from PySide6.QtGui import QAction, QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QMenu, QWidget
 
 from engine.model import transition_edits, transitions
+from engine.model.curves import Curve
 from engine.model.items import Clip, Still
 from engine.model.transitions import Transition, TransitionSpan
 
@@ -206,6 +208,56 @@ class TransitionLayer:
         blend = menu.addAction("Blend with AI…", lambda: self.ai_blend(outgoing.id, incoming.id))
         blend.setEnabled(self.ai_blend is not None and isinstance(outgoing, Clip) and isinstance(incoming, Clip))
         return menu
+
+    def overlap_of(self, item_id: str):
+        """(upper, lower, frames, fades_in) for a picture that overlaps a picture on another
+        video track at its head or tail: the upper item's head (fades_in) or tail lies inside
+        the lower one over `frames`. None otherwise."""
+        timeline = self.document.project.timeline
+        track, item = timeline.find(item_id)
+        if track.kind != "video" or not isinstance(item, (Clip, Still)):
+            return None
+        mine = timeline.track_index(track.id)
+        for index, other_track in enumerate(timeline.tracks):
+            if index == mine or other_track.kind != "video":
+                continue
+            for other in other_track.items_in(item.range):
+                if not isinstance(other, (Clip, Still)):
+                    continue
+                upper, lower = (item, other) if mine < index else (other, item)
+                frames = upper.range.intersection(lower.range)
+                if frames is None or frames == upper.range:
+                    continue
+                return upper, lower, frames, upper.start >= lower.start
+        return None
+
+    def add_overlap_entries(self, menu: QMenu | None, ids: list[str], parent: QWidget) -> QMenu | None:
+        """Add "Cross-dissolve over the overlap" and "Blend with AI…" to a clip's menu when the
+        one selected item overlaps a picture on another video track."""
+        found = self.overlap_of(ids[0]) if len(ids) == 1 else None
+        if found is None:
+            return menu
+        upper, lower, frames, fades_in = found
+        menu = menu or QMenu("Overlap", parent)
+        first = menu.actions()[0] if menu.actions() else None
+        dissolve = QAction("Cross-dissolve over the overlap", menu)
+        dissolve.triggered.connect(lambda: self.dissolve_overlap(upper.id, frames, fades_in))
+        blend = QAction("Blend with AI…", menu)
+        blend.triggered.connect(lambda: self.ai_blend(lower.id, upper.id))
+        blend.setEnabled(self.ai_blend is not None and isinstance(upper, Clip) and isinstance(lower, Clip))
+        menu.insertActions(first, [dissolve, blend])
+        if first is not None:
+            menu.insertSeparator(first)
+        return menu
+
+    def dissolve_overlap(self, upper_id: str, frames, fades_in: bool) -> bool:
+        """The upper item's opacity ramps over the overlap (in at its head, out at its tail),
+        sampled at frame centres like a transition on a cut; the lower item stays opaque."""
+        _, upper = self.document.project.timeline.find(upper_id)
+        start, stop = frames.start - upper.start - 0.5, frames.stop - upper.start - 0.5
+        ramp = Curve.ramp(start, stop, 0.0, 1.0) if fades_in else Curve.ramp(start, stop, 1.0, 0.0)
+        return self.document.perform("Cross-dissolve over the overlap",
+                                     lambda p: transition_edits.set_opacity(p, upper_id, ramp))
 
     def _add_keeping_duration(self, item_id: str, transition: Transition) -> None:
         _, item = self.document.project.timeline.find(item_id)

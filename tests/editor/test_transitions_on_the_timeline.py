@@ -181,3 +181,23 @@ def test_opacity_keyframes_change_the_export_and_the_hold_curve_does_not(window,
     assert faded[0] <= 2 and np.abs(faded - expected).max() <= 2.0
     window.document.undo_stack.undo()
     assert window.project.timeline.find("A")[1].opacity.is_default
+
+
+def test_cross_dissolve_over_an_overlap_on_two_tracks(window, qtbot, tmp_path):
+    """B moved to a second track so that it overlaps A by 8 frames: its menu offers the
+    dissolve (an opacity ramp on B) and the AI blend; the export dissolves A into B."""
+    project = window.project
+    window.document.perform("Add track", lambda p: edits.add_track(p, "video", "V2", index=1, track_id="v2"))
+    window.document.perform("Move", lambda p: edits.move(p, "B", 16, "v2"))
+    view = window.timeline.view
+    view.select_ids(["B"])
+    texts = right_click_and_choose(window, qtbot, view.mapFromScene(view.graphics["B"].sceneBoundingRect().center()),
+                                   "Cross-dissolve over the overlap")
+    assert "Blend with AI…" in texts
+    qtbot.waitUntil(lambda: not project.timeline.find("B")[1].opacity.is_default)
+    assert project.timeline.find("A")[1].opacity.is_default and project.timeline.find("B")[1].curve.is_default
+    frames = np.arange(14, 26)
+    p = np.clip((frames - 16 + 0.5) / 8, 0.0, 1.0)
+    p[frames < 16] = 0.0
+    exported = levels(project, tmp_path / "overlap.mp4", frames)
+    assert np.abs(exported - (DARK * (1 - p) + LIGHT * p)).max() <= 2.0

@@ -134,3 +134,23 @@ def test_old_curves_that_changed_the_picture_become_opacity(tmp_path):
     text = (tmp_path / "new.kinora").read_text()
     assert f'"schema":"Clip.{CURRENT["Clip"]}"' in text and f'"schema":"Still.{CURRENT["Still"]}"' in text
     assert load_project(tmp_path / "new.kinora").timeline == loaded.timeline
+
+
+def test_otio_export_puts_a_dissolve_on_the_cut_and_kinora_reads_it_back(tmp_path):
+    import opentimelineio as otio
+
+    from engine.model.otio_io import export_otio, import_otio
+
+    project, _ = two_clips_at_a_cut(tmp_path)
+    transition_edits.add_transition(project, "B", Transition("dissolve", 9))
+    timeline, _ = export_otio(project, tmp_path / "cut.otio")
+    video = next(t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video and len(t))
+    kinds = [type(child).__name__ for child in video]
+    assert kinds == ["Clip", "Transition", "Clip"]
+    dissolve = video[1]
+    assert dissolve.transition_type == otio.schema.TransitionTypes.SMPTE_Dissolve
+    assert (dissolve.in_offset.value, dissolve.out_offset.value) == (4, 5)  # 9 frames centred on the cut
+    back, warnings = import_otio(tmp_path / "cut.otio")
+    tracks = back.timeline.tracks_of("video")
+    assert len(tracks) == 1 and [item.id for item in tracks[0].items] == ["A", "B"]  # no A/B roll
+    assert tracks[0].items[1].transition_in == Transition("dissolve", 9)
