@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QPushBu
 
 from editor.document import Document
 from engine.model import transition_edits
-from engine.model.transitions import KIND_NAMES, WIPE_DIRECTIONS, Transition, parse_color
+from engine.model.transition import KIND_NAMES, WIPE_DIRECTIONS, Transition, parse_color
 
 NO_TRANSITION = "None (cut)"
 

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import QGraphicsItem, QMenu, QWidget
 from engine.model import transition_edits, transitions
 from engine.model.curves import Curve
 from engine.model.items import Clip, Still
-from engine.model.transitions import Transition, TransitionSpan
+from engine.model.transition import Transition
+from engine.model.transitions import TransitionSpan
 
 CUT_PIXELS = 8  # how close to a cut a right-click must be to offer transitions there
 HANDLE_PIXELS = 6
@@ -71,10 +72,15 @@ class TransitionGraphic(QGraphicsItem):
         painter.setPen(QPen(QColor(255, 255, 255) if selected else QColor(230, 230, 240, 200), 2 if selected else 1))
         painter.setBrush(QBrush(QColor(90, 110, 170, 200)))
         painter.drawRect(device)
+        if device.width() > 90 and device.height() > 12:  # room for its name
+            painter.setPen(QColor(255, 255, 255))
+            painter.drawText(device.adjusted(6, 0, -6, 0), Qt.AlignmentFlag.AlignCenter, self.span.transition.title)
+        else:
+            painter.setPen(QPen(QColor(255, 255, 255, 150), 1))
+            painter.drawLine(device.bottomLeft(), device.topRight())  # the usual sign of a transition
+            if self.span.transition.kind != "wipe":
+                painter.drawLine(device.topLeft(), device.bottomRight())
         painter.setPen(QPen(QColor(255, 255, 255, 150), 1))
-        painter.drawLine(device.bottomLeft(), device.topRight())  # the usual sign of a transition
-        if self.span.transition.kind != "wipe":
-            painter.drawLine(device.topLeft(), device.bottomRight())
         painter.setBrush(QBrush(QColor(255, 255, 255)))
         for x in (device.left(), device.right() - 3):  # the duration handles
             painter.drawRect(QRectF(x, device.top(), 3, device.height()))

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.model.transitions import Transition, parse_color
+from engine.model.transition import Transition, parse_color
 
 
 def premultiplied(pixels: np.ndarray, y0: int, x0: int, opacity: float, width: int, height: int) -> np.ndarray:

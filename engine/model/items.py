@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from engine.model.curves import Curve
-from engine.model.transitions import Transition
+from engine.model.transition import Transition
 from engine.time import FrameRange, FrameRate
 
 MEDIA_KINDS = ("video", "image", "audio")

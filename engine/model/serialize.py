@@ -40,7 +40,7 @@ from engine.model.items import (
 )
 from engine.model.opacity_upgrade import clip_2_to_3, still_1_to_2
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Timeline, Track
-from engine.model.transitions import Transition
+from engine.model.transition import Transition
 from engine.time import FrameRange, FrameRate
 from engine.version import kinora_version
 

@@ -11,7 +11,7 @@ from engine.model.curves import Curve
 from engine.model.edits import Edit, ReplaceItem, apply
 from engine.model.items import Clip, Item, Still, label
 from engine.model.project import Project, Track
-from engine.model.transitions import Transition
+from engine.model.transition import Transition
 
 
 def set_opacity(project: Project, item_id: str, opacity: Curve) -> Edit:

@@ -13,70 +13,18 @@ past its end and the incoming one starts early: both draw on the handles of thei
 handles the media has; if a later trim takes them away the last (or first) frame available is
 held. A still has unlimited handles.
 
-This module holds the record and the frame arithmetic; engine/media/transition_mix.py mixes
+engine/model/transition.py holds the record; this module the frame arithmetic; engine/media/transition_mix.py mixes
 the pictures and engine/model/transition_edits.py changes transitions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
+from engine.model.items import Clip, Still
+from engine.model.project import Project, Track
+from engine.model.transition import Transition
 from engine.time import FrameRange
-
-if TYPE_CHECKING:
-    from engine.model.items import Clip, Still
-    from engine.model.project import Project, Track
-
-TRANSITION_KINDS = ("dissolve", "dip", "wipe")
-KIND_NAMES = {"dissolve": "Cross-dissolve", "dip": "Dip to colour", "wipe": "Wipe"}
-# Which way the wipe's edge travels: "right" uncovers the incoming picture from the left edge.
-WIPE_DIRECTIONS = ("right", "left", "down", "up")
-DEFAULT_DURATION = 24
-
-
-@dataclass(frozen=True, slots=True)
-class Transition:
-    kind: str = "dissolve"
-    duration: int = DEFAULT_DURATION  # frames, centred on the cut
-    color: str = "#000000"  # what a dip passes through, "#rrggbb"
-    direction: str = "right"  # for a wipe
-    extra: Mapping = field(default_factory=lambda: MappingProxyType({}))
-
-    def __post_init__(self) -> None:
-        if self.kind not in TRANSITION_KINDS:
-            raise ValueError(f"unknown transition {self.kind!r}; use one of {', '.join(TRANSITION_KINDS)}")
-        if self.direction not in WIPE_DIRECTIONS:
-            raise ValueError(f"unknown wipe direction {self.direction!r}; use one of {', '.join(WIPE_DIRECTIONS)}")
-        if self.duration < 1:
-            raise ValueError(f"a transition lasts at least one frame, not {self.duration}")
-        parse_color(self.color)
-
-    @property
-    def frames_before_cut(self) -> int:
-        return self.duration // 2
-
-    @property
-    def frames_after_cut(self) -> int:
-        return self.duration - self.duration // 2
-
-    @property
-    def title(self) -> str:
-        if self.kind == "dip":
-            return {"#000000": "Dip to black", "#ffffff": "Dip to white"}.get(self.color.lower(), "Dip to colour")
-        return KIND_NAMES[self.kind]
-
-
-def parse_color(text: str) -> tuple[int, int, int]:
-    """(r, g, b) of "#rrggbb"; ValueError naming the text otherwise."""
-    if not (isinstance(text, str) and len(text) == 7 and text[0] == "#"):
-        raise ValueError(f"colour {text!r} should look like #rrggbb")
-    try:
-        return int(text[1:3], 16), int(text[3:5], 16), int(text[5:7], 16)
-    except ValueError:
-        raise ValueError(f"colour {text!r} should look like #rrggbb") from None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from engine.model.curves import Curve
 from engine.model.items import Clip, MediaRef
 from engine.model.project import new_project
 from engine.model.serialize import load_project, project_to_dict
-from engine.model.transitions import Transition
+from engine.model.transition import Transition
 from engine.time import FrameRange, FrameRate
 from tests.media.media_factory import write_video
 

@@ -13,7 +13,7 @@ from engine.model.curves import Curve, Keyframe
 from engine.model.items import Clip, MediaRef, Still
 from engine.model.project import new_project
 from engine.model.serialize import CURRENT, load_project, project_to_dict, save_project
-from engine.model.transitions import Transition
+from engine.model.transition import Transition
 from engine.time import FrameRange, FrameRate
 
 
