@@ -28,7 +28,7 @@ import numpy as np
 from engine.errors import MediaError
 from engine.media.decode import VideoReader
 from engine.media.stills import load_image
-from engine.media.transition_mix import as_layer, mix, premultiplied
+from engine.media.transition_mix import as_layer, mix, mix_opaque, premultiplied
 from engine.model import transitions
 from engine.model.items import Clip, Still
 from engine.model.project import Project
@@ -136,11 +136,14 @@ class Compositor:
     def _transition_layer(self, project: Project, span: TransitionSpan, frame: int, width: int, height: int,
                           offline_placeholder: bool) -> np.ndarray:
         """Both items of the cut at `frame` (each on its handles, with its own opacity), mixed."""
-        canvases = []
+        placed = []
         for item in (span.outgoing, span.incoming):
             shown = transitions.source_frame(project, item, frame)
-            pixels, y0, x0 = self._layer(project, item, shown, width, height, offline_placeholder)
-            canvases.append(premultiplied(pixels, y0, x0, opacity_at(item, frame), width, height))
+            placed.append((*self._layer(project, item, shown, width, height, offline_placeholder),
+                           opacity_at(item, frame)))
+        if all(p.shape == (height, width, 3) and opacity >= 1.0 for p, _, _, opacity in placed):
+            return mix_opaque(placed[0][0], placed[1][0], span.transition, span.progress(frame))
+        canvases = [premultiplied(pixels, y0, x0, opacity, width, height) for pixels, y0, x0, opacity in placed]
         return as_layer(mix(canvases[0], canvases[1], span.transition, span.progress(frame)))
 
     def _layer(self, project: Project, item, frame: int, width: int, height: int,

@@ -107,3 +107,28 @@ def test_an_old_project_with_a_crossfade_renders_as_before(greys, tmp_path):
     weights = Curve.ramp(0, 10, 0.0, 1.0).evaluate(np.arange(-2, 12))
     expected = DARK + (LIGHT - DARK) * weights  # the old compositor's crossfade of B over A
     assert np.abs(np.array(levels) - expected).max() <= 2.0
+
+
+@pytest.mark.parametrize("transition", [Transition("dissolve"), Transition("dip", color="#ff8010"),
+                                        *(Transition("wipe", direction=d) for d in ("right", "left", "down", "up"))])
+def test_the_fast_opaque_mix_equals_the_general_one(transition):
+    from engine.media.transition_mix import as_layer, mix, mix_opaque, premultiplied
+
+    rng = np.random.default_rng(3)
+    a, b = (rng.integers(0, 256, (H, W, 3), np.uint8) for _ in range(2))
+    for progress in (0.1, 0.4, 0.5, 0.8):
+        general = as_layer(mix(premultiplied(a, 0, 0, 1.0, W, H), premultiplied(b, 0, 0, 1.0, W, H), transition,
+                               progress))
+        assert np.abs(general.astype(int) - mix_opaque(a, b, transition, progress).astype(int)).max() <= 1
+
+
+def test_a_letterboxed_dissolve_keeps_its_borders_transparent(tmp_path):
+    from engine.media.transition_mix import as_layer, mix, premultiplied
+
+    narrow = np.full((H, W // 2, 3), 200, np.uint8)
+    full = np.full((H, W, 3), 100, np.uint8)
+    layer = as_layer(mix(premultiplied(narrow, 0, W // 4, 1.0, W, H), premultiplied(full, 0, 0, 1.0, W, H),
+                         Transition("dissolve"), 0.25))
+    assert layer.shape == (H, W, 4)
+    assert layer[0, 0].tolist() == [100, 100, 100, round(0.25 * 255)]  # only B covers the border, a quarter
+    assert layer[0, W // 2].tolist() == [175, 175, 175, 255]  # 0.75 * 200 + 0.25 * 100
