@@ -43,6 +43,7 @@ class TransitionGraphic(QGraphicsItem):
         self.layer = layer
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(5)
+        self.setAcceptHoverEvents(True)
         self._drag: tuple[str, object] | None = None  # (edge, merge key)
         self.place(span, top, height)
 
@@ -95,6 +96,10 @@ class TransitionGraphic(QGraphicsItem):
         if local >= width - HANDLE_PIXELS:
             return "end"
         return None
+
+    def hoverMoveEvent(self, event) -> None:
+        edge = self.edge_at(event.scenePos().x())
+        self.setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.PointingHandCursor)
 
     def mousePressEvent(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
