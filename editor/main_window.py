@@ -118,6 +118,8 @@ class MainWindow(QMainWindow):
         view.contextMenuRequested.connect(self._on_view_contextMenuRequested)
         view.transitions.ai_blend = lambda a, b: self.clip_tools.blend(  # "Blend with AI…" on a cut
             self.project, self.project.timeline.find(a)[1], self.project.timeline.find(b)[1])
+        self.inspector.picture.editOpacityRequested.connect(lambda: (  # the Inspector's opacity "Edit…"
+            self.curves.kind.setCurrentIndex(self.curves.kind.findData("opacity")), self.curves_dock.raise_()))
         self.document.changed.connect(self._on_document_changed)
         self.document.editFailed.connect(lambda message: self.statusBar().showMessage(message, 6000))
         self.creation_bar.submitted.connect(self.submit_request)

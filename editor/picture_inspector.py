@@ -7,16 +7,29 @@ from __future__ import annotations
 
 import dataclasses
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
 
 from editor.document import Document
 from engine.model import transition_edits
+from engine.model.curves import Curve
 from engine.model.transition import KIND_NAMES, WIPE_DIRECTIONS, Transition, parse_color
 
 NO_TRANSITION = "None (cut)"
 
 
 class PictureSection(QWidget):
+    editOpacityRequested = Signal()  # "Edit…": show the opacity in the Curves panel
+
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
         self.document = document
@@ -26,6 +39,21 @@ class PictureSection(QWidget):
         form.setContentsMargins(0, 0, 0, 0)
         self.opacity = QLabel()
         self.opacity.setWordWrap(True)
+        fades = QWidget()
+        fade_row = QHBoxLayout(fades)
+        fade_row.setContentsMargins(0, 0, 0, 0)
+        self.fade_buttons = {}
+        for name, tip in (("Fade in", "The picture fades in over its first second (at most half of it)"),
+                          ("Fade out", "The picture fades out over its last second (at most half of it)"),
+                          ("Full", "Fully shown on every frame"), ("Edit…", "Draw the opacity in the Curves panel")):
+            button = QPushButton(name)
+            button.setToolTip(tip)
+            fade_row.addWidget(button)
+            self.fade_buttons[name] = button
+        self.fade_buttons["Fade in"].clicked.connect(lambda: self._set_fade(True))
+        self.fade_buttons["Fade out"].clicked.connect(lambda: self._set_fade(False))
+        self.fade_buttons["Full"].clicked.connect(lambda: self._set_opacity("Full opacity", Curve()))
+        self.fade_buttons["Edit…"].clicked.connect(self.editOpacityRequested)
         self.kind = QComboBox()
         self.kind.addItem(NO_TRANSITION, None)
         for kind, name in KIND_NAMES.items():
@@ -40,7 +68,7 @@ class PictureSection(QWidget):
         self.direction.addItems(WIPE_DIRECTIONS)
         self.remove = QPushButton("Remove transition")
         self.rows = {}
-        for label, widget in (("Opacity", self.opacity), ("Transition in", self.kind), ("Duration", self.duration),
+        for label, widget in (("Opacity", self.opacity), ("", fades), ("Transition in", self.kind), ("Duration", self.duration),
                               ("Colour", self.color), ("Wipe towards", self.direction), ("", self.remove)):
             form.addRow(label, widget)
             self.rows[widget] = form
@@ -103,6 +131,26 @@ class PictureSection(QWidget):
             found = self._current()
             if found is not None:
                 self.show_item(found)
+
+    def _set_fade(self, fade_in: bool) -> None:
+        item = self._current()
+        if item is None:
+            return
+        length = item.range.duration
+        # a second, but at most half the item, so a fade in and a fade out fit together
+        ramp = max(1, min((length - 1) // 2, round(float(self.document.project.rate.fps))))
+        curve = item.opacity
+        if fade_in:
+            kept = tuple(k for k in curve.keyframes if k.frame > ramp)  # a fade out at the end stays
+            curve = Curve(kept).with_point(0, 0.0).with_point(ramp, 1.0)
+        else:
+            kept = tuple(k for k in curve.keyframes if k.frame < length - 1 - ramp)
+            curve = Curve(kept).with_point(length - 1 - ramp, 1.0).with_point(length - 1, 0.0)
+        self._set_opacity("Fade in" if fade_in else "Fade out", curve)
+
+    def _set_opacity(self, text: str, curve: Curve) -> None:
+        item_id = self.item_id
+        self.document.perform(text, lambda p: transition_edits.set_opacity(p, item_id, curve))
 
     def _on_remove_clicked(self) -> None:
         item_id = self.item_id

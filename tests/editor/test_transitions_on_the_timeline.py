@@ -201,3 +201,20 @@ def test_cross_dissolve_over_an_overlap_on_two_tracks(window, qtbot, tmp_path):
     p[frames < 16] = 0.0
     exported = levels(project, tmp_path / "overlap.mp4", frames)
     assert np.abs(exported - (DARK * (1 - p) + LIGHT * p)).max() <= 2.0
+
+
+def test_inspector_fades_the_picture_and_opens_the_opacity_curve(window, qtbot):
+    view = window.timeline.view
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.mapFromScene(view.graphics["A"].sceneBoundingRect().center()))
+    section = window.inspector.picture
+    QTest.mouseClick(section.fade_buttons["Fade in"], Qt.MouseButton.LeftButton)
+    QTest.mouseClick(section.fade_buttons["Fade out"], Qt.MouseButton.LeftButton)
+    clip = window.project.timeline.find("A")[1]
+    values = clip.opacity.evaluate(np.array([0.0, 12.0, 23.0]))
+    assert values.tolist() == [0.0, 1.0, 0.0] and clip.curve.is_default  # 24 frames: half of it each way
+    assert clip.opacity.evaluate(np.array([11.5]))[0] == pytest.approx(1.0)
+    QTest.mouseClick(section.fade_buttons["Edit…"], Qt.MouseButton.LeftButton)
+    assert window.curves.field == "opacity" and window.curves.item_id == "A"
+    QTest.mouseClick(section.fade_buttons["Full"], Qt.MouseButton.LeftButton)
+    assert window.project.timeline.find("A")[1].opacity.is_default
