@@ -28,7 +28,7 @@ import numpy as np
 from engine.errors import MediaError
 from engine.media.decode import VideoReader
 from engine.media.stills import load_image
-from engine.media.transition_mix import as_layer, mix, mix_opaque, premultiplied
+from engine.media.transition_mix import as_layer, mix, mix_opaque, mix_rects, premultiplied
 from engine.model import transitions
 from engine.model.items import Clip, Still
 from engine.model.project import Project
@@ -143,6 +143,8 @@ class Compositor:
                            opacity_at(item, frame)))
         if all(p.shape == (height, width, 3) and opacity >= 1.0 for p, _, _, opacity in placed):
             return mix_opaque(placed[0][0], placed[1][0], span.transition, span.progress(frame))
+        if all(p.shape[2] == 3 for p, _, _, _ in placed):  # opaque pictures, letterboxed or faded
+            return mix_rects(placed, span.transition, span.progress(frame), width, height)
         canvases = [premultiplied(pixels, y0, x0, opacity, width, height) for pixels, y0, x0, opacity in placed]
         return as_layer(mix(canvases[0], canvases[1], span.transition, span.progress(frame)))
 

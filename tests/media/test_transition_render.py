@@ -132,3 +132,22 @@ def test_a_letterboxed_dissolve_keeps_its_borders_transparent(tmp_path):
     assert layer.shape == (H, W, 4)
     assert layer[0, 0].tolist() == [100, 100, 100, round(0.25 * 255)]  # only B covers the border, a quarter
     assert layer[0, W // 2].tolist() == [175, 175, 175, 255]  # 0.75 * 200 + 0.25 * 100
+
+
+@pytest.mark.parametrize("transition", [Transition("dissolve"), Transition("dip", color="#ff8010"),
+                                        Transition("wipe", direction="left"), Transition("wipe", direction="down")])
+def test_the_rectangle_mix_of_letterboxed_pictures_equals_the_general_one(transition):
+    from engine.media.transition_mix import as_layer, mix, mix_rects, premultiplied
+
+    rng = np.random.default_rng(4)
+    a = rng.integers(0, 256, (H, W // 2, 3), np.uint8)  # pillarboxed
+    b = rng.integers(0, 256, (H // 2, W, 3), np.uint8)  # letterboxed
+    placed = [(a, 0, W // 4, 0.8), (b, H // 4, 0, 0.6)]
+    for progress in (0.1, 0.4, 0.5, 0.8):
+        general = as_layer(mix(*(premultiplied(p, y, x, o, W, H) for p, y, x, o in placed), transition, progress))
+        fast = mix_rects(placed, transition, progress, W, H)
+        if general.shape[2] == 3:  # every pixel opaque (the middle of a dip)
+            general = np.dstack([general, np.full((H, W), 255, np.uint8)])
+        covered = general[..., 3] > 2  # colour is meaningless where a pixel is (almost) transparent
+        assert np.abs(general[..., 3].astype(int) - fast[..., 3]).max() <= 1
+        assert np.abs(general[covered].astype(int) - fast[covered].astype(int)).max() <= 1
