@@ -129,7 +129,7 @@ class PictureSection(QWidget):
             item_id = item.id
             self.document.perform("Edit transition", lambda p: transition_edits.add_transition(p, item_id, wanted))
             found = self._current()
-            if found is not None:
+            if found is not None:  # what the edit made (shortened to the handles), or, when refused, what was
                 self.show_item(found)
 
     def _set_fade(self, fade_in: bool) -> None:

@@ -218,3 +218,17 @@ def test_inspector_fades_the_picture_and_opens_the_opacity_curve(window, qtbot):
     assert window.curves.field == "opacity" and window.curves.item_id == "A"
     QTest.mouseClick(section.fade_buttons["Full"], Qt.MouseButton.LeftButton)
     assert window.project.timeline.find("A")[1].opacity.is_default
+
+
+def test_the_inspector_refuses_a_transition_where_there_is_no_cut(window, qtbot):
+    window.document.perform("Move", lambda p: edits.move(p, "B", 30))  # a gap before B
+    view = window.timeline.view
+    QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
+                     view.mapFromScene(view.graphics["B"].sceneBoundingRect().center()))
+    section = window.inspector.picture
+    messages = []
+    window.document.editFailed.connect(messages.append)
+    section.kind.setCurrentIndex(section.kind.findData("dissolve"))
+    assert incoming(window).transition_in is None
+    assert section.kind.currentData() is None  # the field shows what the model holds
+    assert "does not start where another item ends" in messages[0]
