@@ -571,6 +571,8 @@ def _clip_1_to_2(d: dict) -> dict:
     return d
 
 
+# Clip.3 and Still.2 add "opacity" apart from the influence curve; the rule that keeps an old
+# project's look is in engine/model/opacity_upgrade.py.
 upgrade("Clip", 2)(clip_2_to_3)
 upgrade("Still", 1)(still_1_to_2)
 
