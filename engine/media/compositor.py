@@ -14,8 +14,8 @@ weight w and per-pixel alpha a, the item covers what is below with w * a
 keyframes therefore crossfade. The influence curve is not used here: it only tells the model
 how strongly to hold frames. A transition on a cut (engine/model/transitions.py) draws both
 items of the cut mixed into one layer (engine/media/transition_mix.py). Text blocks are
-prompts for the generator and are never drawn. Below every layer is black (or transparent with alpha=True,
-for ProRes 4444 exports). Pixels are square: the project's pixel aspect is not applied here.
+prompts for the generator and are never drawn. Below every layer is black (or transparent
+with alpha=True, for ProRes 4444 exports). Pixels are square: the project's pixel aspect is not applied here.
 """
 
 from __future__ import annotations
