@@ -174,6 +174,9 @@ class MainWindow(QMainWindow):
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        add_dissolve = timeline_menu.addAction("Add Cross-&Dissolve at Playhead")  # editor/timeline/transitions.py
+        add_dissolve.setShortcut(QKeySequence("Ctrl+D"))
+        add_dissolve.triggered.connect(lambda: self.timeline.view.transitions.add_at_playhead())
         timeline_menu.addSeparator()
         self.navigation = NavigationActions(self.document, self.timeline.view, self.preview, self)
         for action in self.navigation.all():

@@ -18,6 +18,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QAction, QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QMenu, QWidget
 
+from engine.errors import EditError
 from engine.model import transition_edits, transitions
 from engine.model.curves import Curve
 from engine.model.items import Clip, Still
@@ -174,6 +175,22 @@ class TransitionLayer:
         changed = dataclasses.replace(item.transition_in, duration=duration)
         self.document.perform("Transition duration",
                               lambda p: transition_edits.set_transition(p, item_id, changed), merge_key)
+
+    def add_at_playhead(self, transition: Transition = Transition()) -> bool:
+        """Put `transition` on the cut nearest the playhead, on the selected item's video track
+        (else the top video track with a cut), as Premiere's "apply default transition" does."""
+        project, view = self.document.project, self.view
+        selected = [project.timeline.find(i)[0] for i in view.selected_ids()]
+        candidates = [t for t in selected if t.kind == "video"] or project.timeline.tracks_of("video")
+        for track in candidates:
+            try:
+                item = transition_edits.incoming_at_cut(project, track.id, view.playhead)
+            except EditError:
+                continue
+            return self.add(item.id, transition)
+        self.document.editFailed.emit("no cut between two touching clips on a video track; move one clip "
+                                      "against another to put a transition between them")
+        return False
 
     def remove(self, item_id: str) -> bool:
         return self.document.perform("Remove transition", lambda p: transition_edits.set_transition(p, item_id, None))

@@ -20,6 +20,7 @@ from engine.media.export import RenderSettings, export
 from engine.model import edits
 from engine.model.items import Clip, MediaRef
 from engine.model.project import new_project
+from engine.model.transition import Transition
 from engine.time import FrameRange, FrameRate
 from tests.media.media_factory import write_video
 
@@ -232,3 +233,11 @@ def test_the_inspector_refuses_a_transition_where_there_is_no_cut(window, qtbot)
     assert incoming(window).transition_in is None
     assert section.kind.currentData() is None  # the field shows what the model holds
     assert "does not start where another item ends" in messages[0]
+
+
+def test_ctrl_d_adds_a_cross_dissolve_on_the_cut_nearest_the_playhead(window, qtbot):
+    window.timeline.view.set_playhead(20)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    QTest.keyClick(window, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    assert incoming(window).transition_in == Transition("dissolve", 24)
