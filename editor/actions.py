@@ -64,6 +64,8 @@ class TimelineActions:
                 (lambda q, i=i: edits.split(q, i, frame)) for i in ids]))
 
     def delete_selected(self) -> None:
+        if self.view.transitions.remove_selected():  # a selected transition, not the clip it sits on
+            return
         ids = self.view.selected_ids()
         if ids:
             self.document.perform("Delete", lambda p: edits.together(p, [(lambda q, i=i: edits.remove(q, i)) for i in ids]))

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidg
 from editor.document import Document
 from editor.prompt_assist import PromptHint, assist
 from editor.inspector_effects import EffectsInspector
+from editor.picture_inspector import PictureSection
 from engine.model import edits
 from engine.model.items import Clip, Still, TextBlock
 
@@ -46,6 +47,8 @@ class Inspector(QWidget):
             self.form.addRow(label, widget)
         self.effects = EffectsInspector(document, self)  # title, transform and speed panels
         self.form.addRow(self.effects)
+        self.picture = PictureSection(document)  # opacity and the transition in (editor/picture_inspector.py)
+        self.form.addRow(self.picture)
         document.changed.connect(self.refresh)
         self.refresh()
 
@@ -91,6 +94,9 @@ class Inspector(QWidget):
         for row, visible in ((2, isinstance(item, Clip)), (3, is_picture), (4, is_picture), (5, bool(generation)),
                              (6, isinstance(item, TextBlock)), (7, isinstance(item, TextBlock))):
             self.form.setRowVisible(row, visible)
+        self.form.setRowVisible(self.picture, is_picture and track.kind == "video")
+        if is_picture and track.kind == "video":
+            self.picture.show_item(item)
         if isinstance(item, TextBlock):
             if not self.text.hasFocus():
                 self.text.setText(item.text)

@@ -117,6 +117,10 @@ class MainWindow(QMainWindow):
         view.status.connect(self.statusBar().showMessage)
         view.problems.connect(lambda problems: self._show_problem("\n\n".join(problems)))
         view.contextMenuRequested.connect(self._on_view_contextMenuRequested)
+        view.transitions.ai_blend = lambda a, b: self.clip_tools.blend(  # "Blend with AI…" on a cut
+            self.project, self.project.timeline.find(a)[1], self.project.timeline.find(b)[1])
+        self.inspector.picture.editOpacityRequested.connect(lambda: (  # the Inspector's opacity "Edit…"
+            self.curves.kind.setCurrentIndex(self.curves.kind.findData("opacity")), self.curves_dock.raise_()))
         self.document.changed.connect(self._on_document_changed)
         self.document.editFailed.connect(lambda message: self.statusBar().showMessage(message, 6000))
         self.creation_bar.submitted.connect(self.submit_request)
@@ -185,6 +189,9 @@ class MainWindow(QMainWindow):
         timeline_menu = self.menuBar().addMenu("&Timeline")
         for action in (a.split, a.mark_in, a.mark_out, None, a.zoom_in, a.zoom_out, a.snapping):
             timeline_menu.addSeparator() if action is None else timeline_menu.addAction(action)
+        add_dissolve = timeline_menu.addAction("Add Cross-&Dissolve at Playhead")  # editor/timeline/transitions.py
+        add_dissolve.setShortcut(QKeySequence("Ctrl+D"))
+        add_dissolve.triggered.connect(lambda: self.timeline.view.transitions.add_at_playhead())
         timeline_menu.addSeparator()
         self.navigation = NavigationActions(self.document, self.timeline.view, self.preview, self)
         for action in self.navigation.all():
@@ -418,6 +425,7 @@ class MainWindow(QMainWindow):
 
     def _on_view_contextMenuRequested(self, global_pos) -> None:
         menu = self.clip_tools.menu(self.project, self._selected_clips())
+        menu = self.timeline.view.transitions.add_overlap_entries(menu, self.timeline.view.selected_ids(), self)
         if menu is not None:
             menu.exec(global_pos)
 

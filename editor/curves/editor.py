@@ -1,4 +1,5 @@
-"""The influence-curve editor: draw how strongly a clip holds its frames, with the mouse.
+"""The curve editor: draw how strongly a clip holds its frames for the model (its influence),
+or its opacity in the picture, with the mouse; a choice at the top says which.
 
 Click on empty space to add a point, drag a point to move it, right-click a point to delete
 it; preset buttons replace the whole curve. The x axis is the item's own frames (0 = its
@@ -16,11 +17,13 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QComboBox, QGridLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from editor.document import Document
-from engine.model import edits
+from engine.model import edits, transition_edits
 from engine.model.curves import INTERPOLATIONS, PRESET_NAMES, Curve, Keyframe, preset
 from engine.model.items import Clip, Still
 
 PICK_PIXELS = 10
+# What the editor can show: (choice text, item field, y-axis label)
+CURVE_KINDS = (("Hold strength (for the model)", "curve", "influence"), ("Opacity (picture)", "opacity", "opacity"))
 _drag_serial = itertools.count()
 
 
@@ -84,6 +87,12 @@ class CurveEditor(QWidget):
         self.plot.addItem(self.points)
         self.title = QLabel("Select a clip or still to edit its influence curve")
         self.title.setWordWrap(True)
+        self.kind = QComboBox()
+        for text, field, _ in CURVE_KINDS:
+            self.kind.addItem(text, field)
+        self.kind.setToolTip("Hold strength tells the model how strongly to keep the frames; opacity is how much "
+                             "of the picture shows in the classic composite and the export")
+        self.kind.currentIndexChanged.connect(self.refresh)
         self.interp = QComboBox()
         self.interp.addItems(INTERPOLATIONS)
         self.interp.setToolTip("Shape of the segments new points start: linear, smooth (ease) or hold")
@@ -102,6 +111,7 @@ class CurveEditor(QWidget):
         hint.setWordWrap(True)  # a narrow dock wraps the hint instead of being held wide by it
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.kind)
         layout.addWidget(self.title)
         layout.addLayout(presets)
         layout.addWidget(self.plot, 1)
@@ -124,7 +134,16 @@ class CurveEditor(QWidget):
             return None
         return item if isinstance(item, (Clip, Still)) else None
 
+    @property
+    def field(self) -> str:
+        """"curve" (hold strength) or "opacity": which of the item's curves is shown and edited."""
+        return self.kind.currentData()
+
+    def shown(self, item: Clip | Still) -> Curve:
+        return getattr(item, self.field)
+
     def refresh(self) -> None:
+        self.plot.setLabel("left", CURVE_KINDS[self.kind.currentIndex()][2])
         item = self.current()
         enabled = item is not None
         for button in self.preset_buttons.values():
@@ -136,11 +155,12 @@ class CurveEditor(QWidget):
             return
         length = item.range.duration
         frames = np.linspace(0, max(length - 1, 1), min(max(length, 2), 400))
-        self.line.setData(frames, item.curve.evaluate(frames))
-        keys = item.curve.keyframes
+        self.line.setData(frames, self.shown(item).evaluate(frames))
+        keys = self.shown(item).keyframes
         self.points.setData([k.frame for k in keys], [k.value for k in keys])
         self.viewbox.setRange(xRange=(0, max(length - 1, 1)), yRange=(0, 1), padding=0.04)
-        self.title.setText(f"Influence of {item.name or 'the selected item'} over its {length} frames")
+        what = "Influence" if self.field == "curve" else "Opacity"
+        self.title.setText(f"{what} of {item.name or 'the selected item'} over its {length} frames")
 
     # --- editing ---------------------------------------------------------------------------------
 
@@ -150,7 +170,7 @@ class CurveEditor(QWidget):
         if item is None:
             return None
         best, best_distance = None, PICK_PIXELS
-        for key in item.curve.keyframes:
+        for key in self.shown(item).keyframes:
             at = viewbox.mapFromView(QPointF(key.frame, key.value))
             distance = ((at.x() - pos.x()) ** 2 + (at.y() - pos.y()) ** 2) ** 0.5
             if distance <= best_distance:
@@ -159,7 +179,11 @@ class CurveEditor(QWidget):
 
     def _set_curve(self, text: str, curve: Curve, merge_key: object = None) -> None:
         item_id = self.item_id
-        self.document.perform(text, lambda p: edits.set_curve(p, item_id, curve), merge_key)
+        if self.field == "opacity":
+            self.document.perform(text.replace("Curve", "Opacity").replace("curve", "opacity"),
+                                  lambda p: transition_edits.set_opacity(p, item_id, curve), merge_key)
+        else:
+            self.document.perform(text, lambda p: edits.set_curve(p, item_id, curve), merge_key)
 
     def _clamped(self, frame: float, value: float) -> tuple[float, float]:
         item = self.current()
@@ -170,7 +194,7 @@ class CurveEditor(QWidget):
         if item is None:
             return
         frame, value = self._clamped(frame, value)
-        curve = item.curve
+        curve = self.shown(item)
         if not curve.keyframes:  # the default flat 1.0 is implicit; make it explicit at both ends first
             last = item.range.duration - 1
             curve = Curve((Keyframe(0, 1.0), Keyframe(last, 1.0))) if last > 0 else Curve((Keyframe(0, 1.0),))
@@ -181,10 +205,10 @@ class CurveEditor(QWidget):
         if item is None:
             return old_frame
         frame, value = self._clamped(frame, value)
-        old = next((k for k in item.curve.keyframes if k.frame == old_frame), None)
+        old = next((k for k in self.shown(item).keyframes if k.frame == old_frame), None)
         if old is None:
             return old_frame
-        others = [k for k in item.curve.keyframes if k.frame != old_frame]
+        others = [k for k in self.shown(item).keyframes if k.frame != old_frame]
         if any(k.frame == frame for k in others):  # never drag a point onto another one
             return old_frame
         self._set_curve("Move curve point", Curve((*others, Keyframe(frame, value, old.interp))), merge_key)
@@ -193,7 +217,7 @@ class CurveEditor(QWidget):
     def remove_point(self, frame: float) -> None:
         item = self.current()
         if item is not None:
-            self._set_curve("Delete curve point", item.curve.without_point(frame))
+            self._set_curve("Delete curve point", self.shown(item).without_point(frame))
 
     def apply_preset(self, name: str) -> None:
         item = self.current()

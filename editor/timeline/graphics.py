@@ -1,5 +1,6 @@
 """How a timeline item looks: a rounded block with its name, a thumbnail, and for pictures
-the influence curve (top of the block is 1, bottom is 0)."""
+the influence curve (top of the block is 1, bottom is 0) and, when it is not flat 1, the
+opacity (dashed)."""
 
 from __future__ import annotations
 
@@ -113,20 +114,25 @@ class ItemGraphic(QGraphicsItem):
         return self._title_cache[1]
 
     def _paint_curve(self, painter: QPainter, rect: QRectF) -> None:
-        """The influence curve: sampled once per item in unit coordinates (x and value in
+        """The influence curve (and a non-flat opacity): sampled once per item in unit coordinates (x and value in
         0..1) and scaled to the block, so zooming costs no re-sampling."""
         if self._curve_cache is None:
             samples = max(2, min(self.item.range.duration, 48))  # a sketch; the Curves panel has the detail
-            values = self.item.curve.evaluate(np.linspace(0, self.item.range.duration - 1, samples))
-            xs = np.linspace(0.0, 1.0, samples)
-            self._curve_cache = QPolygonF(list(map(QPointF, xs.tolist(), (1.0 - values).tolist())))
+            at = np.linspace(0, self.item.range.duration - 1, samples)
+            xs = np.linspace(0.0, 1.0, samples).tolist()
+            shown = [(_CURVE_PEN, self.item.curve)]
+            if not self.item.opacity.is_default:
+                shown.append((_OPACITY_PEN, self.item.opacity))
+            self._curve_cache = [(pen, QPolygonF(list(map(QPointF, xs, (1.0 - curve.evaluate(at)).tolist()))))
+                                 for pen, curve in shown]
         painter.save()
         painter.translate(rect.left(), rect.top() + 16)
         painter.scale(rect.width(), max(rect.height() - 20, 1.0))
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        painter.setPen(_CURVE_PEN)
         painter.setBrush(Qt.BrushStyle.NoBrush)
-        painter.drawPolyline(self._curve_cache)
+        for pen, polygon in self._curve_cache:
+            painter.setPen(pen)
+            painter.drawPolyline(polygon)
         painter.restore()
 
 
@@ -135,3 +141,5 @@ _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(8.5)
 _CURVE_PEN = QPen(QColor(255, 230, 120, 220), 1.3)
 _CURVE_PEN.setCosmetic(True)  # the same width however the unit curve is scaled
+_OPACITY_PEN = QPen(QColor(235, 240, 255, 220), 1.3, Qt.PenStyle.DashLine)
+_OPACITY_PEN.setCosmetic(True)

@@ -23,6 +23,7 @@ from editor.timeline.drop import MEDIA_MIME, drop_files
 from editor.timeline.graphics import ItemGraphic
 from editor.timeline.snapping import snap_frame
 from editor.timeline.track_height import track_height
+from editor.timeline.transitions import TransitionLayer
 from engine.model import edits
 from engine.model.items import Item, TextBlock, new_id
 from engine.model.project import Project, Track
@@ -82,6 +83,7 @@ class TimelineView(QGraphicsView):
         self.thumbnails = None  # engine.media.thumbnails.ThumbnailService, set by the window
         self.recipe_for = lambda path: None  # path -> the library's record of a generated file
         self._lanes: list = []
+        self.transitions = TransitionLayer(self)  # transitions drawn on their cuts (editor/timeline/transitions.py)
         self._drag: _Drag | None = None
         self._editor: QLineEdit | None = None
         self.drop_frame: int | None = None  # where a file dragged over the view would start (snapped)
@@ -158,6 +160,7 @@ class TimelineView(QGraphicsView):
                         self._request_thumbnail(graphic)
         for item_id in [i for i in self.graphics if i not in seen]:
             scene.removeItem(self.graphics.pop(item_id))
+        self.transitions.sync(rows)
         total_height = rows[-1][1] + rows[-1][2] if rows else 0
         scene.setSceneRect(QRectF(0, 0, width, total_height + 40))
         self.ruler.update()
@@ -234,7 +237,8 @@ class TimelineView(QGraphicsView):
             self.playheadChanged.emit(frame)
 
     def _on_scene_selectionChanged(self) -> None:
-        self.selectionChangedIds.emit(self.selected_ids())
+        transition = self.transitions.selected()  # a selected transition shows the item it is stored on
+        self.selectionChangedIds.emit(self.selected_ids() or ([transition.item_id] if transition else []))
 
     # --- snapping -----------------------------------------------------------------------------
 
@@ -270,6 +274,9 @@ class TimelineView(QGraphicsView):
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self._commit_text_editor()
+        if event.button() == Qt.MouseButton.LeftButton and self.transitions.graphic_at(event.position().toPoint()):
+            super().mousePressEvent(event)  # the transition takes the click (select, drag its duration)
+            return
         graphic = self._graphic_at(event.position().toPoint())
         if event.button() == Qt.MouseButton.RightButton and graphic is not None:
             # Right-clicking an item of the selection keeps the whole selection for the context
@@ -358,6 +365,10 @@ class TimelineView(QGraphicsView):
         super().mouseReleaseEvent(event)
 
     def contextMenuEvent(self, event) -> None:
+        menu = self.transitions.menu_at(event.pos(), self)
+        if menu is not None:
+            menu.exec(event.globalPos())
+            return
         graphic = self._graphic_at(event.pos())
         if graphic is None:
             return super().contextMenuEvent(event)

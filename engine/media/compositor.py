@@ -8,13 +8,16 @@ top). Each item is placed on the project canvas by its fit mode, read from
 - "fill": scaled to cover the canvas, centred, the overflow cropped;
 - "crop": not scaled, centred (cropped when larger, bordered when smaller).
 
-An item's influence curve is its opacity weight: with weight w and per-pixel alpha a, the
-item covers what is below with w * a (out = w*a*top + (1 - w*a)*below). Two clips on
-different tracks with crossing curves therefore crossfade. Text blocks are prompts for the
-generator and are never drawn; titles are drawn (engine/media/text.py) with their fades as
-their weight. A clip's speed and an item's transform apply after the fit mode
-(engine/media/effects.py). Below every layer is black (or transparent with alpha=True,
-for ProRes 4444 exports). Pixels are square: the project's pixel aspect is not applied here.
+An item's opacity (Clip.opacity / Still.opacity keyframes, default 1) is its weight: with
+weight w and per-pixel alpha a, the item covers what is below with w * a
+(out = w*a*top + (1 - w*a)*below). Two clips on different tracks with crossing opacity
+keyframes therefore crossfade. The influence curve is not used here: it only tells the model
+how strongly to hold frames. A transition on a cut (engine/model/transitions.py) draws both
+items of the cut mixed into one layer (engine/media/transition_mix.py). Text blocks are
+prompts for the generator and are never drawn; titles are drawn (engine/media/text.py) with
+their fades as their weight. A clip's speed and an item's transform apply after the fit mode
+(engine/media/effects.py). Below every layer is black (or transparent with alpha=True, for
+ProRes 4444 exports). Pixels are square: the project's pixel aspect is not applied here.
 """
 
 from __future__ import annotations
@@ -29,9 +32,12 @@ from engine.media.decode import VideoReader
 from engine.media.effects import overlay, retimed_picture, transformed_layer
 from engine.media.stills import load_image
 from engine.media.text import title_layer
+from engine.media.transition_mix import as_layer, mix, mix_opaque, mix_rects, premultiplied
+from engine.model import transitions
 from engine.model.items import Clip, Still
 from engine.model.project import Project
 from engine.model.titles import Title
+from engine.model.transitions import TransitionSpan
 from engine.time import FrameRate
 
 FIT_MODES = ("fit", "fill", "crop")
@@ -48,11 +54,21 @@ def fit_mode(item) -> str:
     return mode
 
 
-def visible_items(project: Project, frame: int, titles: bool = False):
-    """(item, influence) of each picture showing at `frame`, top track first; with `titles`,
-    also (title, fade weight) of the titles showing."""
+def opacity_at(item: Clip | Still, frame: int) -> float:
+    """The item's opacity at timeline frame `frame` (its influence curve plays no part)."""
+    return float(item.opacity.evaluate(frame - item.start))
+
+
+def visible_pictures(project: Project, frame: int, titles: bool = False):
+    """(item or TransitionSpan, weight) of each picture showing at `frame`, top track first; with
+    `titles`, also (title, fade weight) of the titles showing. A transition's weight is 1: the
+    items' opacities are inside its mixed layer."""
     for track in project.timeline.tracks:
         if track.kind != "video" or track.hidden:
+            continue
+        span = transitions.span_at(track, frame)
+        if span is not None:
+            yield span, 1.0
             continue
         item = track.item_at(frame)
         if titles and isinstance(item, Title):
@@ -62,9 +78,19 @@ def visible_items(project: Project, frame: int, titles: bool = False):
             continue
         if not isinstance(item, (Clip, Still)):
             continue
-        weight = float(item.curve.evaluate(frame - item.start))
+        weight = opacity_at(item, frame)
         if weight > 0.0:
             yield item, weight
+
+
+def visible_items(project: Project, frame: int, titles: bool = False):
+    """(item, opacity) of each picture showing at `frame`, top track first; during a
+    transition, the item the frame belongs to."""
+    for picture, weight in visible_pictures(project, frame, titles):
+        if isinstance(picture, TransitionSpan):
+            yield picture.item_at(frame), weight
+        else:
+            yield picture, weight
 
 
 class Compositor:
@@ -89,13 +115,17 @@ class Compositor:
         width, height = project.settings.width, project.settings.height
         layers = []  # top first: (pixels, y0, x0, weight)
         partial = False  # a title or a transformed picture: blended where it lies (effects.overlay)
-        for item, weight in visible_items(project, frame, titles=True):
+        for item, weight in visible_pictures(project, frame, titles=True):
             if isinstance(item, Title):
                 layers.append((*title_layer(item, width, height), weight))
                 partial = True
                 continue
-            partial = partial or not item.transform.is_identity
-            layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
+            if isinstance(item, TransitionSpan):
+                layers.append((self._transition_layer(project, item, frame, width, height, offline_placeholder),
+                               0, 0, weight))
+            else:
+                partial = partial or not item.transform.is_identity
+                layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
             pixels, y0, x0, _ = layers[-1]
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
                 break  # fully covers everything below: nothing further down can show
@@ -108,7 +138,7 @@ class Compositor:
         file's picture: the top visible item is an opaque video clip at full weight, at the
         project size and unrotated. None otherwise. Export hands such pictures to the encoder
         unchanged, skipping two colour conversions that would only add rounding."""
-        for item, weight in visible_items(project, frame, titles=True):
+        for item, weight in visible_pictures(project, frame, titles=True):
             if not isinstance(item, Clip) or item.speed != 1.0 or item.reverse or not item.transform.is_identity:
                 return None
             ref = project.media.get(item.media_id)
@@ -151,6 +181,55 @@ class Compositor:
             return np.full((height, width, 3), OFFLINE_COLOR, np.uint8), 0, 0
         if not item.transform.is_identity:
             return transformed_layer(pixels, width, height, mode, item.transform.values_at(frame - item.start))
+        if key is not None and key in self._placed:
+            self._placed.move_to_end(key)
+            return self._placed[key]
+        placed = place(pixels, width, height, mode)
+        if key is not None:
+            self._placed[key] = placed
+            while len(self._placed) > STILLS_KEPT:
+                self._placed.popitem(last=False)
+        return placed
+
+    def _transition_layer(self, project: Project, span: TransitionSpan, frame: int, width: int, height: int,
+                          offline_placeholder: bool) -> np.ndarray:
+        """Both items of the cut at `frame` (each on its handles, with its own opacity), mixed."""
+        placed = []
+        for item in (span.outgoing, span.incoming):
+            shown = transitions.source_frame(project, item, frame)
+            placed.append((*self._layer(project, item, shown, width, height, offline_placeholder),
+                           opacity_at(item, frame)))
+        if all(p.shape == (height, width, 3) and opacity >= 1.0 for p, _, _, opacity in placed):
+            return mix_opaque(placed[0][0], placed[1][0], span.transition, span.progress(frame))
+        if all(p.shape[2] == 3 for p, _, _, _ in placed):  # opaque pictures, letterboxed or faded
+            return mix_rects(placed, span.transition, span.progress(frame), width, height)
+        canvases = [premultiplied(pixels, y0, x0, opacity, width, height) for pixels, y0, x0, opacity in placed]
+        return as_layer(mix(canvases[0], canvases[1], span.transition, span.progress(frame)))
+
+    def _layer(self, project: Project, item, frame: int, width: int, height: int,
+               offline_placeholder: bool) -> tuple[np.ndarray, int, int]:
+        mode = fit_mode(item)
+        try:
+            ref = project.media.get(item.media_id)
+            if ref is None:
+                raise MediaError(f"item {item.id[:8]} refers to media {item.media_id[:8]} that is not in the "
+                                 "project's media bin; remove the item or re-import its file")
+            if ref.kind == "video":
+                reader = self._reader(ref.path, project.settings.rate)
+                local = frame - item.start
+                source = item.source_range.start + local if isinstance(item, Clip) else 0
+                pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)
+                key = None
+            elif ref.kind == "image":
+                pixels = self._still(ref.path)
+                key = (ref.path, mode, width, height)
+            else:
+                raise MediaError(f"{ref.path}: is audio and cannot be shown on a video track; "
+                                 "move it to an audio track")
+        except MediaError:
+            if not offline_placeholder:
+                raise
+            return np.full((height, width, 3), OFFLINE_COLOR, np.uint8), 0, 0
         if key is not None and key in self._placed:
             self._placed.move_to_end(key)
             return self._placed[key]

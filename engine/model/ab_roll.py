@@ -3,7 +3,8 @@ how a clip from another editor becomes a Kinora item.
 
 Another editor's dissolve between clips A and B on one track becomes A on the track and B on
 a companion track, each running into the other's time by the dissolve's handles, with crossing
-linear influence curves over the overlap (A 1 -> 0, B 0 -> 1, summing to 1 on every frame).
+linear influence curves over the overlap (A 1 -> 0, B 0 -> 1, summing to 1 on every frame), and the
+same ramps as their opacity, so the picture dissolves as it did in the other editor.
 This module holds the frame arithmetic of both directions; engine/model/otio_io.py does the
 OpenTimelineIO side.
 """
@@ -58,10 +59,10 @@ class RollPiece:
         if self.kind == "clip":
             source = FrameRange(self.source_start - self.lead_in, self.source_start - self.lead_in + length)
             return Clip(id="", start=start, media_id=self.media_id, source_range=source, curve=self.crossfade(),
-                        name=self.name)
+                        name=self.name, opacity=self.crossfade())
         if self.kind == "still":
             return Still(id="", start=start, duration=length, media_id=self.media_id, curve=self.crossfade(),
-                         name=self.name)
+                         name=self.name, opacity=self.crossfade())
         return TextBlock(id="", start=start, duration=length, text=self.text, negative=self.negative)
 
     def restored(self, made: Item, stored: Item, exported_name: str) -> Item:
@@ -71,15 +72,16 @@ class RollPiece:
         if isinstance(made, TextBlock):
             return replace(stored, start=made.start, duration=made.duration, text=made.text, negative=made.negative)
         if made.range == stored.range and (not isinstance(made, Clip) or made.source_range == stored.source_range):
-            curve = stored.curve
+            curve, opacity = stored.curve, stored.opacity
         elif self.fade_in or self.fade_out:
-            curve = made.curve
+            curve, opacity = made.curve, made.opacity
         elif isinstance(made, Clip):
-            curve = stored.curve.shifted(stored.source_range.start - made.source_range.start)
+            shift = stored.source_range.start - made.source_range.start
+            curve, opacity = stored.curve.shifted(shift), stored.opacity.shifted(shift)
         else:
-            curve = stored.curve
+            curve, opacity = stored.curve, stored.opacity
         name = stored.name if self.name == exported_name else self.name
-        changes = {"start": made.start, "media_id": made.media_id, "curve": curve, "name": name}
+        changes = {"start": made.start, "media_id": made.media_id, "curve": curve, "opacity": opacity, "name": name}
         if isinstance(made, Clip):
             changes["source_range"] = made.source_range
         else:

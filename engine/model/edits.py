@@ -266,10 +266,11 @@ def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
         kept = (FrameRange(source.start, source.stop - source_delta) if item.reverse  # its left edge is the source's end
                 else FrameRange(source.start + source_delta, source.stop))
         trimmed = dataclasses.replace(item, start=new_start, curve=item.curve.shifted(-delta), source_range=kept,
-                                      transform=item.transform.shifted(-delta))
+                                      transform=item.transform.shifted(-delta), opacity=item.opacity.shifted(-delta))
     elif isinstance(item, Still):
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta,
-                                      curve=item.curve.shifted(-delta), transform=item.transform.shifted(-delta))
+                                      curve=item.curve.shifted(-delta), transform=item.transform.shifted(-delta),
+                                      opacity=item.opacity.shifted(-delta))
     else:
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta)
     return apply(project, ReplaceItem(trimmed))
@@ -309,11 +310,13 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
             left_source, right_source = right_source, left_source
         left = dataclasses.replace(item, source_range=left_source)
         right = dataclasses.replace(item, id=right_id, start=frame, curve=item.curve.shifted(-offset),
-                                    source_range=right_source, transform=item.transform.shifted(-offset))
+                                    source_range=right_source, transform=item.transform.shifted(-offset),
+                                    opacity=item.opacity.shifted(-offset), transition_in=None)
     elif isinstance(item, Still):
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset,
-                                    curve=item.curve.shifted(-offset), transform=item.transform.shifted(-offset))
+                                    curve=item.curve.shifted(-offset), transform=item.transform.shifted(-offset),
+                                    opacity=item.opacity.shifted(-offset), transition_in=None)
     else:
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset)

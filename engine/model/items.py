@@ -16,6 +16,7 @@ from types import MappingProxyType
 from engine.model.curves import Curve
 from engine.model.titles import Title
 from engine.model.transform import IDENTITY, Transform, check_speed, timeline_length
+from engine.model.transition import Transition
 from engine.time import FrameRange, FrameRate
 
 MEDIA_KINDS = ("video", "image", "audio")
@@ -65,8 +66,9 @@ class MediaRef:
 
 @dataclass(frozen=True, slots=True)
 class Clip:
-    """A range of a video or audio file, placed at `start`. `source_range` counts project
-    frames from the beginning of the media. `generation` is the recipe when Kinora made it;
+    """A range of a video or audio file, placed at `start`. `curve` (influence) is how strongly
+    the model holds its frames; `opacity` how much of it the classic composite shows.
+    `source_range` counts project frames from the beginning of the media. `generation` is the recipe when Kinora made it;
     `takes` lists the variations generated with it, which the user can switch between, and
     `take_recipes` each take's own recipe by media id (takes differ at least in their seed), so
     switching a take (edits.switch_take) brings its recipe with it into `generation`."""
@@ -89,6 +91,8 @@ class Clip:
     def __post_init__(self) -> None:
         if self.speed != 1.0:
             object.__setattr__(self, "speed", check_speed(self.speed))
+    opacity: Curve = Curve()  # the picture's opacity in the classic composite; `curve` is for the model
+    transition_in: Transition | None = None  # on the cut where this item starts (engine/model/transitions.py)
 
     @property
     def duration(self) -> int:
@@ -114,6 +118,8 @@ class Still:
     name: str = ""
     extra: Mapping = no_extra()
     transform: Transform = IDENTITY  # engine/model/transform.py
+    opacity: Curve = Curve()
+    transition_in: Transition | None = None
 
     @property
     def range(self) -> FrameRange:

@@ -23,6 +23,8 @@ Mapping.
   original), A runs on by the out_offset, B starts earlier by the in_offset, and the overlap
   gets crossing linear influence curves. Export folds companions back into one otio track with
   SMPTE dissolves when that re-imports exactly; otherwise they go out separately, with a warning.
+- A Kinora transition on a cut (transitions.py) goes out as an otio Transition between the two
+  clips (SMPTE_Dissolve for a cross-dissolve, Custom for a dip or wipe); see otio_cuts.py.
 - A still's picture is the same at any source frame, so Kinora has no source start for it; the
   one its otio clip names is kept in Still.extra (STILL_SOURCE_START_KEY) and written back.
 - Timeline markers are markers on the otio stack. Markers found on otio tracks, clips or gaps
@@ -53,6 +55,7 @@ from engine.model import serialize
 from engine.model.ab_roll import PARTNER_KEY, RollPiece, assign_lanes, companion_groups, plan_dissolves
 from engine.model.edits import check_item_kind
 from engine.model.items import Item, Marker, MediaRef, Still, TextBlock, frozen_mapping, new_id
+from engine.model.otio_cuts import cut_transition_kept, cut_transition_to_otio
 from engine.model.otio_files import (
     METADATA_KEY,
     as_timeline,
@@ -498,6 +501,8 @@ class _Importer:
             lead, tail = self._frame(in_seconds), self._frame(out_seconds)
             if lead + tail == 0:
                 continue  # a zero-length transition is a plain cut
+            if cut_transition_kept(entry, after):
+                continue  # Kinora's own transition on a cut: the incoming item's Kinora data carries it
             at = after.start if isinstance(after, RollPiece) else before.stop if isinstance(before, RollPiece) else None
             where = (f"track '{track_name}': transition '{entry.name or entry.transition_type}'"
                      + (f" at {self.rate.timecode(at)}" if at is not None else ""))
@@ -698,6 +703,10 @@ class _Exporter:
             if start > at:
                 otio_track.append(otio.schema.Gap(source_range=_time_range(0, start - at, self.rate)))
             otio_track.append(self._clip(item, start, stop))
+            if len(lanes) == 1 and i not in dissolves and i + 1 < len(items):
+                cut = cut_transition_to_otio(lanes[0], items[i + 1], self.rate)
+                if cut is not None:
+                    otio_track.append(cut)
             if i in dissolves:
                 lead, tail = dissolves[i]
                 otio_track.append(otio.schema.Transition(

@@ -47,9 +47,11 @@ from engine.model.items import (
     frozen_mapping,
     recipe_of_unknown_take,
 )
+from engine.model.opacity_upgrade import clip_2_to_3, still_1_to_2
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Timeline, Track
 from engine.model.titles import Title
 from engine.model.transform import IDENTITY
+from engine.model.transition import Transition
 from engine.time import FrameRange, FrameRate
 from engine.version import kinora_version
 
@@ -63,8 +65,8 @@ MAX_MEDIA_FRAMES = 2**40
 SUFFIX = ".kinora"
 
 CURRENT: dict[str, int] = {
-    "Project": 1, "Settings": 1, "Media": 1, "Timeline": 1, "Track": 1, "Clip": 2, "Still": 1,
-    "Text": 1, "Marker": 1, "Generation": 1, "Title": 1,
+    "Project": 1, "Settings": 1, "Media": 1, "Timeline": 1, "Track": 1, "Clip": 3, "Still": 2,
+    "Text": 1, "Marker": 1, "Generation": 1, "Title": 1, "Transition": 1,
 }
 Upgrade = Callable[[dict], dict]
 UPGRADES: dict[tuple[str, int], Upgrade] = {}
@@ -297,8 +299,9 @@ _MEDIA_KEYS = frozenset({"schema", "id", "path", "abs_path", "kind", "num_frames
 _TIMELINE_KEYS = frozenset({"schema", "tracks", "markers"})
 _TRACK_KEYS = frozenset({"schema", "id", "kind", "name", "items", "muted", "locked", "hidden"})
 _CLIP_KEYS = frozenset({"schema", "id", "start", "media", "source", "curve", "gain_db", "name", "generation",
-                        "takes", "take_recipes"})
-_STILL_KEYS = frozenset({"schema", "id", "start", "duration", "media", "curve", "name"})
+                        "takes", "take_recipes", "opacity", "transition_in"})
+_STILL_KEYS = frozenset({"schema", "id", "start", "duration", "media", "curve", "name", "opacity", "transition_in"})
+_TRANSITION_KEYS = frozenset({"schema", "kind", "duration", "color", "direction"})
 _TEXT_KEYS = frozenset({"schema", "id", "start", "duration", "text", "negative"})
 _MARKER_KEYS = frozenset({"schema", "range", "name", "color", "note"})
 _GENERATION_KEYS = frozenset({"schema", "model", "aspect", "resolution", "duration_frames", "variations", "steps",
@@ -470,21 +473,23 @@ class _ItemReader:
         if not (type(item_id) is str and type(start) is int and type(media) is str and type(source) is list
                 and len(source) == 2 and type(source[0]) is int and type(source[1]) is int and source[0] <= source[1]
                 and (type(gain) is int and -1e9 < gain < 1e9 or type(gain) is float and math.isfinite(gain)) and type(name) is str
-                and generation is None and "takes" not in d and "take_recipes" not in d):
+                and generation is None and "takes" not in d and "take_recipes" not in d and "transition_in" not in d):
             return None
-        curve = self._curve(d.get("curve"))
-        if curve is None:
+        curve, opacity = self._curve(d.get("curve")), self._curve(d.get("opacity"))
+        if curve is None or opacity is None:
             return None
-        return Clip(item_id, start, media, FrameRange(source[0], source[1]), curve, float(gain), name)
+        return Clip(item_id, start, media, FrameRange(source[0], source[1]), curve, float(gain), name, opacity=opacity)
 
     def _fast_still(self, d: dict) -> Still | None:
         item_id, start, duration, media, name = d.get("id"), d.get("start"), d.get("duration"), d.get("media"), \
             d.get("name", "")
         if not (type(item_id) is str and type(start) is int and type(duration) is int and type(media) is str
-                and type(name) is str):
+                and type(name) is str and "transition_in" not in d):
             return None
-        curve = self._curve(d.get("curve"))
-        return None if curve is None else Still(item_id, start, duration, media, curve, name)
+        curve, opacity = self._curve(d.get("curve")), self._curve(d.get("opacity"))
+        if curve is None or opacity is None:
+            return None
+        return Still(item_id, start, duration, media, curve, name, opacity=opacity)
 
     def _fast_text(self, d: dict) -> TextBlock | None:
         item_id, start, duration, text, negative = d.get("id"), d.get("start"), d.get("duration"), d.get("text"), \
@@ -537,12 +542,16 @@ def _item(raw: Any, where: str) -> Item:
                     name=_get(d, "name", str, where, ""),
                     generation=None if generation is None else frozen_mapping(generation),
                     takes=_takes(d.get("takes", []), where), take_recipes=_take_recipes(d.get("take_recipes", {}), where),
-                    extra=_extra(d, _CLIP_KEYS | EFFECT_KEYS, where), **_effects(d, where))
+                    extra=_extra(d, _CLIP_KEYS | EFFECT_KEYS, where), **_effects(d, where),
+                    opacity=_curve(d.get("opacity"), where, "opacity"),
+                    transition_in=_transition(d.get("transition_in"), where))
     if type_name == "Still":
         return Still(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
                      duration=_get(d, "duration", int, where), media_id=_get(d, "media", str, where),
                      curve=_curve(d.get("curve"), where), name=_get(d, "name", str, where, ""),
-                     extra=_extra(d, _STILL_KEYS | {"transform"}, where), **_effects(d, where, speed=False))
+                     extra=_extra(d, _STILL_KEYS | {"transform"}, where), **_effects(d, where, speed=False),
+                     opacity=_curve(d.get("opacity"), where, "opacity"),
+                     transition_in=_transition(d.get("transition_in"), where))
     if type_name == "Title":
         try:
             return Title(**title_fields(d), extra=_extra(d, TITLE_KEYS, where))
@@ -598,11 +607,36 @@ def _clip_1_to_2(d: dict) -> dict:
     return d
 
 
-def _curve(value: Any, where: str) -> Curve:
+# Clip.3 and Still.2 add "opacity" apart from the influence curve; the rule that keeps an old
+# project's look is in engine/model/opacity_upgrade.py.
+upgrade("Clip", 2)(clip_2_to_3)
+upgrade("Still", 1)(still_1_to_2)
+
+
+def _transition(value: Any, where: str) -> Transition | None:
+    if value is None:
+        return None
+    d = _upgraded(value, "Transition", f"{where}.transition_in")
+    try:
+        _check_frame(_get(d, "duration", int, where), where, "transition_in.duration")
+        return Transition(kind=_get(d, "kind", str, where), duration=_get(d, "duration", int, where),
+                          color=_get(d, "color", str, where, "#000000"),
+                          direction=_get(d, "direction", str, where, "right"),
+                          extra=_extra(d, _TRANSITION_KEYS, where))
+    except ValueError as error:
+        raise _Bad(f"{where}.transition_in", str(error)) from None
+
+
+def transition_to_dict(transition: Transition) -> dict:
+    return {**transition.extra, "schema": _schema("Transition"), "kind": transition.kind,
+            "duration": transition.duration, "color": transition.color, "direction": transition.direction}
+
+
+def _curve(value: Any, where: str, field: str = "curve") -> Curve:
     if value is None:
         return Curve()
     if not isinstance(value, list):
-        raise _Bad(where, "field \"curve\" should be a list of [frame, value, interpolation]")
+        raise _Bad(where, f"field \"{field}\" should be a list of [frame, value, interpolation]")
     keyframes = []
     for point in value:
         if (not isinstance(point, list) or len(point) != 3 or isinstance(point[0], bool) or isinstance(point[1], bool)
@@ -719,7 +753,7 @@ def item_to_dict(item: Item) -> dict:
             d["speed"] = item.speed
         if item.reverse:
             d["reverse"] = True
-        return d
+        return _with_picture_fields(d, item)
     if isinstance(item, Still):
         d = {**item.extra, "schema": _schema("Still"), "id": item.id, "start": item.start, "duration": item.duration,
              "media": item.media_id}
@@ -729,11 +763,19 @@ def item_to_dict(item: Item) -> dict:
             d["name"] = item.name
         if item.transform is not IDENTITY and not item.transform.is_identity:
             d["transform"] = transform_to_dict(item.transform)
-        return d
+        return _with_picture_fields(d, item)
     if isinstance(item, Title):
         return title_to_dict(item, _schema("Title"))
     return {**item.extra, "schema": _schema("Text"), "id": item.id, "start": item.start, "duration": item.duration,
             "text": item.text, "negative": item.negative}
+
+
+def _with_picture_fields(d: dict, item: Clip | Still) -> dict:
+    if item.opacity.keyframes:
+        d["opacity"] = curve_to_list(item.opacity)
+    if item.transition_in is not None:
+        d["transition_in"] = transition_to_dict(item.transition_in)
+    return d
 
 
 def item_from_dict(data: Any) -> Item:

@@ -1,4 +1,4 @@
-"""The classic compositor: placement, layering, alpha and influence-curve crossfades."""
+"""The classic compositor: placement, layering, alpha and opacity crossfades."""
 
 from __future__ import annotations
 
@@ -69,14 +69,17 @@ def test_alpha_and_influence_weights_mix(tmp_path):
     a = 128 / 255
     expected = np.array([200 * (1 - a), 100 * a + 200 * (1 - a), 200 * (1 - a)])
     assert np.abs(out[10, 10] - expected).max() <= 1
-    # Influence 0.25 on an opaque layer: 25 % of it over 75 % of what is below.
+    # Opacity 0.25 on an opaque layer: 25 % of it over 75 % of what is below.
     green = image_ref("g", solid_png(tmp_path / "g.png", (0, 255, 0), size=(80, 60)))
-    top = Track("t", "video", items=(Still("a", 0, 10, "g", curve=Curve.flat(0.25)),))
+    top = Track("t", "video", items=(Still("a", 0, 10, "g", opacity=Curve.flat(0.25)),))
     out = render_frame(project_of([top, bottom], [white, green]), 0)
     assert np.abs(out[5, 5] - np.array([150, 0.25 * 255 + 150, 150])).max() <= 1
+    # An influence curve of 0.25 is for the model only: the picture stays fully green.
+    top = Track("t", "video", items=(Still("a", 0, 10, "g", curve=Curve.flat(0.25)),))
+    assert render_frame(project_of([top, bottom], [white, green]), 0)[5, 5].tolist() == [0, 255, 0]
 
 
-def test_crossfade_between_overlapping_clips_follows_the_curves(tmp_path):
+def test_crossfade_between_overlapping_clips_follows_the_opacity(tmp_path):
     path_a = write_video(tmp_path / "a.mp4", [np.full((60, 80, 3), 40, np.uint8)] * 30, rate=24,
                          options={"crf": "0"}, pix_fmt="yuv444p")
     path_b = write_video(tmp_path / "b.mp4", [np.full((60, 80, 3), 220, np.uint8)] * 30, rate=24,
@@ -85,7 +88,7 @@ def test_crossfade_between_overlapping_clips_follows_the_curves(tmp_path):
             MediaRef("b", str(path_b), "video", 30, FrameRate(24), 80, 60)]
     # Clip b on top starts at 10 and fades in over its first 10 frames, over clip a.
     fade_in = Curve.ramp(0, 10, 0.0, 1.0)
-    top = Track("t", "video", items=(Clip("cb", 10, "b", FrameRange(0, 20), curve=fade_in),))
+    top = Track("t", "video", items=(Clip("cb", 10, "b", FrameRange(0, 20), opacity=fade_in),))
     bottom = Track("b", "video", items=(Clip("ca", 0, "a", FrameRange(0, 20)),))
     project = project_of([top, bottom], refs)
     levels = [float(render_frame(project, f)[30, 40].mean()) for f in range(8, 22)]

@@ -249,9 +249,11 @@ def test_unchanged_bt709_pictures_go_to_the_encoder_as_they_are(tmp_path):
     picture, reader = compositor.passthrough(project, 5)
     assert picture.format.name == "yuv420p" and reader.colorspace == 1
     # Anything that changes the picture takes the compositing path instead.
-    faded = one_clip_project(ref, source=FrameRange(0, 24), curve=Curve.flat(0.5))
+    faded = one_clip_project(ref, source=FrameRange(0, 24), opacity=Curve.flat(0.5))
+    held_loosely = one_clip_project(ref, source=FrameRange(0, 24), curve=Curve.flat(0.5))
     resized = one_clip_project(ref, source=FrameRange(0, 24), width=320, height=192)
     assert compositor.passthrough(faded, 5) is None and compositor.passthrough(resized, 5) is None
+    assert compositor.passthrough(held_loosely, 5) is not None  # the influence curve is not the picture
     out = tmp_path / "copy.mp4"
     export(project, out, RenderSettings(crf=4, preset="ultrafast"))
     with VideoReader(str(out), FrameRate(RATE)) as exported, VideoReader(str(source), FrameRate(RATE)) as original:

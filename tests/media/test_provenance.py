@@ -36,7 +36,7 @@ def mixed_project(tmp_path):
     edits.insert(project, v1, Clip("c1", 0, "s", FrameRange(0, 50)))
     recipe = {"model": "toyworld", "weights_hash": "ab12", "seed": 7, "prompt": "a red circle moving right"}
     edits.insert(project, v2, Clip("c2", 20, "g", FrameRange(0, 20), generation=recipe))
-    edits.insert(project, v2, Clip("c3", 50, "s", FrameRange(0, 6), curve=Curve((Keyframe(0, 0.0, "hold"),))))
+    edits.insert(project, v2, Clip("c3", 50, "s", FrameRange(0, 6), opacity=Curve((Keyframe(0, 0.0, "hold"),))))
     return project
 
 

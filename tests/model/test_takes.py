@@ -9,7 +9,7 @@ from engine.media.provenance import manifest, read_provenance
 from engine.model import edits
 from engine.model.items import Clip, MediaRef, frozen_mapping
 from engine.model.project import new_project
-from engine.model.serialize import load_project, save_project
+from engine.model.serialize import CURRENT, load_project, save_project
 from engine.time import FrameRange, FrameRate
 from tests.model.test_edits import snapshot
 
@@ -102,7 +102,7 @@ def test_a_clip_1_file_loads_with_a_recipe_for_every_take(tmp_path):
     edits.switch_take(loaded, "clip", "take3")
     assert shown(loaded).generation["seed"] is None  # unknown, not the other take's 101
     save_project(loaded, tmp_path / "upgraded.kinora")
-    assert '"schema":"Clip.2"' in (tmp_path / "upgraded.kinora").read_text()
+    assert f'"schema":"Clip.{CURRENT["Clip"]}"' in (tmp_path / "upgraded.kinora").read_text()
     assert load_project(tmp_path / "upgraded.kinora") == loaded
 
 
