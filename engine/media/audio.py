@@ -1,8 +1,9 @@
 """Timeline audio: each clip's sound decoded, resampled to one rate and layout, mixed.
 
 Which clips sound: clips on audio tracks, and clips on video tracks whose file has sound (a
-video clip carries its own audio), unless their track is muted. `Clip.gain_db` scales a clip;
-the mix is clipped to [-1, 1] only when it is encoded.
+video clip carries its own audio), unless their track is muted (a soloed track mutes the
+others). `Clip.gain_db` scales a clip, and its `fade_in` / `fade_out` frames ramp it linearly
+from and to silence at its edges; the mix is clipped to [-1, 1] only when it is encoded.
 
 Timeline frame f starts at sample round_half_up(f * sample_rate / rate), so audio and
 pictures share one clock; within a clip, sample s plays the media at source time
@@ -27,6 +28,28 @@ DEFAULT_CHANNELS = 2
 
 def sample_of_frame(frame: int, rate_fps: Fraction, sample_rate: int) -> int:
     return round_half_up(Fraction(frame) * sample_rate / rate_fps)
+
+
+def fade_envelope(clip: Clip, rate_fps: Fraction, sample_rate: int, lo: int, hi: int) -> np.ndarray | None:
+    """The clip's fade gain (0..1) for timeline samples lo..hi, or None where no fade reaches.
+    Fades longer than a trimmed clip are shortened to fit it, the fade-in first."""
+    fade_in = min(clip.fade_in, clip.range.duration)
+    fade_out = min(clip.fade_out, clip.range.duration - fade_in)
+    if not fade_in and not fade_out:
+        return None
+    clip_first = sample_of_frame(clip.start, rate_fps, sample_rate)
+    clip_last = sample_of_frame(clip.range.stop, rate_fps, sample_rate)
+    in_end = sample_of_frame(clip.start + fade_in, rate_fps, sample_rate)
+    out_start = sample_of_frame(clip.range.stop - fade_out, rate_fps, sample_rate)
+    if lo >= in_end and hi <= out_start:
+        return None
+    samples = np.arange(lo, hi, dtype=np.float64) + 0.5  # each sample's middle: a ramp never quite 0 or 1
+    envelope = np.ones(hi - lo, np.float64)
+    if in_end > clip_first:
+        envelope = np.minimum(envelope, (samples - clip_first) / (in_end - clip_first))
+    if clip_last > out_start:
+        envelope = np.minimum(envelope, (clip_last - samples) / (clip_last - out_start))
+    return np.clip(envelope, 0.0, 1.0).astype(np.float32)
 
 
 class AudioSource:
@@ -144,8 +167,9 @@ class AudioMixer:
                 continue
             source_s = Fraction(clip.source_range.start) / fps + Fraction(lo - clip_first, self.sample_rate)
             samples = self._source(self.project.media[clip.media_id].path).read(source_s, hi - lo)
-            gain = 10.0 ** (clip.gain_db / 20.0)
-            out[:, lo - first:hi - first] += samples * np.float32(gain)
+            gain = np.float32(10.0 ** (clip.gain_db / 20.0))
+            envelope = fade_envelope(clip, fps, self.sample_rate, lo, hi)
+            out[:, lo - first:hi - first] += samples * (gain if envelope is None else gain * envelope)
         return out
 
     def _source(self, path: str) -> AudioSource:

@@ -80,6 +80,8 @@ class Clip:
     takes: tuple[str, ...] = ()  # media ids of alternative takes (variations), the current one among them
     take_recipes: Mapping = no_extra()  # media id of a take -> its recipe (a read-only mapping)
     extra: Mapping = no_extra()
+    fade_in: int = 0  # frames of the sound ramping up from silence at the clip's start
+    fade_out: int = 0  # frames of the sound ramping down to silence at its end
 
     @property
     def duration(self) -> int:
