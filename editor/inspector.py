@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QWidget
 
+from editor.clip_sound_fields import ClipSoundFields
 from editor.document import Document
 from engine.model import edits
 from engine.model.items import Clip, Still, TextBlock
@@ -29,9 +30,10 @@ class Inspector(QWidget):
         self.negative = QLineEdit()
         self.negative.setPlaceholderText("what to avoid")
         self.negative.editingFinished.connect(self._on_text_editingFinished)
+        self.sound = ClipSoundFields(document)
         for label, widget in (("Item", self.kind), ("Timeline", self.place), ("Source", self.source),
                               ("Media", self.media), ("Influence", self.curve), ("Generated", self.recipe),
-                              ("Prompt", self.text), ("Negative", self.negative)):
+                              ("Prompt", self.text), ("Negative", self.negative), ("Sound", self.sound)):
             self.form.addRow(label, widget)
         document.changed.connect(self.refresh)
         self.refresh()
@@ -70,8 +72,10 @@ class Inspector(QWidget):
         self.recipe.setText(", ".join(f"{k}: {v}" for k, v in generation.items() if k in ("model", "seed", "prompt"))
                             if generation else "")
         for row, visible in ((2, isinstance(item, Clip)), (3, is_picture), (4, is_picture), (5, bool(generation)),
-                             (6, isinstance(item, TextBlock)), (7, isinstance(item, TextBlock))):
+                             (6, isinstance(item, TextBlock)), (7, isinstance(item, TextBlock)),
+                             (8, isinstance(item, Clip) and ref is not None and (ref.kind == "audio" or ref.has_audio))):
             self.form.setRowVisible(row, visible)
+        self.sound.show_clip(item if isinstance(item, Clip) else None)
         if isinstance(item, TextBlock):
             if not self.text.hasFocus():
                 self.text.setText(item.text)

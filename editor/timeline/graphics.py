@@ -1,5 +1,7 @@
 """How a timeline item looks: a rounded block with its name, a thumbnail, and for pictures
-the influence curve (top of the block is 1, bottom is 0)."""
+the influence curve (top of the block is 1, bottom is 0). Clips with sound show their
+waveform (scaled by the clip's gain and fades), the gain line and the fade handles at the top
+corners (editor/timeline/audio_handles.py drags them)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QPolyg
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from editor import style
+from editor.timeline.audio_handles import FADE_HANDLE_PIXELS, gain_fraction, sound_band
 from engine.model.items import Clip, Item, MediaRef, Still, TextBlock, label
 from engine.model.project import Track
 
@@ -21,6 +24,9 @@ class ItemGraphic(QGraphicsItem):
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.thumbnail: QPixmap | None = None
+        self.waveform = None  # engine.media.waveform.Waveform of the clip's file, once made
+        self.fps = None  # the project's frame rate (a Fraction), with the waveform
+        self._waveform_cache = None
         self.place(item, track, media, top, height, offline)
 
     def place(self, item: Item, track: Track, media: dict[str, MediaRef], top: float, height: float,
@@ -29,6 +35,9 @@ class ItemGraphic(QGraphicsItem):
         if not (getattr(self, "item", None) is item and getattr(self, "track", None) is track
                 and getattr(self, "offline", None) == offline):
             self.item, self.track, self.offline = item, track, offline
+            ref = media.get(getattr(item, "media_id", ""))
+            self.sounds = isinstance(item, Clip) and ref is not None and (ref.kind == "audio" or ref.has_audio)
+            self._waveform_cache = None
             self.title = item.text if isinstance(item, TextBlock) else label(item, media).strip("'")
             self.setToolTip(self.title)
             self._curve_cache = None
@@ -86,12 +95,16 @@ class ItemGraphic(QGraphicsItem):
             target = QRectF(rect.left() + 2, rect.top() + 16, min(self.thumbnail.width(), rect.width() - 4),
                             rect.height() - 18)
             painter.drawPixmap(target, self.thumbnail, QRectF(0, 0, target.width(), self.thumbnail.height()))
+        if self.sounds and self.waveform is not None:
+            self._paint_waveform(painter, sound_band(rect, self.track.kind))
         if rect.width() > 14:
             painter.setPen(style.TEXT)
             painter.setFont(_TITLE_FONT)
             text_rect = rect.adjusted(5, 2, -4, -2)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                              self._elided_title(painter, int(text_rect.width())))
+        if self.sounds:
+            self._paint_fades_and_gain(painter, rect, sound_band(rect, self.track.kind))
         if isinstance(self.item, (Clip, Still)) and self.track.kind == "video":
             self._paint_curve(painter, rect)
 
@@ -119,7 +132,89 @@ class ItemGraphic(QGraphicsItem):
         painter.restore()
 
 
+    # --- sound: waveform, gain line, fade handles ------------------------------------------------
+
+    def set_waveform(self, waveform, fps) -> None:
+        self.waveform, self.fps = waveform, fps
+        self._waveform_cache = None
+        self.update()
+
+    def _waveform_columns(self, width: int) -> np.ndarray | None:
+        """The clip's peaks reduced to `width` columns (the loudest in each), with its gain
+        and fades applied; cached for one width, so a repaint or scroll costs nothing and a
+        zoom one numpy pass over the clip's precomputed peaks."""
+        if self._waveform_cache is not None and self._waveform_cache[0] == width:
+            return self._waveform_cache[1]
+        clip, fps = self.item, float(self.fps)
+        start_s, stop_s = clip.source_range.start / fps, clip.source_range.stop / fps
+        peaks = self.waveform.peaks_between(start_s, stop_s)
+        expected = int(np.ceil((stop_s - start_s) * self.waveform.peaks_per_second))
+        if 0 < len(peaks) < expected:  # the sound ends before the clip does: silence after it
+            peaks = np.concatenate([peaks, np.zeros(expected - len(peaks), peaks.dtype)])
+        if len(peaks) == 0:
+            columns = None
+        else:
+            edges = np.linspace(0, len(peaks), width + 1).astype(np.int64)
+            edges = np.minimum(edges[:-1], len(peaks) - 1)
+            columns = np.maximum.reduceat(peaks, edges).astype(np.float32)
+            # empty buckets (more columns than peaks) repeat their neighbour: reduceat gives the
+            # value at the index, which is that neighbour's peak
+            xs = (np.arange(width) + 0.5) / width * clip.range.duration  # frames into the clip
+            envelope = np.ones(width, np.float32)
+            if clip.fade_in:
+                envelope = np.minimum(envelope, xs / clip.fade_in)
+            if clip.fade_out:
+                envelope = np.minimum(envelope, (clip.range.duration - xs) / clip.fade_out)
+            columns = np.clip(columns * envelope * np.float32(10 ** (clip.gain_db / 20)), 0.0, 1.0)
+        self._waveform_cache = (width, columns)
+        return columns
+
+    def _paint_waveform(self, painter: QPainter, band: QRectF) -> None:
+        if band.height() < 4 or band.width() < 3:
+            return
+        width = max(1, int(band.width()))
+        columns = self._waveform_columns(width)
+        if columns is None:
+            return
+        middle, half = band.center().y(), band.height() / 2
+        xs = band.left() + np.arange(width, dtype=np.float64) + 0.5
+        tops = middle - columns * half
+        bottoms = middle + columns * half
+        outline = QPolygonF(list(map(QPointF, np.concatenate([xs, xs[::-1]]).tolist(),
+                                     np.concatenate([tops, bottoms[::-1]]).tolist())))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(_WAVEFORM_BRUSH)
+        painter.drawPolygon(outline)
+
+    def _paint_fades_and_gain(self, painter: QPainter, rect: QRectF, band: QRectF) -> None:
+        if band.height() < 4 or rect.width() < 3:
+            return
+        clip, scale = self.item, rect.width() / max(self.item.range.duration, 1)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        fade_in_x = rect.left() + clip.fade_in * scale
+        fade_out_x = rect.right() - clip.fade_out * scale
+        painter.setPen(_FADE_PEN)
+        if clip.fade_in:
+            painter.drawLine(QPointF(rect.left(), band.bottom()), QPointF(fade_in_x, rect.top()))
+        if clip.fade_out:
+            painter.drawLine(QPointF(fade_out_x, rect.top()), QPointF(rect.right(), band.bottom()))
+        gain_y = band.bottom() - gain_fraction(clip.gain_db) * band.height()
+        painter.setPen(_GAIN_PEN)
+        painter.drawLine(QPointF(fade_in_x, gain_y), QPointF(fade_out_x, gain_y))
+        if rect.width() > 3 * FADE_HANDLE_PIXELS:
+            painter.setPen(QPen(QColor(20, 20, 20), 1))
+            painter.setBrush(_HANDLE_BRUSH)
+            r = FADE_HANDLE_PIXELS / 2
+            for x in (fade_in_x, fade_out_x):
+                painter.drawEllipse(QPointF(min(max(x, rect.left() + r), rect.right() - r), rect.top() + r), r - 1, r - 1)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
+
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(8.5)
 _CURVE_PEN = QPen(QColor(255, 230, 120, 220), 1.3)
 _CURVE_PEN.setCosmetic(True)  # the same width however the unit curve is scaled
+_WAVEFORM_BRUSH = QBrush(QColor(200, 235, 210, 170))
+_FADE_PEN = QPen(QColor(255, 255, 255, 170), 1)
+_GAIN_PEN = QPen(QColor(255, 170, 60), 1.5)
+_HANDLE_BRUSH = QBrush(QColor(240, 240, 240))

@@ -19,9 +19,11 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLineEdit, QWidget
 
 from editor import style
 from editor.document import Document
+from editor.timeline import audio_handles
 from editor.timeline.drop import MEDIA_MIME, drop_files
 from editor.timeline.graphics import ItemGraphic
 from editor.timeline.snapping import snap_frame
+from editor.timeline.waveforms import WaveformLoader
 from engine.model import edits
 from engine.model.items import Item, TextBlock, new_id
 from engine.model.project import Project, Track
@@ -82,6 +84,8 @@ class TimelineView(QGraphicsView):
         self.recipe_for = lambda path: None  # path -> the library's record of a generated file
         self._lanes: list = []
         self._drag: _Drag | None = None
+        self._handle_drag: audio_handles.HandleDrag | None = None  # a clip's gain line or fade handle
+        self.waveforms = WaveformLoader(self)
         self._editor: QLineEdit | None = None
         self.setViewportMargins(0, RULER_HEIGHT, 0, 0)
         self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
@@ -164,7 +168,9 @@ class TimelineView(QGraphicsView):
             self._request_thumbnail(graphic)
 
     def _request_thumbnail(self, graphic: ItemGraphic) -> None:
-        """The first picture of a clip or still, made in the background and cached on disk."""
+        """The first picture of a clip or still, made in the background and cached on disk (and
+        a clip's waveform)."""
+        self.waveforms.request(graphic)
         ref = self.project.media.get(getattr(graphic.item, "media_id", ""))
         if self.thumbnails is None or graphic.offline or ref is None or ref.kind == "audio":
             return
@@ -281,6 +287,13 @@ class TimelineView(QGraphicsView):
             super().mousePressEvent(event)
             return
         modifiers = event.modifiers()
+        self._handle_drag = audio_handles.press(self, graphic, event.position())
+        if self._handle_drag is not None:
+            if not graphic.isSelected():
+                self.scene().clearSelection()
+                graphic.setSelected(True)
+            event.accept()
+            return
         if modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier):
             graphic.setSelected(not graphic.isSelected())
         elif not graphic.isSelected():
@@ -297,11 +310,16 @@ class TimelineView(QGraphicsView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         drag = self._drag
+        if self._handle_drag is not None:
+            audio_handles.drag_to(self, self._handle_drag, event.position())
+            return
         if drag is None:
             graphic = self._graphic_at(event.position().toPoint())
             edge = (graphic.edge_at(self.mapToScene(event.position().toPoint()).x(), self.pixels_per_frame)
                     if graphic else None)
-            self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
+            handle_cursor = audio_handles.cursor_for(audio_handles.handle_at(self, graphic, event.position()))
+            self.viewport().setCursor(handle_cursor or (Qt.CursorShape.SizeHorCursor if edge else
+                                                        Qt.CursorShape.ArrowCursor))
             super().mouseMoveEvent(event)
             return
         delta = self.frame_at(event.position().x()) - drag.press_frame
@@ -345,6 +363,10 @@ class TimelineView(QGraphicsView):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag = self._drag, None
+        if self._handle_drag is not None:
+            self._handle_drag = None
+            event.accept()
+            return
         if drag is not None:
             if drag.narrow_on_release and not drag.moved:
                 self.select_ids([drag.clicked_id])

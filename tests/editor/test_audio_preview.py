@@ -1,0 +1,106 @@
+"""Sound in the preview: the pictures follow the audio sink, shuttle speeds are muted, a scrub
+plays a burst, and the level meter shows what sounds.
+
+Where PulseAudio is installed, tests/conftest.py gives the session a private null sink (it
+consumes sound in real time like a sound card); with no audio device at all, the tests that
+need one are skipped and the rest run on the wall clock."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import QPoint, Qt
+from PySide6.QtTest import QTest
+
+from editor.main_window import MainWindow
+from editor.preview.audio_playback import SAMPLE_RATE
+from editor.preview.player import NO_AUDIO_OUTPUT
+from engine.model import edits
+from engine.model.items import Clip, MediaRef
+from engine.model.project import new_project
+from engine.time import FrameRange
+from tests.media.audio_factory import tone, write_wav
+
+RATE = 24
+NO_DEVICE = "no audio output device on this machine (install pulseaudio: the tests then play into a null sink)"
+
+
+def _window(qtbot, tmp_path, seconds=14.0, amplitude=0.5):
+    wav = write_wav(tmp_path / "tone.wav", tone(seconds, amplitude))
+    project = new_project(160, 96, RATE)
+    edits.add_media(project, MediaRef("t", str(wav), "audio"))
+    edits.insert(project, project.timeline.tracks_of("audio")[0].id,
+                 Clip("c", 0, "t", FrameRange(0, int(seconds * RATE))))
+    window = MainWindow(project, start_worker=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.timeline.view.setFocus()
+    return window
+
+
+def test_pictures_follow_the_sink_within_one_frame_after_ten_seconds(qtbot, tmp_path):
+    window = _window(qtbot, tmp_path)
+    preview = window.preview
+    if not preview.audio.has_output:
+        pytest.skip(NO_DEVICE)
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    assert preview.speed == 1 and preview.audio.sounding
+    qtbot.waitUntil(lambda: preview.audio.sink.processedUSecs() > 0, timeout=10_000)  # the device took the first samples
+    qtbot.wait(10_000)
+    sink = preview.audio.sink
+    heard_frame = preview.audio.position_sample() * RATE / SAMPLE_RATE  # read back from the sink's processed time
+    shown_frame = preview.frame
+    processed_s = sink.processedUSecs() / 1e6
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    assert preview.speed == 0 and preview.audio.sink is None
+    assert processed_s > 9.0  # ten seconds of sound went through the sink
+    assert abs(shown_frame - heard_frame) <= 1.0
+    assert window.timeline.view.playhead == shown_frame
+
+
+def test_level_meter_reads_a_tone(qtbot, tmp_path):
+    window = _window(qtbot, tmp_path, seconds=4.0, amplitude=0.25)  # -12.04 dBFS
+    preview = window.preview
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: all(abs(level + 12.04) < 0.3 for level in preview.meter.levels_db), timeout=10_000)
+    assert all(abs(hold + 12.04) < 0.3 for hold in preview.meter.hold_db)
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    assert np.all(preview.audio.levels == 0)  # stopped: nothing sounds
+
+
+def test_shuttle_is_muted_and_a_scrub_plays_a_burst(qtbot, tmp_path):
+    window = _window(qtbot, tmp_path, seconds=6.0)
+    preview, view = window.preview, window.timeline.view
+    QTest.keyClick(view, Qt.Key.Key_L)
+    assert preview.speed == 1 and preview.audio._playing
+    QTest.keyClick(view, Qt.Key.Key_L)
+    assert preview.speed == 2 and not preview.audio._playing  # 2x: muted
+    QTest.keyClick(view, Qt.Key.Key_K)
+    QTest.keyClick(view, Qt.Key.Key_J)
+    assert preview.speed == -1 and not preview.audio._playing  # backwards: muted
+    QTest.keyClick(view, Qt.Key.Key_K)
+    # a click on the ruler while paused: a short burst of the sound there
+    x = int(view.view_x_of(48))
+    QTest.mouseClick(view.ruler, Qt.MouseButton.LeftButton, pos=QPoint(x, 10))
+    assert preview.frame == 48 and preview.speed == 0
+    qtbot.waitUntil(lambda: preview.meter.levels_db[0] > -7.0, timeout=10_000)  # the tone (-6 dBFS) sounded
+    assert not preview.audio._playing  # a burst, not playback
+
+
+def test_without_an_audio_device_the_pictures_play_on_the_wall_clock(qtbot, tmp_path):
+    window = _window(qtbot, tmp_path, seconds=3.0)
+    preview = window.preview
+    preview.audio.device = None  # what a machine without sound output has
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    assert window.statusBar().currentMessage() == NO_AUDIO_OUTPUT
+    assert not preview.audio.sounding
+    qtbot.waitUntil(lambda: preview.frame > 12, timeout=10_000)
+    qtbot.waitUntil(lambda: preview.meter.levels_db[0] > -7.0, timeout=10_000)  # the meter still shows the mix
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    window.statusBar().clearMessage()
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    assert window.statusBar().currentMessage() == ""  # said once
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
