@@ -30,7 +30,7 @@ SAMPLE_RATE = 48000
 CHANNELS = 2
 BLOCK_SAMPLES = 2048  # ~43 ms: the level meter's resolution and the feeder's step
 AHEAD_BLOCKS = 8  # mixed ahead of the sink (~0.34 s): enough to ride out a slow decode
-SINK_BUFFER_SECONDS = 0.1
+SINK_BUFFER_SECONDS = 0.25  # Qt's buffer: rides out a busy UI thread; the clock excludes it
 SCRUB_SECONDS = 0.08  # what a scrub plays, about two frames, as editors do
 
 
@@ -138,6 +138,8 @@ class AudioPlayback(QObject):
         self._pump.setTimerType(Qt.TimerType.PreciseTimer)
         self._pump.timeout.connect(self._on_pump_timeout)
         self.levels = np.zeros(CHANNELS, np.float32)
+        self.underruns = 0  # times the sink ran dry while playing (the pictures then wait for it)
+        self._dry = False
 
     @property
     def has_output(self) -> bool:
@@ -251,12 +253,26 @@ class AudioPlayback(QObject):
         while not self._feeder.errors.empty():
             self.failed.emit(self._feeder.errors.get_nowait())
         if self.sink is not None:
+            self._count_underrun()
             self._write_to_sink()
         else:  # no device: blocks are "played" when the wall clock reaches them
             now = self.position_sample()
             while self._pending and self._pending[0][0] <= now:
                 self._history.append(self._pending.pop(0))
         self._show_levels()
+        if not self._playing and not self._pending and not self._pending_bytes and not self.levels.any() \
+                and self._wall.elapsed() > 1000 * SCRUB_SECONDS:
+            self._pump.stop()  # a burst has sounded: nothing more to hand over until the next start
+
+    def _count_underrun(self) -> None:
+        """Polled (PySide cannot deliver the sink's stateChanged argument): a new dry spell while
+        playing counts once."""
+        from PySide6.QtMultimedia import QAudio
+
+        dry = self._playing and self.sink.error() == QAudio.Error.UnderrunError
+        if dry and not self._dry:
+            self.underruns += 1
+        self._dry = dry
 
     def _write_to_sink(self) -> None:
         free = self.sink.bytesFree()

@@ -19,8 +19,16 @@ import dataclasses
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QRectF, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QMainWindow, QPushButton, QSizePolicy, QStyle, QVBoxLayout,
-                               QWidget)
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from editor.document import Document
 from editor.preview.audio_playback import AudioPlayback
@@ -252,7 +260,8 @@ class PreviewPlayer(QWidget):
         self.speed = speed
         self.buttons["play"].setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
         self._start_clock(self.frame)
-        self._timer.start(max(1, int(1000 / float(self.rate.fps)) // 2))
+        # a quarter frame: the picture changes at most that long after the sound reaches a frame
+        self._timer.start(max(1, int(1000 / float(self.rate.fps)) // 4))
 
     def _start_clock(self, frame: float) -> None:
         """Play from `frame`: with sound at normal forward speed, muted otherwise."""

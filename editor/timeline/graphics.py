@@ -26,7 +26,7 @@ class ItemGraphic(QGraphicsItem):
         self.thumbnail: QPixmap | None = None
         self.waveform = None  # engine.media.waveform.Waveform of the clip's file, once made
         self.fps = None  # the project's frame rate (a Fraction), with the waveform
-        self._waveform_cache = None
+        self._waveform_outline = None  # resolution -> outline of the waveform (see _waveform_outline_at)
         self.place(item, track, media, top, height, offline)
 
     def place(self, item: Item, track: Track, media: dict[str, MediaRef], top: float, height: float,
@@ -37,7 +37,7 @@ class ItemGraphic(QGraphicsItem):
             self.item, self.track, self.offline = item, track, offline
             ref = media.get(getattr(item, "media_id", ""))
             self.sounds = isinstance(item, Clip) and ref is not None and (ref.kind == "audio" or ref.has_audio)
-            self._waveform_cache = None
+            self._waveform_outline = None
             self.title = item.text if isinstance(item, TextBlock) else label(item, media).strip("'")
             self.setToolTip(self.title)
             self._curve_cache = None
@@ -136,15 +136,12 @@ class ItemGraphic(QGraphicsItem):
 
     def set_waveform(self, waveform, fps) -> None:
         self.waveform, self.fps = waveform, fps
-        self._waveform_cache = None
+        self._waveform_outline = None
         self.update()
 
-    def _waveform_columns(self, width: int) -> np.ndarray | None:
-        """The clip's peaks reduced to `width` columns (the loudest in each), with its gain
-        and fades applied; cached for one width, so a repaint or scroll costs nothing and a
-        zoom one numpy pass over the clip's precomputed peaks."""
-        if self._waveform_cache is not None and self._waveform_cache[0] == width:
-            return self._waveform_cache[1]
+    def _waveform_columns(self, count: int) -> np.ndarray | None:
+        """The clip's peaks reduced to `count` columns (the loudest in each), with its gain
+        and fades applied, or None when its file's sound does not reach the clip."""
         clip, fps = self.item, float(self.fps)
         start_s, stop_s = clip.source_range.start / fps, clip.source_range.stop / fps
         peaks = self.waveform.peaks_between(start_s, stop_s)
@@ -152,56 +149,71 @@ class ItemGraphic(QGraphicsItem):
         if 0 < len(peaks) < expected:  # the sound ends before the clip does: silence after it
             peaks = np.concatenate([peaks, np.zeros(expected - len(peaks), peaks.dtype)])
         if len(peaks) == 0:
-            columns = None
-        else:
-            edges = np.linspace(0, len(peaks), width + 1).astype(np.int64)
-            edges = np.minimum(edges[:-1], len(peaks) - 1)
-            columns = np.maximum.reduceat(peaks, edges).astype(np.float32)
-            # empty buckets (more columns than peaks) repeat their neighbour: reduceat gives the
-            # value at the index, which is that neighbour's peak
-            xs = (np.arange(width) + 0.5) / width * clip.range.duration  # frames into the clip
-            envelope = np.ones(width, np.float32)
-            if clip.fade_in:
-                envelope = np.minimum(envelope, xs / clip.fade_in)
-            if clip.fade_out:
-                envelope = np.minimum(envelope, (clip.range.duration - xs) / clip.fade_out)
-            columns = np.clip(columns * envelope * np.float32(10 ** (clip.gain_db / 20)), 0.0, 1.0)
-        self._waveform_cache = (width, columns)
-        return columns
+            return None
+        # more columns than peaks repeat a peak: reduceat gives the value at a repeated index
+        edges = np.minimum((np.arange(count) * len(peaks)) // count, len(peaks) - 1)
+        columns = np.maximum.reduceat(peaks, edges).astype(np.float32)
+        xs = (np.arange(count) + 0.5) / count * clip.range.duration  # frames into the clip
+        envelope = np.ones(count, np.float32)
+        if clip.fade_in:
+            envelope = np.minimum(envelope, xs / clip.fade_in)
+        if clip.fade_out:
+            envelope = np.minimum(envelope, (clip.range.duration - xs) / clip.fade_out)
+        return np.clip(columns * envelope * np.float32(10 ** (clip.gain_db / 20)), 0.0, 1.0)
+
+    def _waveform_outline_at(self, width: int) -> QPolygonF | None:
+        """The waveform as a filled outline in unit coordinates (x 0..1, level -1..1), at the
+        power-of-two resolution at or above `width` pixels (never finer than the peaks): made
+        once per resolution, so repaints and scrolls only draw it and zooming rebuilds it only
+        when the clip's width crosses a power of two."""
+        peaks_in_clip = max(1, int(self.item.range.duration / float(self.fps) * self.waveform.peaks_per_second))
+        resolution = 1 << max(3, (min(width, peaks_in_clip) - 1).bit_length())
+        if self._waveform_outline is None:
+            self._waveform_outline = {}
+        if resolution not in self._waveform_outline:
+            columns = self._waveform_columns(resolution)
+            outline = None
+            if columns is not None:
+                xs = (np.arange(resolution, dtype=np.float64) + 0.5) / resolution
+                heights = columns.astype(np.float64)
+                outline = QPolygonF(list(map(QPointF, np.concatenate([xs, xs[::-1]]).tolist(),
+                                             np.concatenate([-heights, heights[::-1]]).tolist())))
+            self._waveform_outline[resolution] = outline
+        return self._waveform_outline[resolution]
 
     def _paint_waveform(self, painter: QPainter, band: QRectF) -> None:
         if band.height() < 4 or band.width() < 3:
             return
-        width = max(1, int(band.width()))
-        columns = self._waveform_columns(width)
-        if columns is None:
+        outline = self._waveform_outline_at(int(band.width()))
+        if outline is None:
             return
-        middle, half = band.center().y(), band.height() / 2
-        xs = band.left() + np.arange(width, dtype=np.float64) + 0.5
-        tops = middle - columns * half
-        bottoms = middle + columns * half
-        outline = QPolygonF(list(map(QPointF, np.concatenate([xs, xs[::-1]]).tolist(),
-                                     np.concatenate([tops, bottoms[::-1]]).tolist())))
+        painter.save()
+        painter.translate(band.left(), band.center().y())
+        painter.scale(band.width(), band.height() / 2)
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(_WAVEFORM_BRUSH)
         painter.drawPolygon(outline)
+        painter.restore()
 
     def _paint_fades_and_gain(self, painter: QPainter, rect: QRectF, band: QRectF) -> None:
         if band.height() < 4 or rect.width() < 3:
             return
         clip, scale = self.item, rect.width() / max(self.item.range.duration, 1)
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         fade_in_x = rect.left() + clip.fade_in * scale
         fade_out_x = rect.right() - clip.fade_out * scale
+        gain_y = round(band.bottom() - gain_fraction(clip.gain_db) * band.height())
+        painter.setPen(_GAIN_PEN)  # a level line: pixel-aligned, no antialiasing needed
+        painter.drawLine(QPointF(fade_in_x, gain_y), QPointF(fade_out_x, gain_y))
+        selected = self.isSelected() and rect.width() > 3 * FADE_HANDLE_PIXELS
+        if not (clip.fade_in or clip.fade_out or selected):
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(_FADE_PEN)
         if clip.fade_in:
             painter.drawLine(QPointF(rect.left(), band.bottom()), QPointF(fade_in_x, rect.top()))
         if clip.fade_out:
             painter.drawLine(QPointF(fade_out_x, rect.top()), QPointF(rect.right(), band.bottom()))
-        gain_y = band.bottom() - gain_fraction(clip.gain_db) * band.height()
-        painter.setPen(_GAIN_PEN)
-        painter.drawLine(QPointF(fade_in_x, gain_y), QPointF(fade_out_x, gain_y))
-        if rect.width() > 3 * FADE_HANDLE_PIXELS:
+        if selected:  # the fade handles are drawn on the selected clip only; they can be grabbed on any
             painter.setPen(QPen(QColor(20, 20, 20), 1))
             painter.setBrush(_HANDLE_BRUSH)
             r = FADE_HANDLE_PIXELS / 2
@@ -209,12 +221,11 @@ class ItemGraphic(QGraphicsItem):
                 painter.drawEllipse(QPointF(min(max(x, rect.left() + r), rect.right() - r), rect.top() + r), r - 1, r - 1)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
 
-
 _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(8.5)
 _CURVE_PEN = QPen(QColor(255, 230, 120, 220), 1.3)
 _CURVE_PEN.setCosmetic(True)  # the same width however the unit curve is scaled
 _WAVEFORM_BRUSH = QBrush(QColor(200, 235, 210, 170))
 _FADE_PEN = QPen(QColor(255, 255, 255, 170), 1)
-_GAIN_PEN = QPen(QColor(255, 170, 60), 1.5)
+_GAIN_PEN = QPen(QColor(255, 170, 60), 1)
 _HANDLE_BRUSH = QBrush(QColor(240, 240, 240))

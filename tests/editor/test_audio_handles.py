@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
-from PySide6.QtTest import QTest
+from PySide6.QtCore import QPoint
 
 from editor.main_window import MainWindow
-from editor.timeline.audio_handles import GAIN_VIEW_MAX_DB, GAIN_VIEW_MIN_DB, gain_fraction, item_rect, sound_band
+from editor.timeline.audio_handles import (
+    GAIN_VIEW_MAX_DB,
+    GAIN_VIEW_MIN_DB,
+    gain_fraction,
+    item_rect,
+    sound_band,
+)
 from engine.model import edits
 from engine.model.items import Clip, MediaRef
 from engine.model.project import new_project

@@ -25,8 +25,8 @@ RATE = 24
 NO_DEVICE = "no audio output device on this machine (install pulseaudio: the tests then play into a null sink)"
 
 
-def _window(qtbot, tmp_path, seconds=14.0, amplitude=0.5):
-    wav = write_wav(tmp_path / "tone.wav", tone(seconds, amplitude))
+def _window(qtbot, tmp_path, seconds=14.0, amplitude=0.5, sound=None):
+    wav = write_wav(tmp_path / "tone.wav", tone(seconds, amplitude) if sound is None else sound)
     project = new_project(160, 96, RATE)
     edits.add_media(project, MediaRef("t", str(wav), "audio"))
     edits.insert(project, project.timeline.tracks_of("audio")[0].id,
@@ -41,23 +41,35 @@ def _window(qtbot, tmp_path, seconds=14.0, amplitude=0.5):
     return window
 
 
+def _stepped_tone(seconds: int) -> np.ndarray:
+    """A tone whose level tells the second it plays in: 0.04 * (second + 1)."""
+    return np.concatenate([tone(1.0, 0.04 * (second + 1)) for second in range(seconds)], axis=1)
+
+
 def test_pictures_follow_the_sink_within_one_frame_after_ten_seconds(qtbot, tmp_path):
-    window = _window(qtbot, tmp_path)
+    window = _window(qtbot, tmp_path, seconds=14, sound=_stepped_tone(14))
     preview = window.preview
     if not preview.audio.has_output:
         pytest.skip(NO_DEVICE)
     QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
     assert preview.speed == 1 and preview.audio.sounding
-    qtbot.waitUntil(lambda: preview.audio.sink.processedUSecs() > 0, timeout=10_000)  # the device took the first samples
-    qtbot.wait(10_000)
+    # ten seconds of play, as the sink counts them
+    qtbot.waitUntil(lambda: preview.audio.sink.processedUSecs() >= 10_000_000, timeout=60_000)
     sink = preview.audio.sink
     heard_frame = preview.audio.position_sample() * RATE / SAMPLE_RATE  # read back from the sink's processed time
     shown_frame = preview.frame
     processed_s = sink.processedUSecs() / 1e6
+    sounding_level = float(preview.audio.levels[0])  # the level of the block at the sink's position
     QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
     assert preview.speed == 0 and preview.audio.sink is None
-    assert processed_s > 9.0  # ten seconds of sound went through the sink
-    assert abs(shown_frame - heard_frame) <= 1.0
+    assert processed_s >= 10.0
+    # the frame on screen is the one being heard, or its neighbour
+    assert abs(shown_frame - int(heard_frame)) <= 1, (shown_frame, heard_frame)
+    # and what the sink is playing there is the timeline's sound at that frame: the level of
+    # that second of the stepped tone (either neighbour within a block of a second's edge)
+    second = heard_frame / RATE
+    candidates = {int(second), int(second + 0.05), int(max(second - 0.05, 0))}
+    assert any(abs(sounding_level - 0.04 * (s + 1)) < 0.004 for s in candidates), (second, sounding_level)
     assert window.timeline.view.playhead == shown_frame
 
 
