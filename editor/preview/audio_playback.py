@@ -34,6 +34,9 @@ SINK_BUFFER_SECONDS = 0.25  # Qt's buffer: rides out a busy UI thread; the clock
 SCRUB_SECONDS = 0.08  # what a scrub plays, about two frames, as editors do
 
 
+_NOT_LOOKED_UP = object()
+
+
 def block_peaks(samples: np.ndarray) -> np.ndarray:
     """Peak absolute level of each channel of a (channels, samples) block."""
     return np.abs(samples).max(axis=1) if samples.shape[1] else np.zeros(samples.shape[0], np.float32)
@@ -120,8 +123,8 @@ class AudioPlayback(QObject):
 
     def __init__(self, parent: QObject | None = None):
         super().__init__(parent)
-        self.device = self._find_device()
-        self.format = self._format() if self.device is not None else None
+        self._device = _NOT_LOOKED_UP  # looked up at the first play: the window opens without waiting on it
+        self.format = None
         self.sink = None
         self._io = None
         self._generation = 0
@@ -140,6 +143,18 @@ class AudioPlayback(QObject):
         self.levels = np.zeros(CHANNELS, np.float32)
         self.underruns = 0  # times the sink ran dry while playing (the pictures then wait for it)
         self._dry = False
+
+    @property
+    def device(self):
+        """The default audio output (QAudioDevice), or None where there is none."""
+        if self._device is _NOT_LOOKED_UP:
+            self.device = self._find_device()
+        return self._device
+
+    @device.setter
+    def device(self, device) -> None:
+        self._device = device
+        self.format = self._format() if device is not None else None
 
     @property
     def has_output(self) -> bool:
