@@ -132,6 +132,7 @@ class AudioPlayback(QObject):
         self._fps = Fraction(24)
         self._playing = False  # sounding (or, without a device, following the wall clock) from _first_sample
         self._pending: list[tuple[int, np.ndarray]] = []  # blocks not yet handed to the sink
+        self._next_sample = 0  # the first sample of the first block not yet handed over
         self._pending_bytes = b""
         self._history: list[tuple[int, np.ndarray]] = []  # blocks handed over, for the meter
         self._wall = QElapsedTimer()
@@ -140,6 +141,11 @@ class AudioPlayback(QObject):
         self._pump = QTimer(self)
         self._pump.setTimerType(Qt.TimerType.PreciseTimer)
         self._pump.timeout.connect(self._on_pump_timeout)
+        self._last_burst = QElapsedTimer()
+        self._scrub_wanted: tuple[Project, int] | None = None
+        self._scrub_timer = QTimer(self)
+        self._scrub_timer.setSingleShot(True)
+        self._scrub_timer.timeout.connect(self._on_scrub_timer_timeout)
         self.levels = np.zeros(CHANNELS, np.float32)
         self.underruns = 0  # times the sink ran dry while playing (the pictures then wait for it)
         self._dry = False
@@ -181,22 +187,42 @@ class AudioPlayback(QObject):
     # --- transport --------------------------------------------------------------------------
 
     def set_project(self, project: Project) -> None:
-        """A new snapshot of the project (after an edit): blocks mixed from now on use it."""
+        """A new snapshot of the project (after an edit). While playing, the blocks mixed ahead
+        are dropped and mixed again from the first one not yet handed to the sink, so a mute,
+        a gain or a move is heard within the sink's buffer."""
         self._fps = project.settings.rate.fps
-        self._feeder.commands.put(("project", project))
+        if not self._playing:
+            self._feeder.commands.put(("project", project))
+            return
+        self._generation += 1
+        self._pending.clear()
+        self._feeder.commands.put(("play", self._generation, project, self._next_sample))
 
     def play(self, project: Project, frame: int) -> None:
         """Sound from `frame` on, until stop()."""
         self._start(project, frame, None)
 
     def burst(self, project: Project, frame: int) -> None:
-        """A short stretch of sound at `frame` (a scrub), then silence."""
+        """A short stretch of sound at `frame` (a scrub), then silence. A fast scrub starts
+        at most one burst per burst length; the last position asked for always sounds."""
+        since = self._last_burst.elapsed() if self._last_burst.isValid() else None
+        if since is not None and since < 1000 * SCRUB_SECONDS:
+            self._scrub_wanted = (project, frame)
+            if not self._scrub_timer.isActive():
+                self._scrub_timer.start(int(1000 * SCRUB_SECONDS - since) + 1)
+            return
+        self._last_burst.start()
         self._start(project, frame, round(SCRUB_SECONDS * SAMPLE_RATE))
+
+    def _on_scrub_timer_timeout(self) -> None:
+        wanted, self._scrub_wanted = self._scrub_wanted, None
+        if wanted is not None:
+            self.burst(*wanted)
 
     def _start(self, project: Project, frame: int, count: int | None) -> None:
         self._reset()
         self._fps = project.settings.rate.fps
-        self._first_sample = sample_of_frame(frame, self._fps, SAMPLE_RATE)
+        self._first_sample = self._next_sample = sample_of_frame(frame, self._fps, SAMPLE_RATE)
         self._generation += 1
         if count is None:
             self._feeder.commands.put(("play", self._generation, project, self._first_sample))
@@ -220,6 +246,8 @@ class AudioPlayback(QObject):
 
     def _reset(self) -> None:
         self._playing = False
+        self._scrub_wanted = None
+        self._scrub_timer.stop()
         self._generation += 1
         self._feeder.commands.put(("stop",))
         if self.sink is not None:
@@ -258,7 +286,7 @@ class AudioPlayback(QObject):
     # --- feeding the sink ----------------------------------------------------------------------
 
     def _on_pump_timeout(self) -> None:
-        while True:
+        while len(self._pending) < AHEAD_BLOCKS:  # the rest wait in the feeder's queue, which stops it
             try:
                 generation, first, samples = self._feeder.blocks.get_nowait()
             except queue.Empty:
@@ -273,7 +301,7 @@ class AudioPlayback(QObject):
         else:  # no device: blocks are "played" when the wall clock reaches them
             now = self.position_sample()
             while self._pending and self._pending[0][0] <= now:
-                self._history.append(self._pending.pop(0))
+                self._hand_over()
         self._show_levels()
         if not self._playing and not self._pending and not self._pending_bytes and not self.levels.any() \
                 and self._wall.elapsed() > 1000 * SCRUB_SECONDS:
@@ -295,14 +323,18 @@ class AudioPlayback(QObject):
             if not self._pending_bytes:
                 if not self._pending:
                     return
-                first, samples = self._pending.pop(0)
-                self._history.append((first, samples))
-                self._pending_bytes = self._encode(samples)
+                self._pending_bytes = self._encode(self._hand_over())
             written = self._io.write(self._pending_bytes[:free])
             if written <= 0:
                 return
             self._pending_bytes = self._pending_bytes[written:]
             free -= written
+
+    def _hand_over(self) -> np.ndarray:
+        first, samples = self._pending.pop(0)
+        self._history.append((first, samples))
+        self._next_sample = first + samples.shape[1]
+        return samples
 
     def _encode(self, samples: np.ndarray) -> bytes:
         interleaved = np.clip(samples.T, -1.0, 1.0)

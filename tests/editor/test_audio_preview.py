@@ -100,6 +100,15 @@ def test_shuttle_is_muted_and_a_scrub_plays_a_burst(qtbot, tmp_path):
     assert preview.frame == 48 and preview.speed == 0
     qtbot.waitUntil(lambda: preview.meter.levels_db[0] > -7.0, timeout=10_000)  # the tone (-6 dBFS) sounded
     assert not preview.audio._playing  # a burst, not playback
+    # a fast scrub (a drag along the ruler): a burst at most every burst length, the last
+    # position always among them
+    ruler = view.ruler
+    QTest.mousePress(ruler, Qt.MouseButton.LeftButton, pos=QPoint(int(view.view_x_of(60)), 10))
+    for frame in range(61, 80):
+        QTest.mouseMove(ruler, QPoint(int(view.view_x_of(frame)), 10))
+    QTest.mouseRelease(ruler, Qt.MouseButton.LeftButton, pos=QPoint(int(view.view_x_of(79)), 10))
+    assert preview.frame == 79
+    qtbot.waitUntil(lambda: preview.audio._first_sample == 79 * SAMPLE_RATE // RATE, timeout=5_000)
 
 
 def test_without_an_audio_device_the_pictures_play_on_the_wall_clock(qtbot, tmp_path):
@@ -115,4 +124,40 @@ def test_without_an_audio_device_the_pictures_play_on_the_wall_clock(qtbot, tmp_
     window.statusBar().clearMessage()
     QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
     assert window.statusBar().currentMessage() == ""  # said once
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+
+
+def test_mute_and_solo_of_audio_tracks_change_what_plays(qtbot, tmp_path):
+    from tests.editor.test_tracks import header_point
+
+    loud = write_wav(tmp_path / "loud.wav", tone(30.0, 0.5))  # -6.02 dBFS
+    quiet = write_wav(tmp_path / "quiet.wav", tone(30.0, 0.1))  # -20 dBFS, in phase with the loud one
+    project = new_project(160, 96, RATE)
+    edits.add_track(project, "audio", "A2")
+    a1, a2 = project.timeline.tracks_of("audio")
+    for ref_id, path, track in (("l", loud, a1), ("q", quiet, a2)):
+        edits.add_media(project, MediaRef(ref_id, str(path), "audio"))
+        edits.insert(project, track.id, Clip("c" + ref_id, 0, ref_id, FrameRange(0, 30 * RATE)))
+    window = MainWindow(project, start_worker=False)
+    qtbot.addWidget(window)
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    window.timeline.view.setFocus()
+    preview, headers = window.preview, window.timeline.headers
+    names = {track.id: track.name for track in window.project.timeline.tracks}
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    assert preview.speed == 1
+
+    def level_near(db):
+        return lambda: abs(preview.meter.levels_db[0] - db) < 0.4
+
+    qtbot.waitUntil(level_near(-4.44), timeout=15_000)  # both: 0.6 of full scale
+    QTest.mouseClick(headers, Qt.MouseButton.LeftButton, pos=header_point(window, names[a2.id], "solo"))
+    assert [t.muted for t in window.project.timeline.tracks_of("audio")] == [True, False]
+    qtbot.waitUntil(level_near(-20.0), timeout=15_000)  # the soloed quiet track alone
+    QTest.mouseClick(headers, Qt.MouseButton.LeftButton, pos=header_point(window, names[a2.id], "muted"))
+    qtbot.waitUntil(lambda: preview.meter.levels_db[0] < -59, timeout=15_000)  # both muted: silence
     QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
