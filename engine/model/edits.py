@@ -340,8 +340,9 @@ def set_clip_audio(project: Project, item_id: str, *, gain_db: float | None = No
         raise EditError(f"{_label(project, item)} has no sound; gain and fades belong to clips")
     _check_unlocked(project, track.id)
     gain_db = item.gain_db if gain_db is None else float(gain_db)
-    fade_in = item.fade_in if fade_in is None else int(fade_in)
-    fade_out = item.fade_out if fade_out is None else int(fade_out)
+    # fades kept from before a trim may be longer than the clip now: kept ones are shortened to fit
+    fade_in = min(item.fade_in, item.range.duration) if fade_in is None else int(fade_in)
+    fade_out = min(item.fade_out, item.range.duration - fade_in) if fade_out is None else int(fade_out)
     if not MIN_GAIN_DB <= gain_db <= MAX_GAIN_DB:
         raise EditError(f"gain {gain_db:g} dB of {_label(project, item)} is outside {MIN_GAIN_DB:g}..{MAX_GAIN_DB:g} dB")
     if fade_in < 0 or fade_out < 0 or fade_in + fade_out > item.range.duration:

@@ -89,3 +89,8 @@ def test_fades_are_saved_and_edited(tmp_path):
     edits.split(project, "c", 20, new_item_id="right")
     left, right = project.timeline.find("c")[1], project.timeline.find("right")[1]
     assert (left.fade_in, left.fade_out, right.fade_in, right.fade_out) == (10, 0, 0, 5)
+    # a clip trimmed shorter than its fades: a gain change shortens the kept fades to fit
+    edits.trim_end(project, "c", 6)
+    edits.set_clip_audio(project, "c", gain_db=-2.0)
+    trimmed = project.timeline.find("c")[1]
+    assert (trimmed.range.duration, trimmed.fade_in, trimmed.fade_out, trimmed.gain_db) == (6, 6, 0, -2.0)
