@@ -102,16 +102,7 @@ class _Feeder(threading.Thread):
                 pass
 
     def _mix(self, project: Project, first_sample: int, count: int) -> np.ndarray:
-        """`count` samples from timeline sample `first_sample` on (whole frames are mixed, then cut)."""
-        fps = project.settings.rate.fps
-        # a frame's first sample is rounded: one frame of margin either side covers the block
-        first_frame = max(0, int(Fraction(first_sample) * fps / SAMPLE_RATE) - 1)
-        stop_frame = int(Fraction(first_sample + count) * fps / SAMPLE_RATE) + 2
-        from engine.time import FrameRange
-
-        mixed = self._mixer.mix(FrameRange(first_frame, stop_frame))
-        offset = first_sample - sample_of_frame(first_frame, fps, SAMPLE_RATE)
-        return np.ascontiguousarray(mixed[:, offset:offset + count])
+        return self._mixer.mix_samples(first_sample, first_sample + count)
 
 
 class AudioPlayback(QObject):

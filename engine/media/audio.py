@@ -52,6 +52,44 @@ def fade_envelope(clip: Clip, rate_fps: Fraction, sample_rate: int, lo: int, hi:
     return np.clip(envelope, 0.0, 1.0).astype(np.float32)
 
 
+CONTINUE_SAMPLES = 48000  # a read up to this far past the last one decodes on instead of seeking
+KEEP_BEHIND_SAMPLES = 4096
+
+
+class _DecodeRun:
+    """One stretch of continuous decoding from a seek: samples kept from `kept_from` (counted
+    from `first_time`, the time of the first decoded frame) and the decoder to read on with."""
+
+    def __init__(self, first_time: Fraction, first_chunk: np.ndarray, more, channels: int):
+        self.first_time = first_time
+        self.kept = first_chunk
+        self.kept_from = 0
+        self.more = more
+        self.channels = channels
+
+    def take(self, offset: int, count: int) -> np.ndarray:
+        """`count` samples from `offset` on (silence before the first decoded sample and after
+        the end); what lies before `offset` is let go, so memory stays one block or so."""
+        chunks = [self.kept]
+        have = self.kept_from + self.kept.shape[1]
+        while have < offset + count:
+            following = next(self.more, None)
+            if following is None:
+                break
+            chunks.append(following[1])
+            have += following[1].shape[1]
+        kept = np.concatenate(chunks, axis=1) if len(chunks) > 1 else self.kept
+        out = np.zeros((self.channels, count), np.float32)
+        src_start, dst_start = max(offset - self.kept_from, 0), max(self.kept_from - offset, 0)
+        available = min(count - dst_start, kept.shape[1] - src_start)
+        if available > 0:
+            out[:, dst_start:dst_start + available] = kept[:, src_start:src_start + available]
+        # keep a little of what was read: a read starting slightly earlier still goes on
+        drop = min(max(offset + count - KEEP_BEHIND_SAMPLES - self.kept_from, 0), kept.shape[1])
+        self.kept, self.kept_from = kept[:, drop:], self.kept_from + drop
+        return out
+
+
 class AudioSource:
     """Reads stretches of one file's first audio stream as float32 (channels, samples)."""
 
@@ -74,6 +112,7 @@ class AudioSource:
         # own up-mix would put it 3 dB lower on each side, quieter than the file plays alone.
         self._mono_source = (self._stream.codec_context.channels or 0) == 1
         self._layout = "mono" if self._mono_source or channels == 1 else "stereo"
+        self._run: _DecodeRun | None = None  # what the last read decoded, to go on from
 
     def read(self, start_s: Fraction, num_samples: int) -> np.ndarray:
         """`num_samples` samples from `start_s` seconds into the file (silence outside it)."""
@@ -84,9 +123,22 @@ class AudioSource:
         return out
 
     def _read(self, start_s: Fraction, num_samples: int, channels: int) -> np.ndarray:
+        """Samples from the decoded stretch kept from the last read when `start_s` lies in or
+        just after it (playback reads the file block after block: decoding goes on where it
+        stopped, with no seek and no resampler restart between blocks); else after a seek."""
+        run = self._run
+        if run is not None and run.channels == channels:
+            offset = round_half_up((start_s - run.first_time) * self.sample_rate)
+            if run.kept_from <= offset <= run.kept_from + run.kept.shape[1] + CONTINUE_SAMPLES:
+                return run.take(offset, num_samples)
+        self._run = run = self._start_run(start_s, channels)
+        if run is None:
+            return np.zeros((channels, num_samples), np.float32)
+        return run.take(round_half_up((start_s - run.first_time) * self.sample_rate), num_samples)
+
+    def _start_run(self, start_s: Fraction, channels: int) -> _DecodeRun | None:
         import av
 
-        out = np.zeros((channels, num_samples), np.float32)
         time_base = Fraction(self._stream.time_base)
         origin = self._stream.start_time or 0
         # Seek a little early: the demuxer lands on the packet at or before the target.
@@ -95,34 +147,26 @@ class AudioSource:
             self._container.seek(max(target, origin), stream=self._stream, backward=True)
         except av.error.FFmpegError:
             self._container.seek(0)
-        resampler = av.AudioResampler(format="fltp", layout=self._layout, rate=self.sample_rate)
-        chunks: list[np.ndarray] = []
-        first_time: Fraction | None = None
-        have = 0
-        end_s = start_s + Fraction(num_samples, self.sample_rate)
-        try:
-            for decoded in self._container.decode(self._stream):
-                if first_time is None:
+        layout = "mono" if channels == 1 else self._layout
+        resampler = av.AudioResampler(format="fltp", layout=layout, rate=self.sample_rate)
+
+        def chunks():
+            try:
+                for decoded in self._container.decode(self._stream):
                     pts = decoded.pts if decoded.pts is not None else origin
-                    first_time = (pts - origin) * time_base
-                for resampled in resampler.resample(decoded):
-                    chunks.append(resampled.to_ndarray())
-                    have += chunks[-1].shape[1]
-                if first_time + Fraction(have, self.sample_rate) >= end_s:
-                    break
-        except av.error.FFmpegError as error:
-            raise MediaError(f"{self.path}: decoding its audio failed ({error}); re-encode it") from None
-        if first_time is None or not chunks:
-            return out
-        samples = np.concatenate(chunks, axis=1)
-        offset = round_half_up((start_s - first_time) * self.sample_rate)
-        src_start, dst_start = max(offset, 0), max(-offset, 0)
-        count = min(num_samples - dst_start, samples.shape[1] - src_start)
-        if count > 0:
-            out[:, dst_start:dst_start + count] = samples[:, src_start:src_start + count]
-        return out
+                    for resampled in resampler.resample(decoded):
+                        yield (pts - origin) * time_base, resampled.to_ndarray()
+            except av.error.FFmpegError as error:
+                raise MediaError(f"{self.path}: decoding its audio failed ({error}); re-encode it") from None
+
+        decoded = chunks()
+        first = next(decoded, None)
+        if first is None:
+            return None
+        return _DecodeRun(first[0], first[1], decoded, channels)
 
     def close(self) -> None:
+        self._run = None
         self._container.close()
 
 
@@ -156,8 +200,13 @@ class AudioMixer:
     def mix(self, frames: FrameRange) -> np.ndarray:
         """float32 (channels, samples) for the timeline frames `frames`."""
         fps = self.project.settings.rate.fps
-        first = sample_of_frame(frames.start, fps, self.sample_rate)
-        last = sample_of_frame(frames.stop, fps, self.sample_rate)
+        return self.mix_samples(sample_of_frame(frames.start, fps, self.sample_rate),
+                                sample_of_frame(frames.stop, fps, self.sample_rate))
+
+    def mix_samples(self, first: int, last: int) -> np.ndarray:
+        """float32 (channels, samples) for the timeline samples first..last (playback mixes
+        block after block this way; reading on where the last block ended costs no seek)."""
+        fps = self.project.settings.rate.fps
         out = np.zeros((self.channels, last - first), np.float32)
         for clip in self.sounding_clips():
             clip_first = sample_of_frame(clip.start, fps, self.sample_rate)
