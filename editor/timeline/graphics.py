@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from editor import style
@@ -26,7 +26,7 @@ class ItemGraphic(QGraphicsItem):
         self.thumbnail: QPixmap | None = None
         self.waveform = None  # engine.media.waveform.Waveform of the clip's file, once made
         self.fps = None  # the project's frame rate (a Fraction), with the waveform
-        self._waveform_outline = None  # resolution -> outline of the waveform (see _waveform_outline_at)
+        self._waveform_images = None  # resolution -> picture of the waveform (see _waveform_image_at)
         self.place(item, track, media, top, height, offline)
 
     def place(self, item: Item, track: Track, media: dict[str, MediaRef], top: float, height: float,
@@ -37,7 +37,7 @@ class ItemGraphic(QGraphicsItem):
             self.item, self.track, self.offline = item, track, offline
             ref = media.get(getattr(item, "media_id", ""))
             self.sounds = isinstance(item, Clip) and ref is not None and (ref.kind == "audio" or ref.has_audio)
-            self._waveform_outline = None
+            self._waveform_images = None
             self.title = item.text if isinstance(item, TextBlock) else label(item, media).strip("'")
             self.setToolTip(self.title)
             self._curve_cache = None
@@ -136,7 +136,7 @@ class ItemGraphic(QGraphicsItem):
 
     def set_waveform(self, waveform, fps) -> None:
         self.waveform, self.fps = waveform, fps
-        self._waveform_outline = None
+        self._waveform_images = None
         self.update()
 
     def _waveform_columns(self, count: int) -> np.ndarray | None:
@@ -161,39 +161,35 @@ class ItemGraphic(QGraphicsItem):
             envelope = np.minimum(envelope, (clip.range.duration - xs) / clip.fade_out)
         return np.clip(columns * envelope * np.float32(10 ** (clip.gain_db / 20)), 0.0, 1.0)
 
-    def _waveform_outline_at(self, width: int) -> QPolygonF | None:
-        """The waveform as a filled outline in unit coordinates (x 0..1, level -1..1), at the
-        power-of-two resolution at or above `width` pixels (never finer than the peaks): made
-        once per resolution, so repaints and scrolls only draw it and zooming rebuilds it only
-        when the clip's width crosses a power of two."""
+    def _waveform_image_at(self, width: int) -> QImage | None:
+        """The waveform as a small picture (WAVEFORM_ROWS tall, one column per peak bucket,
+        filled where the sound reaches), at the power-of-two resolution at or above `width`
+        pixels (never finer than the peaks). Made with numpy once per resolution and scaled to
+        the block when drawn, so repaints and scrolls only draw it and zooming makes another
+        only when the clip's width crosses a power of two."""
         peaks_in_clip = max(1, int(self.item.range.duration / float(self.fps) * self.waveform.peaks_per_second))
         resolution = 1 << max(3, (min(width, peaks_in_clip) - 1).bit_length())
-        if self._waveform_outline is None:
-            self._waveform_outline = {}
-        if resolution not in self._waveform_outline:
+        if self._waveform_images is None:
+            self._waveform_images = {}
+        if resolution not in self._waveform_images:
             columns = self._waveform_columns(resolution)
-            outline = None
+            image = None
             if columns is not None:
-                xs = (np.arange(resolution, dtype=np.float64) + 0.5) / resolution
-                heights = columns.astype(np.float64)
-                outline = QPolygonF(list(map(QPointF, np.concatenate([xs, xs[::-1]]).tolist(),
-                                             np.concatenate([-heights, heights[::-1]]).tolist())))
-            self._waveform_outline[resolution] = outline
-        return self._waveform_outline[resolution]
+                # row centres from +1 (top) to -1 (bottom); a pixel is filled where |level| <= the peak
+                levels = np.abs(np.linspace(1, -1, WAVEFORM_ROWS, dtype=np.float32))[:, None]
+                filled = levels <= np.maximum(columns, 0.5 / WAVEFORM_ROWS)[None, :]
+                pixels = np.where(filled, np.uint32(_WAVEFORM_ARGB), np.uint32(0)).astype(np.uint32)
+                image = QImage(pixels.tobytes(), resolution, WAVEFORM_ROWS, 4 * resolution,
+                               QImage.Format.Format_ARGB32_Premultiplied).copy()
+            self._waveform_images[resolution] = image
+        return self._waveform_images[resolution]
 
     def _paint_waveform(self, painter: QPainter, band: QRectF) -> None:
         if band.height() < 4 or band.width() < 3:
             return
-        outline = self._waveform_outline_at(int(band.width()))
-        if outline is None:
-            return
-        painter.save()
-        painter.translate(band.left(), band.center().y())
-        painter.scale(band.width(), band.height() / 2)
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(_WAVEFORM_BRUSH)
-        painter.drawPolygon(outline)
-        painter.restore()
+        image = self._waveform_image_at(int(band.width()))
+        if image is not None:
+            painter.drawImage(band, image)
 
     def _paint_fades_and_gain(self, painter: QPainter, rect: QRectF, band: QRectF) -> None:
         if band.height() < 4 or rect.width() < 3:
@@ -225,7 +221,10 @@ _TITLE_FONT = QFont()
 _TITLE_FONT.setPointSizeF(8.5)
 _CURVE_PEN = QPen(QColor(255, 230, 120, 220), 1.3)
 _CURVE_PEN.setCosmetic(True)  # the same width however the unit curve is scaled
-_WAVEFORM_BRUSH = QBrush(QColor(200, 235, 210, 170))
+WAVEFORM_ROWS = 48
+_WAVEFORM_COLOR = QColor(200, 235, 210, 170)
+# premultiplied ARGB of that colour, as QImage stores it
+_WAVEFORM_ARGB = (170 << 24) | ((200 * 170 // 255) << 16) | ((235 * 170 // 255) << 8) | (210 * 170 // 255)
 _FADE_PEN = QPen(QColor(255, 255, 255, 170), 1)
 _GAIN_PEN = QPen(QColor(255, 170, 60), 1)
 _HANDLE_BRUSH = QBrush(QColor(240, 240, 240))
