@@ -32,6 +32,7 @@ BLOCK_SAMPLES = 2048  # ~43 ms: the level meter's resolution and the feeder's st
 AHEAD_BLOCKS = 8  # mixed ahead of the sink (~0.34 s): enough to ride out a slow decode
 SINK_BUFFER_SECONDS = 0.25  # Qt's buffer: rides out a busy UI thread; the clock excludes it
 SCRUB_SECONDS = 0.08  # what a scrub plays, about two frames, as editors do
+STALL_SECONDS = 4.0  # a sink that takes nothing for this long is given up on (some take 2 s to start)
 
 
 _NOT_LOOKED_UP = object()
@@ -92,6 +93,10 @@ class _Feeder(threading.Thread):
                 except KinoraError as error:
                     self.errors.put(str(error))
                     samples = np.zeros((CHANNELS, count), np.float32)
+                except Exception as error:  # noqa: BLE001 - the thread must live on, or playback would wait for it forever
+                    self.errors.put(f"the sound could not be mixed ({type(error).__name__}: {error}); "
+                                    "playing silence there")
+                    samples = np.zeros((CHANNELS, count), np.float32)
                 unsent = (generation, position, samples)
                 position += count
                 remaining = remaining - count if remaining > 0 else remaining
@@ -139,6 +144,8 @@ class AudioPlayback(QObject):
         self._scrub_timer.timeout.connect(self._on_scrub_timer_timeout)
         self.levels = np.zeros(CHANNELS, np.float32)
         self.underruns = 0  # times the sink ran dry while playing (the pictures then wait for it)
+        self._last_processed = -1
+        self._since_progress = QElapsedTimer()
         self._dry = False
 
     @property
@@ -226,6 +233,8 @@ class AudioPlayback(QObject):
             self.sink.setBufferSize(int(SINK_BUFFER_SECONDS * SAMPLE_RATE) * CHANNELS * self.format.bytesPerSample())
             self._io = self.sink.start()
         self._wall.start()
+        self._last_processed = -1
+        self._since_progress.invalidate()
         self._playing = count is None
         self._pump.start(10)
 
@@ -260,6 +269,18 @@ class AudioPlayback(QObject):
     def sounding(self) -> bool:
         """Whether the pictures should follow the sound: playing through a real sink."""
         return self._playing and self.sink is not None
+
+    def stalled(self) -> bool:
+        """Whether the sink has taken no sound for STALL_SECONDS while playing (a device that
+        does not play): the pictures then go on without sound rather than wait for it."""
+        if not self.sounding:
+            return False
+        processed = self.sink.processedUSecs()
+        if processed != self._last_processed or not self._since_progress.isValid():
+            self._last_processed = processed
+            self._since_progress.start()
+            return False
+        return self._since_progress.elapsed() > 1000 * STALL_SECONDS
 
     def processed_samples(self) -> int:
         """How far the sink has played since this play started, in samples."""

@@ -37,6 +37,7 @@ from engine.model.project import Project, Timeline
 
 MAX_SHUTTLE = 8
 NO_AUDIO_OUTPUT = "No audio output: playing without sound"
+OUTPUT_STALLED = "The audio output does not play: playing without sound (check the sound settings)"
 
 
 def has_sound(project: Project) -> bool:
@@ -273,11 +274,16 @@ class PreviewPlayer(QWidget):
         self.audio.play(project_snapshot(self.document.project), int(frame))
         if not self.audio.has_output and not self._told_no_audio:
             self._told_no_audio = True
-            window = self.window()
-            if isinstance(window, QMainWindow):
-                window.statusBar().showMessage(NO_AUDIO_OUTPUT, 8000)
-            else:
-                self.message.setText(NO_AUDIO_OUTPUT)
+            self._tell(NO_AUDIO_OUTPUT)
+
+    def _tell(self, message: str) -> None:
+        """A note about sound, in the window's status bar (the label under the picture is
+        cleared by every frame shown)."""
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(message, 8000)
+        else:
+            self.message.setText(message)
 
     def play_range(self, first: int, last: int) -> None:
         """Play from `first` to `last` (the In and Out marks) and stop there, or loop between them."""
@@ -307,6 +313,11 @@ class PreviewPlayer(QWidget):
         self.loop = self.buttons["loop"].isChecked()
 
     def _on_timer_timeout(self) -> None:
+        if self.audio.stalled():  # the output takes no sound: go on without it, on the wall clock
+            self.audio.stop()
+            self._clock.start()
+            self._clock_frame = float(self.frame)
+            self._tell(OUTPUT_STALLED)
         if self.audio.sounding:  # the pictures follow the sound
             position = self.audio.position_frames()
         else:

@@ -161,3 +161,20 @@ def test_mute_and_solo_of_audio_tracks_change_what_plays(qtbot, tmp_path):
     QTest.mouseClick(headers, Qt.MouseButton.LeftButton, pos=header_point(window, names[a2.id], "muted"))
     qtbot.waitUntil(lambda: preview.meter.levels_db[0] < -59, timeout=15_000)  # both muted: silence
     QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+
+
+def test_an_output_that_stops_taking_sound_is_given_up_on(qtbot, tmp_path):
+    from editor.preview.player import OUTPUT_STALLED
+
+    window = _window(qtbot, tmp_path, seconds=20.0)
+    preview = window.preview
+    if not preview.audio.has_output:
+        pytest.skip(NO_DEVICE)
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: preview.audio.sink.processedUSecs() > 0, timeout=10_000)
+    preview.audio.sink.suspend()  # the device takes nothing more, as a hung output would
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage() == OUTPUT_STALLED, timeout=15_000)
+    assert preview.speed == 1 and not preview.audio.sounding
+    frame = preview.frame
+    qtbot.waitUntil(lambda: preview.frame > frame + 12, timeout=10_000)  # the pictures go on, on the wall clock
+    QTest.keyClick(window.timeline.view, Qt.Key.Key_Space)
