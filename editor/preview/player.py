@@ -326,14 +326,18 @@ class PreviewPlayer(QWidget):
         first, last = self.loop_range or (0, max(self.document.project.timeline.duration - 1, 0))
         if position > last or position < first:
             if not self.loop:
-                self.seek(min(max(int(position), first), last))
+                self._advance_to(min(max(int(position), first), last))
                 self.pause()
                 return
             position = first if self.speed > 0 else last
             self._start_clock(position)
+        self._advance_to(int(position))
+
+    def _advance_to(self, frame: int) -> None:
+        """Move the playhead as playback does (not a user's seek: no restart, no scrub burst)."""
         self._advancing = True
         try:
-            self.seek(int(position))
+            self.seek(frame)
         finally:
             self._advancing = False
 
