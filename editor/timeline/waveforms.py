@@ -7,7 +7,17 @@ every clip of one file shares them, and handed to the clips' graphics on the UI 
 
 from __future__ import annotations
 
+import os
+
 from PySide6.QtCore import QObject, Signal
+
+
+def _file_key(path: str) -> tuple:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return (path,)
+    return (path, status.st_size, status.st_mtime_ns)
 
 
 class WaveformLoader(QObject):
@@ -16,7 +26,7 @@ class WaveformLoader(QObject):
     def __init__(self, view):
         super().__init__(view)
         self.view = view
-        self.by_path: dict = {}
+        self.by_path: dict = {}  # (path, size, modification time) -> Waveform: a rewritten file is read again
         self._waiting: dict[str, set[str]] = {}  # file path -> ids of the items waiting for it
         self._ready.connect(self._on_ready)
 
@@ -28,7 +38,7 @@ class WaveformLoader(QObject):
         if ref is None:
             return
         fps = self.view.project.rate.fps
-        known = self.by_path.get(ref.path)
+        known = self.by_path.get(_file_key(ref.path))
         if known is not None:
             if graphic.waveform is not known:
                 graphic.set_waveform(known, fps)
@@ -53,7 +63,7 @@ class WaveformLoader(QObject):
         waiting = self._waiting.pop(path, set())
         if result is None:  # no sound to show (unreadable, no audio stream): the plain block stays
             return
-        self.by_path[path] = result
+        self.by_path[_file_key(path)] = result
         fps = self.view.project.rate.fps
         for item_id in waiting:
             graphic = self.view.graphics.get(item_id)
