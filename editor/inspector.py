@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
+from editor.clip_sound_fields import ClipSoundFields
 from editor.document import Document
-from editor.prompt_assist import PromptHint, assist
 from editor.inspector_effects import EffectsInspector
 from editor.picture_inspector import PictureSection
+from editor.prompt_assist import PromptHint, assist
 from engine.model import edits
 from engine.model.items import Clip, Still, TextBlock
 
@@ -41,9 +42,10 @@ class Inspector(QWidget):
         self.negative = QLineEdit()
         self.negative.setPlaceholderText("what to avoid")
         self.negative.editingFinished.connect(self._on_text_editingFinished)
+        self.sound = ClipSoundFields(document)
         for label, widget in (("Item", self.kind), ("Timeline", self.place), ("Source", self.source),
                               ("Media", self.media), ("Influence", self.curve), ("Generated", self.recipe),
-                              ("Prompt", prompt_box), ("Negative", self.negative)):
+                              ("Prompt", prompt_box), ("Negative", self.negative), ("Sound", self.sound)):
             self.form.addRow(label, widget)
         self.effects = EffectsInspector(document, self)  # title, transform and speed panels
         self.form.addRow(self.effects)
@@ -92,11 +94,13 @@ class Inspector(QWidget):
         self.recipe.setText(", ".join(f"{k}: {v}" for k, v in generation.items() if k in ("model", "seed", "prompt"))
                             if generation else "")
         for row, visible in ((2, isinstance(item, Clip)), (3, is_picture), (4, is_picture), (5, bool(generation)),
-                             (6, isinstance(item, TextBlock)), (7, isinstance(item, TextBlock))):
+                             (6, isinstance(item, TextBlock)), (7, isinstance(item, TextBlock)),
+                             (8, isinstance(item, Clip) and ref is not None and (ref.kind == "audio" or ref.has_audio))):
             self.form.setRowVisible(row, visible)
         self.form.setRowVisible(self.picture, is_picture and track.kind == "video")
         if is_picture and track.kind == "video":
             self.picture.show_item(item)
+        self.sound.show_clip(item if isinstance(item, Clip) else None)
         if isinstance(item, TextBlock):
             if not self.text.hasFocus():
                 self.text.setText(item.text)

@@ -23,6 +23,31 @@ def _isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _null_audio_output():
+    """Where PulseAudio is installed, the editor's sound plays into a private null sink (never
+    the speakers of the machine running the tests); it must exist before Qt first looks for
+    audio devices, which it does once per process."""
+    import os
+
+    from tests.audio_server import NullSinkServer
+
+    if not NullSinkServer.available():
+        yield None
+        return
+    server = NullSinkServer()
+    address = server.start()
+    previous = os.environ.get("PULSE_SERVER")
+    if address is not None:
+        os.environ["PULSE_SERVER"] = address
+    yield address
+    if previous is None:
+        os.environ.pop("PULSE_SERVER", None)
+    else:
+        os.environ["PULSE_SERVER"] = previous
+    server.stop()
+
+
 def pytest_sessionfinish(session, exitstatus):
     """Drop clipboard data the tests put there while Qt can still free it (see editor/app.py)."""
     import sys

@@ -2,9 +2,14 @@
 
 Frames are composited on a render thread (engine.media.compositor, one decoder set per
 thread) from a snapshot of the project, so the UI never waits on decoding. Requests
-coalesce: while one frame renders, only the newest request waits; playback follows the wall
-clock and drops frames rather than falling behind. J/K/L shuttle like every NLE: L plays
-forward (again: faster), J backwards, K stops.
+coalesce: while one frame renders, only the newest request waits; playback drops frames
+rather than falling behind. J/K/L shuttle like every NLE: L plays forward (again: faster), J
+backwards, K stops.
+
+Sound (editor/preview/audio_playback.py) plays at normal forward speed, and then the pictures
+follow the audio sink's clock, so they stay in step with what is heard; otherwise (muted
+shuttle speeds, no audio output) they follow the wall clock. A seek while paused plays a short
+burst of sound there (scrubbing). The level meter beside the picture shows what sounds.
 """
 
 from __future__ import annotations
@@ -14,12 +19,39 @@ import dataclasses
 import numpy as np
 from PySide6.QtCore import QElapsedTimer, QObject, QRectF, QSize, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSizePolicy, QStyle, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 from editor.document import Document
+from editor.preview.audio_playback import AudioPlayback
+from editor.preview.level_meter import LevelMeter
 from engine.model.project import Project, Timeline
 
 MAX_SHUTTLE = 8
+NO_AUDIO_OUTPUT = "No audio output: playing without sound"
+OUTPUT_STALLED = "The audio output does not play: playing without sound (check the sound settings)"
+
+
+def has_sound(project: Project) -> bool:
+    """Whether any clip on an unmuted track sounds (see engine.media.audio.AudioMixer)."""
+    from engine.model.items import Clip
+
+    for track in project.timeline.tracks:
+        if track.muted or track.kind not in ("audio", "video"):
+            continue
+        for item in track.items:
+            ref = project.media.get(getattr(item, "media_id", ""))
+            if isinstance(item, Clip) and ref is not None and (ref.kind == "audio" or ref.has_audio):
+                return True
+    return False
 
 
 def project_snapshot(project: Project) -> Project:
@@ -127,9 +159,14 @@ class PreviewPlayer(QWidget):
         controls.addStretch(1)
         controls.addWidget(self.message)
         controls.addWidget(self.timecode)
+        self.meter = LevelMeter()
+        self._screen_row = QHBoxLayout()
+        self._screen_row.setContentsMargins(0, 0, 0, 0)
+        self._screen_row.addWidget(self.screen, 1)
+        self._screen_row.addWidget(self.meter)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.screen, 1)
+        layout.addLayout(self._screen_row, 1)
         layout.addLayout(controls)
         self.screen.doubleClicked.connect(self.toggle_full_screen)
         self.screen.leaveFullScreen.connect(self.toggle_full_screen)
@@ -152,7 +189,12 @@ class PreviewPlayer(QWidget):
         self._timer.timeout.connect(self._on_timer_timeout)
         self._clock = QElapsedTimer()
         self._clock_frame = 0.0
-        document.changed.connect(self.refresh)
+        self._advancing = False  # the playback timer is moving the playhead (not a user's seek)
+        self._told_no_audio = False
+        self.audio = AudioPlayback(self)
+        self.audio.levelsChanged.connect(self.meter.set_levels)
+        self.audio.failed.connect(lambda message: self.message.setText(message[:120]))
+        document.changed.connect(self._on_document_changed)
         document.projectReplaced.connect(lambda: self.seek(0))
         self.refresh()
 
@@ -160,6 +202,11 @@ class PreviewPlayer(QWidget):
 
     def refresh(self) -> None:
         self.request(self.frame)
+
+    def _on_document_changed(self) -> None:
+        self.refresh()
+        if self.speed:  # what plays from now on is the edited timeline (a mute, a gain, a move)
+            self.audio.set_project(project_snapshot(self.document.project))
 
     def request(self, frame: int) -> None:
         if self._in_flight:
@@ -197,6 +244,11 @@ class PreviewPlayer(QWidget):
         self.timecode.setText(self.rate.timecode(frame))
         if frame == self.frame and self.screen.image is not None:
             return
+        if not self._advancing:
+            if self.speed:  # a seek while playing: play on from there
+                self._start_clock(frame)
+            elif has_sound(self.document.project):  # scrubbing: a short burst of sound there
+                self.audio.burst(project_snapshot(self.document.project), frame)
         self.frame = frame
         self.request(frame)
         self.frameChanged.emit(frame)
@@ -208,9 +260,30 @@ class PreviewPlayer(QWidget):
     def play(self, speed: int = 1) -> None:
         self.speed = speed
         self.buttons["play"].setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPause))
+        self._start_clock(self.frame)
+        # a quarter frame: the picture changes at most that long after the sound reaches a frame
+        self._timer.start(max(1, int(1000 / float(self.rate.fps)) // 4))
+
+    def _start_clock(self, frame: float) -> None:
+        """Play from `frame`: with sound at normal forward speed, muted otherwise."""
         self._clock.start()
-        self._clock_frame = float(self.frame)
-        self._timer.start(max(1, int(1000 / float(self.rate.fps)) // 2))
+        self._clock_frame = float(frame)
+        if self.speed != 1:
+            self.audio.stop()
+            return
+        self.audio.play(project_snapshot(self.document.project), int(frame))
+        if not self.audio.has_output and not self._told_no_audio:
+            self._told_no_audio = True
+            self._tell(NO_AUDIO_OUTPUT)
+
+    def _tell(self, message: str) -> None:
+        """A note about sound, in the window's status bar (the label under the picture is
+        cleared by every frame shown)."""
+        window = self.window()
+        if isinstance(window, QMainWindow):
+            window.statusBar().showMessage(message, 8000)
+        else:
+            self.message.setText(message)
 
     def play_range(self, first: int, last: int) -> None:
         """Play from `first` to `last` (the In and Out marks) and stop there, or loop between them."""
@@ -223,6 +296,7 @@ class PreviewPlayer(QWidget):
         self.speed = 0
         self.loop_range = None  # a range played once is over
         self._timer.stop()
+        self.audio.stop()
         self.buttons["play"].setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MediaPlay))
 
     def toggle_play(self) -> None:
@@ -239,23 +313,38 @@ class PreviewPlayer(QWidget):
         self.loop = self.buttons["loop"].isChecked()
 
     def _on_timer_timeout(self) -> None:
-        elapsed = self._clock.elapsed() / 1000.0
-        position = self._clock_frame + elapsed * float(self.rate.fps) * self.speed
+        if self.audio.stalled():  # the output takes no sound: go on without it, on the wall clock
+            self.audio.stop()
+            self._clock.start()
+            self._clock_frame = float(self.frame)
+            self._tell(OUTPUT_STALLED)
+        if self.audio.sounding:  # the pictures follow the sound
+            position = self.audio.position_frames()
+        else:
+            elapsed = self._clock.elapsed() / 1000.0
+            position = self._clock_frame + elapsed * float(self.rate.fps) * self.speed
         first, last = self.loop_range or (0, max(self.document.project.timeline.duration - 1, 0))
         if position > last or position < first:
             if not self.loop:
-                self.seek(min(max(int(position), first), last))
+                self._advance_to(min(max(int(position), first), last))
                 self.pause()
                 return
             position = first if self.speed > 0 else last
-            self._clock.start()
-            self._clock_frame = position
-        self.seek(int(position))
+            self._start_clock(position)
+        self._advance_to(int(position))
+
+    def _advance_to(self, frame: int) -> None:
+        """Move the playhead as playback does (not a user's seek: no restart, no scrub burst)."""
+        self._advancing = True
+        try:
+            self.seek(frame)
+        finally:
+            self._advancing = False
 
     def toggle_full_screen(self) -> None:
         if self.screen.isFullScreen():
             self.screen.setWindowFlags(Qt.WindowType.Widget)
-            self.layout().insertWidget(0, self.screen, 1)
+            self._screen_row.insertWidget(0, self.screen, 1)
             self.screen.showNormal()
             # back in the main window: its shortcuts (F again, Space...) must work at once
             self.window().activateWindow()
@@ -269,5 +358,6 @@ class PreviewPlayer(QWidget):
 
     def shutdown(self) -> None:
         self.pause()
+        self.audio.shutdown()
         self._thread.quit()
         self._thread.wait(2000)

@@ -1,15 +1,17 @@
 """How a timeline item looks: a rounded block with its name, a thumbnail, and for pictures
 the influence curve (top of the block is 1, bottom is 0) and, when it is not flat 1, the
-opacity (dashed)."""
+opacity (dashed). Clips with sound show their waveform (scaled by the clip's gain and fades),
+the gain line and the fade handles at the top corners (editor/timeline/audio_handles.py drags them)."""
 
 from __future__ import annotations
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen, QPixmap, QPolygonF
+from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen, QPixmap, QPolygonF
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from editor import style
+from editor.timeline.audio_handles import FADE_HANDLE_PIXELS, gain_fraction, sound_band
 from engine.model.items import Clip, Item, MediaRef, Still, TextBlock, label
 from engine.model.project import Track
 from engine.model.titles import Title
@@ -23,6 +25,9 @@ class ItemGraphic(QGraphicsItem):
         super().__init__()
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.thumbnail: QPixmap | None = None
+        self.waveform = None  # engine.media.waveform.Waveform of the clip's file, once made
+        self.fps = None  # the project's frame rate (a Fraction), with the waveform
+        self._waveform_images = None  # resolution -> picture of the waveform (see _waveform_image_at)
         self.place(item, track, media, top, height, offline)
 
     def place(self, item: Item, track: Track, media: dict[str, MediaRef], top: float, height: float,
@@ -31,6 +36,9 @@ class ItemGraphic(QGraphicsItem):
         if not (getattr(self, "item", None) is item and getattr(self, "track", None) is track
                 and getattr(self, "offline", None) == offline):
             self.item, self.track, self.offline = item, track, offline
+            ref = media.get(getattr(item, "media_id", ""))
+            self.sounds = isinstance(item, Clip) and ref is not None and (ref.kind == "audio" or ref.has_audio)
+            self._waveform_images = None
             self.title = item.text if isinstance(item, TextBlock) else label(item, media).strip("'")
             if isinstance(item, Title):  # a titled bar: "T" and the first line of its text
                 self.title = "T  " + (item.name or (item.text.splitlines() or [""])[0])
@@ -98,12 +106,16 @@ class ItemGraphic(QGraphicsItem):
             target = QRectF(rect.left() + 2, rect.top() + 16, min(self.thumbnail.width() * scale, rect.width() - 4),
                             rect.height() - 18)
             painter.drawPixmap(target, self.thumbnail, QRectF(0, 0, target.width() / scale, self.thumbnail.height()))
+        if self.sounds and self.waveform is not None:
+            self._paint_waveform(painter, sound_band(rect, self.track.kind))
         if rect.width() > 14:
             painter.setPen(style.TEXT)
             painter.setFont(_TITLE_FONT)
             text_rect = rect.adjusted(5, 2, -4, -2)
             painter.drawText(text_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop,
                              self._elided_title(painter, int(text_rect.width())))
+        if self.sounds:
+            self._paint_fades_and_gain(painter, rect, sound_band(rect, self.track.kind))
         if isinstance(self.item, (Clip, Still)) and self.track.kind == "video":
             self._paint_curve(painter, rect)
 
@@ -135,6 +147,91 @@ class ItemGraphic(QGraphicsItem):
             painter.drawPolyline(polygon)
         painter.restore()
 
+    # --- sound: waveform, gain line, fade handles ------------------------------------------------
+
+    def set_waveform(self, waveform, fps) -> None:
+        self.waveform, self.fps = waveform, fps
+        self._waveform_images = None
+        self.update()
+
+    def _waveform_columns(self, count: int) -> np.ndarray | None:
+        """The clip's peaks reduced to `count` columns (the loudest in each), with its gain
+        and fades applied, or None when its file's sound does not reach the clip."""
+        clip, fps = self.item, float(self.fps)
+        start_s, stop_s = clip.source_range.start / fps, clip.source_range.stop / fps
+        peaks = self.waveform.peaks_between(start_s, stop_s)
+        expected = int(np.ceil((stop_s - start_s) * self.waveform.peaks_per_second))
+        if 0 < len(peaks) < expected:  # the sound ends before the clip does: silence after it
+            peaks = np.concatenate([peaks, np.zeros(expected - len(peaks), peaks.dtype)])
+        if len(peaks) == 0:
+            return None
+        # more columns than peaks repeat a peak: reduceat gives the value at a repeated index
+        edges = np.minimum((np.arange(count) * len(peaks)) // count, len(peaks) - 1)
+        columns = np.maximum.reduceat(peaks, edges).astype(np.float32)
+        xs = (np.arange(count) + 0.5) / count * clip.range.duration  # frames into the clip
+        envelope = np.ones(count, np.float32)
+        if clip.fade_in:
+            envelope = np.minimum(envelope, xs / clip.fade_in)
+        if clip.fade_out:
+            envelope = np.minimum(envelope, (clip.range.duration - xs) / clip.fade_out)
+        return np.clip(columns * envelope * np.float32(10 ** (clip.gain_db / 20)), 0.0, 1.0)
+
+    def _waveform_image_at(self, width: int) -> QImage | None:
+        """The waveform as a small picture (WAVEFORM_ROWS tall, one column per peak bucket,
+        filled where the sound reaches), at the power-of-two resolution at or above `width`
+        pixels (never finer than the peaks). Made with numpy once per resolution and scaled to
+        the block when drawn, so repaints and scrolls only draw it and zooming makes another
+        only when the clip's width crosses a power of two."""
+        peaks_in_clip = max(1, int(self.item.range.duration / float(self.fps) * self.waveform.peaks_per_second))
+        resolution = 1 << max(3, (min(width, peaks_in_clip) - 1).bit_length())
+        if self._waveform_images is None:
+            self._waveform_images = {}
+        if resolution not in self._waveform_images:
+            columns = self._waveform_columns(resolution)
+            image = None
+            if columns is not None:
+                # row centres from +1 (top) to -1 (bottom); a pixel is filled where |level| <= the peak
+                levels = np.abs(np.linspace(1, -1, WAVEFORM_ROWS, dtype=np.float32))[:, None]
+                filled = levels <= np.maximum(columns, 0.5 / WAVEFORM_ROWS)[None, :]
+                pixels = np.where(filled, np.uint32(_WAVEFORM_ARGB), np.uint32(0)).astype(np.uint32)
+                image = QImage(pixels.tobytes(), resolution, WAVEFORM_ROWS, 4 * resolution,
+                               QImage.Format.Format_ARGB32_Premultiplied).copy()
+            self._waveform_images[resolution] = image
+        return self._waveform_images[resolution]
+
+    def _paint_waveform(self, painter: QPainter, band: QRectF) -> None:
+        if band.height() < 4 or band.width() < 3:
+            return
+        image = self._waveform_image_at(int(band.width()))
+        if image is not None:
+            painter.drawImage(band, image)
+
+    def _paint_fades_and_gain(self, painter: QPainter, rect: QRectF, band: QRectF) -> None:
+        if band.height() < 4 or rect.width() < 3:
+            return
+        clip, scale = self.item, rect.width() / max(self.item.range.duration, 1)
+        fade_in_x = rect.left() + clip.fade_in * scale
+        fade_out_x = rect.right() - clip.fade_out * scale
+        gain_y = round(band.bottom() - gain_fraction(clip.gain_db) * band.height())
+        painter.setPen(_GAIN_PEN)  # a level line: pixel-aligned, no antialiasing needed
+        painter.drawLine(QPointF(fade_in_x, gain_y), QPointF(fade_out_x, gain_y))
+        selected = self.isSelected() and rect.width() > 3 * FADE_HANDLE_PIXELS
+        if not (clip.fade_in or clip.fade_out or selected):
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(_FADE_PEN)
+        if clip.fade_in:
+            painter.drawLine(QPointF(rect.left(), band.bottom()), QPointF(fade_in_x, rect.top()))
+        if clip.fade_out:
+            painter.drawLine(QPointF(fade_out_x, rect.top()), QPointF(rect.right(), band.bottom()))
+        if selected:  # the fade handles are drawn on the selected clip only; they can be grabbed on any
+            painter.setPen(QPen(QColor(20, 20, 20), 1))
+            painter.setBrush(_HANDLE_BRUSH)
+            r = FADE_HANDLE_PIXELS / 2
+            for x in (fade_in_x, fade_out_x):
+                painter.drawEllipse(QPointF(min(max(x, rect.left() + r), rect.right() - r), rect.top() + r), r - 1, r - 1)
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+
 
 _TITLE_COLOR = QColor(150, 90, 170)  # titles: overlays, apart from clips, stills and prompts
 _TITLE_FONT = QFont()
@@ -143,3 +240,10 @@ _CURVE_PEN = QPen(QColor(255, 230, 120, 220), 1.3)
 _CURVE_PEN.setCosmetic(True)  # the same width however the unit curve is scaled
 _OPACITY_PEN = QPen(QColor(235, 240, 255, 220), 1.3, Qt.PenStyle.DashLine)
 _OPACITY_PEN.setCosmetic(True)
+WAVEFORM_ROWS = 48
+_WAVEFORM_COLOR = QColor(200, 235, 210, 170)
+# premultiplied ARGB of that colour, as QImage stores it
+_WAVEFORM_ARGB = (170 << 24) | ((200 * 170 // 255) << 16) | ((235 * 170 // 255) << 8) | (210 * 170 // 255)
+_FADE_PEN = QPen(QColor(255, 255, 255, 170), 1)
+_GAIN_PEN = QPen(QColor(255, 170, 60), 1)
+_HANDLE_BRUSH = QBrush(QColor(240, 240, 240))

@@ -19,11 +19,13 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QLineEdit, QWidget
 
 from editor import style
 from editor.document import Document
+from editor.timeline import audio_handles
 from editor.timeline.drop import MEDIA_MIME, drop_files
 from editor.timeline.graphics import ItemGraphic
 from editor.timeline.snapping import snap_frame
 from editor.timeline.track_height import track_height
 from editor.timeline.transitions import TransitionLayer
+from editor.timeline.waveforms import WaveformLoader
 from engine.model import edits
 from engine.model.items import Item, TextBlock, new_id
 from engine.model.project import Project, Track
@@ -85,6 +87,8 @@ class TimelineView(QGraphicsView):
         self._lanes: list = []
         self.transitions = TransitionLayer(self)  # transitions drawn on their cuts (editor/timeline/transitions.py)
         self._drag: _Drag | None = None
+        self._handle_drag: audio_handles.HandleDrag | None = None  # a clip's gain line or fade handle
+        self.waveforms = WaveformLoader(self)
         self._editor: QLineEdit | None = None
         self.drop_frame: int | None = None  # where a file dragged over the view would start (snapped)
         # () -> engine.generate.limits.ModelLimits of the chosen model (set by the window), for the
@@ -172,7 +176,9 @@ class TimelineView(QGraphicsView):
             self._request_thumbnail(graphic)
 
     def _request_thumbnail(self, graphic: ItemGraphic) -> None:
-        """The first picture of a clip or still, made in the background and cached on disk."""
+        """The first picture of a clip or still, made in the background and cached on disk (and
+        a clip's waveform)."""
+        self.waveforms.request(graphic)
         ref = self.project.media.get(getattr(graphic.item, "media_id", ""))
         if self.thumbnails is None or graphic.offline or ref is None or ref.kind == "audio":
             return
@@ -293,6 +299,13 @@ class TimelineView(QGraphicsView):
             super().mousePressEvent(event)
             return
         modifiers = event.modifiers()
+        self._handle_drag = audio_handles.press(self, graphic, event.position())
+        if self._handle_drag is not None:
+            if not graphic.isSelected():
+                self.scene().clearSelection()
+                graphic.setSelected(True)
+            event.accept()
+            return
         if modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier):
             graphic.setSelected(not graphic.isSelected())
         elif not graphic.isSelected():
@@ -309,11 +322,16 @@ class TimelineView(QGraphicsView):
 
     def mouseMoveEvent(self, event: QMouseEvent) -> None:
         drag = self._drag
+        if self._handle_drag is not None:
+            audio_handles.drag_to(self, self._handle_drag, event.position())
+            return
         if drag is None:
             graphic = self._graphic_at(event.position().toPoint())
             edge = (graphic.edge_at(self.mapToScene(event.position().toPoint()).x(), self.pixels_per_frame)
                     if graphic else None)
-            self.viewport().setCursor(Qt.CursorShape.SizeHorCursor if edge else Qt.CursorShape.ArrowCursor)
+            handle_cursor = audio_handles.cursor_for(audio_handles.handle_at(self, graphic, event.position()))
+            self.viewport().setCursor(handle_cursor or (Qt.CursorShape.SizeHorCursor if edge else
+                                                        Qt.CursorShape.ArrowCursor))
             super().mouseMoveEvent(event)
             return
         delta = self.frame_at(event.position().x()) - drag.press_frame
@@ -357,6 +375,10 @@ class TimelineView(QGraphicsView):
 
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         drag, self._drag = self._drag, None
+        if self._handle_drag is not None:
+            self._handle_drag = None
+            event.accept()
+            return
         if drag is not None:
             if drag.narrow_on_release and not drag.moved:
                 self.select_ids([drag.clicked_id])

@@ -308,10 +308,11 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
         left_source, right_source = FrameRange(source.start, cut), FrameRange(cut, source.stop)
         if item.reverse:
             left_source, right_source = right_source, left_source
-        left = dataclasses.replace(item, source_range=left_source)
+        # the fade-in stays with the left part and the fade-out with the right
+        left = dataclasses.replace(item, source_range=left_source, fade_out=0)
         right = dataclasses.replace(item, id=right_id, start=frame, curve=item.curve.shifted(-offset),
                                     source_range=right_source, transform=item.transform.shifted(-offset),
-                                    opacity=item.opacity.shifted(-offset), transition_in=None)
+                                    opacity=item.opacity.shifted(-offset), transition_in=None, fade_in=0)
     elif isinstance(item, Still):
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset,
@@ -339,6 +340,29 @@ def set_curve(project: Project, item_id: str, curve: Curve) -> Edit:
         raise EditError(f"{_label(project, item)} is a prompt and has no influence curve")
     _check_unlocked(project, track.id)
     return apply(project, ReplaceItem(dataclasses.replace(item, curve=curve)))
+
+
+MIN_GAIN_DB, MAX_GAIN_DB = -60.0, 24.0
+
+
+def set_clip_audio(project: Project, item_id: str, *, gain_db: float | None = None, fade_in: int | None = None,
+                   fade_out: int | None = None) -> Edit:
+    """A clip's sound: its gain in dB (-60..+24) and its fade-in and fade-out lengths in frames
+    (together at most the clip's length). Arguments left out keep their value."""
+    track, item = _find(project, item_id)
+    if not isinstance(item, Clip):
+        raise EditError(f"{_label(project, item)} has no sound; gain and fades belong to clips")
+    _check_unlocked(project, track.id)
+    gain_db = item.gain_db if gain_db is None else float(gain_db)
+    # fades kept from before a trim may be longer than the clip now: kept ones are shortened to fit
+    fade_in = min(item.fade_in, item.range.duration) if fade_in is None else int(fade_in)
+    fade_out = min(item.fade_out, item.range.duration - fade_in) if fade_out is None else int(fade_out)
+    if not MIN_GAIN_DB <= gain_db <= MAX_GAIN_DB:
+        raise EditError(f"gain {gain_db:g} dB of {_label(project, item)} is outside {MIN_GAIN_DB:g}..{MAX_GAIN_DB:g} dB")
+    if fade_in < 0 or fade_out < 0 or fade_in + fade_out > item.range.duration:
+        raise EditError(f"fades of {fade_in} and {fade_out} frames do not fit {_label(project, item)} "
+                        f"({item.range.duration} frames); shorten them")
+    return apply(project, ReplaceItem(dataclasses.replace(item, gain_db=gain_db, fade_in=fade_in, fade_out=fade_out)))
 
 
 def switch_take(project: Project, item_id: str, media_id: str) -> Edit:

@@ -87,12 +87,14 @@ class Clip:
     transform: Transform = IDENTITY  # engine/model/transform.py
     speed: float = 1.0  # source frames per timeline frame; the timeline length follows it
     reverse: bool = False  # plays its source frames last to first
+    opacity: Curve = Curve()  # the picture's opacity in the classic composite; `curve` is for the model
+    transition_in: Transition | None = None  # on the cut where this item starts (engine/model/transitions.py)
+    fade_in: int = 0  # frames of the sound ramping up from silence at the clip's start
+    fade_out: int = 0  # frames of the sound ramping down to silence at its end
 
     def __post_init__(self) -> None:
         if self.speed != 1.0:
             object.__setattr__(self, "speed", check_speed(self.speed))
-    opacity: Curve = Curve()  # the picture's opacity in the classic composite; `curve` is for the model
-    transition_in: Transition | None = None  # on the cut where this item starts (engine/model/transitions.py)
 
     @property
     def duration(self) -> int:

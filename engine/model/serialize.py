@@ -298,8 +298,8 @@ _MEDIA_KEYS = frozenset({"schema", "id", "path", "abs_path", "kind", "num_frames
                          "has_audio", "content_hash"})
 _TIMELINE_KEYS = frozenset({"schema", "tracks", "markers"})
 _TRACK_KEYS = frozenset({"schema", "id", "kind", "name", "items", "muted", "locked", "hidden"})
-_CLIP_KEYS = frozenset({"schema", "id", "start", "media", "source", "curve", "gain_db", "name", "generation",
-                        "takes", "take_recipes", "opacity", "transition_in"})
+_CLIP_KEYS = frozenset({"schema", "id", "start", "media", "source", "curve", "gain_db", "fade_in", "fade_out", "name",
+                        "generation", "takes", "take_recipes", "opacity", "transition_in"})
 _STILL_KEYS = frozenset({"schema", "id", "start", "duration", "media", "curve", "name", "opacity", "transition_in"})
 _TRANSITION_KEYS = frozenset({"schema", "kind", "duration", "color", "direction"})
 _TEXT_KEYS = frozenset({"schema", "id", "start", "duration", "text", "negative"})
@@ -473,7 +473,8 @@ class _ItemReader:
         if not (type(item_id) is str and type(start) is int and type(media) is str and type(source) is list
                 and len(source) == 2 and type(source[0]) is int and type(source[1]) is int and source[0] <= source[1]
                 and (type(gain) is int and -1e9 < gain < 1e9 or type(gain) is float and math.isfinite(gain)) and type(name) is str
-                and generation is None and "takes" not in d and "take_recipes" not in d and "transition_in" not in d):
+                and generation is None and "takes" not in d and "take_recipes" not in d and "transition_in" not in d
+                and "fade_in" not in d and "fade_out" not in d):
             return None
         curve, opacity = self._curve(d.get("curve")), self._curve(d.get("opacity"))
         if curve is None or opacity is None:
@@ -544,7 +545,8 @@ def _item(raw: Any, where: str) -> Item:
                     takes=_takes(d.get("takes", []), where), take_recipes=_take_recipes(d.get("take_recipes", {}), where),
                     extra=_extra(d, _CLIP_KEYS | EFFECT_KEYS, where), **_effects(d, where),
                     opacity=_curve(d.get("opacity"), where, "opacity"),
-                    transition_in=_transition(d.get("transition_in"), where))
+                    transition_in=_transition(d.get("transition_in"), where),
+                    fade_in=_fade(d, "fade_in", where), fade_out=_fade(d, "fade_out", where))
     if type_name == "Still":
         return Still(id=_get(d, "id", str, where), start=_get(d, "start", int, where),
                      duration=_get(d, "duration", int, where), media_id=_get(d, "media", str, where),
@@ -630,6 +632,14 @@ def _transition(value: Any, where: str) -> Transition | None:
 def transition_to_dict(transition: Transition) -> dict:
     return {**transition.extra, "schema": _schema("Transition"), "kind": transition.kind,
             "duration": transition.duration, "color": transition.color, "direction": transition.direction}
+
+
+def _fade(d: dict, key: str, where: str) -> int:
+    """A clip's fade length in frames (optional; 0 when absent)."""
+    value = _get(d, key, int, where, 0)
+    if value < 0 or value > MAX_FRAME:
+        raise _Bad(where, f"field \"{key}\" should be a frame count from 0 to {MAX_FRAME}")
+    return value
 
 
 def _curve(value: Any, where: str, field: str = "curve") -> Curve:
@@ -738,6 +748,10 @@ def item_to_dict(item: Item) -> dict:
             d["curve"] = curve_to_list(item.curve)
         if item.gain_db:
             d["gain_db"] = item.gain_db
+        if item.fade_in:
+            d["fade_in"] = item.fade_in
+        if item.fade_out:
+            d["fade_out"] = item.fade_out
         if item.name:
             d["name"] = item.name
         if item.generation is not None:
