@@ -206,40 +206,6 @@ class Compositor:
         canvases = [premultiplied(pixels, y0, x0, opacity, width, height) for pixels, y0, x0, opacity in placed]
         return as_layer(mix(canvases[0], canvases[1], span.transition, span.progress(frame)))
 
-    def _layer(self, project: Project, item, frame: int, width: int, height: int,
-               offline_placeholder: bool) -> tuple[np.ndarray, int, int]:
-        mode = fit_mode(item)
-        try:
-            ref = project.media.get(item.media_id)
-            if ref is None:
-                raise MediaError(f"item {item.id[:8]} refers to media {item.media_id[:8]} that is not in the "
-                                 "project's media bin; remove the item or re-import its file")
-            if ref.kind == "video":
-                reader = self._reader(ref.path, project.settings.rate)
-                local = frame - item.start
-                source = item.source_range.start + local if isinstance(item, Clip) else 0
-                pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)
-                key = None
-            elif ref.kind == "image":
-                pixels = self._still(ref.path)
-                key = (ref.path, mode, width, height)
-            else:
-                raise MediaError(f"{ref.path}: is audio and cannot be shown on a video track; "
-                                 "move it to an audio track")
-        except MediaError:
-            if not offline_placeholder:
-                raise
-            return np.full((height, width, 3), OFFLINE_COLOR, np.uint8), 0, 0
-        if key is not None and key in self._placed:
-            self._placed.move_to_end(key)
-            return self._placed[key]
-        placed = place(pixels, width, height, mode)
-        if key is not None:
-            self._placed[key] = placed
-            while len(self._placed) > STILLS_KEPT:
-                self._placed.popitem(last=False)
-        return placed
-
     def _reader(self, path: str, rate: FrameRate) -> VideoReader:
         key = (path, rate)
         reader = self._readers.get(key)
