@@ -4,7 +4,12 @@ import pytest
 @pytest.fixture(autouse=True)
 def _answer_close_questions(monkeypatch):
     """Windows closed at the end of a test with unsaved changes ask whether to save: answer
-    "Discard" as a user leaving without saving would (tests that care answer otherwise)."""
+    "Discard" as a user leaving without saving would (tests that care answer otherwise). A job
+    announced as long (the estimate depends on how busy the machine is while it is measured) is
+    queued anyway, as the tests that submit jobs expect whatever the machine's speed."""
     from PySide6.QtWidgets import QMessageBox
 
-    monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Discard)
+    def answer(parent, title, *args, **kwargs):
+        return QMessageBox.StandardButton.Yes if title == "A long job" else QMessageBox.StandardButton.Discard
+
+    monkeypatch.setattr(QMessageBox, "question", answer)
