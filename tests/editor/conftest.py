@@ -13,3 +13,14 @@ def _answer_close_questions(monkeypatch):
         return QMessageBox.StandardButton.Yes if title == "A long job" else QMessageBox.StandardButton.Discard
 
     monkeypatch.setattr(QMessageBox, "question", answer)
+
+
+@pytest.fixture(autouse=True)
+def _own_window_settings(tmp_path_factory):
+    """Each test starts with no saved window layout (QSettings would otherwise carry the dock
+    sizes a previous test's window left, full screen included, into the next one)."""
+    from PySide6.QtCore import QSettings
+
+    folder = str(tmp_path_factory.mktemp("qsettings"))
+    for kind in (QSettings.Format.NativeFormat, QSettings.Format.IniFormat):
+        QSettings.setPath(kind, QSettings.Scope.UserScope, folder)
