@@ -32,6 +32,14 @@ class ModelCaps:
     native_width: int | None = None
     native_height: int | None = None
     native_frames: int | None = None
+    # models that make sound with the picture (LTX-2): the waveform's sample rate and how many
+    # audio latent frames a second of sound takes; None for silent models
+    audio_sample_rate: int | None = None
+    audio_latents_per_second: float | None = None
+
+    @property
+    def audio(self) -> bool:
+        return self.audio_sample_rate is not None
 
     def num_latent_frames(self, num_frames: int) -> int:
         return (num_frames - 1) // self.vae_temporal_compression + 1

@@ -17,7 +17,8 @@ Velocity = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
 def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength: torch.Tensor,
-           sigmas: torch.Tensor, *, guidance: float = 1.0, guidance_interval: tuple[float, float] = (0.0, 1.0),
+           sigmas: torch.Tensor, *, guidance: float | torch.Tensor = 1.0,
+           guidance_interval: tuple[float, float] = (0.0, 1.0),
            per_token_timesteps: bool = True,
            on_step: Callable[[Progress], None] | None = None,
            preview: Callable[[torch.Tensor], object] | None = None,
@@ -37,7 +38,8 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
     level (a 0-d tensor) and tokens still above their cap are replaced after each step by their
     source re-noised to the new level (the fallback for models trained with one timestep).
 
-    With `guidance > 1` the model sees the batch twice (unconditional half first) and the
+    `guidance` is one scale or a tensor broadcastable to `x` (a scale per token). With
+    `guidance > 1` the model sees the batch twice (unconditional half first) and the
     prediction is `v_uncond + guidance * (v_cond - v_uncond)` at the steps whose level `sigmas[i]`
     lies within `guidance_interval` (lo, hi) and `v_cond` at the others (guidance in a limited
     interval, Kynkäänniemi et al. 2024: at the highest levels guidance harms the layout a
@@ -51,7 +53,8 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
 
     cap = 1.0 - strength.to(torch.float32)
     num_steps = len(sigmas) - 1
-    use_guidance = guidance > 1.0
+    # a tensor guidance gives each token its own scale (LTX-2 guides its audio harder than its video)
+    use_guidance = float(guidance.max()) > 1.0 if isinstance(guidance, torch.Tensor) else guidance > 1.0
     if per_token_timesteps:
         level = torch.minimum(sigmas[0], cap)
     else:
