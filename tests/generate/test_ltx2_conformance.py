@@ -44,3 +44,40 @@ def test_text_to_video_with_sound_equals_ltx2_pipeline(tiny_ltx2, tiny_ltx2_dir,
     other = tiny_ltx2.generate(plan, SamplingSettings(steps=3, guidance=guidance, seed=8, max_sequence_length=16))
     assert np.abs(other.frames - video).max() > 1e-3
     assert np.abs(other.audio - reference.audio.numpy()).max() > 1e-4
+
+
+def test_keyframes_at_first_middle_and_last_place_equal_ltx2_condition_pipeline(tiny_ltx2, tiny_ltx2_dir,
+                                                                                  tmp_path):
+    """Pictures at pixel frames 0, 3 and 7 of 9: the first holds latent frame 0, the others are keyframe
+    tokens at their exact frames (LTX2ConditionPipeline's latent indices 0, 2 and -1 put them there)."""
+    import cv2
+    from diffusers import LTX2ConditionPipeline
+    from diffusers.pipelines.ltx2 import LTX2VideoCondition
+    from PIL import Image
+
+    rng = np.random.default_rng(3)
+    pictures, media, items = [], {}, []
+    for i, frame in enumerate((0, 3, 7)):
+        picture = (rng.random((32, 32, 3)) * 255).astype(np.uint8)
+        path = tmp_path / f"key{i}.png"
+        cv2.imwrite(str(path), cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+        pictures.append(picture)
+        media[f"img{i}"] = MediaRef(f"img{i}", str(path), "image")
+        items.append(Still(f"s{i}", frame, 1, f"img{i}"))
+    project = new_project(32, 32, 25)
+    project.media = media
+    video_track = project.timeline.tracks_of("video")[0]
+    project.timeline.tracks[project.timeline.track_index(video_track.id)] = Track(
+        video_track.id, "video", "V1", tuple(items))
+    plan = compile(project, FrameRange(0, 9), tiny_ltx2.caps, prompt="a cat", negative="blurry")
+    assert [k.pixel_frame for k in plan.keyframes] == [3, 7]
+    ours = tiny_ltx2.generate(plan, SamplingSettings(steps=3, guidance=3.0, seed=11, max_sequence_length=16))
+
+    pipe = LTX2ConditionPipeline.from_pretrained(tiny_ltx2_dir, local_files_only=True)
+    conditions = [LTX2VideoCondition(frames=Image.fromarray(p), index=index, strength=1.0)
+                  for p, index in zip(pictures, (0, 2, -1), strict=True)]
+    reference = pipe(conditions=conditions, prompt="a cat", negative_prompt="blurry", **_reference_call(3.0, 11, 3))
+    video = reference.frames.permute(0, 1, 3, 4, 2).numpy()
+    assert ours.frames.shape == video.shape
+    assert np.abs(ours.frames - video).max() <= 1e-4
+    assert np.abs(ours.audio - reference.audio.numpy()).max() <= 1e-4

@@ -192,7 +192,7 @@ class LTX2Backend(BackendBase):
             own = (token_prompt.to(self.device)[:, None] == slot[None, :])[None] & allowed
             return (~own).to(self.dtype) * -10000.0
 
-        yield video_ctx, audio_ctx, bias(self._video_token_prompt(run)), bias(self._audio_token_prompt(run))
+        yield video_ctx, audio_ctx, bias(self._video_token_prompt(run)), bias(self.audio_token_prompt(run.plan))
 
     def _video_token_prompt(self, run: GenerationRun):
         import torch
@@ -203,11 +203,10 @@ class LTX2Backend(BackendBase):
             token_prompt = torch.cat([token_prompt, run.keyframes.prompt[0].cpu()])
         return token_prompt
 
-    def _audio_token_prompt(self, run: GenerationRun):
-        """The prompt each audio latent frame follows: the prompt of the pixel frame at its time."""
+    def audio_token_prompt(self, plan):
+        """The prompt each audio latent frame follows (audio frames,): the prompt of the pixel frame at its time."""
         import torch
 
-        plan = run.plan
         times = np.arange(self.num_audio_frames(plan)) / self.audio_latents_per_second
         pixel = np.clip(np.floor(times * float(plan.rate.fps)).astype(np.int64), 0, plan.num_frames - 1)
         return torch.from_numpy(np.ascontiguousarray(plan.pixel_prompt[pixel]))
