@@ -119,9 +119,9 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
         manifest = generation_manifest(recipe, record, result.seeds[i], video.shape[0])
         with atomic_path(target) as temp:
             # the sound a model made with the frames goes with them when the output is those frames
-            audio = result.audio[i] if result.audio is not None and recipe.is_plain else None
-            write_video(temp, video, fps, metadata={provenance.TAG: _compact(manifest)}, audio=audio,
-                        sample_rate=result.audio_sample_rate)
+            sound = ({"audio": result.audio[i], "sample_rate": result.audio_sample_rate}
+                     if result.audio is not None and recipe.is_plain else {})
+            write_video(temp, video, fps, metadata={provenance.TAG: _compact(manifest)}, **sound)
             if signing is not None:  # signed before it takes the output's name
                 from engine.media import c2pa_sign
 
