@@ -24,6 +24,9 @@ def register(subparsers) -> None:
                      help="hold an image at a frame (repeatable)")
     gen.add_argument("--video", action="append", default=[], metavar="PATH@FRAME[:STRENGTH]",
                      help="hold a video's frames from a frame on (repeatable)")
+    gen.add_argument("--audio", action="append", default=[], metavar="PATH@FRAME[:STRENGTH]",
+                     help="hold a sound from a frame on, for models that make sound (LTX-2): the picture "
+                          "follows it and the model continues it (repeatable)")
     gen.add_argument("--project", metavar="PROJECT.kinora",
                      help="generate a range of this project's timeline (its prompt blocks, stills and clips)")
     gen.add_argument("--range", metavar="START:END", help="with --project: timeline frames START..END-1 "
@@ -216,7 +219,7 @@ def request_from_args(args):
             return _storyboard_request(args, common)
         placements = {f"{option}s": tuple(rq.Placement(path=_absolute(p), frame=f, strength=s) for p, f, s in
                                     (parse_placement(text, f"--{option}") for text in getattr(args, option)))
-                      for option in ("image", "video")}
+                      for option in ("image", "video", "audio")}
         spans = tuple(_prompt_at(text) for text in args.prompt_at)
         return rq.Generate(**common, prompts_at=spans, frames=args.frames, duration=args.duration, rate=args.rate,
                            **placements)

@@ -91,8 +91,9 @@ def tiny_ltx2_components(seed: int = 0, *, num_layers: int = 2, mel_bins: int = 
     vae.use_framewise_encoding = False
     vae.use_framewise_decoding = False
     torch.manual_seed(seed)
+    # three resolutions: the encoder halves time and mel bins twice, the 4x its pipeline assumes
     audio_vae = AutoencoderKLLTX2Audio(
-        base_channels=4, output_channels=2, ch_mult=(1,), num_res_blocks=1, attn_resolutions=None, in_channels=2,
+        base_channels=4, output_channels=2, ch_mult=(1, 1, 1), num_res_blocks=1, attn_resolutions=None, in_channels=2,
         resolution=32, latent_channels=2, norm_type="pixel", causality_axis="height", dropout=0.0,
         mid_block_add_attention=False, sample_rate=16000, mel_hop_length=160, is_causal=True, mel_bins=mel_bins)
     torch.manual_seed(seed)

@@ -207,6 +207,8 @@ class LTX2Backend(BackendBase):
         """The prompt each audio latent frame follows (audio frames,): the prompt of the pixel frame at its time."""
         import torch
 
+        if plan.audio_latents_per_second:  # compiled for a model that makes sound: the plan says
+            return torch.from_numpy(np.array(plan.audio_prompt))
         times = np.arange(self.num_audio_frames(plan)) / self.audio_latents_per_second
         pixel = np.clip(np.floor(times * float(plan.rate.fps)).astype(np.int64), 0, plan.num_frames - 1)
         return torch.from_numpy(np.ascontiguousarray(plan.pixel_prompt[pixel]))
@@ -215,6 +217,8 @@ class LTX2Backend(BackendBase):
 
     def num_audio_frames(self, plan) -> int:
         """Audio latent frames for the plan's duration, as LTX2Pipeline counts them."""
+        if plan.audio_latents_per_second:
+            return plan.num_audio_frames
         return round(plan.num_frames / float(plan.rate.fps) * self.audio_latents_per_second)
 
     def _normalize(self, latents):
@@ -262,6 +266,13 @@ class LTX2Backend(BackendBase):
             video = self.vae.decode(latents.to(self.vae.dtype), timestep, return_dict=False)[0]
         video = (video.float() * 0.5 + 0.5).clamp(0, 1)
         return video.permute(0, 2, 3, 4, 1).cpu().numpy()
+
+    def encode_audio(self, waveform):
+        """Stereo float waveform (2, samples) at the audio VAE's sample rate -> normalised packed audio
+        latents (1, latent frames, C * M)."""
+        from engine.generate.backends.ltx2_audio import encode_sound
+
+        return encode_sound(self, waveform)
 
     def decode_audio(self, audio_tokens):
         """Normalised packed audio latents (N, L, C * M) -> waveforms float32 (N, channels, samples)."""

@@ -86,7 +86,7 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
         # noise drawn as the reference pipeline for the case draws it: LTX2Pipeline (nothing held)
         # draws both streams unpacked, LTX2ConditionPipeline draws them packed
         generator = run.noise_generator
-        if cond is None and run.keyframes is None:
+        if cond is None and run.keyframes is None and not plan.has_audio_conditions:
             video_noise = backend.pack(randn_tensor((batch, backend.latent_channels, frames, h, w), generator=generator,
                                                     device=device, dtype=torch.float32))
             audio_noise = randn_tensor((batch, backend.audio_channels, audio_frames, backend.audio_mel_bins),
@@ -106,8 +106,15 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
         if run.keyframes is not None:
             video_cond = torch.cat([video_cond, run.keyframes.cond], dim=1)
             video_strength = torch.cat([video_strength, run.keyframes.strength], dim=1)
-        audio_cond = torch.zeros(batch, audio_frames, layout.audio_dim, device=device)
-        audio_strength = torch.zeros(batch, audio_frames, 1, device=device)
+        if plan.has_audio_conditions:
+            from engine.generate.backends.ltx2_audio import audio_condition
+
+            held_sound, held_strength = audio_condition(backend, plan)
+            audio_cond = held_sound.expand(batch, -1, -1)
+            audio_strength = held_strength.view(1, -1, 1).expand(batch, -1, -1).float()
+        else:
+            audio_cond = torch.zeros(batch, audio_frames, layout.audio_dim, device=device)
+            audio_strength = torch.zeros(batch, audio_frames, 1, device=device)
 
         noise = layout.join(video_noise, audio_noise)
         cond_state = layout.join(video_cond, audio_cond)
