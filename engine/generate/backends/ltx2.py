@@ -377,7 +377,7 @@ class LTX2Backend(BackendBase):
             video_coords = torch.cat([video_coords, run.keyframes.coords], dim=2)
         audio_coords = self.transformer.audio_rope.prepare_audio_coords(1, layout.audio_tokens, self.device)
 
-        def velocity(x, sigma):
+        def velocity(x, sigma, stg_blocks=None, isolate=False):
             rows = x.shape[0]
             video, audio = layout.split(x)
             if sigma.ndim == 0:
@@ -394,7 +394,8 @@ class LTX2Backend(BackendBase):
                 num_frames=run.num_latent_frames, height=run.height, width=run.width, fps=fps,
                 audio_num_frames=layout.audio_tokens, video_coords=video_coords.expand(rows, -1, -1, -1),
                 audio_coords=audio_coords.expand(rows, -1, -1, -1), use_cross_timestep=self.use_cross_timestep,
-                return_dict=False)
+                spatio_temporal_guidance_blocks=list(stg_blocks) if stg_blocks else None,
+                isolate_modalities=isolate, return_dict=False)
             return layout.join(video_v.float(), audio_v.float())
 
         with on_device(self.transformer, self.device, self.memory.cpu_offload):

@@ -12,9 +12,7 @@ from dataclasses import dataclass
 
 from engine.errors import ModelError
 from engine.generate.backends.base import GenerationResult, GenerationRun, _condition_latents
-
-# LTX2Pipeline's default audio guidance scale (its video scale is the caps' default_guidance)
-DEFAULT_AUDIO_GUIDANCE = 7.0
+from engine.generate.backends.ltx2_guidance import LTX2Guidance, ltx2_guide
 
 
 @dataclass(frozen=True)
@@ -59,15 +57,12 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
     if cancel is not None:
         cancel.check()
     seeds = [settings.seed + i for i in range(settings.variations)]
-    video_guidance = caps.default_guidance if settings.guidance is None else settings.guidance
-    audio_guidance = getattr(settings, "audio_guidance", None)
-    if audio_guidance is None:
-        audio_guidance = DEFAULT_AUDIO_GUIDANCE if settings.guidance is None else settings.guidance
+    guidance = LTX2Guidance.of(settings, caps.default_guidance, len(backend.transformer.transformer_blocks))
     run = GenerationRun(
         plan=plan, settings=settings, seeds=seeds,
         generators=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
         num_latent_frames=plan.num_latent_frames, height=plan.height // caps.vae_spatial_compression,
-        width=plan.width // caps.vae_spatial_compression, guided=max(video_guidance, audio_guidance) > 1.0,
+        width=plan.width // caps.vae_spatial_compression, guided=guidance.uses_cfg,
         max_sequence_length=settings.max_sequence_length or backend.default_max_sequence_length)
     batch, frames, h, w = run.batch, run.num_latent_frames, run.height, run.width
     device = backend.device
@@ -119,8 +114,6 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
         noise = layout.join(video_noise, audio_noise)
         cond_state = layout.join(video_cond, audio_cond)
         strength_state = layout.join(video_strength, audio_strength)
-        guidance = layout.join(torch.full((1, 1, 1), float(video_guidance), device=device),
-                               torch.full((1, 1, 1), float(audio_guidance), device=device))
 
         def preview(x0_state):
             video, _ = layout.split(x0_state[:1])
@@ -132,7 +125,8 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
         with backend.text_conditioning(run) as text:
             sigmas = backend.sigmas(settings.steps or caps.default_steps, layout.video_tokens)
             with backend.denoising(run, text, layout) as velocity:
-                state = sample(velocity, noise, cond_state, strength_state, sigmas, guidance=guidance,
+                guide = ltx2_guide(velocity, layout, guidance, device) if guidance.active else None
+                state = sample(velocity, noise, cond_state, strength_state, sigmas, guide=guide,
                                guidance_interval=settings.guidance_interval or caps.default_guidance_interval,
                                per_token_timesteps=True, on_step=on_step, preview=preview if on_step else None,
                                cancel=cancel)
