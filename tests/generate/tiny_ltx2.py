@@ -114,3 +114,22 @@ def save_tiny_ltx2(folder: Path, seed: int = 0, pipeline: str = "LTX2Pipeline", 
     components = tiny_ltx2_components(seed, **sizes)
     getattr(diffusers, pipeline)(**components).save_pretrained(folder, safe_serialization=True)
     return folder
+
+
+def add_tiny_ltx2_upsampler(model_folder: Path, seed: int = 0) -> Path:
+    """Save a tiny LTX2LatentUpsamplerModel (x2 in width and height) as the folder's `latent_upsampler`,
+    listed in its model_index.json the way diffusers writes a component."""
+    import json
+
+    import torch
+    from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
+
+    torch.manual_seed(seed)
+    upsampler = LTX2LatentUpsamplerModel(in_channels=4, mid_channels=32, num_blocks_per_stage=1, dims=3,
+                                         spatial_upsample=True, temporal_upsample=False, use_rational_resampler=False)
+    upsampler.save_pretrained(model_folder / "latent_upsampler", safe_serialization=True)
+    index_file = model_folder / "model_index.json"
+    index = json.loads(index_file.read_text(encoding="utf-8"))
+    index["latent_upsampler"] = ["ltx2", "LTX2LatentUpsamplerModel"]
+    index_file.write_text(json.dumps(index, indent=2), encoding="utf-8")
+    return model_folder

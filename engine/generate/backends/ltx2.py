@@ -36,7 +36,14 @@ from engine.generate.backends.base import (
 )
 from engine.generate.backends.ltx import calculate_shift, pack, unpack
 from engine.generate.caps import ModelCaps
-from engine.generate.models import MemoryOptions, ModelInfo, choose_memory_options, load_components, pick_device
+from engine.generate.models import (
+    MemoryOptions,
+    ModelInfo,
+    choose_memory_options,
+    load_component,
+    load_components,
+    pick_device,
+)
 from engine.generate.settings import SamplingSettings
 from engine.progress import CancelToken
 
@@ -80,8 +87,9 @@ class LTX2Backend(BackendBase):
                              "FlowMatchEulerDiscreteScheduler settings only")
         self.scheduler_class, self.scheduler_config = type(scheduler), scheduler.config
         self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
-        place_components(device, memory, (self.transformer,),
-                         (self.vae, self.audio_vae, self.vocoder, self.connectors, self.text_encoder))
+        self.latent_upsampler = self._spatial_upsampler(components.get("latent_upsampler"), name)
+        place_components(device, memory, (self.transformer,), (self.vae, self.audio_vae, self.vocoder,
+                                                               self.connectors, self.text_encoder, self.latent_upsampler))
         if memory.vae_tiling:
             self.vae.enable_tiling()
         config = self.transformer.config
@@ -97,7 +105,7 @@ class LTX2Backend(BackendBase):
             family="ltx2", vae_temporal_compression=self.vae.temporal_compression_ratio,
             vae_spatial_compression=self.vae.spatial_compression_ratio,
             size_multiple=self.vae.spatial_compression_ratio * self.patch, per_token_timesteps=True,
-            keyframe_tokens=True, lora=True, default_steps=30, default_guidance=3.0, default_rate=24,
+            keyframe_tokens=True, lora=True, latent_upsampler=self.latent_upsampler is not None, default_steps=30, default_guidance=3.0, default_rate=24,
             audio_sample_rate=self.audio_sample_rate, audio_latents_per_second=self.audio_latents_per_second)
 
     def _check_text_encoder(self, name: str) -> None:
@@ -113,11 +121,45 @@ class LTX2Backend(BackendBase):
                 f"but the connectors expect a Gemma text encoder of hidden size {config.caption_channels} with "
                 f"{config.text_proj_in_factor - 1} layers; put the model's own Gemma text encoder in text_encoder/")
 
+    def _spatial_upsampler(self, upsampler, name: str):
+        """The folder's latent upsampler when it doubles width and height only (Kinora keeps frame
+        counts as planned, so one that also upsamples time is left unused)."""
+        if upsampler is None:
+            return None
+        from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
+
+        if not isinstance(upsampler, LTX2LatentUpsamplerModel):
+            raise ModelError(f"{name}/latent_upsampler is a {type(upsampler).__name__}, not an "
+                             "LTX2LatentUpsamplerModel")
+        if upsampler.config.in_channels != self.vae.config.latent_channels:
+            raise ModelError(f"{name}/latent_upsampler is for {upsampler.config.in_channels}-channel latents but this "
+                             f"model's VAE makes {self.vae.config.latent_channels}; use the upsampler made for it")
+        if upsampler.config.temporal_upsample or not upsampler.config.spatial_upsample:
+            return None
+        return upsampler
+
+    def upsample_latents(self, latents):
+        """Normalised latents (N, C, F, h, w) -> (N, C, F, 2h, 2w), as LTX2LatentUpsamplePipeline does
+        (upsampled in the VAE's raw latent space)."""
+        import torch
+
+        if self.latent_upsampler is None:
+            return super().upsample_latents(latents)
+        with on_device(self.latent_upsampler, self.device, self.memory.offloads), torch.no_grad():
+            raw = self._denormalize(latents.to(self.device, torch.float32)).to(self.latent_upsampler.dtype)
+            return self._normalize(self.latent_upsampler(raw).float())
+
     @classmethod
     def load(cls, info: ModelInfo, device=None, memory: MemoryOptions | None = None,
              cancel: CancelToken | None = None) -> LTX2Backend:
         device, dtype = pick_device(device)
         components = load_components(info, dtype, cancel)
+        upsampler = info.path / "latent_upsampler"
+        if "latent_upsampler" not in components and (upsampler / "config.json").is_file():
+            if cancel is not None:
+                cancel.check()
+            # the upsampler ships as a model of its own; a copy in the model folder is used too
+            components["latent_upsampler"] = load_component(upsampler, "ltx2", "LTX2LatentUpsamplerModel", dtype)
         memory = choose_memory_options(weights_bytes(components), device, 0, memory)
         return cls(components, device, dtype, memory, name=str(info.path))
 
@@ -290,18 +332,19 @@ class LTX2Backend(BackendBase):
 
     # -- sampling -----------------------------------------------------------------------------
 
-    def sigmas(self, num_steps: int, seq_len: int):
+    def sigmas(self, num_steps: int, seq_len: int, values=None):
         """The shifted flow-matching levels (num_steps + 1, ending at 0) as LTX2Pipeline sets them;
         `seq_len` is the number of video tokens (keyframe tokens included, as LTX2ConditionPipeline counts)."""
         import torch
 
-        if num_steps == 1:
+        if num_steps == 1 and values is None:
             return torch.tensor([1.0, 0.0], device=self.device)
         config = self.scheduler_config
         mu = calculate_shift(seq_len, config.get("base_image_seq_len", 1024), config.get("max_image_seq_len", 4096),
                              config.get("base_shift", 0.95), config.get("max_shift", 2.05))
         scheduler = self.scheduler_class.from_config(config)
-        scheduler.set_timesteps(sigmas=np.linspace(1.0, 1 / num_steps, num_steps), mu=mu, device=self.device)
+        levels = np.linspace(1.0, 1 / num_steps, num_steps) if values is None else np.array(values, np.float64)
+        scheduler.set_timesteps(sigmas=levels, mu=mu, device=self.device)
         return scheduler.sigmas.to(self.device)
 
     def pack(self, latents):
