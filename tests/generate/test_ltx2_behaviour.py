@@ -115,3 +115,27 @@ def test_a_wrong_text_encoder_is_one_clear_message(tiny_ltx2_dir, tmp_path):
     (folder / "model_index.json").write_text(json.dumps(index))
     with pytest.raises(ModelError, match=r"text_encoder is a T5EncoderModel.*Gemma text encoder"):
         _load(folder)
+
+
+def test_each_prompt_is_encoded_once(tiny_ltx2):
+    """The text encoder (12B for the real model) runs only for prompts it has not seen: a storyboard
+    re-run after one prompt's edit encodes that prompt alone."""
+    calls = []
+    handle = tiny_ltx2.text_encoder.register_forward_pre_hook(lambda *_: calls.append(1))
+    unguided = (("stg", 0.0), ("audio_stg", 0.0), ("modality", 1.0), ("audio_modality", 1.0))
+
+    def storyboard(second):
+        recipe = tools.storyboard(tiny_ltx2.caps, num_frames=9, rate=25, prompt="", width=32, height=32, prompts=[
+            tools.PromptSpan(0, 5, "waves on a cache test shore"), tools.PromptSpan(5, 9, second)])
+        tiny_ltx2.generate(recipe.plan, SamplingSettings(steps=1, guidance=1.0, seed=5, max_sequence_length=16,
+                                                         guidance_terms=unguided), decode=False)
+
+    try:
+        storyboard("a cache test gull")
+        assert len(calls) == 2  # two prompts, no negatives without guidance
+        storyboard("a cache test gull")
+        assert len(calls) == 2  # nothing new to encode
+        storyboard("a cache test heron")
+        assert len(calls) == 3  # only the edited prompt
+    finally:
+        handle.remove()
