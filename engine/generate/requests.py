@@ -339,13 +339,14 @@ class Storyboard(Request):
             raise UserError(f"the marked range is {self.stop - self.start} frames; mark at most {MAX_FRAMES}")
 
     def inputs(self) -> list[str]:
-        """The media of the stills and clips the range holds."""
+        """The media of the stills and clips the range holds (sound too: a model that makes sound holds it)."""
         from engine.model.items import Clip, Still
         from engine.time import FrameRange
 
         project = self.timeline.load()
         frames = FrameRange(self.start, self.stop)
-        return list(dict.fromkeys(project.media[item.media_id].path for track in project.timeline.tracks_of("video")
+        tracks = [*project.timeline.tracks_of("video"), *project.timeline.tracks_of("audio")]
+        return list(dict.fromkeys(project.media[item.media_id].path for track in tracks
                                   if not (track.hidden or track.muted) for item in track.items_in(frames)
                                   if isinstance(item, Clip | Still) and item.media_id in project.media))
 

@@ -49,7 +49,7 @@ def tiny_gemma_text_encoder(vocab_size: int, seed: int = 0):
     return Gemma3ForConditionalGeneration(config).eval()
 
 
-def tiny_ltx2_components(seed: int = 0, *, num_layers: int = 2, mel_bins: int = 8):
+def tiny_ltx2_components(seed: int = 0, *, num_layers: int = 2, mel_bins: int = 8, heads: int = 2, head_dim: int = 8):
     import torch
     from diffusers import (
         AutoencoderKLLTX2Audio,
@@ -65,8 +65,8 @@ def tiny_ltx2_components(seed: int = 0, *, num_layers: int = 2, mel_bins: int = 
     hidden = text_encoder.config.text_config.hidden_size
     torch.manual_seed(seed)
     transformer = LTX2VideoTransformer3DModel(
-        in_channels=4, out_channels=4, patch_size=1, patch_size_t=1, num_attention_heads=2, attention_head_dim=8,
-        cross_attention_dim=16, audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2,
+        in_channels=4, out_channels=4, patch_size=1, patch_size_t=1, num_attention_heads=heads,
+        attention_head_dim=head_dim, cross_attention_dim=heads * head_dim, audio_in_channels=4, audio_out_channels=4, audio_num_attention_heads=2,
         audio_attention_head_dim=4, audio_cross_attention_dim=8, num_layers=num_layers,
         qk_norm="rms_norm_across_heads", caption_channels=hidden, rope_double_precision=False, rope_type="split",
         vae_scale_factors=(2, 2, 2))

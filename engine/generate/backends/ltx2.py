@@ -34,7 +34,7 @@ from engine.generate.backends.base import (
     text_encoder_blocks,
     weights_bytes,
 )
-from engine.generate.backends.ltx import calculate_shift, pack, unpack
+from engine.generate.backends.ltx import _embed_each_timestep_once, calculate_shift, pack, unpack
 from engine.generate.caps import ModelCaps
 from engine.generate.models import (
     MemoryOptions,
@@ -101,6 +101,8 @@ class LTX2Backend(BackendBase):
         self.audio_sample_rate = int(self.vocoder.config.output_sampling_rate)
         self.audio_latents_per_second = audio.sample_rate / audio.mel_hop_length / self.audio_vae.temporal_compression_ratio
         self._text_cache: dict[tuple[str, int], tuple] = {}
+        _embed_each_timestep_once(self.transformer.time_embed)
+        _embed_each_timestep_once(self.transformer.audio_time_embed)
         self.caps = ModelCaps(
             family="ltx2", vae_temporal_compression=self.vae.temporal_compression_ratio,
             vae_spatial_compression=self.vae.spatial_compression_ratio,
@@ -429,10 +431,16 @@ class LTX2Backend(BackendBase):
             else:
                 video_t, audio_t = (s[..., 0] for s in layout.split(sigma.expand_as(x)))
             video_t, audio_t = video_t * num_train_timesteps, audio_t * num_train_timesteps
+            sigma_v, sigma_a = video_t.amax(dim=1), audio_t.amax(dim=1)
+            # one level for every token of a row: the pipelines' cheaper (B, 1) modulation
+            if bool((video_t == video_t[:, :1]).all()):
+                video_t = video_t[:, :1]
+            if bool((audio_t == audio_t[:, :1]).all()):
+                audio_t = audio_t[:, :1]
             video_v, audio_v = self.transformer(
                 hidden_states=video.to(self.dtype), audio_hidden_states=audio.to(self.dtype),
                 encoder_hidden_states=video_ctx[-rows:], audio_encoder_hidden_states=audio_ctx[-rows:],
-                timestep=video_t, audio_timestep=audio_t, sigma=video_t.amax(dim=1), audio_sigma=audio_t.amax(dim=1),
+                timestep=video_t, audio_timestep=audio_t, sigma=sigma_v, audio_sigma=sigma_a,
                 encoder_attention_mask=video_bias[-rows:], audio_encoder_attention_mask=audio_bias[-rows:],
                 num_frames=run.num_latent_frames, height=run.height, width=run.width, fps=fps,
                 audio_num_frames=layout.audio_tokens, video_coords=video_coords.expand(rows, -1, -1, -1),
