@@ -34,7 +34,9 @@ from engine.generate.backends.base import (
     text_encoder_blocks,
     weights_bytes,
 )
+from engine.generate.backends import ltx2_attention
 from engine.generate.backends.ltx import _embed_each_timestep_once, calculate_shift, pack, unpack
+from engine.generate.backends.ltx_attention import segments
 from engine.generate.caps import ModelCaps
 from engine.generate.models import (
     MemoryOptions,
@@ -100,8 +102,9 @@ class LTX2Backend(BackendBase):
         self.audio_mel_bins = audio.mel_bins // self.audio_vae.mel_compression_ratio  # latent mel bins
         self.audio_sample_rate = int(self.vocoder.config.output_sampling_rate)
         self.audio_latents_per_second = audio.sample_rate / audio.mel_hop_length / self.audio_vae.temporal_compression_ratio
-        self._text_cache: dict[tuple[str, int], tuple] = {}
+        self._text_cache: dict = {}  # (prompt, max length) -> Gemma's embeddings; ("contexts", max length) -> contexts
         _embed_each_timestep_once(self.transformer.time_embed)
+        self.video_text_attention, self.audio_text_attention = ltx2_attention.install(self.transformer)
         _embed_each_timestep_once(self.transformer.audio_time_embed)
         self.caps = ModelCaps(
             family="ltx2", vae_temporal_compression=self.vae.temporal_compression_ratio,
@@ -201,21 +204,38 @@ class LTX2Backend(BackendBase):
         pairs = [self._text_cache[(t, max_sequence_length)] for t in texts]
         return (torch.cat([e for e, _ in pairs]).to(self.device), torch.cat([m for _, m in pairs]).to(self.device))
 
+    def prompt_contexts(self, texts: list[str], max_sequence_length: int):
+        """Each text's contexts for the two streams and their mask, as the connectors make them from
+        Gemma's hidden states: (n, L, Dv), (n, L, Da), (n, L). Kept per prompt like the embeddings
+        (the connectors work on each prompt's own tokens, so a prompt's context is the same in any batch)."""
+        import torch
+
+        key = ("contexts", max_sequence_length)
+        cache = self._text_cache.setdefault(key, {})
+        missing = [t for t in dict.fromkeys(texts) if t not in cache]
+        if missing:
+            embeds, masks = self.encode_text(missing, max_sequence_length)
+            with on_device(self.connectors, self.device, self.memory.offloads), torch.no_grad():
+                video_ctx, audio_ctx, ctx_mask = self.connectors(embeds, masks, padding_side="left")
+            for i, text in enumerate(missing):
+                cache[text] = (video_ctx[i:i + 1], audio_ctx[i:i + 1], ctx_mask[i:i + 1])
+        rows = [cache[t] for t in texts]
+        return tuple(torch.cat([row[part] for row in rows]) for part in range(3))
+
     @contextlib.contextmanager
     def text_conditioning(self, run: GenerationRun):
-        """(video context, audio context, video bias, audio bias) for the (uncond, cond) batch.
+        """(video context, audio context, video mask, audio mask) for the (uncond, cond) batch.
 
         One prompt: exactly what LTX2Pipeline passes (the connectors' mask). Several: every prompt's
-        context in a row, and an additive bias (rows, tokens, text) that lets each video token and
-        each audio token read only the prompt of its own time span, in one forward pass."""
+        context in a row, and the text cross-attention of both streams told which runs of tokens
+        read which prompt (see ltx2_attention), so each video token and each audio token sees only
+        the prompt of its own time span, in one forward pass."""
         import torch
 
         plan, batch = run.plan, run.batch
         halves = [list(plan.negatives), list(plan.prompts)] if run.guided else [list(plan.prompts)]
         texts = [t for half in halves for t in half]
-        embeds, masks = self.encode_text(texts, run.max_sequence_length)
-        with on_device(self.connectors, self.device, self.memory.offloads), torch.no_grad():
-            video_ctx, audio_ctx, ctx_mask = self.connectors(embeds, masks, padding_side="left")
+        video_ctx, audio_ctx, ctx_mask = self.prompt_contexts(texts, run.max_sequence_length)
         count = len(plan.prompts)
         rows_v, rows_a, rows_m = [], [], []
         for h in range(len(halves)):
@@ -230,13 +250,18 @@ class LTX2Backend(BackendBase):
             return
         text_len = ctx_mask.shape[1] // count
         slot = torch.arange(count, device=self.device).repeat_interleave(text_len)  # prompt of each text token
-        allowed = ctx_mask.bool()[:, None, :]
-
-        def bias(token_prompt):
-            own = (token_prompt.to(self.device)[:, None] == slot[None, :])[None] & allowed
-            return (~own).to(self.dtype) * -10000.0
-
-        yield video_ctx, audio_ctx, bias(self._video_token_prompt(run)), bias(self.audio_token_prompt(run.plan))
+        # the same token -> prompt runs for every row of the batch, in each stream's own token order
+        streams = ((self.video_text_attention, self._video_token_prompt(run)),
+                   (self.audio_text_attention, self.audio_token_prompt(run.plan)))
+        try:
+            for processors, token_prompt in streams:
+                runs = segments(token_prompt.to(self.device), slot)
+                for processor in processors:
+                    processor.segments = runs
+            yield video_ctx, audio_ctx, ctx_mask, ctx_mask
+        finally:
+            for processor in (*self.video_text_attention, *self.audio_text_attention):
+                processor.segments = None
 
     def _video_token_prompt(self, run: GenerationRun):
         import torch
