@@ -139,3 +139,31 @@ def test_each_prompt_is_encoded_once(tiny_ltx2):
         assert len(calls) == 3  # only the edited prompt
     finally:
         handle.remove()
+
+
+@pytest.mark.parametrize("phase", ["text encoder", "audio decoder"])
+def test_a_cancel_stops_inside_the_text_encoder_and_inside_the_audio_decode(tiny_ltx2, phase):
+    """Gemma (12B in the real model) and the sound's decode are long phases of their own: a cancel
+    made while one runs stops before its next block, and nothing after it runs."""
+    from engine.progress import CancelToken, JobCancelled
+
+    gemma = tiny_ltx2.text_encoder.model.language_model.layers
+    first, later = ((gemma[0], tiny_ltx2.transformer) if phase == "text encoder"
+                    else (_first_resnet(tiny_ltx2.audio_vae.decoder), tiny_ltx2.vocoder))
+    token, ran = CancelToken(), []
+    hooks = [first.register_forward_pre_hook(lambda *_: token.cancel()),
+             later.register_forward_pre_hook(lambda *_: ran.append(1))]
+    recipe = tools.storyboard(tiny_ltx2.caps, num_frames=9, rate=25, prompt=f"a cancel test in the {phase}",
+                              width=32, height=32)
+    try:
+        with pytest.raises(JobCancelled):
+            tiny_ltx2.generate(recipe.plan, SamplingSettings(steps=1, guidance=1.0, seed=1, max_sequence_length=16),
+                               cancel=token)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    assert not ran
+
+
+def _first_resnet(coder):
+    return next(m for m in coder.modules() if type(m).__name__.endswith("ResnetBlock"))

@@ -175,8 +175,15 @@ class LTX2Backend(BackendBase):
         return LTX2LoraLoaderMixin
 
     def cancel_points(self) -> list:
+        """Transformer blocks, video VAE blocks, Gemma's decoder layers, the audio VAE's and the
+        vocoder's stages: a cancel never waits for more than one of them."""
+        model = getattr(self.text_encoder, "model", self.text_encoder)
+        gemma = getattr(model, "language_model", model)
+        # the audio VAE's stages are containers its forward indexes into: their resnets are what runs
+        audio_parts = [m for m in self.audio_vae.modules() if type(m).__name__.endswith(("ResnetBlock", "sample"))]
+        vocoder_parts = list(getattr(self.vocoder, "resnets", None) or ())
         return [*self.transformer.transformer_blocks, *coder_blocks(self.vae.encoder), *coder_blocks(self.vae.decoder),
-                *text_encoder_blocks(getattr(self.text_encoder, "language_model", self.text_encoder))]
+                *text_encoder_blocks(gemma), *audio_parts, *vocoder_parts]
 
     # -- text ---------------------------------------------------------------------------------
 
