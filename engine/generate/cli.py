@@ -347,12 +347,13 @@ def _progress_bar(command: str):
 def _run_plan(args) -> int:
     from engine.generate.caps import caps_for_layout
     from engine.generate.compiler import compile as compile_plan
-    from engine.generate.models import frame_layout, resolve
+    from engine.generate.models import audio_layout, frame_layout, resolve
     from engine.model.serialize import load_project
     from engine.time import FrameRange
 
     project = load_project(args.project)
-    caps = caps_for_layout(frame_layout(resolve(args.model)))
+    info = resolve(args.model)
+    caps = caps_for_layout(frame_layout(info), audio_layout(info))
     start, stop = _project_range(project, args.range)
     frames = FrameRange(start, start + caps.nearest_frame_count(stop - start))
     multiple = caps.size_multiple

@@ -230,6 +230,20 @@ def frame_layout(info: ModelInfo) -> tuple[int, int] | None:
     return layout if all(0 < n <= 1024 for n in layout) else None
 
 
+def audio_layout(info: ModelInfo) -> float | None:
+    """Audio latent frames per second of a model that makes sound (an LTX-2 audio VAE's config:
+    its sample rate over its mel hop and the VAE's 4x time compression), read without loading
+    anything; None for a silent model or a config Kinora cannot read."""
+    try:
+        config = _read_json_object(info.path / "audio_vae" / "config.json")
+        if config.get("_class_name") != "AutoencoderKLLTX2Audio":
+            return None
+        rate = float(config.get("sample_rate", 16000)) / float(config.get("mel_hop_length", 160)) / 4.0
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+        return None
+    return rate if 0 < rate <= 10_000 else None
+
+
 def _component_problem(path: Path, component: str, spec: list) -> str | None:
     library, class_name = spec[0], spec[1]
     folder = path / component

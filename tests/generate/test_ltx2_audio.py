@@ -76,3 +76,30 @@ def test_a_silent_model_refuses_a_sound_with_what_to_use(tiny_ltx, tone, tmp_pat
                           audios=(rq.Placement(path=tone, frame=0),))
     with pytest.raises(UserError, match="makes no sound.*LTX-2"):
         request.recipe(tiny_ltx.caps)
+
+
+def test_kinora_plan_shows_the_audio_stream_for_an_ltx2_model(tiny_ltx2_dir, tone, tmp_path, capsys):
+    """Sound on an audio track of a project: `kinora plan --model LTX2` says how each audio latent
+    frame is held and prompted, before any model is loaded."""
+    import json
+
+    from engine.cli import main
+    from engine.model import edits
+    from engine.model.curves import Curve
+    from engine.model.items import Clip, MediaRef, TextBlock
+    from engine.model.project import new_project
+    from engine.model.serialize import save_project
+    from engine.time import FrameRange
+
+    project = new_project(32, 32, 25)
+    edits.add_media(project, MediaRef("t", tone, "audio", has_audio=True))
+    edits.insert(project, project.timeline.tracks_of("audio")[0].id,
+                 Clip("c", 2, "t", FrameRange(0, 5), curve=Curve.flat(0.5)))
+    edits.insert(project, project.timeline.tracks_of("prompt")[0].id, TextBlock("p", 0, 9, "a bell rings"))
+    path = tmp_path / "sound.kinora"
+    save_project(project, path)
+    assert main(["plan", str(path), "--model", str(tiny_ltx2_dir), "--range", "0:9"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["audio_latents_per_second"] == 25.0
+    assert np.allclose(printed["audio_strength"], [0, 0, 0.5, 0.5, 0.5, 0.5, 0.5, 0, 0])
+    assert printed["prompts"][0]["text"] == "a bell rings" and set(printed["audio_prompt"]) == {0}
