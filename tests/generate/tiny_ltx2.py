@@ -36,7 +36,12 @@ def tiny_gemma_tokenizer():
 
 def tiny_gemma_text_encoder(vocab_size: int, seed: int = 0):
     import torch
-    from transformers import Gemma3Config, Gemma3ForConditionalGeneration, Gemma3TextConfig, SiglipVisionConfig
+    from transformers import (
+        Gemma3Config,
+        Gemma3ForConditionalGeneration,
+        Gemma3TextConfig,
+        SiglipVisionConfig,
+    )
 
     torch.manual_seed(seed)
     config = Gemma3Config(

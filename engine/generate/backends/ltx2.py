@@ -20,12 +20,12 @@ import contextlib
 import numpy as np
 
 from engine.errors import ModelError
+from engine.generate.backends import ltx2_attention
 from engine.generate.backends.base import (
     BackendBase,
     GenerationResult,
     GenerationRun,
     KeyframeTokens,
-    _condition_latents,
     cancel_checks,
     coder_blocks,
     on_device,
@@ -34,7 +34,6 @@ from engine.generate.backends.base import (
     text_encoder_blocks,
     weights_bytes,
 )
-from engine.generate.backends import ltx2_attention
 from engine.generate.backends.ltx import _embed_each_timestep_once, calculate_shift, pack, unpack
 from engine.generate.backends.ltx_attention import segments
 from engine.generate.caps import ModelCaps
