@@ -58,3 +58,19 @@ def test_generating_a_timeline_range_holds_its_audio_tracks_and_writes_the_sound
                  "32x32", "--steps", "1", "--seed", "2", "--device", "cpu", "--quiet", "-o", str(out)]) == 0
     codec, rate, channels, samples = _decoded_audio(out)
     assert (codec, rate, channels) == ("aac", 16000, 2) and np.abs(samples).max() > 0
+
+
+def test_generate_audio_option_places_the_sound(tmp_path, tiny_ltx2_dir, capsys):
+    """`--audio PATH@FRAME[:STRENGTH]` reaches the plan: placed outside the generated frames it is
+    refused with the frames there are; placed inside, the MP4 comes back with sound."""
+    from tests.generate.media import write_tone
+
+    tone = write_tone(tmp_path / "drum.wav", 0.2)
+    options = ["--frames", "9", "--rate", "25", "--model", str(tiny_ltx2_dir), "--size", "32x32", "--steps", "1",
+               "--seed", "4", "--device", "cpu", "--quiet"]
+    assert main(["generate", "a drum", "--audio", f"{tone}@12", *options, "-o", str(tmp_path / "no.mp4")]) != 0
+    assert "drum.wav is placed at frame 12, outside the 9 generated frames" in capsys.readouterr().err
+    out = tmp_path / "drum.mp4"
+    assert main(["generate", "a drum", "--audio", f"{tone}@2:0.8", *options, "-o", str(out)]) == 0
+    codec, _rate, _channels, samples = _decoded_audio(out)
+    assert codec == "aac" and np.abs(samples).max() > 0
