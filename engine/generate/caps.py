@@ -32,6 +32,14 @@ class ModelCaps:
     native_width: int | None = None
     native_height: int | None = None
     native_frames: int | None = None
+    # models that make sound with the picture (LTX-2): the waveform's sample rate and how many
+    # audio latent frames a second of sound takes; None for silent models
+    audio_sample_rate: int | None = None
+    audio_latents_per_second: float | None = None
+
+    @property
+    def audio(self) -> bool:
+        return self.audio_latents_per_second is not None
 
     def num_latent_frames(self, num_frames: int) -> int:
         return (num_frames - 1) // self.vae_temporal_compression + 1
@@ -62,15 +70,18 @@ DEFAULT_LAYOUT_CAPS = ModelCaps(family="ltx", vae_temporal_compression=8, vae_sp
                                 size_multiple=32, per_token_timesteps=True)
 
 
-def caps_for_layout(layout: tuple[int, int] | None) -> ModelCaps:
+def caps_for_layout(layout: tuple[int, int] | None, audio_latents_per_second: float | None = None) -> ModelCaps:
     """Caps enough to compile a plan for a model whose VAE makes one latent frame of `layout[0]`
-    pixel frames and one latent cell of `layout[1]` pixels, before the model is loaded."""
+    pixel frames and one latent cell of `layout[1]` pixels, before the model is loaded; with
+    `audio_latents_per_second` (engine.generate.models.audio_layout) its plans have an audio stream."""
     import dataclasses
 
-    if layout is None:
-        return DEFAULT_LAYOUT_CAPS
-    return dataclasses.replace(DEFAULT_LAYOUT_CAPS, vae_temporal_compression=layout[0],
-                               vae_spatial_compression=layout[1], size_multiple=layout[1])
+    caps = DEFAULT_LAYOUT_CAPS if layout is None else dataclasses.replace(
+        DEFAULT_LAYOUT_CAPS, vae_temporal_compression=layout[0], vae_spatial_compression=layout[1],
+        size_multiple=layout[1])
+    if audio_latents_per_second:
+        caps = dataclasses.replace(caps, audio_latents_per_second=audio_latents_per_second)
+    return caps
 
 
 def marked_range(duration: int, mark_in: int | None, mark_out: int | None, caps: ModelCaps):

@@ -24,6 +24,9 @@ def register(subparsers) -> None:
                      help="hold an image at a frame (repeatable)")
     gen.add_argument("--video", action="append", default=[], metavar="PATH@FRAME[:STRENGTH]",
                      help="hold a video's frames from a frame on (repeatable)")
+    gen.add_argument("--audio", action="append", default=[], metavar="PATH@FRAME[:STRENGTH]",
+                     help="hold a sound from a frame on, for models that make sound (LTX-2): the picture "
+                          "follows it and the model continues it (repeatable)")
     gen.add_argument("--project", metavar="PROJECT.kinora",
                      help="generate a range of this project's timeline (its prompt blocks, stills and clips)")
     gen.add_argument("--range", metavar="START:END", help="with --project: timeline frames START..END-1 "
@@ -217,10 +220,11 @@ def request_from_args(args):
     if command == "generate":
         if args.project:
             return _storyboard_request(args, common)
-        placements = {f"{option}s": tuple(rq.Placement(path=_absolute(p), frame=f, strength=s, fit=args.fit)
+        placements = {f"{option}s": tuple(rq.Placement(path=_absolute(p), frame=f, strength=s,
+                                                       **({"fit": args.fit} if option != "audio" else {}))
                                           for p, f, s in (parse_placement(text, f"--{option}")
                                                           for text in getattr(args, option)))
-                      for option in ("image", "video")}
+                      for option in ("image", "video", "audio")}
         spans = tuple(_prompt_at(text) for text in args.prompt_at)
         return rq.Generate(**common, prompts_at=spans, frames=args.frames, duration=args.duration, rate=args.rate,
                            **placements)
@@ -358,12 +362,13 @@ def _progress_bar(command: str):
 def _run_plan(args) -> int:
     from engine.generate.caps import caps_for_layout
     from engine.generate.compiler import compile as compile_plan
-    from engine.generate.models import frame_layout, resolve
+    from engine.generate.models import audio_layout, frame_layout, resolve
     from engine.model.serialize import load_project
     from engine.time import FrameRange
 
     project = load_project(args.project)
-    caps = caps_for_layout(frame_layout(resolve(args.model)))
+    info = resolve(args.model)
+    caps = caps_for_layout(frame_layout(info), audio_layout(info))
     start, stop = _project_range(project, args.range)
     frames = FrameRange(start, start + caps.nearest_frame_count(stop - start))
     multiple = caps.size_multiple

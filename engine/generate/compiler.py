@@ -66,12 +66,22 @@ def compile(project: Project, frame_range: FrameRange, caps: ModelCaps, *, promp
     votes = np.zeros((num_latent_frames, len(prompts)), np.int64)
     np.add.at(votes, (latent_of_pixel, pixel_prompt), 1)
     latent_prompt = votes.argmax(axis=1).astype(np.int64)
+    audio = {}
+    if caps.audio_latents_per_second:  # a model that makes sound: the audio tracks are held too
+        from engine.generate.audio_plan import audio_layers
+
+        rate = caps.audio_latents_per_second
+        count = round(num_frames / float(project.rate.fps) * rate)
+        layers_of_audio, audio_strength = audio_layers(project, frame_range, rate, count, sources)
+        audio = {"audio_latents_per_second": rate, "audio_layers": tuple(layers_of_audio),
+                 "audio_strength": audio_strength}
     return GenerationPlan(
         width=width, height=height, num_frames=num_frames, rate=project.rate,
         vae_temporal_compression=caps.vae_temporal_compression, frame_range=frame_range,
         prompts=prompts, negatives=negatives, pixel_prompt=pixel_prompt, latent_prompt=latent_prompt,
         sources=tuple(sources), layers=tuple(layers), pixel_strength=pixel_strength,
         latent_strength=latent_strength, latent_layer_weight=latent_layer_weight, keyframes=tuple(keyframes),
+        **audio,
     )
 
 

@@ -118,7 +118,10 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
         target = output if frames.shape[0] == 1 else output.with_name(f"{output.stem}-{i + 1}{output.suffix}")
         manifest = generation_manifest(recipe, record, result.seeds[i], video.shape[0])
         with atomic_path(target) as temp:
-            write_video(temp, video, fps, metadata={provenance.TAG: _compact(manifest)})
+            # the sound a model made with the frames goes with them when the output is those frames
+            sound = ({"audio": result.audio[i], "sample_rate": result.audio_sample_rate}
+                     if result.audio is not None and recipe.is_plain else {})
+            write_video(temp, video, fps, metadata={provenance.TAG: _compact(manifest)}, **sound)
             if signing is not None:  # signed before it takes the output's name
                 from engine.media import c2pa_sign
 

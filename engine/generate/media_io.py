@@ -144,9 +144,12 @@ def frame_to(frames: np.ndarray, width: int, height: int, fit: str = "fill") -> 
     return out
 
 
-def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadata: dict | None = None) -> None:
+def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadata: dict | None = None,
+                audio: np.ndarray | None = None, sample_rate: int | None = None) -> None:
     """Write uint8 RGB frames (F, H, W, 3) as H.264 in an MP4 (yuv420p, so sizes are made even),
-    with `metadata` as container tags. Callers write to a temporary path and rename (fsutil)."""
+    with `metadata` as container tags, and `audio` (channels, samples) float in [-1, 1] at
+    `sample_rate` as AAC beside it when given (what a model that makes sound made with the frames).
+    Callers write to a temporary path and rename (fsutil)."""
     from fractions import Fraction
 
     import av
@@ -165,6 +168,8 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
             # one encoder thread: x264's threaded encode of the same frames was seen to differ between
             # runs under load, and a recipe re-run must give the same file
             stream.options = {"crf": "18", "threads": "1"}
+            # every stream is added before the first packet is written (the header is written then)
+            audio_stream = None if audio is None else _add_audio_stream(container, audio, sample_rate)
             for index, picture in enumerate(frames):
                 # Converted here, with explicit timestamps, so the same frames always make the same
                 # file (a recipe re-run is bit for bit): the encoder's own first conversion in a
@@ -174,8 +179,38 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
                 frame.pts, frame.time_base = index, 1 / rate
                 container.mux(stream.encode(frame))
             container.mux(stream.encode())
+            if audio_stream is not None:
+                _write_audio(container, audio_stream, audio, sample_rate)
     except (OSError, av.error.FFmpegError) as error:
         raise MediaError(f"cannot write {path} ({error}); check the folder exists and is writable") from error
+
+
+def _add_audio_stream(container, audio: np.ndarray, sample_rate: int):
+    """An AAC stream at the bit rate the timeline export uses."""
+    from fractions import Fraction
+
+    from engine.media.export import AUDIO_BITRATE
+
+    stream = container.add_stream("aac", rate=sample_rate)
+    stream.layout = "stereo" if audio.shape[0] >= 2 else "mono"
+    stream.bit_rate = AUDIO_BITRATE
+    stream.codec_context.time_base = Fraction(1, sample_rate)
+    return stream
+
+
+def _write_audio(container, stream, audio: np.ndarray, sample_rate: int) -> None:
+    """The whole sound as one block from the start of the video."""
+    from fractions import Fraction
+
+    import av
+
+    samples = np.clip(np.asarray(audio, dtype=np.float32), -1.0, 1.0)
+    samples = np.ascontiguousarray(samples[:2] if stream.layout.name == "stereo" else samples[:1])
+    block = av.AudioFrame.from_ndarray(samples, format="fltp", layout=stream.layout.name)
+    block.sample_rate, block.pts, block.time_base = sample_rate, 0, Fraction(1, sample_rate)
+    for packet in stream.encode(block):
+        container.mux(packet)
+    container.mux(stream.encode())
 
 
 def to_uint8(frames) -> np.ndarray:

@@ -24,7 +24,8 @@ RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 BUNDLED_MODEL = RESOURCES / "models" / "toyworld"
 # model_index.json library -> the module its classes come from. Classes diffusers defines inside a
 # pipeline package are saved under that package's name (the LTX latent upsampler as "ltx").
-_LIBRARIES = {"diffusers": "diffusers", "transformers": "transformers", "ltx": "diffusers.pipelines.ltx"}
+_LIBRARIES = {"diffusers": "diffusers", "transformers": "transformers", "ltx": "diffusers.pipelines.ltx",
+              "ltx2": "diffusers.pipelines.ltx2"}
 _UNSAFE_WEIGHTS = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 
 
@@ -214,8 +215,9 @@ def frame_layout(info: ModelInfo) -> tuple[int, int] | None:
     try:
         config = _read_json_object(info.path / "vae" / "config.json")
         kind = config.get("_class_name")
-        if kind == "AutoencoderKLLTXVideo":  # diffusers' own formulas for this class
-            scale = 2 ** sum(bool(x) for x in config.get("spatio_temporal_scaling", (True, True, True, False)))
+        if kind in ("AutoencoderKLLTXVideo", "AutoencoderKLLTX2Video"):  # diffusers' own formulas for these classes
+            default_scaling = (True, True, True, False) if kind == "AutoencoderKLLTXVideo" else (True,) * 4
+            scale = 2 ** sum(bool(x) for x in config.get("spatio_temporal_scaling", default_scaling))
             temporal = config.get("temporal_compression_ratio") or config.get("patch_size_t", 1) * scale
             spatial = config.get("spatial_compression_ratio") or config.get("patch_size", 4) * scale
         elif kind == "AutoencoderKLWan":
@@ -226,6 +228,20 @@ def frame_layout(info: ModelInfo) -> tuple[int, int] | None:
     except (ValueError, TypeError, OverflowError):  # an unreadable or malformed config: not a VAE Kinora knows
         return None
     return layout if all(0 < n <= 1024 for n in layout) else None
+
+
+def audio_layout(info: ModelInfo) -> float | None:
+    """Audio latent frames per second of a model that makes sound (an LTX-2 audio VAE's config:
+    its sample rate over its mel hop and the VAE's 4x time compression), read without loading
+    anything; None for a silent model or a config Kinora cannot read."""
+    try:
+        config = _read_json_object(info.path / "audio_vae" / "config.json")
+        if config.get("_class_name") != "AutoencoderKLLTX2Audio":
+            return None
+        rate = float(config.get("sample_rate", 16000)) / float(config.get("mel_hop_length", 160)) / 4.0
+    except (ValueError, TypeError, ZeroDivisionError, OverflowError):
+        return None
+    return rate if 0 < rate <= 10_000 else None
 
 
 def _component_problem(path: Path, component: str, spec: list) -> str | None:

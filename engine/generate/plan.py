@@ -52,6 +52,16 @@ class PlanKeyframe:
     strength: float
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class PlanAudioLayer:
+    """Sound held in the audio stream of a model that makes sound (LTX-2): one per audio clip in
+    the range, per audio latent frame the time in its source and its composited hold strength."""
+
+    source: int  # index into GenerationPlan.sources (kind "audio")
+    audio_source_time: np.ndarray  # float64 [num_audio_frames]: seconds into the source, NaN where absent
+    audio_weight: np.ndarray  # float32 [num_audio_frames]; hold strength after compositing with the layers above
+
+
 def _frozen(array: np.ndarray) -> np.ndarray:
     array = np.ascontiguousarray(array)
     array.setflags(write=False)
@@ -76,6 +86,12 @@ class GenerationPlan:
     latent_strength: np.ndarray = field(default=None)  # float32 [num_latent_frames] in [0, 1]
     latent_layer_weight: np.ndarray = field(default=None)  # float32 [num_layers, num_latent_frames]
     keyframes: tuple[PlanKeyframe, ...] = ()
+    # the audio stream, for models that make sound: audio latent frames per second (None: a silent
+    # model), the held sound, and per audio latent frame its hold strength and prompt
+    audio_latents_per_second: float | None = None
+    audio_layers: tuple[PlanAudioLayer, ...] = ()
+    audio_strength: np.ndarray = field(default=None)  # float32 [num_audio_frames] in [0, 1]
+    audio_prompt: np.ndarray = field(default=None)  # int64 [num_audio_frames]: index into prompts
 
     def __post_init__(self) -> None:
         if len(self.prompts) != len(self.negatives) or not self.prompts:
@@ -87,7 +103,12 @@ class GenerationPlan:
         if self.latent_layer_weight is None:
             object.__setattr__(self, "latent_layer_weight", np.zeros((len(self.layers), self.num_latent_frames),
                                                                      np.float32))
-        for name in ("pixel_prompt", "latent_prompt", "pixel_strength", "latent_strength", "latent_layer_weight"):
+        if self.audio_strength is None:
+            object.__setattr__(self, "audio_strength", np.zeros(self.num_audio_frames, np.float32))
+        if self.audio_prompt is None:
+            object.__setattr__(self, "audio_prompt", self.pixel_prompt[self.pixel_frame_of_audio()])
+        for name in ("pixel_prompt", "latent_prompt", "pixel_strength", "latent_strength", "latent_layer_weight",
+                     "audio_strength", "audio_prompt"):
             object.__setattr__(self, name, _frozen(getattr(self, name)))
         if self.pixel_prompt.shape != (self.num_frames,) or self.latent_prompt.shape != (self.num_latent_frames,):
             raise ValueError("prompt arrays do not match the plan's frame counts")
@@ -95,6 +116,26 @@ class GenerationPlan:
     @property
     def num_latent_frames(self) -> int:
         return (self.num_frames - 1) // self.vae_temporal_compression + 1
+
+    @property
+    def num_audio_frames(self) -> int:
+        """Audio latent frames over the plan's duration (LTX2Pipeline's count); 0 for a silent model."""
+        if not self.audio_latents_per_second:
+            return 0
+        return round(self.num_frames / float(self.rate.fps) * self.audio_latents_per_second)
+
+    def audio_frame_seconds(self) -> np.ndarray:
+        """Where each audio latent frame starts, in seconds from the plan's first frame."""
+        return np.arange(self.num_audio_frames) / (self.audio_latents_per_second or 1.0)
+
+    def pixel_frame_of_audio(self) -> np.ndarray:
+        """The pixel frame showing at the start of each audio latent frame (int64 [num_audio_frames])."""
+        pixel = np.floor(self.audio_frame_seconds() * float(self.rate.fps) + 1e-9).astype(np.int64)
+        return np.clip(pixel, 0, self.num_frames - 1)
+
+    @property
+    def has_audio_conditions(self) -> bool:
+        return bool(self.audio_layers) and float(self.audio_strength.max(initial=0.0)) > 0.0
 
     @property
     def has_conditions(self) -> bool:
@@ -135,4 +176,11 @@ class GenerationPlan:
             "latent_strength": np.round(self.latent_strength, 4).tolist(),
             "pixel_prompt": self.pixel_prompt.tolist(),
             "latent_prompt": self.latent_prompt.tolist(),
+            "audio_latents_per_second": self.audio_latents_per_second,
+            "audio_layers": [{"source": layer.source,
+                              "audio_source_time": [None if np.isnan(t) else round(float(t), 4)
+                                                    for t in layer.audio_source_time],
+                              "audio_weight": np.round(layer.audio_weight, 4).tolist()} for layer in self.audio_layers],
+            "audio_strength": np.round(self.audio_strength, 4).tolist(),
+            "audio_prompt": self.audio_prompt.tolist(),
         }

@@ -294,6 +294,7 @@ class Generate(Request):
     prompts_at: tuple[PromptAt, ...] = ()
     images: tuple[Placement, ...] = ()
     videos: tuple[Placement, ...] = ()
+    audios: tuple[Placement, ...] = ()  # sounds held from a frame on (models that make sound)
     frames: int | None = None
     duration: float | None = None
     rate: float = 24.0
@@ -309,17 +310,21 @@ class Generate(Request):
             raise UserError("no prompt: give a PROMPT or at least one --prompt-at START:END:TEXT")
 
     def inputs(self) -> list[str]:
-        return [p.path for p in (*self.images, *self.videos)]
+        return [p.path for p in (*self.images, *self.videos, *self.audios)]
 
     def recipe(self, caps):
         from engine.generate import tools
 
+        if self.audios and not caps.audio:
+            raise UserError(f"--audio: this {caps.family} model makes no sound and cannot follow one; use an "
+                            "LTX-2 model")
         chosen = self.size.choose(caps, num_frames=self.frames, duration=self.duration, rate=self.rate)
         cards = [tools.Card(p.path, p.frame, p.strength, fit=p.fit) for p in (*self.images, *self.videos)]
         spans = [tools.PromptSpan(p.start, p.stop, p.text, p.negative) for p in self.prompts_at]
         recipe = tools.storyboard(caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames,
                                   rate=self.rate, prompt=self.prompt, negative=self.negative, cards=cards,
-                                  prompts=spans, tool="generate")
+                                  prompts=spans, tool="generate",
+                                  sounds=[tools.Card(p.path, p.frame, p.strength) for p in self.audios])
         return replace(recipe, notes=(chosen.note, *recipe.notes))
 
 
@@ -341,13 +346,14 @@ class Storyboard(Request):
             raise UserError(f"the marked range is {self.stop - self.start} frames; mark at most {MAX_FRAMES}")
 
     def inputs(self) -> list[str]:
-        """The media of the stills and clips the range holds."""
+        """The media of the stills and clips the range holds (sound too: a model that makes sound holds it)."""
         from engine.model.items import Clip, Still
         from engine.time import FrameRange
 
         project = self.timeline.load()
         frames = FrameRange(self.start, self.stop)
-        return list(dict.fromkeys(project.media[item.media_id].path for track in project.timeline.tracks_of("video")
+        tracks = [*project.timeline.tracks_of("video"), *project.timeline.tracks_of("audio")]
+        return list(dict.fromkeys(project.media[item.media_id].path for track in tracks
                                   if not (track.hidden or track.muted) for item in track.items_in(frames)
                                   if isinstance(item, Clip | Still) and item.media_id in project.media))
 
@@ -580,7 +586,7 @@ class Variations(Request):
 
 _NESTED = {"sampling": Sampling, "size": Size, "timeline": TimelineRef, "clip": ClipRef, "first": ClipRef,
            "second": ClipRef}
-_SEQUENCES = {"prompts_at": PromptAt, "images": Placement, "videos": Placement}
+_SEQUENCES = {"prompts_at": PromptAt, "images": Placement, "videos": Placement, "audios": Placement}
 
 
 def _encode(value):

@@ -17,8 +17,9 @@ Velocity = Callable[["torch.Tensor", "torch.Tensor"], "torch.Tensor"]
 
 
 def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength: torch.Tensor,
-           sigmas: torch.Tensor, *, guidance: float = 1.0, guidance_interval: tuple[float, float] = (0.0, 1.0),
-           per_token_timesteps: bool = True,
+           sigmas: torch.Tensor, *, guidance: float | torch.Tensor = 1.0,
+           guidance_interval: tuple[float, float] = (0.0, 1.0),
+           per_token_timesteps: bool = True, guide: Callable | None = None,
            on_step: Callable[[Progress], None] | None = None,
            preview: Callable[[torch.Tensor], object] | None = None,
            cancel: CancelToken | None = None) -> torch.Tensor:
@@ -37,13 +38,16 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
     level (a 0-d tensor) and tokens still above their cap are replaced after each step by their
     source re-noised to the new level (the fallback for models trained with one timestep).
 
-    With `guidance > 1` the model sees the batch twice (unconditional half first) and the
+    `guidance` is one scale or a tensor broadcastable to `x` (a scale per token). With
+    `guidance > 1` the model sees the batch twice (unconditional half first) and the
     prediction is `v_uncond + guidance * (v_cond - v_uncond)` at the steps whose level `sigmas[i]`
     lies within `guidance_interval` (lo, hi) and `v_cond` at the others (guidance in a limited
     interval, Kynkäänniemi et al. 2024: at the highest levels guidance harms the layout a
     sample starts from; at the lowest it does little). At those other steps the model sees
     only the conditional half: `velocity` then gets a batch half as large and uses the
-    conditioning of its second half. `cancel` is checked before
+    conditioning of its second half. A family whose guidance is more than that declares it as
+    `guide(x, sigma) -> v`, called at the guided steps instead (LTX-2: engine.generate.backends.
+    ltx2_guidance); the loop, the caps and the interval stay the same. `cancel` is checked before
     every step and raises JobCancelled; `on_step` gets a Progress whose preview is
     `preview(x0_estimate)` when a preview function is given.
     """
@@ -51,7 +55,9 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
 
     cap = 1.0 - strength.to(torch.float32)
     num_steps = len(sigmas) - 1
-    use_guidance = guidance > 1.0
+    # a tensor guidance gives each token its own scale (LTX-2 guides its audio harder than its video)
+    use_guidance = guide is not None or (float(guidance.max()) > 1.0 if isinstance(guidance, torch.Tensor)
+                                         else guidance > 1.0)
     if per_token_timesteps:
         level = torch.minimum(sigmas[0], cap)
     else:
@@ -68,15 +74,19 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
             continue
         model_sigma = torch.minimum(sigma, cap) if per_token_timesteps else sigma
         guided = use_guidance and guidance_interval[0] <= float(sigma) <= guidance_interval[1]
-        model_input = torch.cat([x, x]) if guided else x
-        if per_token_timesteps and guided:
-            model_sigma_in = torch.cat([model_sigma, model_sigma]) if model_sigma.shape[0] == x.shape[0] else model_sigma
+        if guided and guide is not None:
+            v = guide(x, model_sigma).float()  # the family's own combination of guided predictions
         else:
-            model_sigma_in = model_sigma
-        v = velocity(model_input, model_sigma_in).float()
-        if guided:
-            v_uncond, v_cond = v.chunk(2)
-            v = v_uncond + guidance * (v_cond - v_uncond)
+            model_input = torch.cat([x, x]) if guided else x
+            if per_token_timesteps and guided:
+                model_sigma_in = (torch.cat([model_sigma, model_sigma]) if model_sigma.shape[0] == x.shape[0]
+                                  else model_sigma)
+            else:
+                model_sigma_in = model_sigma
+            v = velocity(model_input, model_sigma_in).float()
+            if guided:
+                v_uncond, v_cond = v.chunk(2)
+                v = v_uncond + guidance * (v_cond - v_uncond)
         if per_token_timesteps:
             x = x + (torch.minimum(sigma_next, cap) - model_sigma) * v
         else:

@@ -28,6 +28,10 @@ class SamplingSettings:
     decode_timestep: float = 0.0
     decode_noise_scale: float | None = None
     max_sequence_length: int | None = None  # None: the model's own (LTX 128, Wan 512)
+    # further guidance terms a family reads by name, (name, value) pairs; unnamed ones take the
+    # model's defaults (LTX-2: stg, modality, rescale, audio_guidance, audio_stg, audio_modality,
+    # audio_rescale, stg_block; see engine.generate.backends.ltx2_guidance)
+    guidance_terms: tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
         if self.steps is not None and not 1 <= self.steps <= 1000:

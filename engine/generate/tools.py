@@ -75,9 +75,10 @@ class Recipe:
 
 def storyboard(caps: ModelCaps, *, width: int, height: int, num_frames: int, rate: FrameRate | int = 24,
                prompt: str = "", negative: str = "", cards: list[Card] = (), prompts: list[PromptSpan] = (),
-               tool: str = "storyboard") -> Recipe:
+               tool: str = "storyboard", sounds: list[Card] = ()) -> Recipe:
     """The general recipe: cards (images, clips) at their frames and prompts over their spans.
-    Each card is placed on its own track, later cards over earlier ones."""
+    Each card is placed on its own track, later cards over earlier ones; so is each sound, on
+    audio tracks (held by models that make sound)."""
     rate = FrameRate.parse(rate)
     media: dict[str, MediaRef] = {}
     video_tracks: list[Track] = []
@@ -92,8 +93,15 @@ def storyboard(caps: ModelCaps, *, width: int, height: int, num_frames: int, rat
                             f"(0:{num_frames})")
         blocks.append(TextBlock(new_id(), span.start, span.stop - span.start, span.text, span.negative))
     prompt_tracks = _non_overlapping_tracks(blocks)
+    audio_tracks: list[Track] = []
+    for sound in sounds:
+        from engine.generate.sound_cards import sound_item
+
+        item, ref = sound_item(sound, rate, num_frames)
+        media[ref.id] = ref
+        audio_tracks.insert(0, Track(new_id(), "audio", f"A{len(audio_tracks) + 1}", (item,)))
     project = Project(settings=ProjectSettings(width=width, height=height, rate=rate), media=media,
-                      timeline=Timeline(tracks=[*prompt_tracks, *video_tracks]))
+                      timeline=Timeline(tracks=[*prompt_tracks, *video_tracks, *audio_tracks]))
     plan = compile(project, FrameRange(0, num_frames), caps, prompt=prompt, negative=negative)
     return Recipe(plan=plan, tool=tool)
 

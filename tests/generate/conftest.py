@@ -20,3 +20,20 @@ def tiny_ltx(tiny_ltx_dir):
     from engine.generate.models import resolve
 
     return load_backend(resolve(str(tiny_ltx_dir)), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx2_dir(tmp_path_factory):
+    """A tiny LTX-2 model (video, audio, vocoder, Gemma 3, connectors) in diffusers format."""
+    from tests.generate.tiny_ltx2 import save_tiny_ltx2
+
+    return save_tiny_ltx2(tmp_path_factory.mktemp("models") / "tiny-ltx2")
+
+
+@pytest.fixture(scope="session")
+def tiny_ltx2(tiny_ltx2_dir):
+    """Kinora's LTX-2 backend on the tiny model, loaded through Kinora's own loader on the CPU."""
+    from engine.generate.backends import load_backend
+    from engine.generate.models import resolve
+
+    return load_backend(resolve(str(tiny_ltx2_dir)), device="cpu")

@@ -33,3 +33,21 @@ def write_clip(path: Path, num_frames: int, seed: int = 0, fps: float = 24.0) ->
 
     write_video(path, moving_square(num_frames, seed=seed), fps)
     return path
+
+
+def write_tone(path: Path, seconds: float, frequency: float = 440.0, sample_rate: int = 16000) -> Path:
+    """A stereo sine tone (left at `frequency`, right an octave up) as 16-bit PCM WAV, written with PyAV."""
+    import av
+
+    t = np.arange(int(seconds * sample_rate)) / sample_rate
+    samples = np.stack([np.sin(2 * np.pi * frequency * t), 0.5 * np.sin(4 * np.pi * frequency * t)])
+    pcm = np.ascontiguousarray((samples.T * 20000).astype(np.int16).reshape(1, -1))
+    with av.open(str(path), mode="w", format="wav") as container:
+        stream = container.add_stream("pcm_s16le", rate=sample_rate)
+        stream.layout = "stereo"
+        frame = av.AudioFrame.from_ndarray(pcm, format="s16", layout="stereo")
+        frame.sample_rate = sample_rate
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        container.mux(stream.encode())
+    return path

@@ -15,14 +15,14 @@ from tests.generate.media import moving_square, write_clip, write_png
 from tests.generate.tiny_models import save_tiny_skyreels, save_tiny_wan
 
 pytestmark = pytest.mark.filterwarnings("ignore")
-SIZES = {"ltx": 32, "wan": 16, "skyreels": 16}  # small multiples of each tiny model's size_multiple
+SIZES = {"ltx": 32, "ltx2": 32, "wan": 16, "skyreels": 16}  # small multiples of each tiny model's size_multiple
 NUM_FRAMES = 9
 
 
 @pytest.fixture(scope="module", params=[family.name for family in FAMILY_TABLE])
 def backend(request, tmp_path_factory):
-    if request.param == "ltx":
-        return request.getfixturevalue("tiny_ltx")
+    if request.param in ("ltx", "ltx2"):
+        return request.getfixturevalue(f"tiny_{request.param}")
     save = {"wan": save_tiny_wan, "skyreels": save_tiny_skyreels}[request.param]
     folder = save(tmp_path_factory.mktemp("models") / f"tiny-{request.param}")
     return load_backend(resolve(str(folder)), device="cpu")

@@ -24,6 +24,8 @@ class Family:
 FAMILY_TABLE: tuple[Family, ...] = (
     Family("ltx", "LTX-Video", "engine.generate.backends.ltx:LTXBackend",
            ("LTXPipeline", "LTXConditionPipeline", "LTXImageToVideoPipeline")),
+    Family("ltx2", "LTX-2", "engine.generate.backends.ltx2:LTX2Backend",
+           ("LTX2Pipeline", "LTX2ConditionPipeline", "LTX2ImageToVideoPipeline")),
     Family("wan", "Wan", "engine.generate.backends.wan:WanBackend", ("WanPipeline", "WanImageToVideoPipeline")),
     Family("skyreels", "SkyReels-V2", "engine.generate.backends.skyreels:SkyReelsBackend",
            ("SkyReelsV2DiffusionForcingPipeline",)),

@@ -39,6 +39,11 @@ class GenerationResult:
     latents: Any  # torch.Tensor (N, C, num_latent_frames, h, w), normalised
     frames: Any  # numpy float32 (N, F, H, W, 3) in [0, 1]; None until decoded
     seeds: list[int]
+    # models that make sound (LTX-2): normalised packed audio latents (N, L, D), waveforms float32
+    # (N, channels, samples) in [-1, 1] once decoded, and their sample rate
+    audio_latents: Any = None
+    audio: Any = None
+    audio_sample_rate: int | None = None
 
 
 def is_out_of_memory(error: BaseException) -> bool:
