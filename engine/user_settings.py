@@ -41,12 +41,16 @@ class UserSettings:
     # carries a signed C2PA manifest too (exports take --sign-cert/--sign-key)
     sign_cert: str | None = None
     sign_key: str | None = None
+    # The Ray address jobs run on ("10.0.0.5:6379"); None runs them on this machine
+    cluster: str | None = None
     extra: dict = field(default_factory=dict)  # settings a newer Kinora wrote; kept on save
 
     def __post_init__(self) -> None:
         for name, allowed in (("device", DEVICES), ("memory", MEMORY_MODES), ("face_consent", CONSENT_POLICIES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"setting {name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
+        if self.cluster is not None and (not isinstance(self.cluster, str) or len(self.cluster) > 500):
+            raise ValueError(f"setting cluster must be a Ray address such as 10.0.0.5:6379, not {self.cluster!r}")
         for name in ("sign_cert", "sign_key"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f"setting {name} must be the path of a PEM file, not {getattr(self, name)!r}")

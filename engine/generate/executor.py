@@ -56,6 +56,19 @@ def load_backend_cached(model: str | None, device: str | None, cancel: CancelTok
 def execute(request: Request, *, on_progress: Callable[[Progress], None] | None = None,
             cancel: CancelToken | None = None, warn: Callable[[str], None] | None = None) -> list[str]:
     """Run a request; returns the written files (one per variation)."""
+    made = produce(request, on_progress=on_progress, cancel=cancel, warn=warn)
+    record_generation(request, made)
+    if on_progress is not None:
+        on_progress(Progress(1, 1, f"made with {made['model']}"))  # the Jobs panel says which model ran
+    return made["written"]
+
+
+def produce(request: Request, *, on_progress: Callable[[Progress], None] | None = None,
+            cancel: CancelToken | None = None, warn: Callable[[str], None] | None = None) -> dict:
+    """Run a request and write its files, without the library record: what `execute` does on
+    this machine and a cluster worker does on its own. Returns what the record needs, as JSON:
+    model, weights hash, tool, plan summary, prompt spans, settings, consent, seeds, and the
+    written files ("written")."""
     from engine.generate.presets import load_preset
     from engine.generate.run import run_recipe
     from engine.safety.consent import check_consent
@@ -63,11 +76,8 @@ def execute(request: Request, *, on_progress: Callable[[Progress], None] | None 
     report = on_progress or (lambda progress: None)
     cancel = cancel or CancelToken()
     output = check_output(request)
+    request = plain_request(request)
     sampling = request.sampling
-    if isinstance(request, Variations):
-        request = replace(request.base, output=request.output, place=request.place,
-                          sampling=replace(request.base.sampling, seed=sampling.seed, variations=sampling.variations))
-        sampling = request.sampling
     preset = load_preset(sampling.preset) if sampling.preset else None
     report(Progress(0, 0, "looking for people in the conditioning media"))
     consent = check_consent(request.inputs(), consent=sampling.consent)
@@ -87,9 +97,20 @@ def execute(request: Request, *, on_progress: Callable[[Progress], None] | None 
     report(Progress(1, 1, "writing the output"))
     record = {"model": info.name, "weights_hash": weights_hash(info.path), "request": request.to_json()}
     written = write_outputs(output, frames, recipe, result, record, backend.name)
-    record_generation(request, info, recipe, result, settings, written, consent, record["weights_hash"])
-    report(Progress(1, 1, f"made with {info.name}"))  # the Jobs panel says which model ran
-    return [str(path) for path in written]
+    return {"model": info.name, "weights_hash": record["weights_hash"], "tool": recipe.tool,
+            "plan_summary": recipe.plan.summary(),
+            "prompts": [{"start": int(s), "stop": int(e), "text": t} for s, e, t in prompt_spans(recipe.plan)],
+            "settings": asdict(settings), "consent": consent, "seeds": [int(s) for s in result.seeds],
+            "written": [str(path) for path in written]}
+
+
+def plain_request(request: Request) -> Request:
+    """A Variations request as its base request with the variations' seed and count."""
+    if not isinstance(request, Variations):
+        return request
+    sampling = request.sampling
+    return replace(request.base, output=request.output, place=request.place,
+                   sampling=replace(request.base.sampling, seed=sampling.seed, variations=sampling.variations))
 
 
 def write_outputs(output: Path, frames, recipe, result, record: dict, model_name: str) -> list[Path]:
@@ -170,31 +191,32 @@ def generation_manifest(recipe, record: dict, seed: int, num_frames: int) -> dic
                           for r in ranges if r["kind"] == "generated"]}
 
 
-def record_generation(request: Request, info, recipe, result, settings, written, consent: dict,
-                      weights: str) -> None:
+def record_generation(request: Request, made: dict) -> None:
     """One library record per written file: the request (the full recipe), the plan summary,
-    model, weights, seed, and the takes made together."""
+    model, weights, seed, and the takes made together. `made` is what `produce` returned."""
     from engine.library.catalog import GenerationRecord, Library
 
+    request = plain_request(request)
+    written = [Path(path) for path in made["written"]]
     inputs = request.inputs()
     parent_clip = inputs[0] if inputs and request.tool not in ("generate", "storyboard", "fill-gap") else None
-    summary = recipe.plan.summary()
-    prompts = [{"start": int(s), "stop": int(e), "text": t} for s, e, t in prompt_spans(recipe.plan)]
-    recorded = asdict(settings)
+    recorded = dict(made["settings"])
     recorded["request"] = request.to_json()
-    recorded["consent"] = consent
+    recorded["consent"] = made["consent"]
     if len(written) > 1:
         recorded["takes"] = [str(path) for path in written]
+    all_seeds = made["seeds"]
     library = Library()
     try:
         parent = library.generation_for_output(parent_clip) if parent_clip else None
         for i, path in enumerate(written):
             latents = path.with_suffix(".latents.safetensors")
-            seeds = [result.seeds[i]] if len(written) == len(result.seeds) else list(result.seeds)
+            seeds = [all_seeds[i]] if len(written) == len(all_seeds) else list(all_seeds)
             library.add_generation(GenerationRecord(
-                tool=recipe.tool, output_path=str(path), prompts=prompts, plan_summary=summary,
-                model_id=info.name, weights_hash=weights, seeds=seeds, settings={**recorded, "seed": seeds[0]},
-                preset=request.sampling.preset, latents_path=str(latents) if latents.exists() else None,
+                tool=made["tool"], output_path=str(path), prompts=made["prompts"], plan_summary=made["plan_summary"],
+                model_id=made["model"], weights_hash=made["weights_hash"], seeds=seeds,
+                settings={**recorded, "seed": seeds[0]}, preset=request.sampling.preset,
+                latents_path=str(latents) if latents.exists() else None,
                 parent_id=parent["id"] if parent else None, parent_clip=parent_clip))
     finally:
         library.close()

@@ -33,8 +33,43 @@ def run_recipe(backend, recipe: Recipe, settings: SamplingSettings, *, preset: P
             lora = backend.lora(preset.lora, preset.lora_weight)
     with lora:
         upsample = {"upsample_conditions": True} if recipe.latent_upsample else {}
-        result = backend.generate(recipe.plan, settings, on_step=on_step, cancel=cancel, **upsample)
+        result = generate_takes(backend, recipe.plan, settings, on_step, cancel, **upsample)
     return assemble(recipe, to_uint8(result.frames)), result
+
+
+def generate_takes(backend, plan, settings: SamplingSettings, on_step, cancel, **options) -> GenerationResult:
+    """Each variation sampled on its own, seed after seed: a take is the same picture whether it
+    was made alone, among variations, again from its library recipe or on a cluster node (a
+    batch gives results one rounding step apart from a single pass on some kernels), and the
+    memory needed is one take's."""
+    from dataclasses import replace
+
+    if settings.variations == 1:
+        return backend.generate(plan, settings, on_step=on_step, cancel=cancel, **options)
+    takes = []
+    for i in range(settings.variations):
+        def step(progress: Progress, i=i) -> None:
+            if on_step is None:
+                return
+            if progress.total <= 0:
+                on_step(progress)
+                return
+            on_step(Progress(i * progress.total + progress.step, settings.variations * progress.total,
+                             f"take {i + 1} of {settings.variations}: {progress.message}".rstrip(": "),
+                             progress.preview))
+
+        takes.append(backend.generate(plan, replace(settings, seed=settings.seed + i, variations=1),
+                                      on_step=step, cancel=cancel, **options))
+    import torch
+
+    def joined(name: str, join):
+        parts = [getattr(t, name) for t in takes]
+        return None if parts[0] is None else join(parts)
+
+    return GenerationResult(latents=torch.cat([t.latents for t in takes]), frames=joined("frames", np.concatenate),
+                            seeds=[seed for t in takes for seed in t.seeds],
+                            audio_latents=joined("audio_latents", torch.cat), audio=joined("audio", np.concatenate),
+                            audio_sample_rate=takes[0].audio_sample_rate)
 
 
 def save_latents(path: Path, result: GenerationResult, recipe: Recipe, model_name: str, index: int | None,

@@ -26,6 +26,9 @@ def register(subparsers) -> None:
     run = commands.add_parser("run", help="run queued jobs until the queue is empty")
     run.add_argument("--wait", action="store_true", help="keep waiting for new jobs instead of stopping")
     run.add_argument("--quiet", action="store_true", help="no progress lines")
+    run.add_argument("--cluster", metavar="ADDRESS",
+                     help="run generations on the Ray cluster at ADDRESS ('local': on this machine); "
+                          "default: KINORA_CLUSTER, else the Cluster setting")
     run.set_defaults(run=_library_errors(_run_worker))
 
     listing = commands.add_parser("list", help="show the jobs")
@@ -41,6 +44,9 @@ def register(subparsers) -> None:
     retry.add_argument("id", type=int)
     retry.add_argument("--lower", action="store_true", help="with settings that need less memory")
     retry.set_defaults(run=_library_errors(_run_retry))
+    local = commands.add_parser("local", help="run a job waiting for the cluster on this machine instead")
+    local.add_argument("id", type=int)
+    local.set_defaults(run=_library_errors(_run_local))
     jobs.set_defaults(run=lambda args: jobs.print_help() or 2)
 
 
@@ -96,7 +102,7 @@ def _run_worker(args) -> int:
         if not args.quiet and progress.total:
             print(f"job {job_id}: {progress.message or f'{progress.step}/{progress.total}'}", file=sys.stderr)
 
-    worker = Worker(on_state=on_state, on_progress=on_progress, stop_when_empty=not args.wait)
+    worker = Worker(on_state=on_state, on_progress=on_progress, stop_when_empty=not args.wait, cluster=args.cluster)
     # A polite stop (service manager, logout) ends like Ctrl-C: the running job is marked
     # interrupted, not counted as a crash, and runs again next time.
     signal.signal(signal.SIGTERM, _interrupt)
@@ -122,8 +128,16 @@ def _run_list(args) -> int:
     for job in jobs:
         detail = job.error or job.message
         progress = f"{job.step}/{job.total}" if job.total else "-"
-        print(f"{job.id}\t{job.kind}\t{job.state}\t{progress}\t{_summary(job)}\t{detail}")
+        print(f"{job.id}\t{job.kind}\t{job.state}\t{progress}\t{runs_on(job)}\t{_summary(job)}\t{detail}")
     return 0
+
+
+def runs_on(job) -> str:
+    """Where a job runs or ran: "here", or the cluster nodes it was given to."""
+    cluster = job.params.get("cluster")
+    if isinstance(cluster, dict) and cluster.get("nodes") and job.params.get("where") != "local":
+        return "on " + ", ".join(str(node) for node in cluster["nodes"])
+    return "here"
 
 
 def _summary(job) -> str:
@@ -135,6 +149,16 @@ def _summary(job) -> str:
 def _run_cancel(args) -> int:
     state = _queue().cancel(args.id)
     print(f"job {args.id}: " + ("cancelled" if state == "cancelled" else "cancel requested; it stops at its next step"))
+    return 0
+
+
+def _run_local(args) -> int:
+    queue = _queue()
+    try:
+        queue.run_locally(args.id)
+    finally:
+        queue.close()
+    print(f"job {args.id}: runs on this machine")
     return 0
 
 

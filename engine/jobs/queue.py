@@ -147,6 +147,20 @@ class JobQueue:
                 changes["params"] = json.dumps(params)
             self._set(job_id, **changes)
 
+    def run_locally(self, job_id: int) -> None:
+        """Run a job on this machine instead of the cluster: one waiting for the cluster moves
+        at its next retry, a queued one runs here when its turn comes."""
+        with transaction(self.conn):
+            job = self.get(job_id)
+            if job.state in FINISHED:
+                raise UserError(f"job {job_id} is {job.state} already; retry it to run it again")
+            self._set(job_id, params=json.dumps({**job.params, "where": "local"}))
+
+    def update_params(self, job_id: int, params: dict) -> None:
+        """Replace a job's params (the worker notes where a cluster job runs)."""
+        text = json.dumps(params)
+        self._retrying(lambda: self._set(job_id, params=text))
+
     def remove(self, job_id: int) -> None:
         with transaction(self.conn):
             if self.get(job_id).state == "running":

@@ -42,6 +42,7 @@ RENDER_KINDS = ("render",)
 GENERATION_LANE = Lane("generation", exclude=RENDER_KINDS)
 RENDER_LANE = Lane("render", kinds=RENDER_KINDS)
 LANES = (GENERATION_LANE, RENDER_LANE)
+CLUSTER_PARALLEL = 8
 
 
 class WorkerLock:
@@ -96,8 +97,10 @@ class Worker:
 
     def __init__(self, db_path: str | None = None, *, on_state: Callable[[Job], None] | None = None,
                  on_progress: Callable[[int, Progress], None] | None = None, stop_when_empty: bool = False,
-                 poll_s: float = 0.5) -> None:
+                 poll_s: float = 0.5, cluster: str | None = None) -> None:
         self.db_path = db_path or library_path()
+        # the Ray address to run generations on ("local": this machine); None: the user's setting
+        self.cluster = cluster
         self.on_state = on_state
         self.on_progress = on_progress
         self.stop_when_empty = stop_when_empty
@@ -111,7 +114,7 @@ class Worker:
         # Claims and "is any lane busy" are answered under one lock, so with stop_when_empty a
         # lane never leaves while another lane's job is about to start.
         self._claim_guard = threading.Lock()
-        self._busy: set[str] = set()
+        self._busy: dict[str, int] = {}  # lane name -> jobs it runs now
         self._thread: threading.Thread | None = None
 
     # -- control, from any thread ------------------------------------------------------------
@@ -199,27 +202,56 @@ class Worker:
     def _lane_loop(self, lane: Lane) -> None:
         queue = JobQueue(self.db_path)
         wake = self._wakes[lane.name]
+        beside: list[threading.Thread] = []  # jobs running at once on a cluster
         try:
             while not self._stop.is_set():
+                beside = [thread for thread in beside if thread.is_alive()]
+                parallel = self._parallel(lane)
+                job = None
                 with self._claim_guard:
-                    job = queue.claim_next(os.getpid(), kinds=lane.kinds, exclude=lane.exclude)
+                    if len(beside) < parallel:
+                        job = queue.claim_next(os.getpid(), kinds=lane.kinds, exclude=lane.exclude)
                     if job is not None:
-                        self._busy.add(lane.name)
-                    elif self.stop_when_empty and not self._busy:
+                        self._busy[lane.name] = self._busy.get(lane.name, 0) + 1
+                    elif self.stop_when_empty and not any(self._busy.values()):
                         break
                 if job is None:
                     wake.wait(self.poll_s)
                     wake.clear()
                     continue
-                try:
-                    self._emit_state(job)
-                    self._run_job(queue, job)
-                finally:
-                    with self._claim_guard:
-                        self._busy.discard(lane.name)
-                    self.wake()  # an idle lane may be waiting for this one to finish
+                if parallel == 1:
+                    self._run_claimed(queue, job, lane)
+                else:  # each job beside the others, with its own connection to the queue
+                    thread = threading.Thread(target=self._run_claimed, args=(None, job, lane), daemon=True,
+                                              name=f"kinora-worker-job-{job.id}")
+                    thread.start()
+                    beside.append(thread)
         finally:
+            for thread in beside:
+                thread.join()
             queue.close()
+
+    def _parallel(self, lane: Lane) -> int:
+        """Jobs a lane runs at once: one here; CLUSTER_PARALLEL generations on a cluster, where
+        Ray holds those beyond the free node slots until one frees."""
+        if lane is not GENERATION_LANE:
+            return 1
+        from engine.cluster.dispatch import cluster_address
+
+        return CLUSTER_PARALLEL if cluster_address(self.cluster) else 1
+
+    def _run_claimed(self, queue: JobQueue | None, job: Job, lane: Lane) -> None:
+        own = queue is None
+        queue = queue or JobQueue(self.db_path)
+        try:
+            self._emit_state(job)
+            self._run_job(queue, job)
+        finally:
+            if own:
+                queue.close()
+            with self._claim_guard:
+                self._busy[lane.name] -= 1
+            self.wake()  # an idle lane may be waiting for this one to finish
 
     def _run_job(self, queue: JobQueue, job: Job) -> None:
         token = CancelToken()
@@ -238,7 +270,7 @@ class Worker:
             if queue.cancel_requested(job.id):
                 token.cancel(CANCELLED)
             token.check()
-            outputs = handler_for(job.kind)(job.params, on_step, token)
+            outputs = self._handle(queue, job, on_step, token)
         except JobCancelled:
             if token.reason == STOPPING:
                 queue.mark_interrupted(job.id, STOPPING)
@@ -263,6 +295,21 @@ class Worker:
             with self._running_guard:
                 self._running.pop(job.id, None)
         self._emit_state(queue.get(job.id))
+
+    def _handle(self, queue: JobQueue, job: Job, on_step, token: CancelToken) -> list:
+        """Run a job here, or on the cluster when one is set and the job was not moved back here."""
+        def run_here() -> list:
+            return handler_for(job.kind)(queue.get(job.id).params, on_step, token)
+
+        from engine.cluster.dispatch import cluster_address
+        from engine.jobs.registry import AI_TOOLS
+
+        address = cluster_address(self.cluster)
+        if not address or job.kind not in AI_TOOLS or job.params.get("where") == "local":
+            return run_here()
+        from engine.jobs.cluster_job import run_on_cluster
+
+        return run_on_cluster(queue, job, address, on_step, token, run_here)
 
     def _emit_state(self, job: Job) -> None:
         if self.on_state is not None:
