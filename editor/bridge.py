@@ -75,6 +75,13 @@ class JobBridge(QObject):
         self.worker.wake()
         self._emit_current(job_id)
 
+    def run_locally(self, job_id: int) -> None:
+        """Run a job waiting for the cluster on this machine instead."""
+        with _queue(self.db_path) as queue:
+            queue.run_locally(job_id)
+        self.worker.wake()
+        self._emit_current(job_id)
+
     def _emit_current(self, job_id: int) -> None:
         with _queue(self.db_path) as queue:
             self.jobChanged.emit(queue.get(job_id))

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from editor.bridge import JobBridge
 from engine.errors import UserError
+from engine.jobs.cluster_job import WAITING, runs_on, waits_for_cluster
 from engine.jobs.queue import Job
 from engine.progress import Progress
 
@@ -140,12 +141,16 @@ class JobRow(QWidget):
         self.preview.setVisible(False)
         self.cancel = QPushButton("Cancel")
         self.retry = QPushButton("Retry")
+        self.run_here = QPushButton("Run here")  # a job waiting for the cluster, moved to this machine
+        self.run_here.setToolTip("Run this job on this machine instead of waiting for the cluster")
         self.cancelling = False  # asked to stop, still running
         self.cancel.clicked.connect(self._on_cancel_clicked)
         self.retry.clicked.connect(lambda: self.bridge.retry(self.job.id))
+        self.run_here.clicked.connect(lambda: self.bridge.run_locally(self.job.id))
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.cancel)
+        top.addWidget(self.run_here)
         top.addWidget(self.retry)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 4, 6, 4)
@@ -173,6 +178,10 @@ class JobRow(QWidget):
         self.set_progress(job.progress)
         self.cancel.setVisible(job.state in ("queued", "running", "interrupted") and not self.cancelling)
         self.retry.setVisible(job.state in ("failed", "cancelled", "interrupted"))
+        self.run_here.setVisible(waits_for_cluster(job) and job.params.get("where") != "local")
+        where = runs_on(job)
+        if where != "here":
+            self.state.setText(f"{self.state.text()} ({where})")
         if job.state != "running":
             self.preview.setVisible(False)
 
@@ -180,7 +189,9 @@ class JobRow(QWidget):
         self.bar.setMaximum(max(progress.total, 1))
         self.bar.setValue(progress.step)
         if progress.message and self.job.state == "running" and not self.cancelling:
-            self.state.setText(f"running — {progress.message}")
+            where = runs_on(self.job)
+            self.state.setText(f"running — {progress.message}" + (f" ({where})" if where != "here" else ""))
+            self.run_here.setVisible(progress.message.startswith(WAITING) and self.job.params.get("where") != "local")
         if progress.preview is not None and self.job.state in ("queued", "running"):
             self.preview.setPixmap(preview_pixmap(progress.preview))
             self.preview.setVisible(True)

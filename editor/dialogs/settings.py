@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
+    QLineEdit,
     QListWidget,
     QPushButton,
     QSpinBox,
@@ -55,6 +56,10 @@ class SettingsDialog(QDialog):
         for policy in CONSENT_POLICIES:
             self.consent.addItem(CONSENT_TEXT[policy], policy)
         self.consent.setCurrentIndex(CONSENT_POLICIES.index(settings.face_consent))
+        self.cluster = QLineEdit(settings.cluster or "")
+        self.cluster.setPlaceholderText("this machine — or a Ray head node, e.g. 10.0.0.5:6379")
+        self.cluster.setToolTip("Generations run on the Ray cluster at this address (see the README); "
+                                "empty: on this machine. The Jobs panel says where each job runs.")
         self.reopen_last = QCheckBox("Reopen the last project when Kinora starts")
         self.reopen_last.setChecked(settings.reopen_last_project)
         form = QFormLayout()
@@ -65,6 +70,7 @@ class SettingsDialog(QDialog):
         form.addRow("Autosave at least every", self.autosave)
         form.addRow("People in conditioning media", self.consent)
         form.addRow("Projects", self.reopen_last)
+        form.addRow("Cluster", self.cluster)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
@@ -78,7 +84,8 @@ class SettingsDialog(QDialog):
             model_folders=tuple(self.folders.item(i).text() for i in range(self.folders.count())),
             device=self.device.currentText(), memory=self.memory.currentText(),
             vae_tiling=TILING[self.tiling.currentText()], autosave_seconds=self.autosave.value(),
-            face_consent=self.consent.currentData(), reopen_last_project=self.reopen_last.isChecked())
+            face_consent=self.consent.currentData(), reopen_last_project=self.reopen_last.isChecked(),
+            cluster=self.cluster.text().strip() or None)
 
     def accept(self) -> None:
         save_settings(self.settings())

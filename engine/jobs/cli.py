@@ -128,16 +128,14 @@ def _run_list(args) -> int:
     for job in jobs:
         detail = job.error or job.message
         progress = f"{job.step}/{job.total}" if job.total else "-"
-        print(f"{job.id}\t{job.kind}\t{job.state}\t{progress}\t{runs_on(job)}\t{_summary(job)}\t{detail}")
+        print(f"{job.id}\t{job.kind}\t{job.state}\t{progress}\t{_runs_on(job)}\t{_summary(job)}\t{detail}")
     return 0
 
 
-def runs_on(job) -> str:
-    """Where a job runs or ran: "here", or the cluster nodes it was given to."""
-    cluster = job.params.get("cluster")
-    if isinstance(cluster, dict) and cluster.get("nodes") and job.params.get("where") != "local":
-        return "on " + ", ".join(str(node) for node in cluster["nodes"])
-    return "here"
+def _runs_on(job) -> str:
+    from engine.jobs.cluster_job import runs_on
+
+    return runs_on(job)
 
 
 def _summary(job) -> str:

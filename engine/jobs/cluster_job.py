@@ -17,6 +17,21 @@ from engine.progress import CancelToken, Progress
 RETRY_S = 5.0
 
 
+WAITING = "waiting for cluster"
+
+
+def runs_on(job: Job) -> str:
+    """Where a job runs or ran: "here", or the cluster nodes it was given to."""
+    cluster = job.params.get("cluster")
+    if isinstance(cluster, dict) and cluster.get("nodes") and job.params.get("where") != "local":
+        return "on " + ", ".join(str(node) for node in cluster["nodes"])
+    return "here"
+
+
+def waits_for_cluster(job: Job) -> bool:
+    return job.state == "running" and job.message.startswith(WAITING)
+
+
 def job_key(queue: JobQueue, job: Job) -> str:
     """A name for the job's actors, the same after a restart and different for every queue."""
     where = hashlib.sha256(f"{queue.path}|{job.id}|{job.created!r}".encode()).hexdigest()[:12]
@@ -40,7 +55,7 @@ def run_on_cluster(queue: JobQueue, job: Job, address: str, on_step, cancel: Can
             return run_request(address, job_key(queue, job), request, on_progress=on_step, cancel=cancel,
                                on_node=on_node)
         except ClusterUnavailable as error:
-            on_step(Progress(0, 0, f"waiting for cluster: {error}"))
+            on_step(Progress(0, 0, f"{WAITING}: {error}"))
             deadline = time.monotonic() + RETRY_S
             while time.monotonic() < deadline:
                 cancel.check()
