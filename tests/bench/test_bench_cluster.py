@@ -1,0 +1,74 @@
+"""Jobs on a local Ray cluster (a head without Kinora slots, worker nodes of one CPU each), on
+the bundled model, everything measured in the same run:
+
+- throughput: 8 variations (one request) on one worker node, then on two; target two / one >= 1.7;
+- dispatch overhead: one job through the queue on the cluster (request in, files and library
+  record back) minus the same job run here, the model warm on both sides; target <= 0.5 s.
+
+Prints the figures for docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+ray = pytest.importorskip("ray")
+
+PROMPT = "a red circle moving right on a black background"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _cluster(workers: int, tmp: Path):
+    from ray.cluster_utils import Cluster
+
+    env = {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "KINORA_DATA_DIR": str(tmp / "node-data"),
+           "KINORA_CACHE_DIR": str(tmp / "node-cache")}
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "env_vars": env})
+    for _ in range(workers):
+        cluster.add_node(num_cpus=1, resources={"kinora": 1}, env_vars=env)
+    cluster.wait_for_nodes()
+    return cluster
+
+
+def _variations(tmp: Path, name: str):
+    from engine.generate.requests import Generate, Sampling, Variations
+
+    base = Generate(output=str(tmp / f"{name}.mp4"), prompt=PROMPT, frames=25, sampling=Sampling(seed=1, steps=10))
+    return Variations(output=base.output, base=base, sampling=Sampling(seed=1, steps=10, variations=8))
+
+
+def test_bench_cluster_throughput_and_dispatch(tmp_path):
+    from engine.cluster import dispatch
+    from engine.generate.executor import execute
+    from engine.generate.requests import Generate, Sampling
+
+    seconds = {}
+    for workers in (1, 2):
+        cluster = _cluster(workers, tmp_path)
+        try:
+            # warm every node: the model loads once per actor process
+            dispatch.run_request(cluster.address, f"warm{workers}", _variations(tmp_path, f"warm{workers}"))
+            start = time.perf_counter()
+            dispatch.run_request(cluster.address, f"run{workers}", _variations(tmp_path, f"run{workers}"))
+            seconds[workers] = time.perf_counter() - start
+            if workers == 1:
+                job = Generate(output=str(tmp_path / "one-remote.mp4"), prompt=PROMPT, frames=25,
+                               sampling=Sampling(seed=3, steps=10))
+                start = time.perf_counter()
+                dispatch.run_request(cluster.address, "one", job)
+                remote = time.perf_counter() - start
+        finally:
+            dispatch.disconnect()
+            cluster.shutdown()
+    execute(Generate(output=str(tmp_path / "warm-here.mp4"), prompt=PROMPT, frames=25, sampling=Sampling(seed=2, steps=10)))
+    start = time.perf_counter()
+    execute(Generate(output=str(tmp_path / "one-here.mp4"), prompt=PROMPT, frames=25, sampling=Sampling(seed=3, steps=10)))
+    here = time.perf_counter() - start
+    ratio = seconds[1] / seconds[2]
+    print(f"\n8 variations: one worker {seconds[1]:.1f} s, two workers {seconds[2]:.1f} s, "
+          f"throughput two / one = {ratio:.2f} (target >= 1.7)")
+    print(f"one job: cluster {remote:.2f} s, here {here:.2f} s, dispatch overhead {remote - here:.2f} s "
+          "(target <= 0.5 s)")
