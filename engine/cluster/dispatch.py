@@ -110,6 +110,7 @@ class _Part:
     ref: object = None
     status: dict | None = None
     lost: int = 0
+    result: dict | None = None  # what the actor made, collected as soon as it finished
 
 
 def run_request(address: str, key: str, request, *, on_progress: Callable[[Progress], None] | None = None,
@@ -138,7 +139,9 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
                     if part.actor is not None:
                         part.actor.cancel.remote()
             for part in parts:
-                _advance(ray, part, packed[part.name], expect, options)
+                if part.result is None:
+                    _advance(ray, part, packed[part.name], expect, options)
+                    _collect(ray, part)
             seen = [p.status["node"] for p in parts if p.status and p.status["state"] != "idle"]
             if seen != nodes:
                 nodes = seen
@@ -148,7 +151,7 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
             if all(p.status and p.status["state"] in ("done", "failed", "cancelled") for p in parts):
                 break
             time.sleep(POLL_S)
-        results = [ray.get(part.actor.result.remote(), timeout=600) for part in parts]
+        results = [part.result for part in parts]
     except JobCancelled:
         raise
     except UserError:
@@ -176,6 +179,15 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
     _release(ray, parts)
     report(Progress(1, 1, f"made with {made['model']} on {', '.join(sorted(set(nodes)))}"))
     return made["written"]
+
+
+def _collect(ray, part: _Part) -> None:
+    """Take a finished part's result and end its actor at once, so its node slot serves the next
+    part or job (a finished actor would hold it until every part of the job is done)."""
+    if part.status and part.status["state"] in ("done", "failed", "cancelled"):
+        part.result = ray.get(part.actor.result.remote(), timeout=600)
+        _release(ray, [part])
+        part.actor = None
 
 
 def split_variations(request) -> list:
