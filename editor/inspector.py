@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from editor.clip_sound_fields import ClipSoundFields
 from editor.document import Document
@@ -115,3 +116,16 @@ class Inspector(QWidget):
         text, negative = self.text.text(), self.negative.text()
         if (text, negative) != (item.text, item.negative):
             self.document.perform("Edit prompt", lambda p: edits.set_text(p, item.id, text, negative))
+
+
+def scrolling(inspector: Inspector) -> QScrollArea:
+    """The Inspector in a scroll area, as its dock holds it: a clip's sections (sound, effects,
+    opacity, transition) scroll inside the dock instead of making the window taller than a
+    laptop's screen or the dock wider than a side panel."""
+    area = QScrollArea()
+    area.setObjectName("InspectorScroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+    area.setWidget(inspector)
+    return area
