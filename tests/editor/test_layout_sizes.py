@@ -7,7 +7,16 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QAbstractButton, QApplication, QComboBox, QLabel, QToolBar, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QToolBar,
+    QWidget,
+)
 
 from tests.editor.test_disabled_and_full_screen import styled_window  # noqa: F401 (fixture)
 
@@ -128,8 +137,15 @@ def test_the_inspector_of_any_item_scrolls_inside_its_dock_and_never_resizes_the
     w = styled_window
     settle(qtbot, w, size)
     for name in _add_items_of_every_kind(w, tmp_path):
-        w.timeline.view.select_ids([name])
         w.inspector_dock.raise_()
+        w.timeline.view.select_ids([name])
+        # laid out at once, as the selection shows it: a click right after lands on whole fields
+        squeezed = [f"{type(field).__name__} {getattr(field, 'text', lambda: '')()!r}"
+                    for field in w.inspector.findChildren(QWidget)
+                    if isinstance(field, (QAbstractButton, QComboBox, QLineEdit, QAbstractSpinBox))
+                    and field.isVisible() and not isinstance(field.parent(), QAbstractSpinBox)  # its own text field
+                    and field.height() < field.minimumSizeHint().height()]
+        assert squeezed == [], f"{name}: {squeezed}"
         qtbot.wait(50)
         assert w.inspector.isVisible(), name
         assert w.size().toTuple() == size, f"selecting the {name} resized the window to {w.size().toTuple()}"
