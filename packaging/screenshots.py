@@ -127,7 +127,7 @@ def demo_project(paths: dict[str, str]):
 # the layout is checked at (no clipped text, every dock usable). Each shot: (size, what it shows).
 SHOTS = {"main-window.png": ((1600, 960), "blend"), "main-window-1280x800.png": ((1280, 800), "blend"),
          "main-window-1920x1080.png": ((1920, 1080), "blend"), "storyboard.png": ((1600, 1000), "storyboard"),
-         "inspector-title.png": ((1600, 960), "title")}
+         "inspector-title.png": ((1600, 960), "title"), "inspector-clip-1280x800.png": ((1280, 800), "clip")}
 
 
 def _settle(app, until=lambda: True, rounds: int = 200) -> None:
@@ -148,7 +148,7 @@ def _ids_named(window, prefix: str) -> list[str]:
 def shoot(app, paths: dict[str, str], size: tuple[int, int], path: str, scene: str = "blend") -> None:
     """One fresh main window at `size` (the first-start layout, not the last shot's), saved to
     `path`. `scene` picks what is selected and shown: "blend" the generated clip's influence curve
-    in the Curves panel, "title" the title in the Inspector, "storyboard" the picture and the
+    in the Curves panel, "title" the title in the Inspector, "clip" the blending clip's in the Inspector, "storyboard" the picture and the
     whole storyboard marked In to Out, with the curve of the clip letting go in the Curves panel."""
     from PySide6.QtCore import QSettings, Qt
 
@@ -171,8 +171,8 @@ def shoot(app, paths: dict[str, str], size: tuple[int, int], path: str, scene: s
     else:
         view.set_zoom(2.6 * size[0] / 1600, 0)
     view.set_playhead(PLAYHEAD)
-    if scene == "title":
-        view.select_ids(_ids_named(window, "Sunrise to"))
+    if scene in ("title", "clip"):  # the Inspector's sections of a title, or of a clip at a laptop's size
+        view.select_ids(_ids_named(window, "Sunrise to" if scene == "title" else "stars"))
         window.inspector_dock.raise_()
     else:
         view.select_ids(_ids_named(window, "stars" if scene == "blend" else "sunrise"))
