@@ -162,3 +162,39 @@ def test_the_pictures_the_guide_shows_exist():
     assert missing == []
     with open(os.path.join(REPO, "README.md"), encoding="utf-8") as file:
         assert "(docs/guide.md)" in file.read()
+
+
+def test_the_screenshots_show_a_storyboard_with_a_blend_a_title_and_sound(tmp_path):
+    """The demo project of `make screenshots` (docs/screenshots/storyboard.png) is what the guide
+    says it shows: at the playhead two clips on two video tracks overlap with crossing influence
+    curves and mix in the picture, under a title; a tune with sound and a marker."""
+    import importlib.util
+
+    from engine.model.items import Clip
+    from engine.model.titles import Title
+    from engine.time import FrameRange
+
+    spec = importlib.util.spec_from_file_location("screenshots", os.path.join(REPO, "packaging", "screenshots.py"))
+    shots = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shots)
+    project = shots.demo_project(shots.demo_media(str(tmp_path)))
+    from engine.media.compositor import visible_items
+
+    showing = list(visible_items(project, shots.PLAYHEAD, titles=True))
+    assert [type(item) for item, _ in showing] == [Title, Clip, Clip]
+    (title, _), (upper, upper_weight), (lower, lower_weight) = showing
+    assert 0.0 < upper_weight < 1.0 and lower_weight == 1.0  # the upper clip dissolves over the lower one
+    timeline = project.timeline
+    videos = timeline.tracks_of("video")
+    assert timeline.find(title.id)[0] is videos[0]  # the title on the top video track
+    assert timeline.find(upper.id)[0] is not timeline.find(lower.id)[0]
+    start, stop = shots.BLEND
+    assert upper.range.intersection(lower.range) == FrameRange(start, stop) and start < shots.PLAYHEAD < stop
+
+    def influence(clip, frame):
+        return float(clip.curve.evaluate(frame - clip.start))
+
+    # the curves cross inside the overlap: the lower one lets go as the upper one takes hold
+    assert influence(lower, start) > influence(upper, start) and influence(lower, stop - 1) < influence(upper, stop - 1)
+    sounds = [item for item in timeline.tracks_of("audio")[0].items if project.media[item.media_id].has_audio]
+    assert sounds and timeline.markers and len(timeline.tracks_of("prompt")[0].items) >= 2
