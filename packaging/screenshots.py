@@ -196,6 +196,34 @@ def shoot(app, paths: dict[str, str], size: tuple[int, int], path: str, scene: s
     window.close()
 
 
+def shoot_start_page(app, paths: dict[str, str], folder: str, path: str) -> None:
+    """The start page of a user with three recent projects (the demo saved under three names,
+    opened an hour, a day and a week ago), over an empty window at a laptop's size."""
+    import time
+
+    from editor.main_window import MainWindow
+    from editor.session import show_start_page
+    from engine.model.serialize import save_project
+    from engine.user_settings import remember_project
+
+    os.makedirs(folder, exist_ok=True)
+    now = time.time()
+    for name, hours_ago in (("holiday cut", 24 * 7), ("shapes study", 24), ("storyboard", 1)):
+        project_path = os.path.join(folder, f"{name}.kinora")
+        save_project(demo_project(paths), project_path)
+        remember_project(project_path, now - hours_ago * 3600)
+    window = MainWindow()
+    window.resize(1280, 800)
+    window.show()
+    page = show_start_page(window)
+    _settle(app, rounds=50)
+    page.grab().save(path)
+    print(path)
+    page.close()
+    window.files.autosaver.close()
+    window.close()
+
+
 def main(out_dir: str) -> int:
     if not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -214,6 +242,7 @@ def main(out_dir: str) -> int:
     os.makedirs(out_dir, exist_ok=True)
     for name, (size, scene) in SHOTS.items():
         shoot(app, paths, size, os.path.join(out_dir, name), scene)
+    shoot_start_page(app, paths, os.path.join(work, "projects"), os.path.join(out_dir, "start-page.png"))
     return 0
 
 
