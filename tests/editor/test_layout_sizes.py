@@ -92,7 +92,8 @@ def test_dialogs_show_their_text_whole_and_fit_the_screen(qtbot, styled_window, 
     help_menu = next(a.menu() for a in w.menuBar().actions() if a.text() == "&Help")
     for action in help_menu.actions():
         open_modal(action.text(), action.trigger)
-    assert set(seen) == {"Preferences", "Export", "&Keyboard Shortcuts…", "&About Kinora"}
+    open_modal("Project Settings", w.files.project_settings_dialog)
+    assert set(seen) == {"Preferences", "Export", "&Keyboard Shortcuts…", "&About Kinora", "Project Settings"}
     for name, (minimum, cut) in seen.items():
         assert cut == [], name
         assert minimum.width() <= size[0] and minimum.height() <= size[1], name
@@ -156,3 +157,21 @@ def test_the_inspector_of_any_item_scrolls_inside_its_dock_and_never_resizes_the
         effects = w.inspector.effects
         assert effects.verticalScrollBar().maximum() == 0, name
         assert effects.height() >= effects.widget().sizeHint().height(), name
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_start_page_shows_its_text_whole(qtbot, styled_window, tmp_path, size):  # noqa: F811
+    from editor.session import show_start_page
+    from engine.model.serialize import save_project
+    from engine.user_settings import remember_project
+
+    for name in ("a project with a rather long name for its column", "short"):
+        save_project(styled_window.project, tmp_path / f"{name}.kinora")
+        remember_project(str(tmp_path / f"{name}.kinora"))
+    settle(qtbot, styled_window, size)
+    page = show_start_page(styled_window)
+    qtbot.waitExposed(page)
+    assert page.recent.topLevelItemCount() == 2
+    assert clipped(page) == []
+    assert page.minimumSizeHint().width() <= size[0] and page.minimumSizeHint().height() <= size[1]
+    page.close()
