@@ -24,10 +24,16 @@ SIZES = [(1280, 800), (1920, 1080)]
 
 
 def clipped(top: QWidget) -> list[str]:
-    """Labels, buttons and combo boxes narrower than their text needs; wrapped labels lower
-    than their lines need."""
+    """Labels, buttons and combo boxes narrower than their text needs, empty fields narrower than
+    their placeholder; wrapped labels lower than their lines need."""
     found = []
     for widget in top.findChildren(QWidget):
+        if isinstance(widget, QLineEdit) and widget.isVisible() and not widget.text() and widget.placeholderText():
+            # the hint an empty field shows, read whole (the frame and text margins around it)
+            needed = widget.fontMetrics().horizontalAdvance(widget.placeholderText()) + 12
+            if widget.width() < needed and not isinstance(widget.parent(), QAbstractSpinBox):
+                found.append(f"QLineEdit placeholder {widget.placeholderText()!r}: {widget.width()} px of {needed}")
+            continue
         if not widget.isVisible() or not isinstance(widget, (QLabel, QAbstractButton, QComboBox)):
             continue
         if isinstance(widget, QLabel) and widget.wordWrap():
