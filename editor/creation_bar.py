@@ -235,6 +235,10 @@ class CreationBar(QWidget):
         except KinoraError as error:
             note, size_hint = "", str(error)
         self.aspect_note.setText(f"⚠ {size_hint}" if size_hint else note)
+        # as wide as its text up to the maximum: a wrapped label asks for less and broke even a short
+        # note into two lines, whose second the bar cut off
+        self.aspect_note.setMinimumWidth(min(self.aspect_note.maximumWidth(), self.aspect_note.fontMetrics()
+                                             .horizontalAdvance(self.aspect_note.text()) + 2))
         self.aspect_note.setToolTip(f"What the model will make with these settings: {note}"
                                     + (f"\n{size_hint}" if size_hint else ""))
         self.aspect_note.setStyleSheet(HINT_STYLE if size_hint else "")

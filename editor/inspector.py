@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import QEvent, Signal
+from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QLineEdit, QScrollArea, QVBoxLayout, QWidget
 
 from editor.clip_sound_fields import ClipSoundFields
 from editor.document import Document
@@ -14,6 +15,8 @@ from engine.model.items import Clip, Still, TextBlock
 
 
 class Inspector(QWidget):
+    rowsChanged = Signal()  # after a selection or an edit changed which rows show
+
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
         self.document = document
@@ -76,9 +79,11 @@ class Inspector(QWidget):
         found = self._item()
         for row in range(self.form.rowCount()):
             self.form.setRowVisible(row, found is not None)
-        if found is None:
-            return
-        track, item = found
+        if found is not None:
+            self._show(*found)
+        self.rowsChanged.emit()
+
+    def _show(self, track, item) -> None:
         rate = self.document.project.rate
         self.kind.setText(f"{type(item).__name__} on {track.kind} track '{track.name}'")
         self.place.setText(f"{rate.timecode(item.start)} – {rate.timecode(item.range.stop)}  "
@@ -115,3 +120,39 @@ class Inspector(QWidget):
         text, negative = self.text.text(), self.negative.text()
         if (text, negative) != (item.text, item.negative):
             self.document.perform("Edit prompt", lambda p: edits.set_text(p, item.id, text, negative))
+
+
+class _InspectorScroll(QScrollArea):
+    """Fits the Inspector again whenever its rows change: a scroll area fits its widget only when
+    it is itself resized, and a clip's sections shown in a panel sized for a prompt were squeezed
+    to nothing."""
+
+    def setWidget(self, inspector: Inspector) -> None:
+        super().setWidget(inspector)
+        inspector.rowsChanged.connect(self.fit)  # at once, so the next click lands on laid-out fields
+
+    def fit(self) -> None:
+        inspector = self.widget()
+        # the sections' own layouts first: an invalidated layout ignores resizes until it is activated
+        for child in inspector.findChildren(QWidget):
+            if child.layout() is not None and child.isVisible():
+                child.layout().activate()
+        self.setWidgetResizable(True)  # the viewport's size, and at least the widget's new minimum
+        inspector.layout().activate()
+
+    def eventFilter(self, watched, event) -> bool:
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:  # rows a section changed
+            self.fit()
+        return super().eventFilter(watched, event)
+
+
+def scrolling(inspector: Inspector) -> QScrollArea:
+    """The Inspector in a scroll area, as its dock holds it: a clip's sections (sound, effects,
+    opacity, transition) scroll inside the dock instead of making the window taller than a
+    laptop's screen or the dock wider than a side panel."""
+    area = _InspectorScroll()
+    area.setObjectName("InspectorScroll")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setWidget(inspector)
+    return area

@@ -4,7 +4,7 @@ speed. Every change is one engine edit; repeated changes of one field merge into
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -213,8 +213,9 @@ class TransformPanel(QGroupBox):
 
 
 class EffectsInspector(QScrollArea):
-    """The panels that fit the selected item; hidden for other items. They scroll, so a tall
-    panel never makes the window taller than the screen."""
+    """The panels that fit the selected item; hidden for other items. They show whole: the
+    Inspector around them scrolls in its dock (editor/inspector.py `scrolling`), so a tall panel
+    never makes the window taller than the screen, and one scroll bar moves all sections."""
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -224,8 +225,8 @@ class EffectsInspector(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QScrollArea.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        self.setMinimumHeight(120)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
         content = QWidget()
         self.setWidget(content)
         layout = QVBoxLayout(content)
@@ -248,6 +249,12 @@ class EffectsInspector(QScrollArea):
         document.changed.connect(self.refresh)
         self.refresh()
 
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self.widget().sizeHint().height())
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint()
+
     def set_item(self, item_id: str | None) -> None:
         self.item_id = item_id
         self.refresh()
@@ -263,6 +270,7 @@ class EffectsInspector(QScrollArea):
         self.title.setVisible(isinstance(item, Title))
         self.transform.setVisible(isinstance(item, (Clip, Still)) and self._on_video_track())
         self.speed_box.setVisible(isinstance(item, Clip))
+        self.updateGeometry()  # the panels shown decide its height
         if isinstance(item, Title):
             self.title.show_title(item)
         if isinstance(item, (Clip, Still)):

@@ -16,7 +16,7 @@ from editor.clip_tools import ClipTools
 from editor.creation_bar import CreationBar, output_path_for
 from editor.curves.editor import CurveEditor
 from editor.document import Document
-from editor.inspector import Inspector
+from editor.inspector import Inspector, scrolling
 from editor.jobs_panel import JobsPanel
 from editor.library.panel import LibraryPanel
 from editor.preview.player import PreviewPlayer
@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         self.timeline.view.set_thumbnail_service(self.library.thumbnails)
         self.timeline.view.recipe_for = self.library.library.generation_for_output
         self.inspector = Inspector(self.document)
-        self.inspector_dock = self._dock("Inspector", self.inspector, Qt.DockWidgetArea.RightDockWidgetArea)
+        self.inspector_dock = self._dock("Inspector", scrolling(self.inspector), Qt.DockWidgetArea.RightDockWidgetArea)
         self.curves = CurveEditor(self.document)
         self.curves_dock = self._dock("Curves", self.curves, Qt.DockWidgetArea.RightDockWidgetArea)
         self.jobs = JobsPanel(self.bridge)

@@ -11,7 +11,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
+    QGridLayout,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -40,15 +40,16 @@ class PictureSection(QWidget):
         self.opacity = QLabel()
         self.opacity.setWordWrap(True)
         fades = QWidget()
-        fade_row = QHBoxLayout(fades)
+        fade_row = QGridLayout(fades)  # two by two: four buttons in a row made the Inspector too wide for its dock
         fade_row.setContentsMargins(0, 0, 0, 0)
         self.fade_buttons = {}
-        for name, tip in (("Fade in", "The picture fades in over its first second (at most half of it)"),
-                          ("Fade out", "The picture fades out over its last second (at most half of it)"),
-                          ("Full", "Fully shown on every frame"), ("Edit…", "Draw the opacity in the Curves panel")):
+        fade_choices = (("Fade in", "The picture fades in over its first second (at most half of it)"),
+                        ("Fade out", "The picture fades out over its last second (at most half of it)"),
+                        ("Full", "Fully shown on every frame"), ("Edit…", "Draw the opacity in the Curves panel"))
+        for index, (name, tip) in enumerate(fade_choices):
             button = QPushButton(name)
             button.setToolTip(tip)
-            fade_row.addWidget(button)
+            fade_row.addWidget(button, index // 2, index % 2)
             self.fade_buttons[name] = button
         self.fade_buttons["Fade in"].clicked.connect(lambda: self._set_fade(True))
         self.fade_buttons["Fade out"].clicked.connect(lambda: self._set_fade(False))

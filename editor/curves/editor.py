@@ -158,7 +158,8 @@ class CurveEditor(QWidget):
         self.line.setData(frames, self.shown(item).evaluate(frames))
         keys = self.shown(item).keyframes
         self.points.setData([k.frame for k in keys], [k.value for k in keys])
-        self.viewbox.setRange(xRange=(0, max(length - 1, 1)), yRange=(0, 1), padding=0.04)
+        # padding: room for the points at 0 and 1, which a short plot (a laptop's screen) cut in half
+        self.viewbox.setRange(xRange=(0, max(length - 1, 1)), yRange=(0, 1), padding=0.08)
         what = "Influence" if self.field == "curve" else "Opacity"
         self.title.setText(f"{what} of {item.name or 'the selected item'} over its {length} frames")
 

@@ -58,6 +58,8 @@ class SettingsDialog(QDialog):
         self.consent.setCurrentIndex(CONSENT_POLICIES.index(settings.face_consent))
         self.cluster = QLineEdit(settings.cluster or "")
         self.cluster.setPlaceholderText("this machine — or a Ray head node, e.g. 10.0.0.5:6379")
+        # wide enough for the whole hint: cut short, it lost the example address
+        self.cluster.setMinimumWidth(self.cluster.fontMetrics().horizontalAdvance(self.cluster.placeholderText()) + 16)
         self.cluster.setToolTip("Generations run on the Ray cluster at this address (see the README); "
                                 "empty: on this machine. The Jobs panel says where each job runs.")
         self.reopen_last = QCheckBox("Reopen the last project when Kinora starts")
