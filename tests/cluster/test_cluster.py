@@ -19,7 +19,6 @@ import pytest
 ray = pytest.importorskip("ray", reason="the cluster extra is not installed (pip install -e '.[cluster]')")
 
 from engine.cluster import dispatch  # noqa: E402
-from engine.generate.executor import execute  # noqa: E402
 from engine.generate.requests import ClipRef, Extend, Generate, Sampling, Variations  # noqa: E402
 from engine.jobs.queue import JobQueue  # noqa: E402
 from engine.jobs.request_job import job_params  # noqa: E402
@@ -37,17 +36,17 @@ def _node_env(tmp: Path, name: str) -> dict:
             "KINORA_CACHE_DIR": str(tmp / name / "cache"), "OMP_NUM_THREADS": "1"}
 
 
-def execute_here(request) -> None:
-    """Run a request in this process with one CPU thread, as a worker node's job of one CPU runs
-    (a sum split over other threads rounds otherwise, and outputs are compared bit for bit)."""
-    import torch
+def execute_here(*requests) -> None:
+    """Run requests locally as a desktop does: in a Kinora process of their own (this test
+    process has a Ray driver and a cluster's worth of state around it)."""
+    import json
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        execute(request)
-    finally:
-        torch.set_num_threads(threads)
+    script = ("import json, sys\nfrom engine.generate.executor import execute\n"
+              "from engine.generate.requests import request_from_json\n"
+              "for data in json.loads(sys.stdin.read()):\n    execute(request_from_json(data, 'test'))\n")
+    done = subprocess.run([sys.executable, "-c", script], input=json.dumps([r.to_json() for r in requests]),
+                          text=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
 
 
 @pytest.fixture(scope="module")
@@ -114,8 +113,7 @@ def test_jobs_and_variations_spread_over_both_workers_and_equal_local_runs(clust
                 Variations(output=str(folder / "v.mp4"), sampling=_sampling(4, variations=4),
                            base=Generate(output=str(folder / "v.mp4"), prompt=PROMPT, sampling=_sampling(4), frames=9))]
 
-    for request in requests(local):
-        execute_here(request)
+    execute_here(*requests(local))
     queue = JobQueue(library_path())
     ids = [queue.submit(request.tool, job_params(request)) for request in requests(remote)]
     Worker(library_path(), stop_when_empty=True, cluster=cluster.address, poll_s=0.1).run()
