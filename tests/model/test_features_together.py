@@ -1,0 +1,68 @@
+"""Features merged from separate branches, used on one clip at once: speed, reverse, opacity,
+a transition and sound fades through split, trim and OpenTimelineIO."""
+
+from __future__ import annotations
+
+import opentimelineio as otio
+import pytest
+
+from engine.errors import EditError
+from engine.model import edits, transition_edits
+from engine.model.curves import Curve
+from engine.model.effect_edits import set_speed
+from engine.model.otio_io import export_otio, import_otio_string
+from engine.model.transition import Transition
+from tests.model.test_transitions import two_clips_at_a_cut
+
+
+def fast_clip_against_its_neighbour(tmp_path, speed: float, reverse: bool = False):
+    """A [10, 34) of a 48-frame file at `speed` from frame 0, then B from where A now ends, with a
+    dissolve on the cut, A's opacity ramping and both A's sound fades set."""
+    project, v1 = two_clips_at_a_cut(tmp_path)
+    edits.move(project, "B", 200)
+    set_speed(project, "A", speed, reverse=reverse)
+    edits.move(project, "B", project.timeline.find("A")[1].range.stop)
+    transition_edits.add_transition(project, "B", Transition("dissolve", 6))
+    transition_edits.set_opacity(project, "A", Curve.ramp(0, 10, 0.0, 1.0))
+    edits.set_clip_audio(project, "A", fade_in=3, fade_out=4)
+    return project, v1
+
+
+@pytest.mark.parametrize("speed", [1.5, 2.0, 0.5, 0.75])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_splitting_a_retimed_clip_never_runs_it_past_its_end(tmp_path, speed, reverse):
+    project, v1 = fast_clip_against_its_neighbour(tmp_path, speed, reverse)
+    a = project.timeline.find("A")[1]
+    for frame in range(a.start + 1, a.range.stop):
+        if min(frame - a.start, a.range.stop - frame) * speed < 1:  # inside a slowed clip's first or last source frame
+            with pytest.raises(EditError, match="too near one of its ends"):
+                edits.split(project, "A", frame, "A2")
+            assert project.timeline.find("A")[1] == a
+            continue
+        undo = edits.split(project, "A", frame, "A2")
+        left, right = project.timeline.find("A")[1], project.timeline.find("A2")[1]
+        assert left.range.start == a.start and left.range.stop <= frame
+        assert right.start == frame and right.range.stop <= a.range.stop
+        # the pieces use disjoint source frames of A, in A's order, both at A's speed
+        assert a.source_range.start <= min(left.source_range.start, right.source_range.start)
+        assert max(left.source_range.stop, right.source_range.stop) <= a.source_range.stop
+        first, second = (right, left) if reverse else (left, right)
+        assert first.source_range.stop <= second.source_range.start
+        assert (left.speed, right.speed, left.reverse, right.reverse) == (speed, speed, reverse, reverse)
+        assert (left.fade_in, left.fade_out, right.fade_in, right.fade_out) == (3, 0, 0, 4)
+        assert right.opacity.evaluate(0) == pytest.approx(a.opacity.evaluate(frame - a.start))
+        # the cut into B keeps its dissolve: the right part still ends where B starts
+        assert project.timeline.find("B")[1].transition_in is not None
+        edits.apply(project, undo)
+        assert project.timeline.find("A")[1] == a
+
+
+@pytest.mark.parametrize("speed", [1.5, 2.0])
+def test_a_split_of_a_sped_up_clip_leaves_no_gap(tmp_path, speed):
+    project, _ = fast_clip_against_its_neighbour(tmp_path, speed)
+    a = project.timeline.find("A")[1]
+    for frame in range(a.start + 1, a.range.stop):
+        undo = edits.split(project, "A", frame, "A2")
+        left, right = project.timeline.find("A")[1], project.timeline.find("A2")[1]
+        assert (left.range.stop, right.range.stop) == (frame, a.range.stop)
+        edits.apply(project, undo)
