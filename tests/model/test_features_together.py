@@ -66,3 +66,28 @@ def test_a_split_of_a_sped_up_clip_leaves_no_gap(tmp_path, speed):
         left, right = project.timeline.find("A")[1], project.timeline.find("A2")[1]
         assert (left.range.stop, right.range.stop) == (frame, a.range.stop)
         edits.apply(project, undo)
+
+
+@pytest.mark.parametrize("speed, reverse", [(2.0, False), (1.5, True), (0.5, False), (1.0, True)])
+def test_a_retimed_clip_with_a_transition_and_fades_comes_back_from_otio_unchanged(tmp_path, speed, reverse):
+    project, _ = fast_clip_against_its_neighbour(tmp_path, speed, reverse)
+    timeline, warnings = export_otio(project)
+    assert any("1 clip(s) with a speed other than 100% or playing in reverse" in warning for warning in warnings)
+    back, import_warnings = import_otio_string(otio.adapters.write_to_string(timeline, "otio_json"))
+    assert import_warnings == []
+    assert back.timeline == project.timeline
+
+
+def test_a_retimed_clip_trimmed_in_another_editor_keeps_its_speed_and_source_frames(tmp_path):
+    project, _ = fast_clip_against_its_neighbour(tmp_path, 2.0)
+    timeline, _ = export_otio(project)
+    video = next(t for t in timeline.tracks if t.kind == otio.schema.TrackKind.Video and len(t))
+    clip = video[0]  # A: 12 frames on the timeline from source frame 10 at 2x
+    trimmed = otio.opentime.TimeRange(clip.source_range.start_time + otio.opentime.RationalTime(2, 24),
+                                      otio.opentime.RationalTime(8, 24))
+    clip.source_range = trimmed  # the other editor trims 2 frames off the head and 2 off the tail
+    video.insert(0, otio.schema.Gap(source_range=otio.opentime.TimeRange(duration=otio.opentime.RationalTime(2, 24))))
+    back, _ = import_otio_string(otio.adapters.write_to_string(timeline, "otio_json"))
+    a = back.timeline.find("A")[1]
+    assert (a.range.start, a.range.stop, a.speed) == (2, 10, 2.0)
+    assert a.source_range == edits.FrameRange(14, 30)  # 4 source frames fewer at each end
