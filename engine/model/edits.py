@@ -37,7 +37,7 @@ from engine.model.items import (
 )
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Track
 from engine.model.titles import Title
-from engine.model.transform import source_frames_for, timeline_length
+from engine.model.transform import head_trim, source_frames_for, timeline_length
 from engine.time import FrameRange
 
 # --- primitive edits --------------------------------------------------------------------
@@ -258,8 +258,10 @@ def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
     if delta >= item.range.duration:
         raise EditError(f"cannot trim {_label(project, item)} to nothing: its last frame is {item.range.stop - 1}")
     if isinstance(item, Clip):
-        source = item.source_range
-        source_delta = delta if item.speed == 1.0 else round(delta * item.speed)
+        source, source_delta = item.source_range, delta
+        if item.speed != 1.0:  # whole source frames: the start may land a little off new_start
+            source_delta, delta = head_trim(source.stop - source.start, item.speed, delta)
+            new_start = item.start + delta
         if source.start + source_delta < 0 and not item.reverse:
             raise EditError(f"cannot extend {_label(project, item)} earlier: its media starts "
                             f"{source.start} frame(s) before the clip")

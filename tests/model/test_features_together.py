@@ -91,3 +91,35 @@ def test_a_retimed_clip_trimmed_in_another_editor_keeps_its_speed_and_source_fra
     a = back.timeline.find("A")[1]
     assert (a.range.start, a.range.stop, a.speed) == (2, 10, 2.0)
     assert a.source_range == edits.FrameRange(14, 30)  # 4 source frames fewer at each end
+
+
+@pytest.mark.parametrize("speed", [1.5, 2.0, 0.5, 0.75])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_trimming_a_retimed_clip_s_start_keeps_its_end_against_the_next_item(tmp_path, speed, reverse):
+    project, v1 = fast_clip_against_its_neighbour(tmp_path, speed, reverse)
+    edits.move(project, "B", 200)
+    edits.move(project, "A", 10)
+    edits.move(project, "B", project.timeline.find("A")[1].range.stop)
+    a = project.timeline.find("A")[1]
+    for new_start in range(a.start - 4, a.range.stop):
+        if new_start == a.start:
+            continue
+        try:
+            undo = edits.trim_start(project, "A", new_start)
+        except EditError as error:  # extending past the media's first frame
+            assert new_start < a.start and "earlier" in str(error) and reverse is False
+            continue
+        trimmed = project.timeline.find("A")[1]
+        assert trimmed.range.stop == a.range.stop, new_start
+        assert abs(trimmed.start - new_start) < 1 / speed  # as near as whole source frames allow
+        if speed >= 1:
+            assert trimmed.start == new_start
+        # the content stays on its frames: the source position shown at the new start is unchanged
+        shown = a.source_range.stop - 1 - (trimmed.start - a.start) * speed if reverse \
+            else a.source_range.start + (trimmed.start - a.start) * speed
+        first = trimmed.source_range.stop - 1 if reverse else trimmed.source_range.start
+        assert abs(first - shown) < 1
+        assert trimmed.opacity.evaluate(0) == pytest.approx(a.opacity.evaluate(trimmed.start - a.start))
+        assert project.timeline.find("B")[1].transition_in is not None
+        edits.apply(project, undo)
+        assert project.timeline.find("A")[1] == a
