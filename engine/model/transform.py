@@ -163,9 +163,13 @@ def head_trim(source_frames: int, speed: float, delta: int) -> tuple[int, int]:
     return source_frames - kept, length - timeline_length(kept, speed)
 
 
-def source_position(source_range, local: np.ndarray | float, speed: float, reverse: bool = False) -> np.ndarray:
+def source_position(source_range, local: np.ndarray | float, speed: float, reverse: bool = False,
+                    bounds: tuple[int, int] | None = None) -> np.ndarray:
     """The (fractional) source frame shown at item-local timeline frame(s) `local` of a clip
-    using `source_range` (a FrameRange) at `speed`, played backwards with `reverse`."""
+    using `source_range` (a FrameRange) at `speed`, played backwards with `reverse`; held at
+    the ends of the range, or of `bounds` (first, last source frame) where a transition shows
+    the clip's handles."""
     step = np.asarray(local, dtype=np.float64) * float(speed_fraction(speed))
     position = source_range.stop - 1 - step if reverse else source_range.start + step
-    return np.clip(position, source_range.start, source_range.stop - 1)
+    first, last = bounds if bounds is not None else (source_range.start, source_range.stop - 1)
+    return np.clip(position, first, last)
