@@ -123,3 +123,17 @@ def test_trimming_a_retimed_clip_s_start_keeps_its_end_against_the_next_item(tmp
         assert project.timeline.find("B")[1].transition_in is not None
         edits.apply(project, undo)
         assert project.timeline.find("A")[1] == a
+
+
+def test_an_old_slowed_clip_fading_out_keeps_its_fade_as_opacity():
+    """Clip.2 files could hold a speed (it needed no new version); the picture faded by the
+    curve over the clip's frames on the timeline, which a slowed clip has more of than source frames."""
+    from engine.model.serialize import item_from_dict
+
+    fade_out = [[0, 1.0, "linear"], [15, 1.0, "linear"], [19, 0.0, "linear"]]  # over timeline frames 15..19
+    old = {"schema": "Clip.2", "id": "c", "start": 0, "media": "m", "source": [0, 10], "curve": fade_out}
+    slowed = item_from_dict({**old, "speed": 0.5})  # 20 frames on the timeline: the fade showed
+    assert slowed.range.duration == 20 and slowed.opacity == slowed.curve
+    assert item_from_dict(old).opacity.is_default  # 10 frames: the curve was 1 on all of them
+    fast = item_from_dict({**old, "speed": 2.0, "curve": [[0, 1.0, "linear"], [6, 0.0, "linear"]]})
+    assert fast.range.duration == 5 and fast.opacity == fast.curve  # below 1 from frame 1 on
