@@ -14,6 +14,7 @@ from engine.errors import UserError
 from engine.generate.plan import PlanAudioLayer, PlanSource
 from engine.model.items import Clip, label
 from engine.model.project import Project
+from engine.model.transform import source_position
 from engine.time import FrameRange
 
 
@@ -48,6 +49,10 @@ def audio_layers(project: Project, frame_range: FrameRange, audio_latents_per_se
                 continue
             # the clip's source range counts project frames from the file's start (engine.media.audio)
             seconds = (item.source_range.start + position - item.start) / fps
+            if item.speed != 1.0 or item.reverse:  # where the mix plays it (engine.media.audio): at its speed, backwards
+                source = item.source_range
+                seconds = source_position(source, position - item.start, item.speed, item.reverse,
+                                          (source.start, source.stop)) / fps
             key = ("audio", media.path)
             if key not in source_index:
                 source_index[key] = len(sources)
