@@ -328,6 +328,9 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset,
                                     curve=item.curve.shifted(-offset), transform=item.transform.shifted(-offset),
                                     opacity=item.opacity.shifted(-offset), transition_in=None)
+    elif isinstance(item, Title):  # like a clip's sound: the fade-in stays left, the fade-out goes right
+        left = dataclasses.replace(item, duration=offset, fade_out=0)
+        right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset, fade_in=0)
     else:
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset)

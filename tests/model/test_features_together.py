@@ -137,3 +137,18 @@ def test_an_old_slowed_clip_fading_out_keeps_its_fade_as_opacity():
     assert item_from_dict(old).opacity.is_default  # 10 frames: the curve was 1 on all of them
     fast = item_from_dict({**old, "speed": 2.0, "curve": [[0, 1.0, "linear"], [6, 0.0, "linear"]]})
     assert fast.range.duration == 5 and fast.opacity == fast.curve  # below 1 from frame 1 on
+
+
+def test_a_split_title_fades_in_and_out_once_not_at_the_cut(tmp_path):
+    from engine.model.effect_edits import add_title
+
+    project, v1 = two_clips_at_a_cut(tmp_path)
+    edits.add_track(project, "video", "Titles", track_id="titles")
+    add_title(project, "titles", 10, "Hello", duration=40, title_id="t", fade_in=6, fade_out=8)
+    title = project.timeline.find("t")[1]
+    seen = [title.opacity_at(f - title.start) for f in range(10, 50)]
+    edits.split(project, "t", 30, "t2")
+    left, right = project.timeline.find("t")[1], project.timeline.find("t2")[1]
+    parts = [left.opacity_at(f - left.start) if f < 30 else right.opacity_at(f - right.start) for f in range(10, 50)]
+    assert parts == seen
+    assert (left.fade_in, left.fade_out, right.fade_in, right.fade_out) == (6, 0, 0, 8)
