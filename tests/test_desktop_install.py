@@ -158,3 +158,15 @@ def test_readme_lists_exactly_the_debian_packages_ci_installs():
     installed = {w for w in _packages(command) if not w.startswith("-")}
     assert listed and listed == installed, (f"README lacks {sorted(installed - listed)}; "
                                             f".ci/run lacks {sorted(listed - installed)}")
+
+
+def test_the_bundle_collects_every_diffusers_pipeline_package_the_backends_use():
+    """diffusers builds a model's parts by class name from its pipeline package (an LTX-2 model's
+    vocoder and text connectors are in diffusers.pipelines.ltx2), which PyInstaller cannot see:
+    the spec collects each such package the engine imports from."""
+    used = set()
+    for path in (REPO / "engine").rglob("*.py"):
+        used |= set(re.findall(r"diffusers\.pipelines\.\w+", path.read_text(encoding="utf-8")))
+    collected = set(re.findall(r'collect_submodules\("(diffusers\.pipelines\.\w+)"\)',
+                               (REPO / "packaging" / "kinora.spec").read_text(encoding="utf-8")))
+    assert used and used <= collected, f"packaging/kinora.spec does not collect {sorted(used - collected)}"

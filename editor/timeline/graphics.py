@@ -168,6 +168,8 @@ class ItemGraphic(QGraphicsItem):
         # more columns than peaks repeat a peak: reduceat gives the value at a repeated index
         edges = np.minimum((np.arange(count) * len(peaks)) // count, len(peaks) - 1)
         columns = np.maximum.reduceat(peaks, edges).astype(np.float32)
+        if clip.reverse:  # it plays its sound backwards (engine.media.audio)
+            columns = columns[::-1]
         xs = (np.arange(count) + 0.5) / count * clip.range.duration  # frames into the clip
         envelope = np.ones(count, np.float32)
         if clip.fade_in:

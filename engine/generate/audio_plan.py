@@ -12,16 +12,16 @@ import numpy as np
 
 from engine.errors import UserError
 from engine.generate.plan import PlanAudioLayer, PlanSource
+from engine.generate.track_items import items_overlapping
 from engine.model.items import Clip, label
 from engine.model.project import Project
+from engine.model.transform import source_position
 from engine.time import FrameRange
 
 
 def audio_layers(project: Project, frame_range: FrameRange, audio_latents_per_second: float,
                  num_audio_frames: int, sources: list[PlanSource]) -> tuple[list[PlanAudioLayer], np.ndarray]:
     """(layers, strength per audio latent frame) of the range; appends the sounds it holds to `sources`."""
-    from engine.generate.compiler import _items_overlapping
-
     fps = float(project.rate.fps)
     # where each audio latent frame starts, in (fractional) timeline frames
     position = frame_range.start + np.arange(num_audio_frames) / audio_latents_per_second * fps
@@ -32,7 +32,7 @@ def audio_layers(project: Project, frame_range: FrameRange, audio_latents_per_se
     for track in project.timeline.tracks_of("audio"):
         if track.hidden or track.muted:
             continue
-        for item in _items_overlapping(track, frame_range):
+        for item in items_overlapping(track, frame_range):
             if not isinstance(item, Clip):
                 continue
             media = project.media.get(item.media_id)
@@ -48,6 +48,10 @@ def audio_layers(project: Project, frame_range: FrameRange, audio_latents_per_se
                 continue
             # the clip's source range counts project frames from the file's start (engine.media.audio)
             seconds = (item.source_range.start + position - item.start) / fps
+            if item.speed != 1.0 or item.reverse:  # where the mix plays it (engine.media.audio): at its speed, backwards
+                source = item.source_range
+                seconds = source_position(source, position - item.start, item.speed, item.reverse,
+                                          (source.start, source.stop)) / fps
             key = ("audio", media.path)
             if key not in source_index:
                 source_index[key] = len(sources)

@@ -15,16 +15,14 @@ model is held to the media's own frames).
 
 from __future__ import annotations
 
-import bisect
-from operator import attrgetter
-
 import numpy as np
 
 from engine.errors import UserError
 from engine.generate.caps import ModelCaps
 from engine.generate.plan import GenerationPlan, PlanKeyframe, PlanLayer, PlanSource
-from engine.model.items import Clip, Item, Still, TextBlock, label
-from engine.model.project import Project, Track
+from engine.generate.track_items import items_overlapping as _items_overlapping
+from engine.model.items import Clip, Still, TextBlock, label
+from engine.model.project import Project
 from engine.model.transform import source_position
 from engine.time import FrameRange
 
@@ -138,22 +136,6 @@ def _visual_layers(project: Project, frame_range: FrameRange,
                                     pixel_source_frame=source_frame.astype(np.int64),
                                     pixel_weight=effective.astype(np.float32)))
     return sources, layers, keyframes
-
-
-def _items_overlapping(track: Track, frame_range: FrameRange) -> list[Item]:
-    """The track's items that share a frame with `frame_range`, in time order (Track.items_in),
-    found by bisection: a track's items are sorted and never overlap, so only the item starting
-    last at or before the range's start can reach into it from the left. A timeline of thousands
-    of items is compiled after every edit, so a scan of every item would dominate."""
-    items = track.items
-    first = max(bisect.bisect_right(items, frame_range.start, key=attrgetter("start")) - 1, 0)
-    found = []
-    for item in items[first:]:
-        if item.start >= frame_range.stop:
-            break
-        if item.range.overlaps(frame_range):
-            found.append(item)
-    return found
 
 
 def _prompts(project: Project, frame_range: FrameRange, prompt: str,

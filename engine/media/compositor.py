@@ -153,7 +153,9 @@ class Compositor:
         return None
 
     def _layer(self, project: Project, item, frame: int, width: int, height: int,
-               offline_placeholder: bool) -> tuple[np.ndarray, int, int]:
+               offline_placeholder: bool, handles: bool = False) -> tuple[np.ndarray, int, int]:
+        """The item's picture at `frame`, placed; with `handles` (in a transition) a clip with a
+        speed runs on past its source range into the rest of its media."""
         mode = fit_mode(item)
         try:
             ref = project.media.get(item.media_id)
@@ -165,7 +167,9 @@ class Compositor:
                 local = frame - item.start
                 source = item.source_range.start + local if isinstance(item, Clip) else 0
                 if isinstance(item, Clip) and (item.speed != 1.0 or item.reverse):
-                    pixels = retimed_picture(reader, item, local)
+                    available = ref.frames_at(project.rate) if handles else None
+                    bounds = (0, available - 1) if available else None
+                    pixels = retimed_picture(reader, item, local, bounds)
                 else:
                     pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)
                 key = None
@@ -197,7 +201,7 @@ class Compositor:
         placed = []
         for item in (span.outgoing, span.incoming):
             shown = transitions.source_frame(project, item, frame)
-            placed.append((*self._layer(project, item, shown, width, height, offline_placeholder),
+            placed.append((*self._layer(project, item, shown, width, height, offline_placeholder, handles=True),
                            opacity_at(item, frame)))
         if all(p.shape == (height, width, 3) and opacity >= 1.0 for p, _, _, opacity in placed):
             return mix_opaque(placed[0][0], placed[1][0], span.transition, span.progress(frame))

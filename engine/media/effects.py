@@ -20,14 +20,15 @@ from engine.model.items import Clip
 from engine.model.transform import source_position
 
 
-def retimed_picture(reader, clip: Clip, local: int) -> np.ndarray:
+def retimed_picture(reader, clip: Clip, local: int, bounds: tuple[int, int] | None = None) -> np.ndarray:
     """The picture of a clip with a speed at item-local frame `local` (RGB, or RGBA when the
-    source has alpha), blending the two source frames around a fractional position."""
+    source has alpha), blending the two source frames around a fractional position; `bounds`
+    (first, last source frame) lets a transition show the clip's handles."""
     read = reader.rgba if reader.has_alpha else reader.rgb
-    position = float(source_position(clip.source_range, local, clip.speed, clip.reverse))
+    position = float(source_position(clip.source_range, local, clip.speed, clip.reverse, bounds))
     first = math.floor(position + 1e-9)
     fraction = position - first
-    last_frame = clip.source_range.stop - 1
+    last_frame = clip.source_range.stop - 1 if bounds is None else bounds[1]
     if fraction < 1e-6 or first >= last_frame:
         return read(min(first, last_frame))
     import cv2

@@ -18,6 +18,7 @@ import numpy as np
 from engine.model.curves import Curve, Keyframe
 from engine.model.items import Clip, Item, Still, TextBlock
 from engine.model.project import Track
+from engine.model.transform import source_frames_for, speed_fraction
 from engine.time import FrameRange
 
 PARTNER_KEY = "transition_partner"  # Track.extra of a companion track: the id of the track it pairs with
@@ -83,7 +84,8 @@ class RollPiece:
         name = stored.name if self.name == exported_name else self.name
         changes = {"start": made.start, "media_id": made.media_id, "curve": curve, "opacity": opacity, "name": name}
         if isinstance(made, Clip):
-            changes["source_range"] = made.source_range
+            changes["source_range"] = _retimed_source(made, stored) if stored.speed != 1.0 or stored.reverse \
+                else made.source_range
         else:
             changes["duration"] = made.duration
         return replace(stored, **changes)
@@ -174,3 +176,18 @@ def companion_groups(tracks: list[Track]) -> list[list[Track]]:
         groups.setdefault(original_of(track).id, []).append(track)
     return [[by_id[first], *sorted((t for t in members if t.id != first), key=lambda t: abs(index[t.id] - index[first]))]
             for first, members in groups.items()]
+
+
+def _retimed_source(made: Clip, stored: Clip) -> FrameRange:
+    """The source frames of a clip with a speed or reversed, after another editor's timing.
+    Such a clip goes out at normal speed (otio_io's export), its otio source starting at the
+    stored source start plus the timeline frames trimmed off its head, so what the other editor
+    trimmed is counted in timeline frames and turned back into source frames at the speed."""
+    trimmed, length = made.source_range.start - stored.source_range.start, made.range.duration
+    if trimmed == 0 and length == stored.range.duration:
+        return stored.source_range
+    source, count = stored.source_range, source_frames_for(length, stored.speed)
+    step = round(trimmed * speed_fraction(stored.speed))
+    if stored.reverse:  # its head shows the end of its source range
+        return FrameRange(source.stop - step - count, source.stop - step)
+    return FrameRange(source.start + step, source.start + step + count)

@@ -37,7 +37,7 @@ from engine.model.items import (
 )
 from engine.model.project import GenerationDefaults, Project, ProjectSettings, Track
 from engine.model.titles import Title
-from engine.model.transform import source_frames_for
+from engine.model.transform import head_trim, source_frames_for, timeline_length
 from engine.time import FrameRange
 
 # --- primitive edits --------------------------------------------------------------------
@@ -258,8 +258,10 @@ def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
     if delta >= item.range.duration:
         raise EditError(f"cannot trim {_label(project, item)} to nothing: its last frame is {item.range.stop - 1}")
     if isinstance(item, Clip):
-        source = item.source_range
-        source_delta = delta if item.speed == 1.0 else round(delta * item.speed)
+        source, source_delta = item.source_range, delta
+        if item.speed != 1.0:  # whole source frames: the start may land a little off new_start
+            source_delta, delta = head_trim(source.stop - source.start, item.speed, delta)
+            new_start = item.start + delta
         if source.start + source_delta < 0 and not item.reverse:
             raise EditError(f"cannot extend {_label(project, item)} earlier: its media starts "
                             f"{source.start} frame(s) before the clip")
@@ -305,9 +307,17 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
         source = item.source_range
         count = source_frames_for(offset, item.speed)  # a slowed clip's left part may end a frame early
         cut = source.stop - count if item.reverse else source.start + count
-        left_source, right_source = FrameRange(source.start, cut), FrameRange(cut, source.stop)
-        if item.reverse:
-            left_source, right_source = right_source, left_source
+        # the right part's source frames fill at most the frames it has left, so it never runs
+        # past the clip's end (at a fractional cut a slowed clip leaves out a frame instead)
+        right_count = min(cut - source.start if item.reverse else source.stop - cut,
+                          source_frames_for(item.range.stop - frame, item.speed))
+        left_source = FrameRange(cut, source.stop) if item.reverse else FrameRange(source.start, cut)
+        right_source = FrameRange(cut - right_count, cut) if item.reverse else FrameRange(cut, cut + right_count)
+        if (timeline_length(left_source.duration, item.speed) > offset or right_count < 1
+                or timeline_length(right_count, item.speed) > item.range.stop - frame):
+            raise EditError(f"{_label(project, item)} runs at {item.speed:g}x, so each of its source frames lasts "
+                            f"more than one frame: frame {frame} is too near one of its ends to split it there; "
+                            "split it further in")
         # the fade-in stays with the left part and the fade-out with the right
         left = dataclasses.replace(item, source_range=left_source, fade_out=0)
         right = dataclasses.replace(item, id=right_id, start=frame, curve=item.curve.shifted(-offset),
@@ -318,6 +328,9 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset,
                                     curve=item.curve.shifted(-offset), transform=item.transform.shifted(-offset),
                                     opacity=item.opacity.shifted(-offset), transition_in=None)
+    elif isinstance(item, Title):  # like a clip's sound: the fade-in stays left, the fade-out goes right
+        left = dataclasses.replace(item, duration=offset, fade_out=0)
+        right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset, fade_in=0)
     else:
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset)

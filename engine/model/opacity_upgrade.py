@@ -7,8 +7,8 @@ where nothing was under it. Both change the picture, and a single item cannot kn
 under it on other tracks, so the rule is per item and exact:
 
     the curve is copied into the new "opacity" field when it is below 1 on any frame of the
-    item's own range (item-local frames 0 .. length - 1); otherwise opacity stays the default
-    flat 1.0.
+    item's own range (item-local frames 0 .. length - 1, its length on the timeline, which a
+    clip's speed sets); otherwise opacity stays the default flat 1.0.
 
 A copied opacity gives the same weight on every frame as before, so an upgraded project
 renders pixel for pixel as it did; a curve that is 1 on every frame of the item never touched
@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine.model.curves import Curve, Keyframe
+from engine.model.transform import SPEED_MAX, SPEED_MIN, timeline_length
 
 
 def faded_the_picture(raw_curve: object, length: int) -> bool:
@@ -53,6 +54,9 @@ def with_old_opacity(d: dict, length_field: str) -> dict:
         length = length[1] - length[0] if ok else None
     if type(length) is not int or not 1 <= length <= 2**31:
         return d  # a broken item: the reader will name what is wrong with it
+    speed = d.get("speed", 1.0)
+    if length_field == "source" and type(speed) in (int, float) and SPEED_MIN <= speed <= SPEED_MAX:
+        length = timeline_length(length, speed)  # a clip with a speed (Clip.2 could hold one) lasts longer or shorter
     if faded_the_picture(d.get("curve"), length):
         d["opacity"] = d["curve"]
     return d

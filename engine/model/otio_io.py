@@ -452,7 +452,10 @@ class _Importer:
                                  "moved to the media's first frame")
             piece.source_start = 0
         available = self.media[media_id].frames_at(self.rate)
-        if available is not None and piece.source_start + stop - start > available:
+        # a slowed Kinora clip went out at normal speed, past its media's end: its Kinora data
+        # turns the otio frames back into source frames (RollPiece.restored)
+        retimed = item_meta.get("speed", 1.0) != 1.0 or item_meta.get("reverse") is True
+        if available is not None and not retimed and piece.source_start + stop - start > available:
             if piece.source_start >= available:
                 self.warnings.append(f"{where}: starts after the end of its media; it was not imported")
                 return None
@@ -652,9 +655,11 @@ class _Exporter:
         titles = sum(1 for _, item in self.project.timeline.items() if isinstance(item, Title))
         if titles:
             self.warnings.append(f"{titles} title(s) are not exported; OpenTimelineIO has no common form for text")
-        retimed = sum(1 for _, item in self.project.timeline.items() if getattr(item, "speed", 1.0) != 1.0)
+        retimed = sum(1 for _, item in self.project.timeline.items()
+                      if getattr(item, "speed", 1.0) != 1.0 or getattr(item, "reverse", False))
         if retimed:
-            self.warnings.append(f"{retimed} clip(s) with a speed other than 100% are exported at normal speed")
+            self.warnings.append(f"{retimed} clip(s) with a speed other than 100% or playing in reverse are exported "
+                                 "at normal speed, forwards (Kinora reads its own speed back)")
         if curves:
             self.warnings.append(f"{curves} item(s) have influence curves other editors cannot show; "
                                  "the curves travel in the Kinora data of each clip")

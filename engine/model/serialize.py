@@ -406,10 +406,17 @@ def _track(d: dict, where: str, reader: _ItemReader) -> Track:
             if items[-1].start > item.start:
                 raise _Bad(item_where, "items are not in time order")
             raise _Bad(item_where, f"overlaps the item before it on track '{track.name}'")
-        previous_stop = item.start + (item.source_range.stop - item.source_range.start
-                                      if type(item) is Clip and item.speed == 1.0 else item.range.duration)
+        previous_stop = item.start + _length(item)
         items.append(item)
     return Track(track.id, track.kind, track.name, tuple(items), track.muted, track.locked, track.hidden, track.extra)
+
+
+def _length(item: Item) -> int:
+    """The item's length on the timeline, read without building its range (a broken file's
+    item may last a negative number of frames, which the caller reports)."""
+    if type(item) is not Clip:
+        return item.duration
+    return item.source_range.stop - item.source_range.start if item.speed == 1.0 else item.range.duration
 
 
 class _ItemReader:
@@ -434,8 +441,7 @@ class _ItemReader:
         if item.id in self.seen_ids:
             raise _Bad(f"{track_where}.items[{index}]", f"id {item.id} appears twice")
         self.seen_ids.add(item.id)
-        length = (item.source_range.stop - item.source_range.start if type(item) is Clip and item.speed == 1.0
-                  else item.range.duration)
+        length = _length(item)
         if item.start < 0 or length < 1:
             raise _Bad(f"{track_where}.items[{index}]", f"bad placement: starts at {item.start}, lasts {length} frame(s)")
         if item.start + length > MAX_FRAME or (type(item) is Clip and not

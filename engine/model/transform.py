@@ -148,9 +148,28 @@ def source_frames_for(timeline_frames: int, speed: float) -> int:
     return max(1, math.floor(timeline_frames * speed_fraction(speed)))
 
 
-def source_position(source_range, local: np.ndarray | float, speed: float, reverse: bool = False) -> np.ndarray:
+def head_trim(source_frames: int, speed: float, delta: int) -> tuple[int, int]:
+    """(source frames a clip of `source_frames` at `speed` drops from its head, timeline frames
+    its start actually moves) when its start moves `delta` frames (negative: extends it). Its
+    end stays where it is, and the frames it keeps show what they showed (to within the
+    rounding to whole source frames). A clip sped up always moves by exactly `delta`; a slowed
+    one may stop short of it, at the nearest whole source frame."""
+    fraction = speed_fraction(speed)
+    length, exact = timeline_length(source_frames, speed), delta * fraction
+    for dropped in sorted({math.floor(exact), math.ceil(exact)}, key=lambda v: abs(v - exact)):
+        if dropped < source_frames and timeline_length(source_frames - dropped, speed) == length - delta:
+            return dropped, delta
+    kept = source_frames_for(length - delta, speed)
+    return source_frames - kept, length - timeline_length(kept, speed)
+
+
+def source_position(source_range, local: np.ndarray | float, speed: float, reverse: bool = False,
+                    bounds: tuple[int, int] | None = None) -> np.ndarray:
     """The (fractional) source frame shown at item-local timeline frame(s) `local` of a clip
-    using `source_range` (a FrameRange) at `speed`, played backwards with `reverse`."""
+    using `source_range` (a FrameRange) at `speed`, played backwards with `reverse`; held at
+    the ends of the range, or of `bounds` (first, last source frame) where a transition shows
+    the clip's handles."""
     step = np.asarray(local, dtype=np.float64) * float(speed_fraction(speed))
     position = source_range.stop - 1 - step if reverse else source_range.start + step
-    return np.clip(position, source_range.start, source_range.stop - 1)
+    first, last = bounds if bounds is not None else (source_range.start, source_range.stop - 1)
+    return np.clip(position, first, last)

@@ -19,10 +19,12 @@ the pictures and engine/model/transition_edits.py changes transitions.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from engine.model.items import Clip, Still
 from engine.model.project import Project, Track
+from engine.model.transform import speed_fraction
 from engine.model.transition import Transition
 from engine.time import FrameRange
 
@@ -86,16 +88,29 @@ def spans(track: Track) -> list[TransitionSpan]:
 
 
 def handles(project: Project, outgoing, incoming) -> tuple[int | None, int | None]:
-    """Spare source frames (after the outgoing item's end, before the incoming item's start);
-    None where unlimited (a still, or media of unknown length)."""
+    """Spare frames, in timeline frames (after the outgoing item's end, before the incoming
+    item's start); None where unlimited (a still, or media of unknown length). A reversed clip
+    runs on into the source frames before its range and starts early with those after it; a
+    clip with a speed uses `speed` of them a frame."""
     after = before = None
     if hasattr(outgoing, "source_range"):
-        ref = project.media.get(outgoing.media_id)
-        available = ref.frames_at(project.rate) if ref is not None else None
-        after = None if available is None else max(0, available - outgoing.source_range.stop)
+        after = _spare(project, outgoing, past_end=True)
     if hasattr(incoming, "source_range"):
-        before = max(0, incoming.source_range.start)
+        before = _spare(project, incoming, past_end=False)
     return after, before
+
+
+def _spare(project: Project, clip: Clip, past_end: bool) -> int | None:
+    """Timeline frames of media a clip has past its end (or before its start)."""
+    if past_end != clip.reverse:  # the source frames after its range
+        ref = project.media.get(clip.media_id)
+        available = ref.frames_at(project.rate) if ref is not None else None
+        spare = None if available is None else max(0, available - clip.source_range.stop)
+    else:
+        spare = max(0, clip.source_range.start)
+    if spare is None or clip.speed == 1.0:
+        return spare
+    return math.floor(spare / speed_fraction(clip.speed))
 
 
 def longest(project: Project, outgoing, incoming) -> int:
@@ -114,8 +129,8 @@ def longest(project: Project, outgoing, incoming) -> int:
 def source_frame(project: Project, item, frame: int) -> int:
     """The timeline frame to show of `item` at `frame` during a transition: `frame` itself while
     the media has it, else the nearest frame the media has (held)."""
-    if not hasattr(item, "source_range"):
-        return frame
+    if not hasattr(item, "source_range") or item.speed != 1.0 or item.reverse:
+        return frame  # a still; or a clip the compositor holds in source frames (effects.retimed_picture)
     first = item.start - item.source_range.start  # the timeline frame of source frame 0
     ref = project.media.get(item.media_id)
     available = ref.frames_at(project.rate) if ref is not None else None

@@ -104,3 +104,16 @@ def test_dragging_the_fade_handles_sets_the_fades(qtbot, tmp_path):
     qtbot.waitUntil(lambda: graphic.waveform is not None, timeout=10_000)
     columns = graphic._waveform_columns(int(rect.width()))
     assert columns[0] < 0.05 and abs(columns[int(rect.width() * 6 / 96)] - 0.25) < 0.05
+
+
+def test_a_reversed_clip_s_waveform_runs_backwards(qtbot, tmp_path):
+    from engine.model.effect_edits import set_speed
+
+    window, view, graphic = _window(qtbot, tmp_path)
+    qtbot.waitUntil(lambda: graphic.waveform is not None, timeout=10_000)
+    window.document.perform("Reverse", lambda p: set_speed(p, "c", 2.0, reverse=True))
+    graphic = view.graphics["c"]
+    qtbot.waitUntil(lambda: graphic.waveform is not None, timeout=10_000)
+    columns = graphic._waveform_columns(64)
+    # the clip plays 2 s of silence first, then the tone: the waveform is drawn the same way round
+    assert columns[:27].max() < 0.01 and np.allclose(columns[37:], 0.5, atol=0.01)

@@ -35,3 +35,20 @@ def test_a_fast_clip_holds_every_other_source_frame_and_its_transform_is_not_app
     slow = dataclasses.replace(clip, speed=0.5, transform=Transform())
     plan = compile(_project([slow], media=[VIDEO]), FrameRange(0, 17), LTX)
     np.testing.assert_array_equal(plan.layers[0].pixel_source_frame, 10 + np.arange(17) // 2)
+
+
+def test_a_retimed_sound_is_held_where_the_mix_plays_it():
+    from engine.generate.audio_plan import audio_layers
+    from engine.model import edits
+    from engine.model.project import new_project
+
+    project = new_project(32, 32, 24)
+    edits.add_media(project, MediaRef("s", "/media/sound.wav", "audio"))
+    track = project.timeline.tracks_of("audio")[0].id
+    edits.insert(project, track, Clip("fast", 0, "s", FrameRange(24, 72), speed=2.0))  # frames 0..23
+    edits.insert(project, track, Clip("back", 24, "s", FrameRange(0, 24), reverse=True))  # frames 24..47
+    (fast, back), _ = audio_layers(project, FrameRange(0, 48), 24.0, 48, [])
+    # one audio latent frame a timeline frame: the fast clip's sound from 1 s on at two seconds a second,
+    # the reversed one's from its last frame (23/24 s) back to its first
+    np.testing.assert_allclose(fast.audio_source_time[:24], (24 + 2 * np.arange(24)) / 24)
+    np.testing.assert_allclose(back.audio_source_time[24:], (23 - np.arange(24)) / 24)

@@ -169,7 +169,7 @@ def test_submit_takes_exactly_the_generate_options(tmp_path, monkeypatch):
     request = params["request"]
     assert request["schema"] == "Generate.1"
     assert request["output"] == str(tmp_path / "shots" / "out.mp4")
-    assert request["images"] == [{"path": str(tmp_path / "cat.png"), "frame": 4, "strength": 0.5}]
+    assert request["images"] == [{"path": str(tmp_path / "cat.png"), "frame": 4, "strength": 0.5, "fit": "fill"}]
     assert (request["prompt"], request["size"]["resolution"], request["sampling"]["steps"]) == ("a cat", "720p", None)
     with pytest.raises(SystemExit):
         tool_params(["a cat", "--no-such-option", "-o", "x.mp4"])

@@ -138,3 +138,16 @@ def test_an_otio_export_leaves_titles_out_and_says_so(tmp_path):
     _, warnings = export_otio(project, tmp_path / "cut.otio")
     assert any("2 title(s) are not exported" in w for w in warnings)
     assert any("speed" in w for w in warnings)
+
+
+@pytest.mark.parametrize("schema", ["Still", "Text", "Title"])
+@pytest.mark.parametrize("duration", [-1, 0])
+def test_an_item_lasting_no_frames_is_a_project_file_error(tmp_path, schema, duration):
+    project = project_with_effects(str(tmp_path))
+    data = json.loads(json.dumps(serialize.project_to_dict(project, str(tmp_path))))
+    item = next(item for track in data["timeline"]["tracks"] for item in track["items"]
+                if item["schema"].startswith(schema + "."))
+    item["duration"] = duration
+    (tmp_path / "bad.kinora").write_text(json.dumps(data))
+    with pytest.raises(ProjectFileError, match="bad placement|duration"):
+        load_project(tmp_path / "bad.kinora")
