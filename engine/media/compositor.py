@@ -123,7 +123,7 @@ class Compositor:
                 layers.append((*title_layer(item, width, height), weight))
                 partial = True
                 continue
-            if isinstance(item, TransitionSpan):
+            if isinstance(item, TransitionSpan):  # a mix made for this frame: overlay may draw on it
                 layers.append((self._transition_layer(project, item, frame, width, height, offline_placeholder),
                                0, 0, weight))
             else:
@@ -133,7 +133,9 @@ class Compositor:
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
                 break  # fully covers everything below: nothing further down can show
         if partial and not alpha:
-            return overlay(layers, width, height)
+            # the bottom layer may be drawn on when it is a mix made for this frame, not a cached picture
+            ours = isinstance(item, TransitionSpan) and layers[-1][0].flags.writeable
+            return overlay(layers, width, height, bottom_is_ours=ours)
         return _composite(layers, width, height, alpha)
 
     def passthrough(self, project: Project, frame: int):

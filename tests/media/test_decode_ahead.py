@@ -44,11 +44,16 @@ def _dissolve_project(tmp_path):
 def test_dissolve_frames_match_pictures_made_one_at_a_time(tmp_path):
     project = _dissolve_project(tmp_path)
     frames = list(range(16, 34))
+    def decode_ahead_threads() -> set:
+        return {t for t in threading.enumerate() if t.name.startswith("kinora-decode-ahead")}
+
+    before = decode_ahead_threads()
     compositor = Compositor()
     in_order = {frame: compositor.render(project, frame).copy() for frame in frames}
-    assert any(t.name.startswith("kinora-decode-ahead") for t in threading.enumerate())
+    ours = decode_ahead_threads() - before
+    assert ours  # the outgoing pictures were made on a thread of their own
     compositor.close()
-    assert not any(t.name.startswith("kinora-decode-ahead") for t in threading.enumerate())
+    assert not ours & decode_ahead_threads()  # and closing the compositor ends it
 
     rng = np.random.default_rng(3)
     shuffled = Compositor()  # seeks back and forth: the decode-ahead reader is never read meanwhile
@@ -68,3 +73,27 @@ def test_dissolve_frames_match_pictures_made_one_at_a_time(tmp_path):
             alone.close()
         expected = mix_opaque(pictures[0], pictures[1], Transition("dissolve", 12), span_progress)
         assert np.array_equal(in_order[frame], expected), frame
+
+
+def test_a_title_over_a_dissolve_is_drawn_on_the_mix_alone(tmp_path):
+    """The title is blended straight onto the dissolve's mix (made for that frame), never onto
+    a picture the readers keep: rendering a frame again gives the same pixels, and the title's
+    pixels are the overlay of the title on the mix."""
+    from engine.media.effects import overlay
+    from engine.media.text import title_layer
+    from engine.model.titles import Title
+
+    plain = _dissolve_project(tmp_path)
+    project = _dissolve_project(tmp_path)
+    edits.add_track(project, "video", track_id="titles", index=0)  # above the clips' track
+    title = Title("T", 0, 48, "OVER", size=20, y=0.7, box=True)
+    edits.insert(project, "titles", title)
+    compositor = Compositor()
+    for frame in (17, 18, 24, 29, 30):
+        first = compositor.render(project, frame).copy()
+        assert np.array_equal(compositor.render(project, frame), first), frame
+        mix = Compositor().render(plain, frame)
+        expected = overlay([(*title_layer(title, W, H), 1.0), (mix, 0, 0, 1.0)], W, H)
+        assert np.array_equal(first, expected), frame
+        assert not np.array_equal(first, mix), frame  # the title shows
+    compositor.close()
