@@ -5,7 +5,9 @@ playhead move, scroll step and selection change).
 A block's picture is keyed by what it shows (its look version and selection) and where it falls
 on the pixel grid: its size in device pixels and the fractions of a pixel its corner sits at.
 Scrolling moves blocks by whole pixels, so their pictures stay valid; a zoom gives new sizes, so
-blocks are drawn again, and the pictures of a few recent zoom levels are kept (zooming in and
+blocks are drawn again: directly while the zoom goes on (a block whose size changed since it
+was last drawn gets no picture, which the next zoom step would throw away), into a picture once
+a repaint finds the same size again. The pictures of recent zoom levels are kept (zooming in and
 back out finds them). Pictures are kept up to a memory budget, least recently used first out.
 
 A picture is drawn with the same painter settings the view uses, over a transparent
@@ -38,12 +40,14 @@ class BlockPictures:
         self._pictures: OrderedDict[tuple, QPixmap] = OrderedDict()
         self.made = 0  # pictures drawn so far (for tests and benchmarks)
         self.enabled = True  # False: every block is drawn directly on every paint (the reference)
+        self._last_sizes: dict[tuple, tuple[int, int]] = {}  # look -> the size it was last drawn at
 
     def __len__(self) -> int:
         return len(self._pictures)
 
     def clear(self) -> None:
         self._pictures.clear()
+        self._last_sizes.clear()
         self.used_bytes = 0
 
     def paint(self, painter: QPainter, look: tuple, rect: QRectF,
@@ -70,6 +74,21 @@ class BlockPictures:
                painter.device().devicePixelRatio())
         picture = self._pictures.get(key)
         if picture is None:
+            size = key[1:3]
+            last_size = self._last_sizes.get(look)
+            if len(self._last_sizes) > 20000:
+                self._last_sizes.clear()
+            self._last_sizes[look] = size
+            if last_size is not None and last_size != size:
+                # a zoom in progress: the next frame will have another size again, so the
+                # picture would be thrown away; drawn directly until the size holds
+                painter.save()
+                painter.resetTransform()
+                try:
+                    draw(painter, device)
+                finally:
+                    painter.restore()
+                return
             picture = self._draw_picture(painter, QRectF(MARGIN + fraction_x, MARGIN + fraction_y, width, height),
                                          draw)
             self._keep(key, picture)
