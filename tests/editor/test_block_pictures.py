@@ -42,7 +42,9 @@ def _window(qtbot, project):
     view = window.timeline.view
     view.setMinimumHeight(260)  # every track in view
     view.set_zoom(3.0, 0)
-    qtbot.waitUntil(lambda: all(g.waveform is not None for g in view.graphics.values() if g.sounds), timeout=20_000)
+    # everything made in the background has arrived (each arrival changes what its block shows)
+    qtbot.waitUntil(lambda: all(g.waveform is not None for g in view.graphics.values() if g.sounds)
+                    and view.graphics["v1"].thumbnail is not None, timeout=20_000)
     return window, view
 
 
