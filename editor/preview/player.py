@@ -61,30 +61,48 @@ def project_snapshot(project: Project) -> Project:
     return dataclasses.replace(project, media=dict(project.media), timeline=timeline)
 
 
+def preview_image(compositor, project: Project, frame: int, max_width: int, max_height: int) -> QImage:
+    """The picture of `frame` as the preview shows it: composited at the project size, then made
+    to fit in max_width x max_height (never enlarged). Raises engine.errors.KinoraError."""
+    import cv2
+
+    pixels = compositor.render(project, frame, offline_placeholder=True)
+    height, width = pixels.shape[:2]
+    scale = min(max_width / width, max_height / height, 1.0)
+    if scale < 1.0:
+        pixels = cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))),
+                            interpolation=cv2.INTER_AREA)
+    pixels = np.ascontiguousarray(pixels)
+    h, w = pixels.shape[:2]
+    return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
+
+
+def preview_frames(project: Project, frames, max_width: int, max_height: int):
+    """(frame, QImage) for each of `frames` in turn, as playback shows them (for benchmarks and tests)."""
+    from engine.media.compositor import Compositor
+
+    compositor = Compositor()
+    try:
+        for frame in frames:
+            yield frame, preview_image(compositor, project, frame, max_width, max_height)
+    finally:
+        compositor.close()
+
+
 class _RenderWorker(QObject):
     frameReady = Signal(int, QImage)
     failed = Signal(int, str)
 
     @Slot(object, int, int, int)
     def render(self, project: Project, frame: int, max_width: int, max_height: int) -> None:
-        import cv2
-
         from engine.errors import KinoraError
         from engine.media.compositor import thread_compositor
 
         try:
-            pixels = thread_compositor().render(project, frame, offline_placeholder=True)
+            image = preview_image(thread_compositor(), project, frame, max_width, max_height)
         except KinoraError as error:
             self.failed.emit(frame, str(error))
             return
-        height, width = pixels.shape[:2]
-        scale = min(max_width / width, max_height / height, 1.0)
-        if scale < 1.0:
-            pixels = cv2.resize(pixels, (max(1, round(width * scale)), max(1, round(height * scale))),
-                                interpolation=cv2.INTER_AREA)
-        pixels = np.ascontiguousarray(pixels)
-        h, w = pixels.shape[:2]
-        image = QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
         self.frameReady.emit(frame, image)
 
 

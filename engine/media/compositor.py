@@ -29,6 +29,7 @@ import numpy as np
 
 from engine.errors import MediaError
 from engine.media.decode import VideoReader
+from engine.media.decode_ahead import DecodeAhead
 from engine.media.effects import overlay, retimed_picture, transformed_layer
 from engine.media.stills import load_image
 from engine.media.text import title_layer
@@ -100,8 +101,10 @@ class Compositor:
         self._readers: OrderedDict[tuple[str, FrameRate], VideoReader] = OrderedDict()
         self._stills: OrderedDict[str, np.ndarray] = OrderedDict()
         self._placed: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+        self._ahead = DecodeAhead()  # a transition's second picture, decoded at the same time
 
     def close(self) -> None:
+        self._ahead.close()
         for reader in self._readers.values():
             reader.close()
         self._readers.clear()
@@ -120,7 +123,7 @@ class Compositor:
                 layers.append((*title_layer(item, width, height), weight))
                 partial = True
                 continue
-            if isinstance(item, TransitionSpan):
+            if isinstance(item, TransitionSpan):  # a mix made for this frame: overlay may draw on it
                 layers.append((self._transition_layer(project, item, frame, width, height, offline_placeholder),
                                0, 0, weight))
             else:
@@ -130,7 +133,9 @@ class Compositor:
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
                 break  # fully covers everything below: nothing further down can show
         if partial and not alpha:
-            return overlay(layers, width, height)
+            # the bottom layer may be drawn on when it is a mix made for this frame, not a cached picture
+            ours = isinstance(item, TransitionSpan) and layers[-1][0].flags.writeable
+            return overlay(layers, width, height, bottom_is_ours=ours)
         return _composite(layers, width, height, alpha)
 
     def passthrough(self, project: Project, frame: int):
@@ -198,17 +203,35 @@ class Compositor:
     def _transition_layer(self, project: Project, span: TransitionSpan, frame: int, width: int, height: int,
                           offline_placeholder: bool) -> np.ndarray:
         """Both items of the cut at `frame` (each on its handles, with its own opacity), mixed."""
-        placed = []
-        for item in (span.outgoing, span.incoming):
-            shown = transitions.source_frame(project, item, frame)
-            placed.append((*self._layer(project, item, shown, width, height, offline_placeholder, handles=True),
-                           opacity_at(item, frame)))
+        items = (span.outgoing, span.incoming)
+        shown = [transitions.source_frame(project, item, frame) for item in items]
+        self._start_decode_ahead(project, items[0], shown[0], items[1])  # two pictures at once
+        try:
+            incoming = self._layer(project, items[1], shown[1], width, height, offline_placeholder, handles=True)
+        finally:
+            self._ahead.wait()
+        outgoing = self._layer(project, items[0], shown[0], width, height, offline_placeholder, handles=True)
+        placed = [(*outgoing, opacity_at(items[0], frame)), (*incoming, opacity_at(items[1], frame))]
         if all(p.shape == (height, width, 3) and opacity >= 1.0 for p, _, _, opacity in placed):
             return mix_opaque(placed[0][0], placed[1][0], span.transition, span.progress(frame))
         if all(p.shape[2] == 3 for p, _, _, _ in placed):  # opaque pictures, letterboxed or faded
             return mix_rects(placed, span.transition, span.progress(frame), width, height)
         canvases = [premultiplied(pixels, y0, x0, opacity, width, height) for pixels, y0, x0, opacity in placed]
         return as_layer(mix(canvases[0], canvases[1], span.transition, span.progress(frame)))
+
+    def _start_decode_ahead(self, project: Project, item, shown: int, other) -> None:
+        """Begin decoding `item`'s picture at `shown` on the DecodeAhead thread, when it is a
+        plain video clip read by another reader than `other`'s (errors surface when it is read)."""
+        if not isinstance(item, Clip) or item.speed != 1.0 or item.reverse:
+            return
+        ref, other_ref = project.media.get(item.media_id), project.media.get(getattr(other, "media_id", ""))
+        if ref is None or ref.kind != "video" or (other_ref is not None and other_ref.path == ref.path):
+            return
+        try:
+            reader = self._reader(ref.path, project.settings.rate)
+        except MediaError:
+            return
+        self._ahead.start(reader, item.source_range.start + shown - item.start)
 
     def _reader(self, path: str, rate: FrameRate) -> VideoReader:
         key = (path, rate)

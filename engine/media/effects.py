@@ -91,16 +91,18 @@ def transformed_layer(pixels: np.ndarray, width: int, height: int, mode: str,
     return layer, y0, x0
 
 
-def overlay(layers: list, width: int, height: int) -> np.ndarray:
+def overlay(layers: list, width: int, height: int, bottom_is_ours: bool = False) -> np.ndarray:
     """RGB composite of (pixels, y0, x0, weight) layers, top first, over black: each layer
     blended into the canvas only where it lies, in 8 bits (rounded once per layer, where the
     general compositor rounds once per pixel: at most one level apart per layer). Titles and
-    transformed pictures cover part of the canvas, so this skips the full-canvas float work."""
+    transformed pictures cover part of the canvas, so this skips the full-canvas float work.
+    With `bottom_is_ours` (a picture made for this frame alone, such as a transition's mix), a
+    full-canvas opaque bottom layer becomes the canvas itself instead of a copy of it."""
     import cv2
 
     bottom, bottom_y, bottom_x, bottom_weight = layers[-1]
     if bottom.shape == (height, width, 3) and bottom_weight >= 1.0:
-        canvas, rest = bottom.copy(), layers[:-1]
+        canvas, rest = (bottom if bottom_is_ours else bottom.copy()), layers[:-1]
     else:
         canvas, rest = np.zeros((height, width, 3), np.uint8), layers
     for pixels, y0, x0, weight in reversed(rest):

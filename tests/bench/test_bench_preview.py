@@ -1,0 +1,128 @@
+"""Preview speed of two 1080p30 H.264 files with a cross-dissolve between them and a title on
+top, against decoding one of those files alone, measured in the same run.
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest -q -s tests/bench/test_bench_preview.py
+
+The files are made here with PyAV (a moving gradient with moving blocks, libx264, CRF 18, a
+keyframe every 2 s, B-frames). Printed: frames/s of the preview path (what the player does for
+each frame of playback, through its own code: editor.preview.player.preview_frames, composited
+at 1920x1080 and fitted to a 960x540 screen) over the frames of the dissolve, frames/s of PyAV
+decoding one of the files to RGB arrays, and their ratio. Targets (issue 18): >= 30 frames/s,
+and >= 0.8 of the single-file decode rate.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from fractions import Fraction
+
+import av
+import numpy as np
+import pytest
+
+from engine.model.items import Clip, MediaRef
+from engine.model.project import Project, ProjectSettings, Timeline, Track
+from engine.model.titles import Title
+from engine.model.transition import Transition
+from engine.time import FrameRange, FrameRate
+
+RATE, WIDTH, HEIGHT, SECONDS = 30, 1920, 1080, 4
+NUM_FRAMES = RATE * SECONDS
+DISSOLVE = 48
+SCREEN = (960, 540)
+
+
+def _pictures(seed: int):
+    """Moving pictures with some detail (a gradient and blocks), one at a time."""
+    y, x = np.mgrid[0:HEIGHT, 0:WIDTH]
+    rng = np.random.default_rng(seed)
+    blocks = [(int(rng.integers(0, HEIGHT - 200)), int(rng.integers(0, WIDTH - 200)), rng.integers(0, 255, 3))
+              for _ in range(12)]
+    for n in range(NUM_FRAMES):
+        picture = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+        picture[..., 0] = (x + 7 * n + 90 * seed) % 256
+        picture[..., 1] = (y + 3 * n) % 256
+        picture[..., 2] = ((x + y) // 4 + 5 * n) % 256
+        for top, left, colour in blocks:
+            top = (top + 9 * n) % (HEIGHT - 200)
+            picture[top:top + 200, left:left + 200] = colour
+        yield picture
+
+
+def _encode(path, seed: int) -> None:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=Fraction(RATE))
+        stream.width, stream.height, stream.pix_fmt = WIDTH, HEIGHT, "yuv420p"
+        stream.codec_context.gop_size = 2 * RATE
+        stream.options = {"crf": "18", "preset": "veryfast"}
+        for picture in _pictures(seed):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(picture, format="rgb24")):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+@pytest.fixture(scope="module")
+def sources(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("bench_preview")
+    paths = [folder / "a.mp4", folder / "b.mp4"]
+    for seed, path in enumerate(paths):
+        _encode(path, seed)
+    return paths
+
+
+def dissolve_project(paths) -> Project:
+    """Track V1: clip A then clip B with a cross-dissolve on the cut; track T above: a title."""
+    refs = {name: MediaRef(name, str(path), "video", NUM_FRAMES, FrameRate(RATE), WIDTH, HEIGHT)
+            for name, path in zip("ab", paths)}
+    half = NUM_FRAMES // 2
+    a = Clip("A", 0, "a", FrameRange(0, half))
+    b = Clip("B", half, "b", FrameRange(half, NUM_FRAMES), transition_in=Transition("dissolve", duration=DISSOLVE))
+    title = Title("T", 0, NUM_FRAMES, "Kinora preview benchmark", size=72, y=0.85, box=True)
+    return Project(settings=ProjectSettings(WIDTH, HEIGHT, FrameRate(RATE)), media=refs,
+                   timeline=Timeline(tracks=[Track("t", "video", items=(title,)), Track("v", "video", items=(a, b))]))
+
+
+def decode_fps(path, count: int) -> float:
+    """PyAV decoding `count` pictures of one file to RGB arrays (its own threads, as the readers use)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        start = None
+        decoded = 0
+        for frame in container.decode(stream):
+            frame.to_ndarray(format="rgb24")
+            if start is None:  # the first picture opens the decoder's threads: not counted
+                start = time.perf_counter()
+                continue
+            decoded += 1
+            if decoded == count:
+                break
+    return decoded / (time.perf_counter() - start)
+
+
+def preview_fps(project: Project, frames: range) -> float:
+    from editor.preview.player import preview_frames
+
+    start = None
+    for n, _ in enumerate(preview_frames(project, frames, *SCREEN)):
+        if n == 0:  # the first frame opens the decoders and seeks: not counted
+            start = time.perf_counter()
+    return (len(frames) - 1) / (time.perf_counter() - start)
+
+
+def test_bench_preview_of_a_dissolve_under_a_title(qapp, sources):
+    project = dissolve_project(sources)
+    half = NUM_FRAMES // 2
+    frames = range(half - DISSOLVE // 2, half + DISSOLVE // 2)
+    rounds = []
+    for _ in range(5):  # taken in turns: the machine is shared, so each round's ratio is its own
+        rounds.append((decode_fps(sources[0], DISSOLVE), preview_fps(project, frames)))
+    decode, preview = max(r[0] for r in rounds), max(r[1] for r in rounds)
+    ratio = statistics.median(p / d for d, p in rounds)
+    print(f"\npreview of a {DISSOLVE}-frame cross-dissolve between two 1080p30 H.264 files under a title "
+          f"(fitted to {SCREEN[0]}x{SCREEN[1]}): best {preview:.1f} frames/s (target >= 30)")
+    print(f"PyAV decoding one of the files to RGB: best {decode:.1f} frames/s")
+    print(f"ratio preview / one file's decode, median of {len(rounds)} rounds: {ratio:.2f} (target >= 0.8); "
+          f"rounds (decode, preview): {', '.join(f'{d:.0f}/{p:.0f}' for d, p in rounds)}")
