@@ -113,7 +113,8 @@ def test_jobs_and_variations_spread_over_both_workers_and_equal_local_runs(clust
                 Variations(output=str(folder / "v.mp4"), sampling=_sampling(4, variations=4),
                            base=Generate(output=str(folder / "v.mp4"), prompt=PROMPT, sampling=_sampling(4), frames=9))]
 
-    execute_here(*requests(local))
+    for request in requests(local):  # each in a process of its own, as each job runs on a node
+        execute_here(request)
     queue = JobQueue(library_path())
     ids = [queue.submit(request.tool, job_params(request)) for request in requests(remote)]
     Worker(library_path(), stop_when_empty=True, cluster=cluster.address, poll_s=0.1).run()
