@@ -68,7 +68,7 @@ def load_stored_audio(path: str, model_name: str, audio_latents_per_second: floa
             metadata = f.metadata() or {}
             if metadata.get("model") != model_name or metadata.get("video_hash") != _content_hash(path):
                 return None
-            if "audio_latents" not in f.keys():
+            if "audio_latents" not in f.keys():  # noqa: SIM118 (a safetensors file has no __contains__)
                 return None
             rate = float(metadata.get("audio_latents_per_second", "0"))
             latents = f.get_tensor("audio_latents")

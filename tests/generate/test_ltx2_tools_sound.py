@@ -139,7 +139,6 @@ def test_output_sound_is_the_original_where_kept_and_generated_where_made_crossf
     """Exact numbers, before AAC: a retake-shaped recipe (4 kept frames, 3 generated, 4 kept)."""
     from engine.generate.media_io import write_video
     from engine.generate.sound_output import CROSSFADE_S, output_sound
-    from engine.time import FrameRate
 
     rate = 16000
     t = np.arange(rate) / rate
