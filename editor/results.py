@@ -54,15 +54,36 @@ def landing_edit(project: Project, place: dict, outputs: list[str], make_ref: Ca
         following = [i for i in gap_track.items if i.start >= start]
         room = (following[0].start - start) if following else length
         clip = dataclasses.replace(clip, source_range=FrameRange(0, max(1, min(length, room))))
+        clip, sound = _sound_steps(project, refs[0], clip)
         return lambda p: edits.together(p, [*(lambda q, r=r: edits.add_media(q, r) for r in refs),
-                                            lambda q: edits.insert(q, place["track_id"], clip)])
+                                            lambda q: edits.insert(q, place["track_id"], clip), *sound])
     if mode == "track_above":
         index = [t.id for t in project.timeline.tracks].index(place["track_id"])
         track_id = new_id()
+        clip, sound = _sound_steps(project, refs[0], clip)
         return lambda p: edits.together(p, [*(lambda q, r=r: edits.add_media(q, r) for r in refs),
                                             lambda q: edits.add_track(q, "video", index=index, track_id=track_id),
-                                            lambda q: edits.insert(q, track_id, clip)])
+                                            lambda q: edits.insert(q, track_id, clip), *sound])
     return None
+
+
+def _sound_steps(project: Project, ref: MediaRef, clip: Clip) -> tuple[Clip, list[Callable[[Project], Edit]]]:
+    """A generated clip with sound (LTX-2) lands with its sound on an audio track, linked to it
+    (engine.model.links): the first audio track free over its frames, else a new one at the bottom.
+    Returns the video clip (linked, its sound playing from the audio clip) and the steps placing the sound."""
+    from engine.model.links import SOUND_APART, linked_extra
+
+    if not ref.has_audio:
+        return clip, []
+    link_id = new_id()
+    sound = Clip(new_id(), clip.start, clip.media_id, clip.source_range, extra=linked_extra(None, link_id))
+    clip = dataclasses.replace(clip, extra=linked_extra(clip.extra, link_id, **{SOUND_APART: True}))
+    free = [t for t in project.timeline.tracks_of("audio") if not t.locked and not t.items_in(sound.range)]
+    if free:
+        return clip, [lambda q: edits.insert(q, free[0].id, sound)]
+    track_id = new_id()
+    return clip, [lambda q: edits.add_track(q, "audio", track_id=track_id),
+                  lambda q: edits.insert(q, track_id, sound)]
 
 
 def _as_takes(project: Project, clip_id: str, refs: list[MediaRef], generations: list[dict | None]) -> Edit:
