@@ -329,9 +329,10 @@ def _with_linked(project: Project, item: Item, edit: Edit, partner_edit: Callabl
     return apply(project, Batch((edit, *(partner_edit(other) for other in partners))))
 
 
-def link(project: Project, item_ids: Sequence[str]) -> Edit:
-    """Link items (a generated clip and its sound): moving or trimming one moves or trims the others."""
-    from engine.model.links import linked_extra
+def link(project: Project, item_ids: Sequence[str], sound_apart: Sequence[str] = ()) -> Edit:
+    """Link items (a generated clip and its sound): moving or trimming one moves or trims the others.
+    The video clips named in `sound_apart` play their sound from the linked audio clip, not their own."""
+    from engine.model.links import SOUND_APART, linked_extra
 
     if len(item_ids) < 2:
         raise EditError("select at least two items to link")
@@ -340,7 +341,8 @@ def link(project: Project, item_ids: Sequence[str]) -> Edit:
     for item_id in item_ids:
         track, item = _find(project, item_id)
         _check_unlocked(project, track.id)
-        changes.append(ReplaceItem(dataclasses.replace(item, extra=linked_extra(item.extra, link_id))))
+        more = {SOUND_APART: True} if item_id in sound_apart else {}
+        changes.append(ReplaceItem(dataclasses.replace(item, extra=linked_extra(item.extra, link_id, **more))))
     return apply(project, Batch(tuple(changes)))
 
 

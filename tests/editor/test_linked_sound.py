@@ -45,7 +45,11 @@ def _find(window, item_id):
     return window.project.timeline.find(item_id)
 
 
-def test_a_generated_clip_lands_with_its_sound_linked_and_they_move_and_trim_together(qtbot, ltx2_model):
+def test_a_generated_clip_lands_with_its_sound_linked_and_they_move_and_trim_together(qtbot, ltx2_model,
+                                                                                     monkeypatch):
+    from PySide6.QtWidgets import QInputDialog
+
+    monkeypatch.setattr(QInputDialog, "getText", lambda *a, **k: ("a storm", True))  # the remix's prompt
     project = new_project(32, 32, 25)
     edits.insert(project, project.timeline.tracks_of("prompt")[0].id, TextBlock("p", 0, 17, "waves on a shore"))
     window = _window(qtbot, project, ltx2_model)
@@ -86,6 +90,18 @@ def test_a_generated_clip_lands_with_its_sound_linked_and_they_move_and_trim_tog
     # one undo step puts both back
     window.document.undo_stack.undo()
     assert _find(window, board.id)[1].range == _find(window, sound.id)[1].range == FrameRange(6, 23)
+
+    from engine.media.audio import AudioMixer
+
+    assert [c.id for c in AudioMixer(window.project).sounding_clips()] == [sound.id]  # heard once
+    # a remix lands as a new take of the picture, and its sound follows onto the linked audio clip
+    window.clip_tools.remix(window.project, _find(window, board.id)[1], 0.5)
+    qtbot.waitUntil(lambda: window.bridge.jobs()[-1].state in ("done", "failed"), timeout=180_000)
+    assert window.bridge.jobs()[-1].state == "done", window.bridge.jobs()[-1].error
+    qtbot.waitUntil(lambda: len(_find(window, board.id)[1].takes) == 2, timeout=10_000)
+    board, sound = _find(window, board.id)[1], _find(window, sound.id)[1]
+    assert board.generation["tool"] == "remix" and sound.media_id == board.media_id
+    assert link_of(sound) == link_of(board) is not None and sound.range == board.range
 
     # Unlink from the picture's context menu: then the picture moves alone
     QTest.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
