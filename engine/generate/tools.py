@@ -270,8 +270,12 @@ def blend_clips(caps: ModelCaps, first, second, *, curves=(None, None), preset: 
     # the second card goes on the upper track; "over" compositing then shares the frames
     cards = [Card(_path(p, c), 0, curve=curve, source_start=a, length=b - a)
              for (p, c), curve, (a, b) in zip(((p1, c1), (p2, c2)), curves, spans)]
+    from engine.generate.stored_sound import file_has_sound
+
+    # a model that makes sound hears both clips under the same curves as it sees them
+    sounds = [card for card in cards if caps.audio and file_has_sound(card.path)]
     recipe = storyboard(caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames, rate=p1.rate,
-                        prompt=prompt, negative=negative, cards=cards, tool="blend")
+                        prompt=prompt, negative=negative, cards=cards, tool="blend", sounds=sounds)
     return replace(recipe, notes=(chosen.note,))
 
 

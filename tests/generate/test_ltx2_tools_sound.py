@@ -118,6 +118,19 @@ def test_remix_holds_the_clips_sound_as_it_holds_its_pictures(clip_with_sound, t
     assert np.allclose(recipe.plan.latent_strength, 0.3)
 
 
+def test_blend_holds_both_clips_sound_under_their_curves(clip_with_sound, tiny_ltx2, tmp_path):
+    from engine.generate.media_io import write_video
+
+    silent = tmp_path / "silent.mp4"
+    write_video(silent, np.zeros((17, 32, 32, 3), np.uint8), 25.0)
+    recipe = tools.blend(tiny_ltx2.caps, str(clip_with_sound), str(silent), num_frames=17, width=32, height=32)
+    plan = recipe.plan
+    # the first clip fades out under the transition curve, in sound as in pictures; the second is silent
+    assert len(plan.audio_layers) == 1 and plan.audio_strength[0] == pytest.approx(1.0)
+    assert plan.audio_strength[-1] == pytest.approx(0.0, abs=1e-6)
+    assert np.all(np.diff(plan.audio_strength) <= 1e-6)
+
+
 @pytest.mark.parametrize("tool", ["retake", "loop", "fill-gap"])
 def test_tools_that_keep_the_clips_frames_write_the_clips_sound_and_the_generated_sound(
         clip_with_sound, tiny_ltx2, tmp_path, tool):
