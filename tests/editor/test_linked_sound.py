@@ -148,3 +148,28 @@ def test_the_plan_strip_draws_the_audio_row_for_a_model_that_makes_sound(qtbot, 
     assert window.project.timeline.find("bell")[1].start == 14
     moved = np.where((np.arange(plan.num_frames) >= 14) & (np.arange(plan.num_frames) < 22), 0.5, 0.0)
     np.testing.assert_allclose(strip.drawn_audio_strength()[:len(moved)], moved, atol=1e-6)
+
+
+def test_a_link_survives_a_save_and_moving_the_sound_moves_the_picture(tmp_path):
+    from engine.model.serialize import load_project, save_project
+    from engine.time import FrameRate
+
+    project = new_project(32, 32, 25)
+    edits.add_media(project, MediaRef("m", "/x.mp4", "video", num_frames=20, rate=FrameRate.parse(25),
+                                      has_audio=True))
+    edits.insert(project, project.timeline.tracks_of("video")[0].id, Clip("c", 0, "m", FrameRange(0, 10)))
+    edits.insert(project, project.timeline.tracks_of("audio")[0].id, Clip("s", 0, "m", FrameRange(0, 10)))
+    edits.link(project, ["c", "s"], sound_apart=["c"])
+    save_project(project, tmp_path / "linked.kinora")
+    loaded = load_project(tmp_path / "linked.kinora")
+    picture, sound = loaded.timeline.find("c")[1], loaded.timeline.find("s")[1]
+    assert link_of(picture) == link_of(sound) is not None and sound_apart(picture) and not sound_apart(sound)
+    undo = edits.move(loaded, "s", 5)
+    assert loaded.timeline.find("c")[1].start == 5
+    edits.apply(loaded, undo)
+    assert loaded.timeline.find("c")[1].start == 0 and loaded.timeline.find("s")[1].start == 0
+    # a split keeps the link on the left parts only
+    edits.split(loaded, "c", 4, new_item_id="c2")
+    assert link_of(loaded.timeline.find("c2")[1]) is None and link_of(loaded.timeline.find("c")[1]) is not None
+    edits.unlink(loaded, "c")
+    assert link_of(loaded.timeline.find("s")[1]) is None
