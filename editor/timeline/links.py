@@ -18,8 +18,10 @@ def add_unlink_entry(menu: QMenu | None, document, ids: list[str], parent: QWidg
         _, item = document.project.timeline.find(ids[0])
     except KeyError:
         return menu
-    if link_of(item) is None:
-        return menu
+    link = link_of(item)
+    if link is None or not any(other.id != item.id and link_of(other) == link
+                               for _, other in document.project.timeline.items()):
+        return menu  # not linked, or its partner was deleted
     menu = menu or QMenu("Clip", parent)
     action = QAction("Unlink picture and sound", menu)
     action.triggered.connect(lambda: document.perform("Unlink", lambda p: edits.unlink(p, item.id)))
