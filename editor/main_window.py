@@ -349,13 +349,14 @@ class MainWindow(QMainWindow):
     def _on_model_chosen(self, _index: int = 0) -> None:
         """The plan strip draws latent frames as the chosen model will make them (read from its
         VAE's config, nothing loaded)."""
-        from engine.generate.models import frame_layout, resolve
+        from engine.generate.models import audio_layout, frame_layout, resolve
 
         try:
-            layout = frame_layout(resolve(self.creation_bar.model.currentData()))
+            info = resolve(self.creation_bar.model.currentData())
+            layout, audio = frame_layout(info), audio_layout(info)
         except KinoraError:
-            layout = None  # no usable model: the creation bar says so when generating
-        self.timeline.plan_strip.set_layout(layout)
+            layout, audio = None, None  # no usable model: the creation bar says so when generating
+        self.timeline.plan_strip.set_layout(layout, audio)
         self.creation_bar.refresh_hints()  # the Timeline range is counted in the new model's frames
 
     def storyboard_request(self):
@@ -424,8 +425,11 @@ class MainWindow(QMainWindow):
             self._tools_source = menu  # keep the submenus alive while shown
 
     def _on_view_contextMenuRequested(self, global_pos) -> None:
+        from editor.timeline.links import add_unlink_entry
+
         menu = self.clip_tools.menu(self.project, self._selected_clips())
         menu = self.timeline.view.transitions.add_overlap_entries(menu, self.timeline.view.selected_ids(), self)
+        menu = add_unlink_entry(menu, self.document, self.timeline.view.selected_ids(), self)
         if menu is not None:
             menu.exec(global_pos)
 

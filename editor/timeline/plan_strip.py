@@ -2,7 +2,9 @@
 
 For the generate range (the I/O marks, else the whole timeline) the strip shows, per pixel
 frame, how strongly the frame is held (filled area: 1 = kept exactly, 0 = free) and, as
-coloured bands, which prompt conditions each frame.
+coloured bands, which prompt conditions each frame. When the chosen model makes sound (LTX-2),
+an audio row under it shows how strongly each audio latent frame is held (sound on the audio
+tracks), at the audio frame's own time.
 
 The plan is compiled again after every change that can alter it: any document change (edits,
 curves, undo and redo, another project opened), the marks, the chosen model's frame layout.
@@ -38,6 +40,9 @@ _BAND_TOP, _BAND_HEIGHT = 2, 14
 _OUTLINE_PEN = QPen(QColor(120, 200, 255), 1)
 _OUTLINE_PEN.setCosmetic(True)  # the outline is scaled from frame units: keep the line one pixel wide
 _LATENT_PEN = QPen(QColor(255, 255, 255, 40), 1)
+_AUDIO_ROW_HEIGHT = 12
+_AUDIO_PEN = QPen(QColor(120, 230, 150), 1)
+_AUDIO_PEN.setCosmetic(True)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -60,6 +65,8 @@ class PlanStrip(QWidget):
         # What is drawn, made from `plan` by `recompile` and by nothing else:
         self.strength_outline = QPolygonF()  # x in plan frames, y = 1 - held strength (0 at the top)
         self.prompt_runs: list[PromptRun] = []
+        # the audio row: x in plan frames (audio frame i spans its own time), y = 1 - held strength
+        self.audio_outline = QPolygonF()
         self.setFixedHeight(STRIP_HEIGHT)
         self.setToolTip("What the model will be told: filled = how strongly each frame is held; "
                         "bands = which prompt conditions it")
@@ -70,10 +77,11 @@ class PlanStrip(QWidget):
         view.playheadChanged.connect(lambda _frame: self.update())
         self.recompile()
 
-    def set_layout(self, layout: tuple[int, int] | None) -> None:
+    def set_layout(self, layout: tuple[int, int] | None, audio_latents_per_second: float | None = None) -> None:
         """Draw plans for a model whose VAE makes one latent frame of `layout[0]` pixel frames and
-        one latent cell of `layout[1]` pixels (None: the default), as `kinora plan` compiles them."""
-        caps = caps_for_layout(layout)
+        one latent cell of `layout[1]` pixels (None: the default), as `kinora plan` compiles them;
+        with `audio_latents_per_second` (a model that makes sound) the audio row too."""
+        caps = caps_for_layout(layout, audio_latents_per_second)
         if caps != self.caps:
             self.caps = caps
             self.recompile()
@@ -96,7 +104,13 @@ class PlanStrip(QWidget):
         self.plan = plan
         self.strength_outline = _strength_outline(plan.pixel_strength) if plan is not None else QPolygonF()
         self.prompt_runs = _prompt_runs(plan.pixel_prompt) if plan is not None else []
+        self.audio_outline = _audio_outline(plan) if plan is not None and plan.num_audio_frames else QPolygonF()
         self.update()
+
+    def drawn_audio_strength(self) -> np.ndarray:
+        """The held strength of each audio latent frame as the audio row draws it (read back)."""
+        count = (self.audio_outline.size() - 2) // 2
+        return (1.0 - np.array([self.audio_outline.at(1 + 2 * i).y() for i in range(count)])).astype(np.float32)
 
     def drawn_strength(self) -> np.ndarray:
         """The held strength of each plan frame as the outline draws it (read back from the outline)."""
@@ -133,7 +147,8 @@ class PlanStrip(QWidget):
                                                               int(max(rect.width() - 5, 0))))
         # held strength per pixel frame: the outline in frame units, scaled to this zoom
         top = _BAND_TOP + _BAND_HEIGHT + 4
-        height = self.height() - top - 4
+        audio_row = _AUDIO_ROW_HEIGHT if self.audio_outline.size() else 0
+        height = self.height() - top - 4 - audio_row
         painter.save()
         painter.translate(origin, top)
         painter.scale(ppf, height)
@@ -141,6 +156,14 @@ class PlanStrip(QWidget):
         painter.setBrush(QColor(120, 200, 255, 70))
         painter.drawPolygon(self.strength_outline)
         painter.restore()
+        if audio_row:  # held sound per audio latent frame, under the pictures' row
+            painter.save()
+            painter.translate(origin, top + height + 2)
+            painter.scale(ppf, audio_row - 2)
+            painter.setPen(_AUDIO_PEN)
+            painter.setBrush(QColor(120, 230, 150, 70))
+            painter.drawPolygon(self.audio_outline)
+            painter.restore()
         # latent frame boundaries: where the model's time steps fall
         painter.setPen(_LATENT_PEN)
         for k in range(plan.num_latent_frames):
@@ -155,6 +178,17 @@ def _strength_outline(pixel_strength: np.ndarray) -> QPolygonF:
     ys = np.repeat(1.0 - np.asarray(pixel_strength, np.float64), 2)
     xs = np.repeat(np.arange(num_frames + 1, dtype=np.float64), 2)[1:-1]
     return QPolygonF([QPointF(0, 1), *map(QPointF, xs.tolist(), ys.tolist()), QPointF(num_frames, 1)])
+
+
+def _audio_outline(plan: GenerationPlan) -> QPolygonF:
+    """A step outline of the held strength per audio latent frame, in plan frames: audio frame i
+    spans [i, i + 1) / audio latents per second seconds (point 1 + 2i is its top-left corner)."""
+    frames_per_audio = float(plan.rate.fps) / plan.audio_latents_per_second
+    count = plan.num_audio_frames
+    ys = np.repeat(1.0 - np.asarray(plan.audio_strength, np.float64), 2)
+    xs = np.repeat(np.arange(count + 1, dtype=np.float64) * frames_per_audio, 2)[1:-1]
+    end = count * frames_per_audio
+    return QPolygonF([QPointF(0, 1), *map(QPointF, xs.tolist(), ys.tolist()), QPointF(end, 1)])
 
 
 def _prompt_runs(pixel_prompt: np.ndarray) -> list[PromptRun]:

@@ -126,8 +126,10 @@ def _visual_layers(project: Project, frame_range: FrameRange,
                 sources.append(PlanSource(kind=media.kind, path=media.path, label=media.name, media_rate=media.rate,
                                           fit=key[1]))
             pixel = int(np.argmax(present))
-            if caps.keyframe_tokens and int(present.sum()) == 1 and pixel % caps.vae_temporal_compression:
-                # a single picture between latent frames: its own tokens at its exact time
+            last = 0 < pixel == num_frames - 1
+            if caps.keyframe_tokens and int(present.sum()) == 1 and (pixel % caps.vae_temporal_compression or last):
+                # a single picture between latent frames, or on the very last frame (where the
+                # reference condition pipelines put a last-frame condition): its own tokens at its exact time
                 keyframes.append(PlanKeyframe(source=source_index[key], source_frame=int(source_frame[pixel]),
                                               pixel_frame=pixel, strength=float(effective[pixel])))
                 continue

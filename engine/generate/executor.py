@@ -139,9 +139,7 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
         target = output if frames.shape[0] == 1 else output.with_name(f"{output.stem}-{i + 1}{output.suffix}")
         manifest = generation_manifest(recipe, record, result.seeds[i], video.shape[0])
         with atomic_path(target) as temp:
-            # the sound a model made with the frames goes with them when the output is those frames
-            sound = ({"audio": result.audio[i], "sample_rate": result.audio_sample_rate}
-                     if result.audio is not None and recipe.is_plain else {})
+            sound = _sound_of(recipe, result, i, video.shape[0])
             write_video(temp, video, fps, metadata={provenance.TAG: _compact(manifest)}, **sound)
             if signing is not None:  # signed before it takes the output's name
                 from engine.media import c2pa_sign
@@ -154,6 +152,20 @@ def write_outputs(output: Path, frames, recipe, result, record: dict, model_name
             target.with_suffix(".latents.safetensors").unlink(missing_ok=True)
         written.append(target)
     return written
+
+
+def _sound_of(recipe, result, index: int, num_frames: int) -> dict:
+    """What a model that makes sound made, as the output hears it: the generated sound when the
+    output is the generated frames; else the original clip's sound where its frames are kept and
+    the generated sound where frames are generated (engine.generate.sound_output)."""
+    if result.audio is None:
+        return {}
+    if recipe.is_plain:
+        return {"audio": result.audio[index], "sample_rate": result.audio_sample_rate}
+    from engine.generate.sound_output import output_sound
+
+    return {"audio": output_sound(recipe, result.audio[index], result.audio_sample_rate, num_frames),
+            "sample_rate": result.audio_sample_rate}
 
 
 def _signing(output: Path) -> tuple[bytes, bytes] | None:

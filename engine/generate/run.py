@@ -75,7 +75,9 @@ def generate_takes(backend, plan, settings: SamplingSettings, on_step, cancel, *
 def save_latents(path: Path, result: GenerationResult, recipe: Recipe, model_name: str, index: int | None,
                  video: Path) -> None:
     """The sampled latents beside the file they made, bound to that file's content hash so a
-    replaced video never continues from another's latents (engine.generate.conditions)."""
+    replaced video never continues from another's latents (engine.generate.conditions). A model
+    that makes sound stores its audio latents too ("audio_latents" (1, L, D), with their rate): extend
+    and loop continue the sound from them (engine.generate.stored_sound)."""
     from safetensors.torch import save_file
 
     from engine.fsutil import atomic_path, content_hash
@@ -85,5 +87,10 @@ def save_latents(path: Path, result: GenerationResult, recipe: Recipe, model_nam
                                     if k in ("width", "height", "num_frames", "num_latent_frames", "rate", "prompts")}),
                 "tool": recipe.tool, "model": model_name, "video_hash": content_hash(str(video)),
                 "seeds": json.dumps(result.seeds if index is None else [result.seeds[index]])}
+    tensors = {"latents": latents.detach().float().cpu().contiguous()}
+    if result.audio_latents is not None:
+        audio = result.audio_latents if index is None else result.audio_latents[index:index + 1]
+        tensors["audio_latents"] = audio.detach().float().cpu().contiguous()
+        metadata["audio_latents_per_second"] = repr(float(recipe.plan.audio_latents_per_second or 0.0))
     with atomic_path(path) as temp:
-        save_file({"latents": latents.detach().float().cpu().contiguous()}, temp, metadata=metadata)
+        save_file(tensors, temp, metadata=metadata)

@@ -41,6 +41,9 @@ def sound_item(card, rate: FrameRate, num_frames: int) -> tuple[Clip, MediaRef]:
         raise UserError(f"{path.name}: strength {card.strength} must be between 0 and 1")
     length = max(1, math.floor(sound_seconds(str(path)) * float(rate.fps)))
     ref = MediaRef(new_id(), str(path), "audio", num_frames=length, rate=rate, has_audio=True)
-    clip = Clip(new_id(), card.frame, ref.id, FrameRange(0, min(length, num_frames - card.frame)),
-                curve=Curve.flat(card.strength))
+    # a card may start into the file (`source_start`, frames at `rate`) and take part of it (`length`)
+    first = min(max(card.source_start, 0), length - 1)
+    count = min(card.length or length - first, length - first, num_frames - card.frame)
+    curve = card.curve if card.curve is not None else Curve.flat(card.strength)
+    clip = Clip(new_id(), card.frame, ref.id, FrameRange(first, first + count), curve=curve)
     return clip, ref

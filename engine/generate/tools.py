@@ -159,7 +159,7 @@ def extend_clip(caps: ModelCaps, project: Project, track: Track, clip: Clip, *, 
         raise UserError(f"{clip_label(project, clip)}: this model makes at most {caps.max_frames} frames; "
                         f"hold fewer than {context} frames of the clip (--context)")
     new = total - context
-    work = _working(project, [track])
+    work = _working(project, [track], caps)
     if direction == "forward":
         frames = FrameRange(clip.range.stop - context, clip.range.stop - context + total)
         plan = _compile_shifted(caps, work, frames, prompt, negative, chosen)
@@ -192,8 +192,12 @@ def loop_clip(caps: ModelCaps, project: Project, track: Track, clip: Clip, *, co
                 FrameRange(clip.source_range.start, clip.source_range.start + context), curve=clip.curve)
     prompts = [replace(t, items=tuple(i for i in t.items if i.range.overlaps(clip.range)))
                for t in project.timeline.tracks_of("prompt")]
+    from engine.generate.stored_sound import sound_tracks
+
+    looped = replace(track, items=(clip, head))
+    # for a model that makes sound, the clip's sound is held at both ends too: the seam is seamless in sound
     work = Project(settings=project.settings, media=project.media,
-                   timeline=Timeline(tracks=[*prompts, replace(track, items=(clip, head))]))
+                   timeline=Timeline(tracks=[*prompts, looped, *sound_tracks(caps, project, [looped])]))
     plan = _compile_shifted(caps, work, FrameRange(start, start + total), prompt, negative, chosen)
     return Recipe(plan=plan, tool="loop", original=_path(project, clip), before=_file_frames(project, clip),
                   keep=(context, total - context),
@@ -210,7 +214,7 @@ def remix_clip(caps: ModelCaps, project: Project, track: Track, clip: Clip, *, s
     total = caps.nearest_frame_count(clip.duration)
     total = max(total if total <= clip.duration else total - caps.vae_temporal_compression, 1)
     held = replace(clip, curve=_scaled(clip.curve, 1.0 - strength, clip.duration))
-    work = _working(project, [replace(track, items=(held,))])
+    work = _working(project, [replace(track, items=(held,))], caps)
     plan = _compile_shifted(caps, work, FrameRange(clip.start, clip.start + total), prompt, negative, chosen)
     return Recipe(plan=plan, tool=tool, notes=(chosen.note,))
 
@@ -245,7 +249,7 @@ def blend_clips(caps: ModelCaps, first, second, *, curves=(None, None), preset: 
         total = chosen.num_frames if chosen.num_frames <= len(overlap) else max(
             chosen.num_frames - caps.vae_temporal_compression, 1)
         order = [t for t in p1.timeline.tracks if t.id in (t1.id, t2.id)]
-        work = _working(p1, order)
+        work = _working(p1, order, caps)
         plan = _compile_shifted(caps, work, FrameRange(overlap.start, overlap.start + total), prompt, negative,
                                 chosen)
         return Recipe(plan=plan, tool="blend", notes=(chosen.note, "blending under the curves drawn on the clips"))
@@ -266,8 +270,12 @@ def blend_clips(caps: ModelCaps, first, second, *, curves=(None, None), preset: 
     # the second card goes on the upper track; "over" compositing then shares the frames
     cards = [Card(_path(p, c), 0, curve=curve, source_start=a, length=b - a)
              for (p, c), curve, (a, b) in zip(((p1, c1), (p2, c2)), curves, spans)]
+    from engine.generate.stored_sound import file_has_sound
+
+    # a model that makes sound hears both clips under the same curves as it sees them
+    sounds = [card for card in cards if caps.audio and file_has_sound(card.path)]
     recipe = storyboard(caps, width=chosen.width, height=chosen.height, num_frames=chosen.num_frames, rate=p1.rate,
-                        prompt=prompt, negative=negative, cards=cards, tool="blend")
+                        prompt=prompt, negative=negative, cards=cards, tool="blend", sounds=sounds)
     return replace(recipe, notes=(chosen.note,))
 
 
@@ -292,7 +300,7 @@ def retake_clip(caps: ModelCaps, project: Project, track: Track, clip: Clip, sta
     hold = _retake_hold(local_start, local_stop, ramp)
     frames = np.arange(clip.duration)
     held = replace(clip, curve=_sampled(clip.curve.evaluate(frames) * hold.evaluate(frames)))
-    work = _working(project, [replace(track, items=(held,))])
+    work = _working(project, [replace(track, items=(held,))], caps)
     plan = _compile_shifted(caps, work, FrameRange(first, first + total), prompt, negative, chosen)
     file_frames = _file_frames(project, clip)
     return Recipe(plan=plan, tool="retake", original=_path(project, clip), before=file_frames[:local_start],
@@ -321,7 +329,7 @@ def fill_gap(caps: ModelCaps, project: Project, track_id: str, start: int, stop:
     if total < before + gap:
         raise UserError(f"the gap is {gap} frames; this model makes at most {caps.max_frames} frames at once: "
                         "fill it in parts")
-    plan = _compile_shifted(caps, _working(project, [track]), FrameRange(start - before, start - before + total),
+    plan = _compile_shifted(caps, _working(project, [track], caps), FrameRange(start - before, start - before + total),
                             prompt, negative, chosen)
     return Recipe(plan=plan, tool="fill-gap", keep=(before, before + gap),
                   notes=(chosen.note, f"filling {gap} frames between the neighbours"))
@@ -392,10 +400,14 @@ def blend(caps, first: str, second: str, *, preset: str = "transition", num_fram
 
 # -- timeline helpers --------------------------------------------------------------------------------------
 
-def _working(project: Project, video_tracks: list[Track]) -> Project:
-    """The project's prompt tracks over the given video tracks (in that order), nothing else."""
+def _working(project: Project, video_tracks: list[Track], caps: ModelCaps | None = None) -> Project:
+    """The project's prompt tracks over the given video tracks (in that order), and for a model
+    that makes sound the sound of their clips where they are (engine.generate.stored_sound)."""
+    from engine.generate.stored_sound import sound_tracks
+
     return Project(settings=project.settings, media=project.media,
-                   timeline=Timeline(tracks=[*project.timeline.tracks_of("prompt"), *video_tracks]))
+                   timeline=Timeline(tracks=[*project.timeline.tracks_of("prompt"), *video_tracks,
+                                             *sound_tracks(caps, project, video_tracks)]))
 
 
 def _compile_shifted(caps, project: Project, frames: FrameRange, prompt: str, negative: str, chosen) -> GenerationPlan:

@@ -19,6 +19,7 @@ import numpy as np
 from engine.errors import MediaError
 from engine.media.probe import check_readable
 from engine.model.items import Clip
+from engine.model.links import sound_apart
 from engine.model.project import Project
 from engine.model.transform import speed_fraction
 from engine.time import FrameRange, round_half_up
@@ -190,6 +191,8 @@ class AudioMixer:
                 if not isinstance(item, Clip):
                     continue
                 ref = self.project.media.get(item.media_id)
+                if track.kind == "video" and sound_apart(item):
+                    continue  # its sound plays from its own audio clip (engine.model.links)
                 if ref is not None and (ref.kind == "audio" or (ref.kind == "video" and ref.has_audio)):
                     clips.append(item)
         return clips

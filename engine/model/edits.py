@@ -240,18 +240,29 @@ def remove(project: Project, item_id: str) -> Edit:
 
 
 def move(project: Project, item_id: str, start: int, track_id: str | None = None) -> Edit:
-    """Move an item to `start`, on another track of the same kind when `track_id` is given."""
+    """Move an item to `start`, on another track of the same kind when `track_id` is given; the
+    items linked to it (engine.model.links) move by as much on their own tracks."""
     track, item = _find(project, item_id)
     moved = dataclasses.replace(item, start=start)
     _check_unlocked(project, track.id)
+    partners = tuple(ReplaceItem(dataclasses.replace(other, start=other.start + start - item.start))
+                     for other in _linked(project, item))
     if track_id is None or track_id == track.id:
-        return apply(project, ReplaceItem(moved))
+        return apply(project, Batch((ReplaceItem(moved), *partners)) if partners else ReplaceItem(moved))
     _check_unlocked(project, track_id)
-    return apply(project, Batch((TakeItem(item_id), PutItem(track_id, moved))))
+    return apply(project, Batch((TakeItem(item_id), PutItem(track_id, moved), *partners)))
 
 
 def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
-    """Move the item's left edge to `new_start`; the frames that stay keep their place and content."""
+    """Move the item's left edge to `new_start`; the frames that stay keep their place and content.
+    Items linked to it have their left edge moved by as much."""
+    _, item = _find(project, item_id)
+    delta = new_start - item.start
+    return _with_linked(project, item, _trim_start(project, item_id, new_start),
+                        lambda other: _trim_start(project, other.id, other.start + delta))
+
+
+def _trim_start(project: Project, item_id: str, new_start: int) -> Edit:
     track, item = _find(project, item_id)
     _check_unlocked(project, track.id)
     delta = new_start - item.start
@@ -275,11 +286,19 @@ def trim_start(project: Project, item_id: str, new_start: int) -> Edit:
                                       opacity=item.opacity.shifted(-delta))
     else:
         trimmed = dataclasses.replace(item, start=new_start, duration=item.duration - delta)
-    return apply(project, ReplaceItem(trimmed))
+    return ReplaceItem(trimmed)
 
 
 def trim_end(project: Project, item_id: str, new_stop: int) -> Edit:
-    """Move the item's right edge so that it ends just before `new_stop`."""
+    """Move the item's right edge so that it ends just before `new_stop`; items linked to it have
+    their right edge moved by as much."""
+    _, item = _find(project, item_id)
+    delta = new_stop - item.range.stop
+    return _with_linked(project, item, _trim_end(project, item_id, new_stop),
+                        lambda other: _trim_end(project, other.id, other.range.stop + delta))
+
+
+def _trim_end(project: Project, item_id: str, new_stop: int) -> Edit:
     track, item = _find(project, item_id)
     _check_unlocked(project, track.id)
     length = new_stop - item.start
@@ -291,7 +310,56 @@ def trim_end(project: Project, item_id: str, new_stop: int) -> Edit:
                                       else FrameRange(source.start, source.start + count))
     else:
         trimmed = dataclasses.replace(item, duration=length)
-    return apply(project, ReplaceItem(trimmed))
+    return ReplaceItem(trimmed)
+
+
+def _linked(project: Project, item: Item) -> list[Item]:
+    """The other items sharing the item's link (engine.model.links)."""
+    from engine.model.links import link_of
+
+    link = link_of(item)
+    if link is None:
+        return []
+    return [other for _, other in project.timeline.items() if other.id != item.id and link_of(other) == link]
+
+
+def _with_linked(project: Project, item: Item, edit: Edit, partner_edit: Callable[[Item], Edit]) -> Edit:
+    """Apply `edit` and the same change to each item linked to `item`, all or none."""
+    partners = _linked(project, item)
+    if not partners:
+        return apply(project, edit)
+    return apply(project, Batch((edit, *(partner_edit(other) for other in partners))))
+
+
+def link(project: Project, item_ids: Sequence[str], sound_apart: Sequence[str] = ()) -> Edit:
+    """Link items (a generated clip and its sound): moving or trimming one moves or trims the others.
+    The video clips named in `sound_apart` play their sound from the linked audio clip, not their own."""
+    from engine.model.links import SOUND_APART, linked_extra
+
+    if len(item_ids) < 2:
+        raise EditError("select at least two items to link")
+    link_id = new_id()
+    changes = []
+    for item_id in item_ids:
+        track, item = _find(project, item_id)
+        _check_unlocked(project, track.id)
+        more = {SOUND_APART: True} if item_id in sound_apart else {}
+        changes.append(ReplaceItem(dataclasses.replace(item, extra=linked_extra(item.extra, link_id, **more))))
+    return apply(project, Batch(tuple(changes)))
+
+
+def unlink(project: Project, item_id: str) -> Edit:
+    """Undo a link: the item and those linked to it move and trim on their own again."""
+    from engine.model.links import linked_extra
+
+    _, item = _find(project, item_id)
+    group = [item, *_linked(project, item)]
+    if len(group) < 2:
+        raise EditError(f"{_label(project, item)} is not linked to anything")
+    for member in group:
+        _check_unlocked(project, _find(project, member.id)[0].id)
+    return apply(project, Batch(tuple(ReplaceItem(dataclasses.replace(m, extra=linked_extra(m.extra, None)))
+                                      for m in group)))
 
 
 def split(project: Project, item_id: str, frame: int, new_item_id: str | None = None) -> Edit:
@@ -334,6 +402,10 @@ def split(project: Project, item_id: str, frame: int, new_item_id: str | None = 
     else:
         left = dataclasses.replace(item, duration=offset)
         right = dataclasses.replace(item, id=right_id, start=frame, duration=item.duration - offset)
+    from engine.model.links import link_of, linked_extra
+
+    if link_of(right) is not None:  # the link stays with the left part (its partners were not split)
+        right = dataclasses.replace(right, extra=linked_extra(right.extra, None))
     return apply(project, Batch((ReplaceItem(left), PutItem(track.id, right))))
 
 

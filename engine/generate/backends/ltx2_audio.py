@@ -101,14 +101,35 @@ def audio_condition(backend, plan):
         if not present.any():
             continue
         times = layer.audio_source_time[present]
-        start = float(times.min())
-        waveform = read_sound(plan.sources[layer.source].path, start, float(times.max()) - start + 1.0 / rate,
-                              sample_rate)
-        latents = encode_sound(backend, waveform)[0]
-        index = np.clip(np.round((times - start) * rate).astype(np.int64), 0, latents.shape[0] - 1)
+        path = plan.sources[layer.source].path
+        held = _stored_or_encoded(backend, path, times, rate, sample_rate)
         where = torch.from_numpy(np.flatnonzero(present)).to(backend.device)
         weight = torch.from_numpy(layer.audio_weight[present]).to(backend.device)
-        cond[where] += weight[:, None] * latents[torch.from_numpy(index).to(backend.device)]
+        cond[where] += weight[:, None] * held
         total[where] += weight
     cond = torch.where(total[:, None] > 0, cond / total.clamp_min(1e-12)[:, None], cond)
     return cond.unsqueeze(0), torch.from_numpy(np.array(plan.audio_strength)).to(backend.device)
+
+
+def _stored_or_encoded(backend, path: str, times: np.ndarray, rate: float, sample_rate: int):
+    """The audio latents (n, D) of a source at `times` (seconds): taken from the audio latents stored
+    beside a clip this model generated where they line up (exact: the sound continues from what the
+    model made), else encoded from the file's sound over the stretch the times cover."""
+    import torch
+
+    from engine.generate.stored_sound import load_stored_audio, stored_indices
+
+    stored = load_stored_audio(path, backend.name, rate)
+    index = stored_indices(times, rate, 0 if stored is None else stored.shape[0])
+    held = torch.zeros(len(times), backend.audio_channels * backend.audio_mel_bins, device=backend.device)
+    if stored is not None and (index >= 0).any():
+        found = torch.from_numpy(np.flatnonzero(index >= 0))
+        held[found.to(backend.device)] = stored[torch.from_numpy(index[index >= 0])].to(backend.device)
+    missing = index < 0
+    if missing.any():
+        start = float(times[missing].min())
+        waveform = read_sound(path, start, float(times[missing].max()) - start + 1.0 / rate, sample_rate)
+        latents = encode_sound(backend, waveform)[0]
+        at = np.clip(np.round((times[missing] - start) * rate).astype(np.int64), 0, latents.shape[0] - 1)
+        held[torch.from_numpy(np.flatnonzero(missing)).to(backend.device)] = latents[torch.from_numpy(at).to(backend.device)]
+    return held
