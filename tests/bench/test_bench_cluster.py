@@ -21,21 +21,12 @@ PROMPT = "a red circle moving right on a black background"
 REPO = Path(__file__).resolve().parents[2]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _cluster(workers: int, tmp: Path):
     from ray.cluster_utils import Cluster
 
     env = {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1", "KINORA_DATA_DIR": str(tmp / "node-data"),
            "KINORA_CACHE_DIR": str(tmp / "node-cache")}
-    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "env_vars": env,
-                                                                  "port": free_port()})
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0, "env_vars": env})
     for _ in range(workers):
         cluster.add_node(num_cpus=1, resources={"kinora": 1}, env_vars=env)
     cluster.wait_for_nodes()

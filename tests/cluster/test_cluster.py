@@ -49,21 +49,13 @@ def execute_here(*requests) -> None:
     assert done.returncode == 0, done.stderr[-3000:]
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
     from ray.cluster_utils import Cluster
 
     tmp = tmp_path_factory.mktemp("ray")
     head = Cluster(initialize_head=True, head_node_args={
-        "num_cpus": 0, "port": free_port(),  # not Ray's default 6379: another cluster may hold it "env_vars": _node_env(tmp, "head"),
+        "num_cpus": 0, "env_vars": _node_env(tmp, "head"),
         # A dead node is noticed within about two seconds (the default waits half a minute).
         "_system_config": {"health_check_period_ms": 500, "health_check_failure_threshold": 3,
                            "health_check_timeout_ms": 500}})
