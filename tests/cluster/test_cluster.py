@@ -38,14 +38,16 @@ def _node_env(tmp: Path, name: str) -> dict:
 
 def execute_here(*requests) -> None:
     """Run requests locally as a desktop does: in a Kinora process of their own (this test
-    process has a Ray driver and a cluster's worth of state around it)."""
+    process has a Ray driver and a cluster's worth of state around it), with one CPU thread as
+    a node's job of one CPU has (sums split over more threads round differently)."""
     import json
 
     script = ("import json, sys\nfrom engine.generate.executor import execute\n"
               "from engine.generate.requests import request_from_json\n"
               "for data in json.loads(sys.stdin.read()):\n    execute(request_from_json(data, 'test'))\n")
     done = subprocess.run([sys.executable, "-c", script], input=json.dumps([r.to_json() for r in requests]),
-                          text=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=900)
+                          text=True, capture_output=True, timeout=900,
+                          env={**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"})  # as on a node
     assert done.returncode == 0, done.stderr[-3000:]
 
 
