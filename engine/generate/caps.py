@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+MAX_PLAN_FRAMES = 100_000  # the longest range one request may plan (over an hour at 24 fps)
+
+
 @dataclass(frozen=True, slots=True)
 class ModelCaps:
     """Capabilities of one loaded model.
@@ -26,7 +29,11 @@ class ModelCaps:
     default_guidance: float = 3.0
     default_guidance_interval: tuple[float, float] = (0.0, 1.0)  # the noise levels guided (see sampler.sample)
     default_rate: int = 25
-    max_frames: int = 257
+    max_frames: int = 257  # the most one window makes (longer plans run as a chain: engine.generate.windows)
+    # a chain's windows: at most `window_frames` each (None: max_frames), each holding the last
+    # `window_overlap_frames` frames of the one before (engine.generate.windows)
+    window_frames: int | None = None
+    window_overlap_frames: int = 17
     # what the model was made for, when it says (the bundled model does): used when the user
     # asks for no particular size or length
     native_width: int | None = None
@@ -48,10 +55,17 @@ class ModelCaps:
         return num_frames >= 1 and (num_frames - 1) % self.vae_temporal_compression == 0
 
     def nearest_frame_count(self, num_frames: int) -> int:
-        """The valid frame count nearest to `num_frames` (ties go up), within [1, max_frames]."""
+        """The valid frame count nearest to `num_frames` (ties go up), within [1, MAX_PLAN_FRAMES]:
+        a plan longer than one window runs as a chain of windows (engine.generate.windows)."""
         tc = self.vae_temporal_compression
         n = max(0, (max(num_frames, 1) - 1 + tc // 2) // tc)
-        return min(n * tc + 1, (self.max_frames - 1) // tc * tc + 1)
+        return min(n * tc + 1, (MAX_PLAN_FRAMES - 1) // tc * tc + 1)
+
+    @property
+    def frames_per_window(self) -> int:
+        """The valid frame count of a full window (engine.generate.windows)."""
+        tc = self.vae_temporal_compression
+        return (min(self.window_frames or self.max_frames, self.max_frames) - 1) // tc * tc + 1
 
     def pixel_frames_of_latent(self, latent_index: int) -> range:
         """The pixel frames latent frame `latent_index` stands for (0 -> [0], 1 -> [1..tc], ...)."""
@@ -97,3 +111,20 @@ def marked_range(duration: int, mark_in: int | None, mark_out: int | None, caps:
     if stop <= start:
         return None
     return FrameRange(start, start + caps.nearest_frame_count(stop - start))
+
+
+def with_window_defaults(caps: ModelCaps, defaults: dict) -> ModelCaps:
+    """`caps` with the window a model declares in its `_kinora_defaults` ("window_frames",
+    "window_overlap_frames"; else its trained length, "trained_frames": [min, max])."""
+    import dataclasses
+
+    def whole(value) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+    window = defaults.get("window_frames")
+    trained = defaults.get("trained_frames")
+    if not whole(window) and isinstance(trained, list) and len(trained) == 2 and whole(trained[1]):
+        window = trained[1]
+    overlap = defaults.get("window_overlap_frames")
+    return dataclasses.replace(caps, window_frames=window if whole(window) else caps.window_frames,
+                               window_overlap_frames=overlap if whole(overlap) else caps.window_overlap_frames)

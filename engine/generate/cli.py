@@ -360,22 +360,24 @@ def _progress_bar(command: str):
 
 
 def _run_plan(args) -> int:
-    from engine.generate.caps import caps_for_layout
+    from engine.generate import windows
     from engine.generate.compiler import compile as compile_plan
-    from engine.generate.models import audio_layout, frame_layout, resolve
+    from engine.generate.models import resolve
+    from engine.generate.planning import planning_caps
     from engine.model.serialize import load_project
     from engine.time import FrameRange
 
     project = load_project(args.project)
     info = resolve(args.model)
-    caps = caps_for_layout(frame_layout(info), audio_layout(info))
+    caps = planning_caps(info)
     start, stop = _project_range(project, args.range)
     frames = FrameRange(start, start + caps.nearest_frame_count(stop - start))
     multiple = caps.size_multiple
     width = max(multiple, project.settings.width // multiple * multiple)
     height = max(multiple, project.settings.height // multiple * multiple)
     plan = compile_plan(project, frames, caps, prompt=args.prompt, width=width, height=height)
-    print(json.dumps(plan.summary(), indent=1))
+    # a range longer than the model makes at once runs as a chain: where each window sits
+    print(json.dumps({**plan.summary(), "windows": windows.summary(plan, caps)}, indent=1))
     return 0
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from engine.errors import UserError
 from engine.generate.caps import ModelCaps
 from engine.generate.plan import GenerationPlan, PlanKeyframe, PlanLayer, PlanSource
+from engine.generate.plan_frames import latent_arrays
 from engine.generate.track_items import items_overlapping as _items_overlapping
 from engine.model.items import Clip, Still, TextBlock, label
 from engine.model.project import Project
@@ -46,24 +47,13 @@ def compile(project: Project, frame_range: FrameRange, caps: ModelCaps, *, promp
                         f"multiples of {caps.size_multiple}")
 
     sources, layers, keyframes = _visual_layers(project, frame_range, caps)
+    prompts, negatives, pixel_prompt = _prompts(project, frame_range, prompt, negative)
     # the composited weights of all layers add up to the covered part of each frame
-    pixel_strength = np.clip(np.sum([layer.pixel_weight for layer in layers], axis=0) if layers
-                             else np.zeros(num_frames), 0.0, 1.0).astype(np.float32)
-    num_latent_frames = caps.num_latent_frames(num_frames)
-    groups = [caps.pixel_frames_of_latent(k) for k in range(num_latent_frames)]
-    group_starts = np.array([g.start for g in groups], np.int64)  # groups are contiguous and cover every frame
-    latent_strength = np.maximum.reduceat(pixel_strength, group_starts).astype(np.float32)
-    latent_layer_weight = (np.maximum.reduceat(np.stack([layer.pixel_weight for layer in layers]), group_starts, axis=1)
-                           if layers else np.zeros((0, num_latent_frames))).astype(np.float32)
+    pixel_strength, latent_strength, latent_layer_weight, latent_prompt = latent_arrays(
+        num_frames, caps.vae_temporal_compression, [layer.pixel_weight for layer in layers], pixel_prompt,
+        len(prompts))
     for keyframe in keyframes:  # drawn where they are, though they sit outside the latent grid
         pixel_strength[keyframe.pixel_frame] = max(pixel_strength[keyframe.pixel_frame], keyframe.strength)
-
-    prompts, negatives, pixel_prompt = _prompts(project, frame_range, prompt, negative)
-    # each latent frame follows the prompt most of its pixel frames follow (the first such on a tie)
-    latent_of_pixel = np.repeat(np.arange(num_latent_frames), [len(g) for g in groups])
-    votes = np.zeros((num_latent_frames, len(prompts)), np.int64)
-    np.add.at(votes, (latent_of_pixel, pixel_prompt), 1)
-    latent_prompt = votes.argmax(axis=1).astype(np.int64)
     audio = {}
     if caps.audio_latents_per_second:  # a model that makes sound: the audio tracks are held too
         from engine.generate.audio_plan import audio_layers

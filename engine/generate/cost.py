@@ -79,6 +79,7 @@ class Estimate:
     flops: float
     note: str
     device: str = "cpu"
+    windows: int = 1  # a plan longer than the model makes at once runs as a chain of windows
 
     @property
     def long(self) -> bool:
@@ -121,7 +122,8 @@ def describe(guess: Estimate) -> str:
     else:
         hours = seconds / 3600
         amount = f"about {hours:.1f} hours" if hours < 10 else f"about {round(hours)} hours"
-    return f"{amount} on {where}" + (": a long job" if guess.long else "")
+    chain = f"{guess.windows} windows, " if guess.windows > 1 else ""
+    return f"{chain}{amount} on {where}" + (": a long job" if guess.long else "")
 
 
 # -- counting ---------------------------------------------------------------------------------
@@ -314,10 +316,9 @@ def estimate_request(request, *, calibration: Calibration | None = None) -> Esti
     """The estimate of a typed request before its model is loaded: its plan compiled with what
     the model folder's configs say (frame layout, native size, default steps and guidance).
     None when the model's shape cannot be read (the job then says what is wrong when it runs)."""
-    import dataclasses
-
-    from engine.generate.caps import caps_for_layout
-    from engine.generate.models import frame_layout, resolve
+    from engine.generate.models import resolve
+    from engine.generate.planning import planning_caps
+    from engine.generate.windows import window_layout
 
     info = resolve(request.sampling.model)
     try:
@@ -325,11 +326,19 @@ def estimate_request(request, *, calibration: Calibration | None = None) -> Esti
     except ModelError:
         return None
     defaults = info.defaults or {}
-    caps = dataclasses.replace(caps_for_layout(frame_layout(info)), native_width=defaults.get("width"),
-                               native_height=defaults.get("height"), native_frames=defaults.get("num_frames"))
+    caps = planning_caps(info)
     plan = request.recipe(caps).plan
     steps = request.sampling.steps or int(defaults.get("steps") or 50)
     guidance = request.sampling.guidance if request.sampling.guidance is not None else float(
         defaults.get("guidance") or 3.0)
-    return estimate(plan.summary(), shape, steps, request.sampling.variations, guidance,
-                    device=request.sampling.device, calibration=calibration)
+    summary = plan.summary()
+    windows = window_layout(plan.num_frames, caps)
+    parts = [estimate({**summary, "num_frames": w.num_frames, "num_latent_frames": w.num_latent_frames}, shape, steps,
+                      request.sampling.variations, guidance, device=request.sampling.device, calibration=calibration)
+             for w in windows]
+    if len(parts) == 1:
+        return parts[0]
+    return Estimate(seconds=sum(p.seconds for p in parts), flops=sum(p.flops for p in parts),
+                    note=f"{len(parts)} windows: " + "; ".join(p.note for p in parts[:2]) + ("; ..." if len(parts) > 2
+                                                                                             else ""),
+                    device=parts[0].device, windows=len(parts))

@@ -71,6 +71,8 @@ def produce(request: Request, *, on_progress: Callable[[Progress], None] | None 
     written files ("written")."""
     from engine.generate.presets import load_preset
     from engine.generate.run import run_recipe
+    from engine.generate.window_store import remove as remove_windows
+    from engine.generate.window_store import windows_folder
     from engine.safety.consent import check_consent
 
     report = on_progress or (lambda progress: None)
@@ -91,17 +93,36 @@ def produce(request: Request, *, on_progress: Callable[[Progress], None] | None 
         recipe = replace(recipe, plan=preset.apply(recipe.plan))
     for note in recipe.notes:
         report(Progress(0, 0, note))
+    if (chain := chain_note(recipe.plan, backend.caps)) is not None:
+        report(Progress(0, 0, chain))
     settings = sampling.settings()
-    frames, result = run_recipe(backend, recipe, settings, preset=preset, on_step=on_progress, cancel=cancel)
+    # a long plan's finished windows are kept beside the output until it is written: the same job
+    # run again after a crash resumes at the first window it had not finished
+    windows = windows_folder(output)
+    frames, result = run_recipe(backend, recipe, settings, preset=preset, on_step=on_progress, cancel=cancel,
+                                windows_dir=windows)
     cancel.check()
     report(Progress(1, 1, "writing the output"))
     record = {"model": info.name, "weights_hash": weights_hash(info.path), "request": request.to_json()}
     written = write_outputs(output, frames, recipe, result, record, backend.name)
+    remove_windows(windows)
     return {"model": info.name, "weights_hash": record["weights_hash"], "tool": recipe.tool,
             "plan_summary": recipe.plan.summary(),
             "prompts": [{"start": int(s), "stop": int(e), "text": t} for s, e, t in prompt_spans(recipe.plan)],
             "settings": asdict(settings), "consent": consent, "seeds": [int(s) for s in result.seeds],
             "written": [str(path) for path in written]}
+
+
+def chain_note(plan, caps) -> str | None:
+    """What a plan longer than the model makes at once becomes, for the user; None for one window."""
+    from engine.generate.windows import window_layout
+
+    windows = window_layout(plan.num_frames, caps)
+    if len(windows) == 1:
+        return None
+    shared = windows[1].first_new_frame - windows[1].start
+    return (f"{plan.num_frames} frames in {len(windows)} windows of at most {caps.frames_per_window} frames, each "
+            f"continuing from the last {shared} frames of the one before")
 
 
 def plain_request(request: Request) -> Request:

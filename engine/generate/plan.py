@@ -92,6 +92,9 @@ class GenerationPlan:
     audio_layers: tuple[PlanAudioLayer, ...] = ()
     audio_strength: np.ndarray = field(default=None)  # float32 [num_audio_frames] in [0, 1]
     audio_prompt: np.ndarray = field(default=None)  # int64 [num_audio_frames]: index into prompts
+    # a window of a chain (engine.generate.windows): the latents its first latent frames hold,
+    # float32 (1, C, n, h, w), taken as they are (the window before made them; never re-encoded)
+    held_latents: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.prompts) != len(self.negatives) or not self.prompts:
@@ -139,7 +142,8 @@ class GenerationPlan:
 
     @property
     def has_conditions(self) -> bool:
-        return bool(self.keyframes) or (bool(self.layers) and float(self.latent_strength.max(initial=0.0)) > 0.0)
+        return (bool(self.keyframes) or self.held_latents is not None
+                or (bool(self.layers) and float(self.latent_strength.max(initial=0.0)) > 0.0))
 
     def pixel_frames_of_latent(self, latent_index: int) -> range:
         if latent_index == 0:

@@ -19,10 +19,11 @@ from engine.progress import CancelToken, Progress
 
 def run_recipe(backend, recipe: Recipe, settings: SamplingSettings, *, preset: Preset | None = None,
                on_step: Callable[[Progress], None] | None = None,
-               cancel: CancelToken | None = None) -> tuple[np.ndarray, GenerationResult]:
+               cancel: CancelToken | None = None, windows_dir: Path | None = None) -> tuple[np.ndarray, GenerationResult]:
     """Generate a recipe; returns the tool's output frames, uint8 (N, F, H, W, 3), and the raw
     result. The preset's sampling defaults and LoRA apply here; its words are in the plan's
-    prompts already (Preset.apply)."""
+    prompts already (Preset.apply). A plan longer than one window runs as a chain
+    (engine.generate.chain) whose finished windows are kept in `windows_dir` when given."""
     lora = contextlib.nullcontext()
     if preset is not None:
         settings = preset.settings(settings)
@@ -33,19 +34,21 @@ def run_recipe(backend, recipe: Recipe, settings: SamplingSettings, *, preset: P
             lora = backend.lora(preset.lora, preset.lora_weight)
     with lora:
         upsample = {"upsample_conditions": True} if recipe.latent_upsample else {}
-        result = generate_takes(backend, recipe.plan, settings, on_step, cancel, **upsample)
+        result = generate_takes(backend, recipe.plan, settings, on_step, cancel, windows_dir=windows_dir, **upsample)
     return assemble(recipe, to_uint8(result.frames)), result
 
 
-def generate_takes(backend, plan, settings: SamplingSettings, on_step, cancel, **options) -> GenerationResult:
+def generate_takes(backend, plan, settings: SamplingSettings, on_step, cancel, windows_dir: Path | None = None,
+                   **options) -> GenerationResult:
     """Each variation sampled on its own, seed after seed: a take is the same picture whether it
     was made alone, among variations, again from its library recipe or on a cluster node (a
     batch gives results one rounding step apart from a single pass on some kernels), and the
     memory needed is one take's."""
     from dataclasses import replace
 
+    take = _take_runner(backend, plan, cancel, windows_dir, options)
     if settings.variations == 1:
-        return backend.generate(plan, settings, on_step=on_step, cancel=cancel, **options)
+        return take(settings, on_step)
     takes = []
     for i in range(settings.variations):
         def step(progress: Progress, i=i) -> None:
@@ -58,8 +61,7 @@ def generate_takes(backend, plan, settings: SamplingSettings, on_step, cancel, *
                              f"take {i + 1} of {settings.variations}: {progress.message}".rstrip(": "),
                              progress.preview))
 
-        takes.append(backend.generate(plan, replace(settings, seed=settings.seed + i, variations=1),
-                                      on_step=step, cancel=cancel, **options))
+        takes.append(take(replace(settings, seed=settings.seed + i, variations=1), step))
     import torch
 
     def joined(name: str, join):
@@ -70,6 +72,29 @@ def generate_takes(backend, plan, settings: SamplingSettings, on_step, cancel, *
                             seeds=[seed for t in takes for seed in t.seeds],
                             audio_latents=joined("audio_latents", torch.cat), audio=joined("audio", np.concatenate),
                             audio_sample_rate=takes[0].audio_sample_rate)
+
+
+def _take_runner(backend, plan, cancel, windows_dir: Path | None, options: dict):
+    """take(settings, on_step) -> one take's GenerationResult: one backend call, or a chain of
+    windows for a plan longer than the model makes at once."""
+    from dataclasses import asdict
+
+    from engine.generate.chain import generate_chain
+    from engine.generate.window_store import WindowStore, chain_key
+    from engine.generate.windows import window_layout
+
+    windows = window_layout(plan.num_frames, backend.caps)
+    if len(windows) == 1:
+        return lambda settings, on_step: backend.generate(plan, settings, on_step=on_step, cancel=cancel, **options)
+
+    def chained(settings, on_step):
+        store = None
+        if windows_dir is not None:
+            summary = plan.summary()
+            key = chain_key(summary, asdict(settings), backend.name, [w.to_json() for w in windows])
+            store = WindowStore(windows_dir / f"seed-{settings.seed}", key, recipe=summary)
+        return generate_chain(backend, plan, settings, on_step=on_step, cancel=cancel, store=store, **options)
+    return chained
 
 
 def save_latents(path: Path, result: GenerationResult, recipe: Recipe, model_name: str, index: int | None,

@@ -17,7 +17,7 @@ from types import MappingProxyType
 import numpy as np
 
 from engine.errors import UserError
-from engine.generate.caps import ModelCaps
+from engine.generate.caps import MAX_PLAN_FRAMES, ModelCaps
 from engine.generate.compiler import compile
 from engine.generate.media_io import IMAGE_SUFFIXES, probe_video
 from engine.generate.plan import GenerationPlan
@@ -324,10 +324,10 @@ def fill_gap(caps: ModelCaps, project: Project, track_id: str, start: int, stop:
     gap = stop - start
     before = min(context, start)
     total = caps.nearest_frame_count(before + gap + context)
-    while total < before + gap and total < caps.max_frames:
+    while total < before + gap and total < MAX_PLAN_FRAMES - caps.vae_temporal_compression:
         total = caps.nearest_frame_count(total + caps.vae_temporal_compression)
     if total < before + gap:
-        raise UserError(f"the gap is {gap} frames; this model makes at most {caps.max_frames} frames at once: "
+        raise UserError(f"the gap is {gap} frames; Kinora plans at most {MAX_PLAN_FRAMES} frames at once: "
                         "fill it in parts")
     plan = _compile_shifted(caps, _working(project, [track], caps), FrameRange(start - before, start - before + total),
                             prompt, negative, chosen)

@@ -67,6 +67,9 @@ def load_backend(info, device=None, memory=None, cancel=None):
             default_rate=int(native.get("rate", backend.caps.default_rate)),
             default_guidance_interval=_interval(info, interval) if interval is not None
             else backend.caps.default_guidance_interval)
+    from engine.generate.caps import with_window_defaults
+
+    backend.caps = with_window_defaults(backend.caps, info.defaults or {})
     return backend
 
 

@@ -431,8 +431,11 @@ def _condition_latents(backend: Backend, run: GenerationRun, read: FrameReader, 
         return backend.encode_frames(frames, run.generators[0])
 
     if not upsample:
-        return condition_latents(plan, encode, read, stored=lambda source: load_stored_latents(
+        cond, strength = condition_latents(plan, encode, read, stored=lambda source: load_stored_latents(
             source, backend.name, backend.latent_channels, run.height, run.width))
+        return _with_held_latents(plan, cond, strength)
+    if plan.held_latents is not None:
+        raise ModelError("a window of a chain cannot upsample its conditions; upscale the whole video instead")
     if not backend.caps.latent_upsampler:
         raise ModelError(f"{backend.name} has no latent upsampler (a latent_upsampler folder); upscale its pixels "
                          "instead")
@@ -444,3 +447,20 @@ def _condition_latents(backend: Backend, run: GenerationRun, read: FrameReader, 
         plan, encode, read, size=(plan.width // 2, plan.height // 2), stored=lambda source: load_stored_latents(
             source, backend.name, backend.latent_channels, run.height // 2, run.width // 2))
     return backend.upsample_latents(cond), strength
+
+
+def _with_held_latents(plan, cond, strength):
+    """A chain's window holds the latents the window before made at its first latent frames (at
+    the plan's strength there, 1 as the windows module compiles it), over whatever layers say."""
+    if plan.held_latents is None:
+        return cond, strength
+    import numpy as np
+    import torch
+
+    held = torch.from_numpy(np.asarray(plan.held_latents, np.float32))
+    count = held.shape[2]
+    if cond is None:
+        cond = torch.zeros((1, held.shape[1], plan.num_latent_frames, *held.shape[3:]))
+    cond = cond.clone()
+    cond[:, :, :count] = held.to(cond.device, cond.dtype)
+    return cond, torch.tensor(np.array(plan.latent_strength, np.float32))

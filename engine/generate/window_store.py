@@ -1,0 +1,75 @@
+"""Finished windows of a chain, kept in the job's folder so a killed or failed job resumes.
+
+A chain (engine.generate.chain) commits each window's latents as soon as it is sampled, under a
+key of everything that decides them (the plan, the settings, the seed, the model). The same job
+run again (after kill -9, a crash or running out of memory) finds the windows it finished and
+starts at the first missing one; a different request that happens to write the same output
+clears the folder first. The folder goes once the job's files are written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+from engine.fsutil import atomic_path
+
+
+def chain_key(plan_summary: dict, settings: dict, model: str, windows: list[dict]) -> str:
+    text = json.dumps({"plan": plan_summary, "settings": settings, "model": model, "windows": windows},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def windows_folder(output: Path) -> Path:
+    """Where the job writing `output` keeps its finished windows: hidden, beside the output."""
+    return output.with_name(f".{output.name}.windows")
+
+
+class WindowStore:
+    def __init__(self, folder: Path, key: str, recipe: dict | None = None):
+        self.folder, self.key = Path(folder), key
+        index = self.folder / "chain.json"
+        try:
+            known = json.loads(index.read_text(encoding="utf-8")).get("key")
+        except (OSError, ValueError, AttributeError):
+            known = None
+        if known != key:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            with atomic_path(index) as temp:
+                Path(temp).write_text(json.dumps({"key": key, "recipe": recipe or {}}), encoding="utf-8")
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"window-{index:03d}.safetensors"
+
+    def load(self, index: int):
+        """The latents window `index` committed, or None."""
+        from safetensors import safe_open
+
+        file = self.path(index)
+        if not file.is_file():
+            return None
+        try:
+            with safe_open(str(file), framework="pt") as f:
+                if (f.metadata() or {}).get("key") != self.key:
+                    return None
+                return f.get_tensor("latents")
+        except (OSError, ValueError, RuntimeError):
+            return None  # a torn or foreign file: the window is made again
+
+    def commit(self, index: int, latents, window: dict) -> None:
+        from safetensors.torch import save_file
+
+        with atomic_path(self.path(index)) as temp:
+            save_file({"latents": latents.detach().float().cpu().contiguous()}, temp,
+                      metadata={"key": self.key, "window": json.dumps(window)})
+
+    def finished(self) -> list[int]:
+        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("window-*.safetensors"))
+
+
+def remove(folder: Path) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
