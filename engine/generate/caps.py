@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 MAX_PLAN_FRAMES = 100_000  # the longest range one request may plan (over an hour at 24 fps)
 
 

@@ -32,7 +32,7 @@ def _frames(path) -> np.ndarray:
 def test_kill_during_window_3_of_5_then_the_same_job_resumes_at_window_3(tmp_path):
     output = tmp_path / "long.mp4"
     store = tmp_path / ".long.mp4.windows" / "seed-5"
-    log = open(tmp_path / "first.log", "w")
+    log = (tmp_path / "first.log").open("w")  # noqa: SIM115 (closed once the process is killed)
     first = subprocess.Popen(_command(output), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     deadline = time.monotonic() + 600
     try:
