@@ -347,16 +347,17 @@ class MainWindow(QMainWindow):
             self.submit_request(request)
 
     def _on_model_chosen(self, _index: int = 0) -> None:
-        """The plan strip draws latent frames as the chosen model will make them (read from its
-        VAE's config, nothing loaded)."""
-        from engine.generate.models import audio_layout, frame_layout, resolve
+        """The plan strip draws latent frames and windows as the chosen model will make them (read
+        from its configs, nothing loaded)."""
+        from engine.generate.caps import DEFAULT_LAYOUT_CAPS
+        from engine.generate.models import resolve
+        from engine.generate.planning import planning_caps
 
         try:
-            info = resolve(self.creation_bar.model.currentData())
-            layout, audio = frame_layout(info), audio_layout(info)
+            caps = planning_caps(resolve(self.creation_bar.model.currentData()))
         except KinoraError:
-            layout, audio = None, None  # no usable model: the creation bar says so when generating
-        self.timeline.plan_strip.set_layout(layout, audio)
+            caps = DEFAULT_LAYOUT_CAPS  # no usable model: the creation bar says so when generating
+        self.timeline.plan_strip.set_caps(caps)
         self.creation_bar.refresh_hints()  # the Timeline range is counted in the new model's frames
 
     def storyboard_request(self):

@@ -4,7 +4,9 @@ For the generate range (the I/O marks, else the whole timeline) the strip shows,
 frame, how strongly the frame is held (filled area: 1 = kept exactly, 0 = free) and, as
 coloured bands, which prompt conditions each frame. When the chosen model makes sound (LTX-2),
 an audio row under it shows how strongly each audio latent frame is held (sound on the audio
-tracks), at the audio frame's own time.
+tracks), at the audio frame's own time. A range longer than the model makes at once runs as a
+chain of windows (engine.generate.windows): a thin line marks each window's start and a light
+band the frames it shares with the one before; hovering one names it.
 
 The plan is compiled again after every change that can alter it: any document change (edits,
 curves, undo and redo, another project opened), the marks, the chosen model's frame layout.
@@ -18,12 +20,13 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtCore import QEvent, QLineF, QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPen, QPolygonF
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QToolTip, QWidget
 
 from editor import style
 from editor.timeline.view import TimelineView
+from editor.timeline.window_marks import WindowMark, mark_at, window_marks
 from engine.errors import KinoraError
 from engine.generate.caps import DEFAULT_LAYOUT_CAPS, ModelCaps, caps_for_layout, marked_range
 from engine.generate.compiler import compile as compile_plan
@@ -43,6 +46,10 @@ _LATENT_PEN = QPen(QColor(255, 255, 255, 40), 1)
 _AUDIO_ROW_HEIGHT = 12
 _AUDIO_PEN = QPen(QColor(120, 230, 150), 1)
 _AUDIO_PEN.setCosmetic(True)
+_WINDOW_PEN = QPen(QColor(255, 225, 120, 200), 1)
+_WINDOW_PEN.setCosmetic(True)  # drawn in frame units: one pixel wide at any zoom
+_SHARED_BAND = QColor(255, 225, 120, 45)
+STRIP_TIP = "What the model will be told: filled = how strongly each frame is held; bands = which prompt conditions it"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,9 +74,13 @@ class PlanStrip(QWidget):
         self.prompt_runs: list[PromptRun] = []
         # the audio row: x in plan frames (audio frame i spans its own time), y = 1 - held strength
         self.audio_outline = QPolygonF()
+        # a chain of windows: a line at each window's start (x in plan frames, y 0..1) and a band
+        # over the frames it shares with the one before
+        self.window_marks: list[WindowMark] = []
+        self.window_lines: list[QLineF] = []
+        self.shared_bands: list[QRectF] = []
         self.setFixedHeight(STRIP_HEIGHT)
-        self.setToolTip("What the model will be told: filled = how strongly each frame is held; "
-                        "bands = which prompt conditions it")
+        self.setToolTip(STRIP_TIP)
         view.document.changed.connect(self.recompile)
         view.marksChanged.connect(self.recompile)
         view.zoomChanged.connect(self.update)
@@ -79,9 +90,13 @@ class PlanStrip(QWidget):
 
     def set_layout(self, layout: tuple[int, int] | None, audio_latents_per_second: float | None = None) -> None:
         """Draw plans for a model whose VAE makes one latent frame of `layout[0]` pixel frames and
-        one latent cell of `layout[1]` pixels (None: the default), as `kinora plan` compiles them;
-        with `audio_latents_per_second` (a model that makes sound) the audio row too."""
-        caps = caps_for_layout(layout, audio_latents_per_second)
+        one latent cell of `layout[1]` pixels (None: the default), with the default window; with
+        `audio_latents_per_second` (a model that makes sound) the audio row too."""
+        self.set_caps(caps_for_layout(layout, audio_latents_per_second))
+
+    def set_caps(self, caps: ModelCaps) -> None:
+        """Draw plans as the chosen model makes them: its planning caps
+        (engine.generate.planning.planning_caps), as `kinora plan` compiles them, windows included."""
         if caps != self.caps:
             self.caps = caps
             self.recompile()
@@ -105,7 +120,37 @@ class PlanStrip(QWidget):
         self.strength_outline = _strength_outline(plan.pixel_strength) if plan is not None else QPolygonF()
         self.prompt_runs = _prompt_runs(plan.pixel_prompt) if plan is not None else []
         self.audio_outline = _audio_outline(plan) if plan is not None and plan.num_audio_frames else QPolygonF()
+        self.window_marks = window_marks(plan, self.caps)
+        self.window_lines = [QLineF(m.start, 0.0, m.start, 1.0) for m in self.window_marks]
+        self.shared_bands = [QRectF(m.start, 0.0, m.shared, 1.0) for m in self.window_marks if m.shared]
         self.update()
+
+    def drawn_window_starts(self) -> list[int]:
+        """The plan frames where the strip draws a window's start line (read back from the lines)."""
+        return [round(line.x1()) for line in self.window_lines]
+
+    def drawn_shared_spans(self) -> list[tuple[int, int]]:
+        """The plan frames [start, stop) under each shared band (read back from the bands)."""
+        return [(round(band.left()), round(band.right())) for band in self.shared_bands]
+
+    def plan_frame_at(self, x: float) -> float | None:
+        """The plan frame under widget x at the current zoom and scroll."""
+        if self.plan is None:
+            return None
+        origin = self.left_margin + self.view.view_x_of(self.plan.frame_range.start)
+        return (x - origin) / self.view.pixels_per_frame
+
+    def tooltip_at(self, x: float) -> str:
+        """What hovering widget x says: the window there, for a chain; else what the strip shows."""
+        frame = self.plan_frame_at(x)
+        mark = mark_at(self.window_marks, frame) if frame is not None and x >= self.left_margin else None
+        return mark.describe() if mark is not None else STRIP_TIP
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ToolTip:
+            QToolTip.showText(event.globalPos(), self.tooltip_at(event.pos().x()), self)
+            return True
+        return super().event(event)
 
     def drawn_audio_strength(self) -> np.ndarray:
         """The held strength of each audio latent frame as the audio row draws it (read back)."""
@@ -163,6 +208,15 @@ class PlanStrip(QWidget):
             painter.setPen(_AUDIO_PEN)
             painter.setBrush(QColor(120, 230, 150, 70))
             painter.drawPolygon(self.audio_outline)
+            painter.restore()
+        if self.window_lines:  # a chain of windows: the frames two share, and where each starts
+            painter.save()
+            painter.translate(origin, 0)
+            painter.scale(ppf, self.height())
+            for band in self.shared_bands:
+                painter.fillRect(band, _SHARED_BAND)
+            painter.setPen(_WINDOW_PEN)
+            painter.drawLines(self.window_lines)
             painter.restore()
         # latent frame boundaries: where the model's time steps fall
         painter.setPen(_LATENT_PEN)
