@@ -8,8 +8,9 @@ stills and clips, with their influence curves.
 
 What the chosen model declares it understands (engine.generate.limits) is shown before anything
 runs: completions from its example prompts and vocabulary, a warning line for a prompt, range or
-size outside them, the size it will make next to the aspect choice, and a thumbnail of an
-attached picture framed as the model will read it (fit, fill or crop).
+size outside them, the size it will make next to the aspect choice, a thumbnail of an
+attached picture framed as the model will read it (fit, fill or crop), and for a length longer
+than the model makes at once how many windows it takes and about how long (editor.length_note).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from editor.length_note import LengthNote
 from editor.prompt_assist import HINT_STYLE, PromptCompleter, PromptHint, typed_so_far
 from engine.errors import KinoraError
 from engine.generate.limits import ModelLimits, limits_of, prompt_hints, range_hint, size_note, timeline_hints
@@ -81,6 +83,7 @@ class CreationBar(QWidget):
         self.prompt.returnPressed.connect(self._on_prompt_returnPressed)
         self.completer = PromptCompleter(self.prompt, self.limits)
         self.hint = PromptHint()
+        self.length_note = LengthNote()
         self.aspect_note = QLabel()
         self.aspect_note.setWordWrap(True)
         self.aspect_note.setMaximumWidth(440)
@@ -137,6 +140,7 @@ class CreationBar(QWidget):
             layout.addWidget(widget)
         notes = QHBoxLayout()
         notes.addWidget(self.hint, 1)
+        notes.addWidget(self.length_note, 0, Qt.AlignmentFlag.AlignRight)
         notes.addWidget(self.aspect_note, 0, Qt.AlignmentFlag.AlignRight)
         rows.addLayout(layout)
         rows.addLayout(notes)
@@ -223,12 +227,15 @@ class CreationBar(QWidget):
         if self.source.currentText() == "Timeline":
             project, frames = self.timeline_range() if self.timeline_range else (None, None)
             hints = timeline_hints(limits, project, frames, prompt) if frames else []
+            length = frames.duration if frames else None
         else:
             hints = prompt_hints(limits, typed_so_far(limits, prompt)) if prompt.strip() or self.attachment else []
             seconds = self.duration.value()
-            if seconds and (hint := range_hint(limits, round_half_up(seconds * GENERATE_RATE) + 1)):
+            length = round_half_up(seconds * GENERATE_RATE) + 1 if seconds else None
+            if length and (hint := range_hint(limits, length)):
                 hints.append(hint)
         self.hint.show_hints(hints)
+        self._show_length(length)
         chosen_aspect = self.aspect.currentText() if self.resolution.currentText() == MODEL_DEFAULT else None
         try:
             note, size_hint = size_note(limits, self.size(), chosen_aspect)
@@ -243,6 +250,18 @@ class CreationBar(QWidget):
                                     + (f"\n{size_hint}" if size_hint else ""))
         self.aspect_note.setStyleSheet(HINT_STYLE if size_hint else "")
         self._show_framed()
+
+    def _show_length(self, frames: int | None) -> None:
+        """How `frames` frames will be made when the model makes fewer at once: "7 windows, about
+        2 minutes on this CPU", estimated for a request of that length with the bar's settings."""
+        from engine.generate.requests import Generate
+
+        try:
+            request = Generate(output="estimate.mp4", prompt="estimate", sampling=self.sampling(),
+                               size=self.size(), frames=frames) if frames else None
+        except KinoraError:
+            request = None  # settings the bar cannot make: generating says what is wrong
+        self.length_note.show_for(frames if request is not None else None, request)
 
     def framed_picture(self) -> np.ndarray | None:
         """The attached picture framed to the output size by the chosen fit mode: what the model reads."""

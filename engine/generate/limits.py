@@ -4,7 +4,8 @@ A model may declare in its model_index.json `_kinora_defaults`:
 
 - `example_prompts`: prompts it answers well (offered as completions);
 - `vocabulary`: the words it was trained on (a prompt with other words gets a hint);
-- `trained_frames`: [min, max] frame counts it was trained on (a longer or shorter range gets a hint);
+- `trained_frames`: [min, max] frame counts it was trained on (a shorter range gets a hint; a longer
+  one runs as a chain of windows of at most `window_frames`, by default that max: engine.generate.windows);
 - `trained_sizes`: [[width, height], ...] the only sizes it was trained at (another size gets a hint).
 
 The bundled model declares all three (its caption grammar lives in engine.toyworld.world). A
@@ -35,6 +36,7 @@ class ModelLimits:
     sizes: tuple[tuple[int, int], ...] = ()  # (width, height) it was trained at; empty: any
     native_size: tuple[int, int] | None = None  # what it makes when asked for no particular size
     layout: tuple[int, int] | None = None  # its VAE's (frames per latent frame, pixels per latent cell)
+    window_frames: int | None = None  # the longest window of a chain it declares (None: max_frames)
 
     @property
     def declares_anything(self) -> bool:
@@ -74,8 +76,9 @@ def limits_of(model) -> ModelLimits:
         from engine.generate.models import frame_layout
 
         layout = frame_layout(model)
+    window = defaults.get("window_frames") if _whole(defaults.get("window_frames")) else None
     return ModelLimits(name=name, example_prompts=examples, vocabulary=vocabulary, min_frames=low, max_frames=high,
-                       sizes=sizes, native_size=native, layout=layout)
+                       sizes=sizes, native_size=native, layout=layout, window_frames=window)
 
 
 def _whole(value) -> bool:
@@ -123,15 +126,18 @@ def prompt_hints(model, prompt: str) -> list[str]:
 
 
 def range_hint(model, frames: int | None) -> str | None:
-    """A hint when `frames` is outside the frame counts the model was trained on, else None."""
+    """A hint when `frames` is outside the frame counts the model was trained on, else None. A
+    longer range is made as a chain of windows of a length it was trained on: no hint, unless the
+    model declares windows longer than that."""
     limits = limits_of(model)
     if frames is None or limits.max_frames is None:
         return None
     trained = (f"{limits.min_frames} frames" if limits.min_frames == limits.max_frames
                else f"{limits.min_frames}-{limits.max_frames} frames")
-    if frames > limits.max_frames:
-        return (f"{limits.name} was trained on {trained}; {frames} frames will degrade: shorten the range to "
-                f"{limits.max_frames} frames or generate it in parts")
+    window = limits.window_frames or limits.max_frames
+    if frames > limits.max_frames and window > limits.max_frames:
+        return (f"{limits.name} was trained on {trained} but makes windows of {window} frames, which will degrade: "
+                f"set \"window_frames\" in its model_index.json to at most {limits.max_frames}")
     if frames < limits.min_frames:
         return (f"{limits.name} was trained on {trained}; {frames} frames is shorter than it knows: expect weaker "
                 "motion, or lengthen the range")

@@ -1,6 +1,6 @@
 """The chosen model's limits are shown before anything runs: the creation bar and prompt blocks
 complete from its vocabulary and example prompts, a prompt, range or size outside them gets a
-warning line, the size it will make is said beside the aspect, and an attached picture of
+warning line (a range longer than it makes at once is made as windows: no warning), the size it will make is said beside the aspect, and an attached picture of
 another shape is shown framed by the chosen fit mode (and the mode goes in the request)."""
 
 from __future__ import annotations
@@ -73,16 +73,20 @@ def test_unknown_words_get_a_visible_hint_under_the_prompt(bar):
     assert not bar.hint.isVisible()
 
 
-def test_a_duration_longer_than_the_model_was_trained_on_gets_a_hint(bar):
+def test_a_duration_outside_what_the_model_was_trained_on_is_said(bar):
     spin = bar.duration.lineEdit()
     spin.selectAll()
     QTest.keyClicks(spin, "3")
     assert bar.duration.value() == 3.0
-    assert "toyworld was trained on 25-33 frames; 73 frames will degrade" in bar.hint.text()
+    # 73 frames: longer than it makes at once, so made as windows it knows; no warning
+    assert not bar.hint.isVisible() and bar.length_note.text().startswith("3 windows")
+    spin.selectAll()
+    QTest.keyClicks(spin, "0.5")  # 13 frames: shorter than it knows
+    assert "toyworld was trained on 25-33 frames; 13 frames is shorter than it knows" in bar.hint.text()
     assert bar.hint.isVisible()
     spin.selectAll()
     QTest.keyClicks(spin, "1")  # 25 frames: within what it knows
-    assert not bar.hint.isVisible()
+    assert not bar.hint.isVisible() and not bar.length_note.isVisible()
 
 
 def test_the_aspect_label_says_what_the_model_will_make(bar):
@@ -134,7 +138,7 @@ def window(qtbot):
     return window
 
 
-def test_a_timeline_range_over_the_trained_maximum_gets_a_hint_before_it_is_queued(window):
+def test_a_timeline_range_outside_the_trained_frames_is_said_before_it_is_queued(window):
     bar, view = window.creation_bar, window.timeline.view
     bar.source.setCurrentText("Timeline")
     view.setFocus()
@@ -142,7 +146,11 @@ def test_a_timeline_range_over_the_trained_maximum_gets_a_hint_before_it_is_queu
     QTest.keyClick(view, Qt.Key.Key_I)
     view.set_playhead(63)
     QTest.keyClick(view, Qt.Key.Key_O)
-    assert "toyworld was trained on 25-33 frames; 65 frames will degrade" in bar.hint.text()
+    # 65 frames: made as 3 windows of a length it knows, said beside the hints
+    assert not bar.hint.isVisible() and bar.length_note.isVisible() and bar.length_note.text().startswith("3 windows")
+    view.set_playhead(12)
+    QTest.keyClick(view, Qt.Key.Key_O)  # 13 frames
+    assert "toyworld was trained on 25-33 frames; 13 frames is shorter than it knows" in bar.hint.text()
     assert bar.hint.isVisible()
     view.set_playhead(24)
     QTest.keyClick(view, Qt.Key.Key_O)  # 25 frames

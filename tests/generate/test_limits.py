@@ -11,6 +11,7 @@ import pytest
 from engine.cli import main
 from engine.generate import requests as rq
 from engine.generate.limits import (
+    ModelLimits,
     limits_of,
     prompt_hints,
     range_hint,
@@ -56,8 +57,12 @@ def test_an_empty_prompt_gets_a_hint_with_an_example():
 
 
 def test_a_range_outside_the_trained_frames_gets_a_hint():
-    assert range_hint(BUNDLED, 64) == ("toyworld was trained on 25-33 frames; 64 frames will degrade: shorten the "
-                                       "range to 33 frames or generate it in parts")
+    # longer than it was trained on: made as a chain of windows of 33 frames, which it knows
+    assert limits_of(BUNDLED).window_frames == 33 and range_hint(BUNDLED, 64) is None and range_hint(BUNDLED, 201) is None
+    wide = ModelLimits(name="wide", min_frames=25, max_frames=33, window_frames=65)
+    assert range_hint(wide, 64) == ("wide was trained on 25-33 frames but makes windows of 65 frames, which will "
+                                    "degrade: set \"window_frames\" in its model_index.json to at most 33")
+    assert range_hint(wide, 33) is None
     assert "9 frames is shorter than it knows" in range_hint(BUNDLED, 9)
     assert range_hint(BUNDLED, 25) is None and range_hint(BUNDLED, 33) is None and range_hint(BUNDLED, None) is None
 
@@ -80,8 +85,9 @@ def test_request_hints_read_a_storyboards_prompt_blocks_and_range(tmp_path):
     edits.insert(project, track.id, TextBlock(new_id(), 40, 20, "a red star growing on a sky background"))
     request = rq.Storyboard(output=str(tmp_path / "o.mp4"), timeline=rq.TimelineRef.of(project), start=0, stop=64)
     hints = request_hints(request, BUNDLED)
-    assert len(hints) == 2
-    assert "“dragon”, “flying” are words" in hints[0] and "64 frames will degrade" in hints[1]
+    assert len(hints) == 1 and "“dragon”, “flying” are words" in hints[0]  # 64 frames: windows it knows
+    short = rq.Storyboard(output=str(tmp_path / "o.mp4"), timeline=rq.TimelineRef.of(project), start=40, stop=49)
+    assert request_hints(short, BUNDLED) == [range_hint(BUNDLED, 9)]
     assert timeline_hints(BUNDLED, project, FrameRange(40, 65)) == []  # the good block only, 25 frames
 
 
@@ -113,7 +119,8 @@ def test_kinora_generate_prints_the_hints_on_stderr_before_it_runs(tmp_path, dec
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "kinora generate: hint: “cat” is a word declared was not trained on" in err
-    assert "kinora generate: hint: declared was trained on 9 frames; 17 frames will degrade" in err
+    # longer than it was trained on: no warning, it is made as a chain of windows of 9 frames
+    assert "will degrade" not in err and "kinora generate: 2 windows, about " in err
     assert out.is_file()  # a hint is advice: the job still runs
     assert main(["generate", "a red fox", "--frames", "9", *argv[4:]]) == 0
     assert "hint" not in capsys.readouterr().err  # within what the model declares: nothing to say
