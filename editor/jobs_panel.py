@@ -116,10 +116,15 @@ def _frames_of(request) -> str:
 
 def preview_pixmap(rgb, width: int = PREVIEW_WIDTH) -> QPixmap:
     """A preview picture (H x W x 3 uint8) at `width` pixels wide; a tiny one is enlarged without
-    smoothing, so its few pixels stay sharp squares rather than a blur."""
+    smoothing, so its few pixels stay sharp squares rather than a blur. A preview of several
+    frames (F x H x W x 3: the sampler's estimate of every latent frame, a finished window's
+    frames) shows its middle frame."""
     import numpy as np
 
-    rgb = np.ascontiguousarray(np.asarray(rgb)[..., :3], dtype=np.uint8)
+    rgb = np.asarray(rgb)
+    if rgb.ndim == 4:
+        rgb = rgb[rgb.shape[0] // 2]
+    rgb = np.ascontiguousarray(rgb[..., :3], dtype=np.uint8)
     h, w = rgb.shape[:2]
     image = QImage(rgb.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
     mode = (Qt.TransformationMode.FastTransformation if w * 2 <= width
