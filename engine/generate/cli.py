@@ -379,6 +379,10 @@ def _run_plan(args) -> int:
     plan = compile_plan(project, frames, caps, prompt=args.prompt, width=width, height=height)
     # a range longer than the model makes at once runs as a chain: where each window sits
     print(json.dumps({**plan.summary(), "windows": windows.summary(plan, caps)}, indent=1))
+    from engine.generate.executor import chain_note
+
+    if (note := chain_note(plan, caps)) is not None:  # said for people; stdout stays the JSON
+        print(f"kinora plan: {note}", file=sys.stderr)
     return 0
 
 
