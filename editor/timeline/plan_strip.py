@@ -209,12 +209,17 @@ class PlanStrip(QWidget):
             painter.setBrush(QColor(120, 230, 150, 70))
             painter.drawPolygon(self.audio_outline)
             painter.restore()
-        if self.window_lines:  # a chain of windows: the frames two share, and where each starts
+        if self.window_lines:  # a chain of windows: the frames two share (under the prompt colours, which
+            # stay true), and where each starts (across the whole strip)
+            painter.save()
+            painter.translate(origin, top)
+            painter.scale(ppf, self.height() - top)
+            for band in self.shared_bands:
+                painter.fillRect(band, _SHARED_BAND)
+            painter.restore()
             painter.save()
             painter.translate(origin, 0)
             painter.scale(ppf, self.height())
-            for band in self.shared_bands:
-                painter.fillRect(band, _SHARED_BAND)
             painter.setPen(_WINDOW_PEN)
             painter.drawLines(self.window_lines)
             painter.restore()
