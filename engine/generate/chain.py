@@ -5,20 +5,22 @@ anchored against drift: its new latent frames get the per-channel mean and sprea
 of its anchor, the first window or the latest window that holds something of the timeline itself
 (a clip, a still, a keyframe) or follows other prompts (latent statistics matching, as the long
 multi-prompt pipelines do). Each window is decoded on its own and the windows are joined with a
-crossfade over the frames they share. Finished windows are committed to a WindowStore as they
-come, so a job run again starts at the first window it had not finished.
+crossfade over the frames they share. For a model that makes sound, each window holds the audio
+latent frames the window before made over the time they share too, and the chain's sound is
+decoded once, whole. Finished windows are committed to a WindowStore as they come, so a job run
+again starts at the first window it had not finished.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from engine.errors import ModelError
 from engine.generate.backends.base import GenerationResult
-from engine.generate.windows import Window, window_layout, window_plan
+from engine.generate.windows import Window, audio_span, first_new_audio_frame, window_layout, window_plan
 from engine.progress import CancelToken, Progress
 
 PREVIEW_FRAMES = 8  # pictures of a finished window sent with its progress
@@ -41,28 +43,31 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
     if upsample_conditions:
         raise ModelError("upscaling with the latent upsampler works on one window; upscale a video of at most "
                          f"{backend.caps.frames_per_window} frames, or upscale its pixels")
-    if plan.audio_latents_per_second:
-        raise ModelError(f"{plan.num_frames} frames is longer than this model with sound makes at once "
-                         f"({backend.caps.frames_per_window}); generate at most that many frames at a time")
     windows = window_layout(plan.num_frames, backend.caps)
     steps = settings.steps or backend.caps.default_steps  # the sampler's progress unit
     extra = {} if read is None else {"read": read}
+    sound = Sound(plan) if plan.audio_latents_per_second else None
     latents_of_chain, frames, previous, anchor = [], None, None, None
     for window in windows:
         held = None if previous is None else previous[:, :, -window.held:].numpy()
-        sub = window_plan(plan, window, held)
-        latents = store.load(window.index) if store is not None else None
-        if latents is None:
-            result = backend.generate(sub, settings, on_step=_window_steps(on_step, window, len(windows)),
-                                      cancel=cancel, decode=False, **extra)
+        sub = window_plan(plan, window, held, None if sound is None else sound.held(window))
+        stored = store.load(window.index) if store is not None else None
+        if stored is None:
+            result = backend.generate(sub, replace(settings, seed=window_seed(settings.seed, window.index)),
+                                      on_step=_window_steps(on_step, window, len(windows)), cancel=cancel,
+                                      decode=False, **extra)
             latents = result.latents.float().cpu()
             latents, anchor = anchored(latents, window, sub, anchor)
+            audio = None if result.audio_latents is None else result.audio_latents.float().cpu()
             if store is not None:
-                store.commit(window.index, latents, window.to_json())
+                store.commit(window.index, latents, window.to_json(), audio)
         else:
+            latents, audio = stored
             anchor = _next_anchor(latents, window, sub, anchor)
             _report(on_step, window, len(windows), steps, f"window {window.index + 1} of {len(windows)} was made "
                     "before")
+        if sound is not None:
+            sound.add(window, audio)
         latents_of_chain.append(latents if window.held == 0 else latents[:, :, window.held:])
         previous = latents
         if decode:
@@ -71,7 +76,47 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
             frames = _joined(frames, pictures, window, plan.num_frames)
             _report(on_step, window, len(windows), steps, f"window {window.index + 1} of {len(windows)} done",
                     _preview(pictures))
-    return GenerationResult(latents=torch.cat(latents_of_chain, dim=2), frames=frames, seeds=[settings.seed])
+    result = GenerationResult(latents=torch.cat(latents_of_chain, dim=2), frames=frames, seeds=[settings.seed])
+    if sound is not None:
+        result.audio_latents = sound.latents[None]
+        result.audio_sample_rate = backend.caps.audio_sample_rate
+        if decode:  # the whole sound at once: no seam to join
+            result.audio = backend.decode_audio(result.audio_latents)
+    return result
+
+
+def window_seed(seed: int, index: int) -> int:
+    """Each window's own noise (the same noise in every window repeats its patterns): the take's
+    seed for the first, then seeds far from the take seeds next to it (variations add 1, 2, ...)."""
+    return seed if index == 0 else (seed + index * 0x9E3779B97F4A7C15) % (2**63 - 1)
+
+
+class Sound:
+    """The audio stream of a chain (models that make sound): each window holds the audio latent
+    frames the window before made over the time they share, and adds the ones after."""
+
+    def __init__(self, plan) -> None:
+        self.plan, self.latents, self.made = plan, None, {}
+
+    def held(self, window: Window):
+        if window.held == 0:
+            return None
+        first, _count = audio_span(self.plan, window)
+        return self.latents[first:first_new_audio_frame(self.plan, window)].numpy()
+
+    def add(self, window: Window, audio) -> None:
+        """Window `window`'s audio latents (1, n, D): its new frames go in place."""
+        import torch
+
+        if audio is None:
+            raise ModelError("a window of a chain with sound made no sound; this model cannot chain its sound")
+        if self.latents is None:
+            self.latents = torch.zeros(self.plan.num_audio_frames, audio.shape[2])
+        first, _count = audio_span(self.plan, window)
+        new = 0 if window.held == 0 else first_new_audio_frame(self.plan, window) - first
+        part = audio[0, new:]
+        stop = min(first + new + part.shape[0], self.latents.shape[0])
+        self.latents[first + new:stop] = part[: stop - first - new]
 
 
 def anchored(latents, window: Window, plan, anchor: Anchor | None):

@@ -95,6 +95,9 @@ class GenerationPlan:
     # a window of a chain (engine.generate.windows): the latents its first latent frames hold,
     # float32 (1, C, n, h, w), taken as they are (the window before made them; never re-encoded)
     held_latents: np.ndarray | None = None
+    # and for a model that makes sound, the normalised packed audio latents (n, D) its first audio
+    # latent frames hold, as the window before made them
+    held_audio_latents: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if len(self.prompts) != len(self.negatives) or not self.prompts:
@@ -138,7 +141,8 @@ class GenerationPlan:
 
     @property
     def has_audio_conditions(self) -> bool:
-        return bool(self.audio_layers) and float(self.audio_strength.max(initial=0.0)) > 0.0
+        return self.held_audio_latents is not None or (
+            bool(self.audio_layers) and float(self.audio_strength.max(initial=0.0)) > 0.0)
 
     @property
     def has_conditions(self) -> bool:

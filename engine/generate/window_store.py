@@ -46,7 +46,7 @@ class WindowStore:
         return self.folder / f"window-{index:03d}.safetensors"
 
     def load(self, index: int):
-        """The latents window `index` committed, or None."""
+        """(latents, audio latents or None) window `index` committed, or None."""
         from safetensors import safe_open
 
         file = self.path(index)
@@ -56,16 +56,19 @@ class WindowStore:
             with safe_open(str(file), framework="pt") as f:
                 if (f.metadata() or {}).get("key") != self.key:
                     return None
-                return f.get_tensor("latents")
+                audio = f.get_tensor("audio_latents") if "audio_latents" in f.keys() else None  # noqa: SIM118
+                return f.get_tensor("latents"), audio
         except (OSError, ValueError, RuntimeError):
             return None  # a torn or foreign file: the window is made again
 
-    def commit(self, index: int, latents, window: dict) -> None:
+    def commit(self, index: int, latents, window: dict, audio_latents=None) -> None:
         from safetensors.torch import save_file
 
+        tensors = {"latents": latents.detach().float().cpu().contiguous()}
+        if audio_latents is not None:
+            tensors["audio_latents"] = audio_latents.detach().float().cpu().contiguous()
         with atomic_path(self.path(index)) as temp:
-            save_file({"latents": latents.detach().float().cpu().contiguous()}, temp,
-                      metadata={"key": self.key, "window": json.dumps(window)})
+            save_file(tensors, temp, metadata={"key": self.key, "window": json.dumps(window)})
 
     def finished(self) -> list[int]:
         return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("window-*.safetensors"))

@@ -94,9 +94,11 @@ def is_chained(plan: GenerationPlan, caps: ModelCaps) -> bool:
     return len(window_layout(plan.num_frames, caps)) > 1
 
 
-def window_plan(plan: GenerationPlan, window: Window, held_latents: np.ndarray | None = None) -> GenerationPlan:
+def window_plan(plan: GenerationPlan, window: Window, held_latents: np.ndarray | None = None,
+                held_audio_latents: np.ndarray | None = None) -> GenerationPlan:
     """The plan of one window: the plan's frames over its span, only the prompts it uses, and the
-    latent frames of the window before held at its start (strength 1 there)."""
+    latent frames of the window before held at its start (strength 1 there), its sound too for a
+    model that makes sound."""
     span = slice(window.start, window.stop)
     layers = []
     for layer in plan.layers:
@@ -116,6 +118,10 @@ def window_plan(plan: GenerationPlan, window: Window, held_latents: np.ndarray |
         latent_strength[: held_latents.shape[2]] = 1.0
         pixel_strength[: window.first_new_frame - window.start] = 1.0
     audio = _window_audio(plan, window, index)
+    if held_audio_latents is not None and audio:
+        audio["audio_strength"] = audio["audio_strength"].copy()
+        audio["audio_strength"][: len(held_audio_latents)] = 1.0
+        audio["held_audio_latents"] = held_audio_latents
     return GenerationPlan(
         width=plan.width, height=plan.height, num_frames=window.num_frames, rate=plan.rate,
         vae_temporal_compression=plan.vae_temporal_compression,
@@ -131,10 +137,7 @@ def _window_audio(plan: GenerationPlan, window: Window, prompt_index: dict[int, 
     are those starting inside the span."""
     if not plan.audio_latents_per_second:
         return {}
-    rate = plan.audio_latents_per_second
-    fps = float(plan.rate.fps)
-    first = round(window.start / fps * rate)
-    count = round(window.num_frames / fps * rate)
+    first, count = audio_span(plan, window)
     take = slice(first, first + count)
 
     def fitted(array: np.ndarray, fill) -> np.ndarray:  # rounding may leave the last window one short
@@ -146,8 +149,19 @@ def _window_audio(plan: GenerationPlan, window: Window, prompt_index: dict[int, 
     last_prompt = int(plan.audio_prompt[-1]) if len(plan.audio_prompt) else 0
     prompt = np.array([prompt_index.get(int(i), prompt_index.get(last_prompt, 0))
                        for i in fitted(plan.audio_prompt, last_prompt)], np.int64)
-    return {"audio_latents_per_second": rate, "audio_layers": layers,
+    return {"audio_latents_per_second": plan.audio_latents_per_second, "audio_layers": layers,
             "audio_strength": fitted(plan.audio_strength, 0.0), "audio_prompt": prompt}
+
+
+def audio_span(plan: GenerationPlan, window: Window) -> tuple[int, int]:
+    """(the plan's audio latent frame where the window's sound starts, how many it has)."""
+    rate, fps = plan.audio_latents_per_second, float(plan.rate.fps)
+    return round(window.start / fps * rate), round(window.num_frames / fps * rate)
+
+
+def first_new_audio_frame(plan: GenerationPlan, window: Window) -> int:
+    """The plan's first audio latent frame no earlier window made."""
+    return round(window.first_new_frame / float(plan.rate.fps) * plan.audio_latents_per_second)
 
 
 def summary(plan: GenerationPlan, caps: ModelCaps) -> list[dict]:

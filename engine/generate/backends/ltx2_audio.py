@@ -108,6 +108,9 @@ def audio_condition(backend, plan):
         cond[where] += weight[:, None] * held
         total[where] += weight
     cond = torch.where(total[:, None] > 0, cond / total.clamp_min(1e-12)[:, None], cond)
+    if plan.held_audio_latents is not None:  # a chain's window continues the sound of the one before
+        held = torch.from_numpy(np.asarray(plan.held_audio_latents, np.float32)).to(cond.device)
+        cond[: held.shape[0]] = held[: cond.shape[0]]
     return cond.unsqueeze(0), torch.from_numpy(np.array(plan.audio_strength)).to(backend.device)
 
 

@@ -65,7 +65,8 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
         raise ModelError("the plan was compiled for another model's frame layout; compile it for this model")
     if cancel is not None:
         cancel.check()
-    two_stage = (backend.latent_upsampler is not None and not upsample_conditions
+    # (a chain's later window holds latents at the full size: it is sampled at that size in one stage)
+    two_stage = (backend.latent_upsampler is not None and not upsample_conditions and plan.held_latents is None
                  and not (plan.width % (2 * caps.size_multiple) or plan.height % (2 * caps.size_multiple)))
     with torch.no_grad():
         if not two_stage:
