@@ -365,9 +365,11 @@ class LTX2Backend(BackendBase):
 
     # -- sampling -----------------------------------------------------------------------------
 
-    def sigmas(self, num_steps: int, seq_len: int, values=None):
+    def sigmas(self, num_steps: int, seq_len: int, values=None, shifted: bool = True):
         """The shifted flow-matching levels (num_steps + 1, ending at 0) as LTX2Pipeline sets them;
-        `seq_len` is the number of video tokens (keyframe tokens included, as LTX2ConditionPipeline counts)."""
+        `seq_len` is the number of video tokens (keyframe tokens included, as LTX2ConditionPipeline counts).
+        `values` with `shifted=False`: those levels as they are (a distilled schedule: the scheduler's
+        dynamic shift and terminal stretch off, as the reference two-stage recipe sets it)."""
         import torch
 
         if num_steps == 1 and values is None:
@@ -375,7 +377,11 @@ class LTX2Backend(BackendBase):
         config = self.scheduler_config
         mu = calculate_shift(seq_len, config.get("base_image_seq_len", 1024), config.get("max_image_seq_len", 4096),
                              config.get("base_shift", 0.95), config.get("max_shift", 2.05))
-        scheduler = self.scheduler_class.from_config(config)
+        if shifted:
+            scheduler = self.scheduler_class.from_config(config)
+        else:
+            scheduler = self.scheduler_class.from_config(config, use_dynamic_shifting=False, shift_terminal=None)
+            mu = None
         levels = np.linspace(1.0, 1 / num_steps, num_steps) if values is None else np.array(values, np.float64)
         scheduler.set_timesteps(sigmas=levels, mu=mu, device=self.device)
         return scheduler.sigmas.to(self.device)
