@@ -350,8 +350,12 @@ class LTX2Backend(BackendBase):
         return encode_sound(self, waveform)
 
     def decode_audio(self, audio_tokens):
-        """Normalised packed audio latents (N, L, C * M) -> waveforms float32 (N, channels, samples)."""
+        """Normalised packed audio latents (N, L, C * M) -> waveforms float32 (N, channels, samples).
+        Long sound, VAE tiling or running out of memory decode it in pieces along time
+        (engine.generate.backends.ltx2_audio_decode)."""
         import torch
+
+        from engine.generate.backends.ltx2_audio_decode import decode_with_fallback
 
         mean = self.audio_vae.latents_mean.to(self.device, torch.float32)
         std = self.audio_vae.latents_std.to(self.device, torch.float32)
@@ -359,8 +363,8 @@ class LTX2Backend(BackendBase):
         latents = raw.unflatten(2, (-1, self.audio_mel_bins)).transpose(1, 2)  # (N, C, L, M)
         with on_device(self.audio_vae, self.device, self.memory.offloads), \
                 on_device(self.vocoder, self.device, self.memory.offloads), torch.no_grad():
-            mel = self.audio_vae.decode(latents.to(self.audio_vae.dtype), return_dict=False)[0]
-            waveform = self.vocoder(mel.to(self.vocoder.dtype))
+            waveform = decode_with_fallback(self.audio_vae, self.vocoder, latents.to(self.audio_vae.dtype),
+                                            tiled=self.memory.vae_tiling)
         return waveform.float().cpu().numpy()
 
     # -- sampling -----------------------------------------------------------------------------
