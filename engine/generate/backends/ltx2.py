@@ -53,6 +53,14 @@ NEEDED = {"transformer": "LTX2VideoTransformer3DModel", "vae": "AutoencoderKLLTX
           "connectors": "LTX2TextConnectors", "text_encoder": "a Gemma text encoder", "tokenizer": "its tokenizer"}
 
 
+def store_in_fp8(transformer, compute_dtype) -> None:
+    """The transformer's weights kept in float8 (e4m3), each layer's cast up to `compute_dtype` while
+    it runs (diffusers' layerwise casting; its norms stay as they are, as diffusers decides for LTX-2)."""
+    import torch
+
+    transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=compute_dtype)
+
+
 class LTX2Backend(BackendBase):
     family = "ltx2"
     default_max_sequence_length = 1024  # LTX2Pipeline's
@@ -89,6 +97,8 @@ class LTX2Backend(BackendBase):
         self.scheduler_class, self.scheduler_config = type(scheduler), scheduler.config
         self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
         self.latent_upsampler = self._spatial_upsampler(components.get("latent_upsampler"), name)
+        if memory.fp8_storage:
+            store_in_fp8(self.transformer, dtype)
         place_components(device, memory, (self.transformer,), (self.vae, self.audio_vae, self.vocoder,
                                                                self.connectors, self.text_encoder, self.latent_upsampler))
         if memory.vae_tiling:
@@ -164,7 +174,9 @@ class LTX2Backend(BackendBase):
                 cancel.check()
             # the upsampler ships as a model of its own; a copy in the model folder is used too
             components["latent_upsampler"] = load_component(upsampler, "ltx2", "LTX2LatentUpsamplerModel", dtype)
-        memory = choose_memory_options(weights_bytes(components), device, 0, memory)
+        transformer = components.get("transformer")
+        memory = choose_memory_options(weights_bytes(components), device, 0, memory,
+                                       fp8_bytes=weights_bytes({"transformer": transformer}) if transformer else 0)
         return cls(components, device, dtype, memory, name=str(info.path))
 
     @staticmethod
