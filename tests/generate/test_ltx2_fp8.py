@@ -40,14 +40,24 @@ def test_the_fp8_setting_forces_it_on_or_off():
         UserSettings(fp8_storage="yes")
 
 
-def test_fp8_weights_on_the_cpu_are_float8_and_give_a_close_video_and_sound(tiny_ltx2, tiny_ltx2_dir):
+@pytest.fixture(scope="module")
+def fp8(tiny_ltx2_dir):
     from engine.generate.backends import load_backend
+
+    return load_backend(models.resolve(str(tiny_ltx2_dir)), device="cpu", memory=MemoryOptions(fp8_storage=True))
+
+
+def _plan(caps):
     from engine.generate.compiler import compile
-    from engine.generate.settings import SamplingSettings
     from engine.model.project import new_project
     from engine.time import FrameRange
 
-    fp8 = load_backend(models.resolve(str(tiny_ltx2_dir)), device="cpu", memory=MemoryOptions(fp8_storage=True))
+    return compile(new_project(32, 32, 25), FrameRange(0, 9), caps, prompt="a robot dancing", negative="blurry")
+
+
+def test_fp8_weights_on_the_cpu_are_float8_and_give_a_close_video_and_sound(tiny_ltx2, fp8):
+    from engine.generate.settings import SamplingSettings
+
     block = fp8.transformer.transformer_blocks[0]
     assert block.attn1.to_q.weight.dtype == torch.float8_e4m3fn
     assert block.ff.net[-1].weight.dtype == torch.float8_e4m3fn
@@ -56,8 +66,7 @@ def test_fp8_weights_on_the_cpu_are_float8_and_give_a_close_video_and_sound(tiny
     full = sum(p.numel() * p.element_size() for p in tiny_ltx2.transformer.parameters())
     assert stored < 0.4 * full  # float8 instead of float32 for nearly all of it
 
-    plan = compile(new_project(32, 32, 25), FrameRange(0, 9), tiny_ltx2.caps, prompt="a robot dancing",
-                   negative="blurry")
+    plan = _plan(tiny_ltx2.caps)
     settings = SamplingSettings(steps=3, guidance=3.0, seed=7, max_sequence_length=16)
     reference, ours = tiny_ltx2.generate(plan, settings), fp8.generate(plan, settings)
     other_seed = tiny_ltx2.generate(plan, SamplingSettings(steps=3, guidance=3.0, seed=8, max_sequence_length=16))
@@ -65,3 +74,31 @@ def test_fp8_weights_on_the_cpu_are_float8_and_give_a_close_video_and_sound(tiny
     assert np.abs(ours.frames - reference.frames).mean() < 0.02
     assert np.abs(ours.frames - reference.frames).mean() < 0.2 * np.abs(other_seed.frames - reference.frames).mean()
     assert np.abs(ours.audio - reference.audio).max() < 0.5 * np.abs(other_seed.audio - reference.audio).max()
+
+
+def test_a_lora_runs_on_fp8_weights_as_on_full_ones_and_leaves_with_its_job(tiny_ltx2, fp8, tmp_path):
+    """The adapter's layers come in the stored float8 of the layers they wrap; they are put in the
+    compute dtype, so the LoRA changes the video as much as on the unquantized weights."""
+    import diffusers
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    from engine.generate.settings import SamplingSettings
+    from tests.generate.tiny_ltx2 import tiny_ltx2_components
+
+    transformer = tiny_ltx2_components()["transformer"]
+    transformer.add_adapter(LoraConfig(r=4, lora_alpha=4, target_modules=["to_q", "to_k", "to_v", "to_out.0"],
+                                       init_lora_weights=False))
+    diffusers.LTX2Pipeline.save_lora_weights(tmp_path, transformer_lora_layers=get_peft_model_state_dict(transformer),
+                                             safe_serialization=True)
+    lora = str(tmp_path / "pytorch_lora_weights.safetensors")
+    plan, settings = _plan(fp8.caps), SamplingSettings(steps=2, guidance=1.0, seed=7, max_sequence_length=16)
+    changes = {}
+    for name, backend in (("full", tiny_ltx2), ("fp8", fp8)):
+        plain = backend.generate(plan, settings).frames
+        with backend.lora(lora, 1.0):
+            styled = backend.generate(plan, settings).frames
+        assert np.array_equal(backend.generate(plan, settings).frames, plain)  # the adapter left with its job
+        changes[name] = np.abs(styled - plain).mean()
+    assert changes["full"] > 0.01
+    assert abs(changes["fp8"] - changes["full"]) < 0.2 * changes["full"]

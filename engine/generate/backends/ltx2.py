@@ -34,6 +34,7 @@ from engine.generate.backends.base import (
     text_encoder_blocks,
     weights_bytes,
 )
+from engine.generate.backends.fp8_storage import lora_layers_in, store_in_fp8
 from engine.generate.backends.ltx import _embed_each_timestep_once, calculate_shift, pack, unpack
 from engine.generate.backends.ltx_attention import segments
 from engine.generate.caps import ModelCaps
@@ -51,14 +52,6 @@ from engine.progress import CancelToken
 NEEDED = {"transformer": "LTX2VideoTransformer3DModel", "vae": "AutoencoderKLLTX2Video",
           "audio_vae": "AutoencoderKLLTX2Audio", "vocoder": "a vocoder (LTX2Vocoder)",
           "connectors": "LTX2TextConnectors", "text_encoder": "a Gemma text encoder", "tokenizer": "its tokenizer"}
-
-
-def store_in_fp8(transformer, compute_dtype) -> None:
-    """The transformer's weights kept in float8 (e4m3), each layer's cast up to `compute_dtype` while
-    it runs (diffusers' layerwise casting; its norms stay as they are, as diffusers decides for LTX-2)."""
-    import torch
-
-    transformer.enable_layerwise_casting(storage_dtype=torch.float8_e4m3fn, compute_dtype=compute_dtype)
 
 
 class LTX2Backend(BackendBase):
@@ -178,6 +171,13 @@ class LTX2Backend(BackendBase):
         memory = choose_memory_options(weights_bytes(components), device, 0, memory,
                                        fp8_bytes=weights_bytes({"transformer": transformer}) if transformer else 0)
         return cls(components, device, dtype, memory, name=str(info.path))
+
+    @contextlib.contextmanager
+    def lora(self, path: str, weight: float = 1.0):
+        with super().lora(path, weight):
+            if self.memory.fp8_storage:
+                lora_layers_in(self.transformer, self.dtype)
+            yield
 
     @staticmethod
     def lora_loader():
