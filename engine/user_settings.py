@@ -34,6 +34,7 @@ class UserSettings:
     device: str = "auto"
     memory: str = "auto"  # how to fit large models: auto-chosen from free memory, or forced
     vae_tiling: bool | None = None  # None: decide from the size of the video
+    fp8_storage: bool | None = None  # denoiser weights in float8 where a family can; None: when they would not fit
     autosave_seconds: int = 60  # at most this long between autosaves while there are unsaved changes
     face_consent: str = "require"
     reopen_last_project: bool = True  # at launch without a project named: the last one opened or saved
@@ -54,6 +55,8 @@ class UserSettings:
         for name in ("sign_cert", "sign_key"):
             if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
                 raise ValueError(f"setting {name} must be the path of a PEM file, not {getattr(self, name)!r}")
+        if self.fp8_storage is not None and not isinstance(self.fp8_storage, bool):
+            raise ValueError(f"setting fp8_storage must be true, false or null (automatic), not {self.fp8_storage!r}")
         if not isinstance(self.reopen_last_project, bool):
             raise ValueError(f"setting reopen_last_project must be true or false, not {self.reopen_last_project!r}")
         if not 5 <= self.autosave_seconds <= 3600:

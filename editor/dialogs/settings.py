@@ -48,6 +48,9 @@ class SettingsDialog(QDialog):
         self.memory = _combo(MEMORY_MODES, settings.memory)
         self.memory.setToolTip("auto picks offloading from free memory; the others force a strategy")
         self.tiling = _combo(tuple(TILING), next(k for k, v in TILING.items() if v == settings.vae_tiling))
+        self.fp8 = _combo(tuple(TILING), next(k for k, v in TILING.items() if v == settings.fp8_storage))
+        self.fp8.setToolTip("Keep the video model's weights in 8-bit floats (LTX-2): half the memory, slightly "
+                            "less precise; auto does it only when they would not fit otherwise")
         self.autosave = QSpinBox()
         self.autosave.setRange(5, 3600)
         self.autosave.setSuffix(" s")
@@ -69,6 +72,7 @@ class SettingsDialog(QDialog):
         form.addRow("Device", self.device)
         form.addRow("Memory", self.memory)
         form.addRow("VAE tiling", self.tiling)
+        form.addRow("Weights in fp8", self.fp8)
         form.addRow("Autosave at least every", self.autosave)
         form.addRow("People in conditioning media", self.consent)
         form.addRow("Projects", self.reopen_last)
@@ -85,7 +89,8 @@ class SettingsDialog(QDialog):
             self.original,
             model_folders=tuple(self.folders.item(i).text() for i in range(self.folders.count())),
             device=self.device.currentText(), memory=self.memory.currentText(),
-            vae_tiling=TILING[self.tiling.currentText()], autosave_seconds=self.autosave.value(),
+            vae_tiling=TILING[self.tiling.currentText()], fp8_storage=TILING[self.fp8.currentText()],
+            autosave_seconds=self.autosave.value(),
             face_consent=self.consent.currentData(), reopen_last_project=self.reopen_last.isChecked(),
             cluster=self.cluster.text().strip() or None)
 

@@ -28,6 +28,7 @@ from editor.timeline.transitions import TransitionLayer
 from editor.timeline.waveforms import WaveformLoader
 from engine.model import edits
 from engine.model.items import Item, TextBlock, new_id
+from engine.model.links import with_partners
 from engine.model.project import Project, Track
 
 RULER_HEIGHT = 26
@@ -314,6 +315,8 @@ class TimelineView(QGraphicsView):
         scene_pos = self.mapToScene(event.position().toPoint())
         edge = graphic.edge_at(scene_pos.x(), self.pixels_per_frame)
         ids = [graphic.item.id] if edge else self.selected_ids() or [graphic.item.id]
+        if len(ids) > 1:  # several items move by one shift: their linked sound (or picture) too
+            ids = with_partners(self.project.timeline, ids)
         originals = {item_id: self.project.timeline.find(item_id)[1] for item_id in ids}
         plain = not modifiers & (Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.ControlModifier)
         self._drag = _Drag(edge or "move", ids, self.frame_at(event.position().x()), originals, graphic.track.id,

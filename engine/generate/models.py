@@ -330,12 +330,16 @@ class MemoryOptions:
     `cpu_offload` keeps each component on the CPU until it runs (model offload);
     `group_offload` streams the denoiser to the device a block at a time while it runs
     (diffusers' group offloading), for models whose denoiser alone does not fit, and offloads
-    the other components like `cpu_offload`; `vae_tiling` decodes in tiles.
+    the other components like `cpu_offload`; `vae_tiling` decodes in tiles; `fp8_storage` keeps
+    the denoiser's weights in float8 (e4m3) and casts each layer's up to the compute dtype as it
+    runs (diffusers' layerwise casting): half the memory of bfloat16 weights, for families that
+    declare it (LTX-2), at a small cost in precision.
     """
 
     cpu_offload: bool = False
     vae_tiling: bool = False
     group_offload: bool = False
+    fp8_storage: bool = False
 
     @property
     def offloads(self) -> bool:
@@ -346,16 +350,16 @@ class MemoryOptions:
 def memory_override(settings) -> MemoryOptions | None:
     """The MemoryOptions the user's settings (engine.user_settings.UserSettings) force, or None to
     let choose_memory_options decide from free memory."""
-    if settings.memory == "auto" and settings.vae_tiling is None:
+    if settings.memory == "auto" and settings.vae_tiling is None and settings.fp8_storage is None:
         return None
     return MemoryOptions(cpu_offload=settings.memory == "model-offload", group_offload=settings.memory == "group-offload",
-                         vae_tiling=bool(settings.vae_tiling))
+                         vae_tiling=bool(settings.vae_tiling), fp8_storage=bool(settings.fp8_storage))
 
 
 def choose_memory_options(weights_bytes: int, device, pixels_per_video: int,
-                          override: MemoryOptions | None = None) -> MemoryOptions:
-    """Offload when the weights would not fit in free GPU memory with room to work; tile the VAE
-    for large videos. An explicit `override` always wins."""
+                          override: MemoryOptions | None = None, fp8_bytes: int = 0) -> MemoryOptions:
+    """What memory_options_for says for the free memory of `device` (a CUDA GPU; nothing is needed
+    elsewhere). An explicit `override` always wins."""
     if override is not None:
         return override
     if getattr(device, "type", str(device)) != "cuda":
@@ -363,8 +367,20 @@ def choose_memory_options(weights_bytes: int, device, pixels_per_video: int,
     import torch
 
     free, _total = torch.cuda.mem_get_info(device)
-    return MemoryOptions(cpu_offload=weights_bytes * 1.3 > free,
-                         vae_tiling=pixels_per_video > 768 * 512 * 121 or weights_bytes * 1.3 > free)
+    return memory_options_for(weights_bytes, free, pixels_per_video, fp8_bytes)
+
+
+def memory_options_for(weights_bytes: int, free_bytes: int, pixels_per_video: int, fp8_bytes: int = 0) -> MemoryOptions:
+    """Offload when the weights would not fit in `free_bytes` with room to work; tile the VAE for
+    large videos. `fp8_bytes`: the denoiser weights float8 storage would halve (0 where the family
+    has none): when halving them makes the weights fit, they are stored in float8 instead of
+    offloading (no weights cross the bus each step); when even that does not fit, the model is
+    offloaded, and its denoiser stored in float8 too where the denoiser alone would not fit."""
+    fits = weights_bytes * 1.3 <= free_bytes
+    fits_in_fp8 = fp8_bytes > 0 and (weights_bytes - fp8_bytes // 2) * 1.3 <= free_bytes
+    return MemoryOptions(cpu_offload=not fits and not fits_in_fp8,
+                         vae_tiling=pixels_per_video > 768 * 512 * 121 or not fits,
+                         fp8_storage=fp8_bytes > 0 and not fits and (fits_in_fp8 or fp8_bytes * 1.3 > free_bytes))
 
 
 def load_components(info: ModelInfo, dtype=None, cancel=None) -> dict:

@@ -37,3 +37,14 @@ def sound_apart(item) -> bool:
     """Whether a video clip's sound plays from an audio clip of its own (not from the video track)."""
     extra = getattr(item, "extra", None)
     return bool(extra and extra.get(SOUND_APART))
+
+
+def with_partners(timeline, item_ids) -> list[str]:
+    """`item_ids` followed by the ids of the items linked to any of them and not among them: what
+    moves when those items are dragged together."""
+    links = {link_of(timeline.find(item_id)[1]) for item_id in item_ids} - {None}
+    if not links:
+        return list(item_ids)
+    chosen = set(item_ids)
+    return [*item_ids, *(item.id for _track, item in timeline.items()
+                         if item.id not in chosen and link_of(item) in links)]

@@ -50,3 +50,46 @@ def test_half_size_first_then_three_unguided_steps_at_full_size(two_stage, tmp_p
 
     held = two_stage.encode_frames(fit_frames(picture[None], 32, 32))
     assert torch.equal(result.latents[:, :, :1], held)  # the held first frame never moved in either stage
+
+
+def test_two_stage_equals_ltx2_pipelines_chained_by_hand(two_stage, tiny_ltx2_dir):
+    """(64x64 pixels: the pipelines take sizes in multiples of 32.) The reference two-stage recipe written with diffusers' pipelines: LTX2Pipeline at half size
+    (latents out), LTX2LatentUpsamplePipeline, then LTX2Pipeline again at full size from the
+    upsampled latents and the first stage's sound, re-noised to the first of the stage-2 levels,
+    which are used as they are (no shift), one generator running through both stages."""
+    from diffusers import FlowMatchEulerDiscreteScheduler, LTX2LatentUpsamplePipeline, LTX2Pipeline
+    from diffusers.pipelines.ltx2 import LTX2LatentUpsamplerModel
+    from diffusers.pipelines.ltx2.utils import STAGE_2_DISTILLED_SIGMA_VALUES
+
+    from engine.generate.compiler import compile
+    from engine.model.project import new_project
+    from engine.time import FrameRange
+    from tests.generate.test_ltx2_conformance import PLAIN_GUIDANCE, PLAIN_TERMS
+
+    plan = compile(new_project(64, 64, 25), FrameRange(0, 9), two_stage.caps, prompt="a robot dancing",
+                   negative="blurry")
+    ours = two_stage.generate(plan, SamplingSettings(steps=3, guidance=3.0, seed=7, max_sequence_length=16,
+                                                     guidance_terms=PLAIN_TERMS))
+
+    pipe = LTX2Pipeline.from_pretrained(tiny_ltx2_dir, local_files_only=True)
+    generator = torch.Generator().manual_seed(7)
+    common = dict(prompt="a robot dancing", negative_prompt="blurry", num_frames=9, frame_rate=25.0,
+                  max_sequence_length=16, generator=generator, return_dict=False, **PLAIN_GUIDANCE)
+    video_latents, audio_latents = pipe(height=32, width=32, num_inference_steps=3, guidance_scale=3.0,
+                                        audio_guidance_scale=3.0, output_type="latent", **common)
+    upsampler = LTX2LatentUpsamplerModel.from_pretrained(two_stage.name + "/latent_upsampler", local_files_only=True)
+    upsampled = LTX2LatentUpsamplePipeline(vae=pipe.vae, latent_upsampler=upsampler)(
+        latents=video_latents, height=32, width=32, output_type="latent", return_dict=False)[0]
+    pipe.scheduler = FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config, use_dynamic_shifting=False,
+                                                                 shift_terminal=None)
+    video, audio = pipe(height=64, width=64, latents=upsampled, audio_latents=audio_latents, num_inference_steps=3,
+                        sigmas=STAGE_2_DISTILLED_SIGMA_VALUES, noise_scale=STAGE_2_DISTILLED_SIGMA_VALUES[0],
+                        guidance_scale=1.0, audio_guidance_scale=1.0, output_type="pt", **common)
+    video = video.permute(0, 1, 3, 4, 2).numpy()
+    assert ours.frames.shape == video.shape == (1, 9, 64, 64, 3)
+    assert np.abs(ours.frames - video).max() <= 1e-4
+    assert ours.audio.shape == tuple(audio.shape)
+    assert np.abs(ours.audio - audio.numpy()).max() <= 1e-4
+    # the second stage really acts: the first stage's latents doubled and decoded as they are are another video
+    doubled = two_stage.decode(two_stage._normalize(upsampled), SamplingSettings())
+    assert doubled.shape == video.shape and np.abs(doubled - video).max() > 1e-3

@@ -34,6 +34,7 @@ from engine.generate.backends.base import (
     text_encoder_blocks,
     weights_bytes,
 )
+from engine.generate.backends.fp8_storage import lora_layers_in, store_in_fp8
 from engine.generate.backends.ltx import _embed_each_timestep_once, calculate_shift, pack, unpack
 from engine.generate.backends.ltx_attention import segments
 from engine.generate.caps import ModelCaps
@@ -89,6 +90,8 @@ class LTX2Backend(BackendBase):
         self.scheduler_class, self.scheduler_config = type(scheduler), scheduler.config
         self.device, self.dtype, self.memory, self.name = device, dtype, memory, name
         self.latent_upsampler = self._spatial_upsampler(components.get("latent_upsampler"), name)
+        if memory.fp8_storage:
+            store_in_fp8(self.transformer, dtype)
         place_components(device, memory, (self.transformer,), (self.vae, self.audio_vae, self.vocoder,
                                                                self.connectors, self.text_encoder, self.latent_upsampler))
         if memory.vae_tiling:
@@ -164,8 +167,17 @@ class LTX2Backend(BackendBase):
                 cancel.check()
             # the upsampler ships as a model of its own; a copy in the model folder is used too
             components["latent_upsampler"] = load_component(upsampler, "ltx2", "LTX2LatentUpsamplerModel", dtype)
-        memory = choose_memory_options(weights_bytes(components), device, 0, memory)
+        transformer = components.get("transformer")
+        memory = choose_memory_options(weights_bytes(components), device, 0, memory,
+                                       fp8_bytes=weights_bytes({"transformer": transformer}) if transformer else 0)
         return cls(components, device, dtype, memory, name=str(info.path))
+
+    @contextlib.contextmanager
+    def lora(self, path: str, weight: float = 1.0):
+        with super().lora(path, weight):
+            if self.memory.fp8_storage:
+                lora_layers_in(self.transformer, self.dtype)
+            yield
 
     @staticmethod
     def lora_loader():
@@ -350,8 +362,12 @@ class LTX2Backend(BackendBase):
         return encode_sound(self, waveform)
 
     def decode_audio(self, audio_tokens):
-        """Normalised packed audio latents (N, L, C * M) -> waveforms float32 (N, channels, samples)."""
+        """Normalised packed audio latents (N, L, C * M) -> waveforms float32 (N, channels, samples).
+        Long sound, VAE tiling or running out of memory decode it in pieces along time
+        (engine.generate.backends.ltx2_audio_decode)."""
         import torch
+
+        from engine.generate.backends.ltx2_audio_decode import decode_with_fallback
 
         mean = self.audio_vae.latents_mean.to(self.device, torch.float32)
         std = self.audio_vae.latents_std.to(self.device, torch.float32)
@@ -359,15 +375,17 @@ class LTX2Backend(BackendBase):
         latents = raw.unflatten(2, (-1, self.audio_mel_bins)).transpose(1, 2)  # (N, C, L, M)
         with on_device(self.audio_vae, self.device, self.memory.offloads), \
                 on_device(self.vocoder, self.device, self.memory.offloads), torch.no_grad():
-            mel = self.audio_vae.decode(latents.to(self.audio_vae.dtype), return_dict=False)[0]
-            waveform = self.vocoder(mel.to(self.vocoder.dtype))
+            waveform = decode_with_fallback(self.audio_vae, self.vocoder, latents.to(self.audio_vae.dtype),
+                                            tiled=self.memory.vae_tiling)
         return waveform.float().cpu().numpy()
 
     # -- sampling -----------------------------------------------------------------------------
 
-    def sigmas(self, num_steps: int, seq_len: int, values=None):
+    def sigmas(self, num_steps: int, seq_len: int, values=None, shifted: bool = True):
         """The shifted flow-matching levels (num_steps + 1, ending at 0) as LTX2Pipeline sets them;
-        `seq_len` is the number of video tokens (keyframe tokens included, as LTX2ConditionPipeline counts)."""
+        `seq_len` is the number of video tokens (keyframe tokens included, as LTX2ConditionPipeline counts).
+        `values` with `shifted=False`: those levels as they are (a distilled schedule: the scheduler's
+        dynamic shift and terminal stretch off, as the reference two-stage recipe sets it)."""
         import torch
 
         if num_steps == 1 and values is None:
@@ -375,7 +393,11 @@ class LTX2Backend(BackendBase):
         config = self.scheduler_config
         mu = calculate_shift(seq_len, config.get("base_image_seq_len", 1024), config.get("max_image_seq_len", 4096),
                              config.get("base_shift", 0.95), config.get("max_shift", 2.05))
-        scheduler = self.scheduler_class.from_config(config)
+        if shifted:
+            scheduler = self.scheduler_class.from_config(config)
+        else:
+            scheduler = self.scheduler_class.from_config(config, use_dynamic_shifting=False, shift_terminal=None)
+            mu = None
         levels = np.linspace(1.0, 1 / num_steps, num_steps) if values is None else np.array(values, np.float64)
         scheduler.set_timesteps(sigmas=levels, mu=mu, device=self.device)
         return scheduler.sigmas.to(self.device)

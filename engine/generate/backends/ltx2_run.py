@@ -43,7 +43,8 @@ class JointLayout:
         return torch.cat([video.reshape(video.shape[0], -1), audio.reshape(audio.shape[0], -1)], dim=1)
 
 
-# the reference two-stage recipe's second stage: three levels of the distilled schedule, unguided
+# the reference two-stage recipe's second stage: three levels of the distilled schedule, used as they
+# are (not shifted for the sequence length), unguided
 STAGE_2_SIGMAS = (0.909375, 0.725, 0.421875)
 UNGUIDED = (("stg", 0.0), ("modality", 1.0), ("rescale", 0.0), ("audio_guidance", 1.0), ("audio_stg", 0.0),
             ("audio_modality", 1.0), ("audio_rescale", 0.0))
@@ -53,7 +54,9 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
     """One generation. With a latent upsampler in the model folder (and a size it can double to),
     the reference two-stage recipe: the plan sampled at half width and height, its video latents
     doubled by the upsampler, then a short unguided second stage at full size that starts from
-    them (and from the first stage's sound) at STAGE_2_SIGMAS[0]; held frames and sound stay held."""
+    them (and from the first stage's sound) at STAGE_2_SIGMAS[0]; held frames and sound stay held.
+    One generator per video runs through both stages, as the reference recipe's one noiser does: the
+    second stage's noise continues the first's stream rather than repeating it."""
     import dataclasses
 
     import torch
@@ -73,10 +76,11 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
             latents, audio, run = _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions)
         else:
             half = dataclasses.replace(plan, width=plan.width // 2, height=plan.height // 2)
-            latents, audio, _ = _stage(backend, half, settings, on_step, cancel, read, False)
+            latents, audio, first = _stage(backend, half, settings, on_step, cancel, read, False)
             second = dataclasses.replace(settings, guidance=1.0, guidance_terms=UNGUIDED)
             latents, audio, run = _stage(backend, plan, second, on_step, cancel, read, False,
-                                         start=(backend.upsample_latents(latents), audio), sigmas=STAGE_2_SIGMAS)
+                                         start=(backend.upsample_latents(latents), audio), sigmas=STAGE_2_SIGMAS,
+                                         generators=first.generators)
         result = GenerationResult(latents=latents, frames=None, seeds=run.seeds, audio_latents=audio,
                                   audio_sample_rate=backend.audio_sample_rate)
         if decode:
@@ -85,10 +89,12 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
     return result
 
 
-def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, start=None, sigmas=None):
+def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, start=None, sigmas=None,
+           generators=None):
     """Sample both streams of `plan`: (video latents (B, C, F, h, w), audio tokens (B, L, D), run).
     `start` (video latents, audio tokens) is where free tokens start from at the first of `sigmas`
-    (levels of the schedule, shifted as the pipelines shift them) instead of pure noise."""
+    (levels of the schedule, used unshifted) instead of pure noise; `generators` (one per video)
+    continue a previous stage's random streams."""
     import torch
     from diffusers.utils.torch_utils import randn_tensor
 
@@ -99,7 +105,7 @@ def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, 
     guidance = LTX2Guidance.of(settings, caps.default_guidance, len(backend.transformer.transformer_blocks))
     run = GenerationRun(
         plan=plan, settings=settings, seeds=seeds,
-        generators=[torch.Generator(device="cpu").manual_seed(s) for s in seeds],
+        generators=generators or [torch.Generator(device="cpu").manual_seed(s) for s in seeds],
         num_latent_frames=plan.num_latent_frames, height=plan.height // caps.vae_spatial_compression,
         width=plan.width // caps.vae_spatial_compression, guided=guidance.uses_cfg,
         max_sequence_length=settings.max_sequence_length or backend.default_max_sequence_length)
@@ -169,7 +175,7 @@ def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, 
         if sigmas is None:
             levels = backend.sigmas(settings.steps or caps.default_steps, layout.video_tokens)
         else:
-            levels = backend.sigmas(len(sigmas), layout.video_tokens, values=sigmas)
+            levels = backend.sigmas(len(sigmas), layout.video_tokens, values=sigmas, shifted=False)
         with backend.denoising(run, text, layout) as velocity:
             guide = ltx2_guide(velocity, layout, guidance, device) if guidance.active else None
             state = sample(velocity, noise, cond_state, strength_state, levels, guide=guide,
