@@ -22,6 +22,11 @@ class SkyReelsBackend(WanBackend):
     transformer_class_name = "SkyReelsV2Transformer3DModel"
     # SkyReelsV2DiffusionForcingPipeline's defaults
     default_steps, default_guidance, default_rate = 50, 6.0, 24
+    # its pipeline's long videos: windows of base_num_frames (97), each continuing from the last
+    # overlap_history frames (17 recommended) of the one before, held at their own noise level by
+    # diffusion forcing; Kinora's chain of windows (engine.generate.chain) is that, with a held frame
+    # at timestep 0 (the pipeline's addnoise_condition, a little noise on it, is not applied)
+    window_frames, window_overlap_frames = 97, 17
 
     @staticmethod
     def attention_processor_base():

@@ -69,6 +69,8 @@ class WanBackend(BackendBase):
     label = "Wan"
     transformer_class_name = "WanTransformer3DModel"
     default_steps, default_guidance, default_rate = 50, 5.0, 16
+    # Wan makes 81 frames (5 s at 16 fps) at once; longer ranges run as windows sharing 17 frames
+    window_frames, window_overlap_frames = 81, 17
     default_max_sequence_length = 512  # WanPipeline's
 
     @staticmethod
@@ -126,6 +128,7 @@ class WanBackend(BackendBase):
             size_multiple=spatial * max(self.patch_h, self.patch_w), per_token_timesteps=self.per_token_timesteps,
             keyframe_tokens=False, lora=True, default_steps=self.default_steps,
             default_guidance=self.default_guidance, default_rate=self.default_rate,
+            window_frames=self.window_frames, window_overlap_frames=self.window_overlap_frames,
         )
 
     @property
