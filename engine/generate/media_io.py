@@ -165,9 +165,7 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = 1 / rate
-            # one encoder thread: x264's threaded encode of the same frames was seen to differ between
-            # runs under load, and a recipe re-run must give the same file
-            stream.options = {"crf": "18", "threads": "1"}
+            stream.options = dict(X264_OPTIONS)
             # every stream is added before the first packet is written (the header is written then)
             audio_stream = None if audio is None else _add_audio_stream(container, audio, sample_rate)
             for index, picture in enumerate(frames):
@@ -183,6 +181,16 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
                 _write_audio(container, audio_stream, audio, sample_rate)
     except (OSError, av.error.FFmpegError) as error:
         raise MediaError(f"cannot write {path} ({error}); check the folder exists and is writable") from error
+
+
+# The same frames must make the same file in any process, at any time (a recipe re-run, the
+# second run of a request in one session, a cluster node's job against a local run):
+# - mbtree off: x264's AVX-512 macroblock-tree code reads memory it never wrote, so with it on
+#   the encode depends on what earlier work left on the heap: the same frames came out up to
+#   tens of levels apart in a second run of a request in one process, now and then, and only
+#   on CPUs with AVX-512. Off, files at crf 18 are 3-35% larger and as close to the frames.
+# - one thread: x264's output depends on its thread count, which follows the machine's cores.
+X264_OPTIONS = {"crf": "18", "threads": "1", "x264-params": "mbtree=0"}
 
 
 def _add_audio_stream(container, audio: np.ndarray, sample_rate: int):
