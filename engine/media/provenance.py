@@ -119,7 +119,7 @@ def read_provenance(path: str) -> dict:
 def _manifest_of(text: str | None) -> tuple[dict | None, str | None]:
     """The manifest in `text`, or why it is refused: size and nesting are checked before parsing,
     as for project files, so a hostile file cannot exhaust the parser or the printer."""
-    from engine.model.serialize import json_nesting_exceeds
+    from engine.model.checked_json import json_nesting_exceeds
 
     if not text:
         return None, None

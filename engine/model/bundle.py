@@ -33,8 +33,9 @@ import zlib
 
 from engine.errors import ProjectFileError
 from engine.fsutil import atomic_path, check_not_input
+from engine.model.checked_json import parse_json_bytes
 from engine.model.project import Project
-from engine.model.serialize import SUFFIX, load_project, parse_json_bytes, project_to_dict
+from engine.model.serialize import SUFFIX, load_project, project_to_dict
 
 BUNDLE_SUFFIX = ".kinorabundle"
 PROJECT_NAME = "project" + SUFFIX

@@ -17,7 +17,7 @@ import opentimelineio as otio
 
 from engine.errors import ProjectFileError
 from engine.fsutil import atomic_write_bytes
-from engine.model.serialize import json_nesting_exceeds
+from engine.model.checked_json import json_nesting_exceeds
 
 METADATA_KEY = "kinora"  # where Kinora's own data travels in otio metadata
 MAX_OTIO_BYTES = 64 * 2**20  # the timeline JSON; a feature film's cut is a few MiB

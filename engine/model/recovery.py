@@ -208,7 +208,7 @@ def find_recoveries_at_launch(known_projects: list[str] = ()) -> list[Recovery]:
 def _envelope_head(path: str) -> dict | None:
     """The recovery file's envelope (which project, which process wrote it), or None when it
     cannot be read: then opening the project reports the problem as it does today."""
-    from engine.model.serialize import read_json_file
+    from engine.model.checked_json import read_json_file
 
     try:
         envelope = read_json_file(path)
@@ -279,7 +279,8 @@ def load_recovery(recovery: Recovery) -> Project:
     A recovery that cannot be read is renamed to `.broken` (never offered again) and a
     ProjectFileError says so.
     """
-    from engine.model.serialize import project_from_dict, read_json_file
+    from engine.model.checked_json import read_json_file
+    from engine.model.serialize import project_from_dict
 
     marker = recovery.path + LOADING_SUFFIX
     atomic_write_bytes(marker, b"")

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from engine.errors import EditError, ProjectFileError
-from engine.model import serialize
+from engine.model import checked_json, serialize
 from engine.model.serialize import load_project, save_project
 from tests.model.factories import rich_project
 from tests.model.test_edits import OPS, edit_steps
@@ -128,7 +128,7 @@ def test_bad_files_give_one_clear_error(tmp_path, content, reason):
 def test_missing_and_oversized_files(tmp_path, monkeypatch):
     with pytest.raises(ProjectFileError, match="does not exist"):
         load_project(tmp_path / "nope.kinora")
-    monkeypatch.setattr(serialize, "MAX_FILE_BYTES", 1000)
+    monkeypatch.setattr(checked_json, "MAX_FILE_BYTES", 1000)
     (tmp_path / "big.kinora").write_bytes(b" " * 2000)
     with pytest.raises(ProjectFileError, match="refused"):
         load_project(tmp_path / "big.kinora")
