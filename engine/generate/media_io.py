@@ -166,7 +166,10 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = 1 / rate
             # one encoder thread: x264's threaded encode of the same frames was seen to differ between
-            # runs under load, and a recipe re-run must give the same file
+            # runs under load, and a recipe re-run must give the same file. PyAV's own thread count
+            # (0, "auto") wins over the "threads" option, so it is set too: with it left at auto, a
+            # process that had run other generations before encoded the same frames differently.
+            stream.codec_context.thread_count = 1
             stream.options = {"crf": "18", "threads": "1"}
             # every stream is added before the first packet is written (the header is written then)
             audio_stream = None if audio is None else _add_audio_stream(container, audio, sample_rate)
