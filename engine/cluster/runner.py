@@ -50,6 +50,7 @@ class _Record:
     progress: Progress = field(default_factory=lambda: Progress(0, 0, "starting on the node"))
     result: dict | None = None
     finished: float = 0.0
+    forgotten: bool = False  # the desktop gave it up while it ran: dropped when it ends
 
 
 class SlotRunner:
@@ -76,7 +77,7 @@ class SlotRunner:
         the object-store reference to the job's files (in a list, so Ray does not fetch them for
         a runner that turns the job down)."""
         with self._guard:
-            if name in self._jobs:
+            if name in self._jobs and self._jobs[name].state != "lost":
                 return "known"
             if self._retired:
                 return "retired"
@@ -116,8 +117,9 @@ class SlotRunner:
             if record is None:
                 return
             if record.state == "running":
+                record.forgotten = True
                 record.token.cancel("cancelled by the user")
-                return  # dropped when it ends (it is among the oldest kept then)
+                return
             del self._jobs[name]
 
     def retire(self) -> bool:
@@ -150,6 +152,8 @@ class SlotRunner:
             record.state = result["state"]
             record.finished = time.monotonic()
             self._current = None
+            if record.forgotten and self._jobs.get(name) is record:
+                del self._jobs[name]
             finished = sorted((r.finished, n) for n, r in self._jobs.items() if r.state in FINISHED)
             for _, old in finished[:max(0, len(finished) - KEEP_FINISHED)]:
                 del self._jobs[old]
