@@ -1,16 +1,18 @@
 """Running a request on a Ray cluster from the desktop: `run_request(address, key, request)`.
 
 The desktop's queue stays the record of every job; the cluster only runs them. Each job (and
-each variation of a job, so variations spread over the nodes) runs in its own detached actor
-(engine.cluster.runner) on a node offering the "kinora" resource, never on the desktop unless
-the desktop itself is such a node. The request's files travel through Ray's object store
-(engine.cluster.transport); the results come back as bytes and land beside the output the user
-asked for, with the same library record a local run makes.
+each variation of a job, so variations spread over the nodes) runs on a warm runner
+(engine.cluster.runner): an actor holding one "kinora" slot of a node, which keeps its process
+and its loaded model from job to job (engine.cluster.pool finds or starts one). Jobs never run
+on the desktop unless the desktop itself offers such a slot. The request's files travel through
+Ray's object store (engine.cluster.transport); the results come back as bytes and land beside the
+output the user asked for, with the same library record a local run makes.
 
-`key` names the job's actors; the queue derives it from the job, so a desktop restarted after a
-crash finds the actors of its jobs again and collects what they finished meanwhile (or submits
-again what the cluster lost). Progress is polled from the actors every POLL_S; a cancel reaches
-them at the next poll and the job stops at its next step.
+`key` names the job's parts; the queue derives it from the job, so a desktop restarted after a
+crash finds the runners that have its jobs and collects what they finished meanwhile (or submits
+again what the cluster lost: a runner whose node died takes its records with it). Progress is
+polled from the runners every POLL_S; a cancel reaches them at the next poll and the job stops
+at its next step.
 """
 
 from __future__ import annotations
@@ -21,15 +23,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from engine.cluster.runner import RESOURCE, JobRunner
+from engine.cluster.pool import NAMESPACE
+from engine.cluster.runner import RESOURCE
 from engine.errors import UserError
 from engine.progress import CancelToken, JobCancelled, Progress
 
-NAMESPACE = "kinora"
 ENV = "KINORA_CLUSTER"
 POLL_S = 0.2
 PROBE_S = 3.0
-MAX_LOST = 3  # actors of one job the cluster may lose (a node dying each time) before the job fails
+MAX_LOST = 3  # runs of one part the cluster may lose (a node dying each time) before the job fails
+FIND_S = 10.0  # how long a job looks for a runner that has it while some runner does not answer
 
 
 class ClusterUnavailable(UserError):
@@ -95,29 +98,34 @@ def disconnect() -> None:
     global _connected
     import ray
 
+    from engine.cluster import pool
+
     if ray.is_initialized():
         ray.shutdown()
     _connected = None
+    pool.reset()
 
 
 @dataclass
 class _Part:
-    """One actor's share of a job: the whole request, or one variation of it."""
+    """One runner's share of a job: the whole request, or one variation of it."""
 
     name: str
     request: object
-    actor: object = None
-    ref: object = None
+    runner: object = None
+    submit_ref: object = None  # a runner's answer to taking this part, still on the way
+    searching: bool = True  # looking first for a runner that has it (a desktop after a restart)
+    search_until: float = 0.0
     status: dict | None = None
     lost: int = 0
-    result: dict | None = None  # what the actor made, collected as soon as it finished
+    result: dict | None = None  # what the runner made, collected as soon as it finished
 
 
 def run_request(address: str, key: str, request, *, on_progress: Callable[[Progress], None] | None = None,
                 cancel: CancelToken | None = None, on_node: Callable[[list[str]], None] | None = None) -> list[str]:
     """Run `request` on the cluster and write its outputs and library records here; returns
     the written files, as `engine.generate.executor.execute` does."""
-    from engine.cluster import transport
+    from engine.cluster import pool, transport
     from engine.generate.executor import check_output, plain_request, record_generation
 
     ray = connect(address)
@@ -126,45 +134,45 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
     check_output(request)
     plain = plain_request(request)
     expect = model_expectation(plain)
-    parts = [_Part(f"kinora-job-{key}.{i + 1}", r) for i, r in enumerate(split_variations(plain))]
-    packed = {part.name: transport.pack(part.request, expect["model"]) for part in parts}
-    options = actor_options(plain)
-    asked_to_cancel = False
+    kind = pool.kind_of(actor_options(plain))
+    parts = [_Part(f"kinora-job-{key}.{i + 1}", r, search_until=time.monotonic() + FIND_S)
+             for i, r in enumerate(split_variations(plain))]
     nodes: list[str] = []
     try:
+        packed = {part.name: transport.pack(part.request, expect["model"]) for part in parts}
+        # In the object store once; a list keeps Ray from fetching them for a runner that is busy.
+        files = {name: [ray.put(p.files)] for name, p in packed.items()}
         while True:
-            if cancel.cancelled and not asked_to_cancel:
-                asked_to_cancel = True
-                for part in parts:
-                    if part.actor is not None:
-                        part.actor.cancel.remote()
+            if cancel.cancelled:
+                _ask_to_cancel(parts)
             for part in parts:
                 if part.result is None:
-                    _advance(ray, part, packed[part.name], expect, options)
+                    _advance(ray, part, (packed[part.name].request_json, files[part.name], expect), expect, kind)
                     _collect(ray, part)
-            seen = [p.status["node"] for p in parts if p.status and p.status["state"] != "idle"]
+            seen = [p.status["node"] for p in parts if p.status and p.status["state"] in _PLACED]
             if seen != nodes:
                 nodes = seen
                 if on_node is not None:
                     on_node(sorted(set(nodes)))
             report(_combined(parts))
-            if all(p.status and p.status["state"] in ("done", "failed", "cancelled") for p in parts):
+            if all(p.result is not None for p in parts):
                 break
             time.sleep(POLL_S)
         results = [part.result for part in parts]
     except JobCancelled:
         raise
     except UserError:
+        _release(parts)
         raise
     except Exception as error:  # the connection went away: the job waits for the cluster
         disconnect()
         raise ClusterUnavailable(f"lost the Ray cluster at {address} ({_first_line(error)})") from None
     failed = [r for r in results if r["state"] == "failed"]
     if failed:
-        _release(ray, parts)
+        _release(parts)
         raise UserError(failed[0]["error"])
     if any(r["state"] == "cancelled" for r in results):
-        _release(ray, parts)
+        _release(parts)
         raise JobCancelled(cancel.reason or "cancelled")
     made = None
     for result in results:
@@ -176,18 +184,37 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
     if len(parts) > 1:
         made["settings"] = {**made["settings"], "seed": plain.sampling.seed, "variations": len(parts)}
     record_generation(request, made)
-    _release(ray, parts)
+    _release(parts)  # only now: a desktop that dies before this point collects the results again
     report(Progress(1, 1, f"made with {made['model']} on {', '.join(sorted(set(nodes)))}"))
     return made["written"]
 
 
+_PLACED = ("running", "done", "failed", "cancelled")
+_WAITING = {"state": "waiting", "node": "", "step": 0, "total": 0,
+            "message": "waiting for a cluster node with a free Kinora slot", "preview": None}
+
+
+def _ask_to_cancel(parts: list[_Part]) -> None:
+    """Tell the runners of unfinished parts (again every poll: a runner's threads may see a cancel
+    before the submit it follows); parts no runner has yet end cancelled here."""
+    for part in parts:
+        if part.result is not None:
+            continue
+        if part.runner is None:
+            part.result = {"state": "cancelled"}
+            part.status = {**_WAITING, "state": "cancelled", "message": "cancelled"}
+        else:
+            try:
+                part.runner.cancel.remote(part.name)
+            except Exception:  # the runner is gone; the part ends when that is noticed
+                pass
+
+
 def _collect(ray, part: _Part) -> None:
-    """Take a finished part's result and end its actor at once, so its node slot serves the next
-    part or job (a finished actor would hold it until every part of the job is done)."""
-    if part.status and part.status["state"] in ("done", "failed", "cancelled"):
-        part.result = ray.get(part.actor.result.remote(), timeout=600)
-        _release(ray, [part])
-        part.actor = None
+    """Take a finished part's result (the runner is free for the next job already; it keeps the
+    result until the whole job is delivered)."""
+    if part.result is None and part.status and part.status["state"] in ("done", "failed", "cancelled"):
+        part.result = ray.get(part.runner.result.remote(part.name), timeout=600)
 
 
 def split_variations(request) -> list:
@@ -231,40 +258,50 @@ def actor_options(request) -> dict:
     return {"num_cpus": 1, "num_gpus": 0 if on_cpu else 1, "resources": {RESOURCE: 1}}
 
 
-def _advance(ray, part: _Part, packed, expect: dict, options: dict) -> None:
-    """Look at one part's actor: create it, (re)submit its run when it is idle, or note it lost."""
+def _advance(ray, part: _Part, submit_args: tuple, expect: dict, kind: str) -> None:
+    """Move one part on: find the runner that has it, give it to an idle one, or note it lost."""
     from ray import exceptions
 
-    if part.actor is None:
-        try:
-            part.actor = ray.get_actor(part.name, namespace=NAMESPACE)
-        except ValueError:  # no such actor: submit the job
-            part.actor = ray.remote(JobRunner).options(
-                name=part.name, namespace=NAMESPACE, lifetime="detached", max_restarts=MAX_LOST,
-                max_task_retries=MAX_LOST, max_concurrency=4, **options).remote()
-            part.ref = part.actor.run.remote(packed.request_json, packed.files, expect)  # waits for placement
+    from engine.cluster import pool
+
+    if part.runner is None:
+        if part.searching:
+            found, complete = pool.find(ray, part.name)
+            if found is not None or complete or time.monotonic() > part.search_until:
+                part.searching = False
+                part.runner = found
+        if part.runner is None and not part.searching:
+            taken = pool.acquire(ray, kind, expect["model"], part.name, submit_args)
+            if taken is not None:
+                part.runner, part.submit_ref = taken
+        if part.runner is None:
+            part.status = dict(_WAITING)
+            return
     try:
-        part.status = ray.get(part.actor.status.remote(), timeout=2)
-    except exceptions.GetTimeoutError:  # not placed yet (no free node) or restarting
-        part.status = {"state": "waiting", "node": "", "step": 0, "total": 0,
-                       "message": "waiting for a cluster node with a free Kinora slot", "preview": None}
+        if part.submit_ref is not None:
+            ready, _ = ray.wait([part.submit_ref], timeout=0)
+            if not ready:
+                return
+            outcome, part.submit_ref = ray.get(part.submit_ref), None
+            if outcome not in ("started", "known"):  # another job took that runner first
+                part.runner, part.status = None, dict(_WAITING)
+                return
+        status = ray.get(part.runner.status.remote(part.name), timeout=pool.ANSWER_S)
+    except exceptions.GetTimeoutError:  # a busy node answers late: keep what it said last
         return
-    except (exceptions.ActorDiedError, exceptions.ActorUnavailableError) as error:
-        if isinstance(error, exceptions.ActorUnavailableError):
-            return  # restarting on another node
+    except exceptions.ActorUnavailableError:  # unreachable for a moment; dead ones say so next
+        return
+    except exceptions.ActorDiedError:  # its node died: the part runs again on another runner
         part.lost += 1
         if part.lost > MAX_LOST:
             raise UserError(f"the cluster lost this job {part.lost} times (nodes died); run it again or on "
                             "this machine") from None
-        part.actor, part.ref, part.status = None, None, None
+        part.runner, part.submit_ref, part.status = None, None, dict(_WAITING)
         return
-    if part.status["state"] == "idle" and (part.ref is None or _finished(ray, part.ref)):
-        part.ref = part.actor.run.remote(packed.request_json, packed.files, expect)
-
-
-def _finished(ray, ref) -> bool:
-    ready, _ = ray.wait([ref], timeout=0)
-    return bool(ready)
+    if status["state"] in ("unknown", "lost"):  # the runner dropped it, or its files were lost: again
+        part.runner, part.status = None, dict(_WAITING)
+        return
+    part.status = status
 
 
 def _combined(parts: list[_Part]) -> Progress:
@@ -279,13 +316,13 @@ def _combined(parts: list[_Part]) -> Progress:
     return Progress(step, total, message, preview)
 
 
-def _release(ray, parts: list[_Part]) -> None:
+def _release(parts: list[_Part]) -> None:
+    """The job is over here: its runners may drop their records of it."""
+    from engine.cluster import pool
+
     for part in parts:
-        if part.actor is not None:
-            try:
-                ray.kill(part.actor)
-            except Exception:  # already gone
-                pass
+        if part.runner is not None:
+            pool.forget(part.runner, part.name)
 
 
 def _first_line(error: BaseException) -> str:

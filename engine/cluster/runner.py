@@ -1,11 +1,21 @@
-"""The Ray actor that runs one job on a worker node.
+"""The Ray actor that runs Kinora jobs on a worker node: one warm runner per node slot.
 
-One named, detached actor per job ("kinora-job-<key>" in the "kinora" namespace): detached so
-it keeps working and keeps its result when the desktop that submitted it dies, named so the
-desktop finds it again after a restart. `run` is idempotent within one actor: a second call
-(Ray retrying it after the actor was restarted on another node, or a desktop submitting again
-after a restart) waits for the run in progress or returns the result already made, so a job
-never runs twice at once. The actor is threaded: `status` and `cancel` answer while `run` works.
+A runner holds one "kinora" slot of its node and takes job after job, one at a time, keeping
+its process, and so the model it loaded (engine.generate.executor caches the backend per
+process), between them: a job's cost on the cluster is shipping its request and files, running,
+and shipping the results back, not starting a process and loading the model again.
+
+Runners are named and detached ("kinora-runner-<kind>-<n>" in the "kinora" namespace), so every
+desktop finds them and they keep working when the desktop that submitted a job dies. A runner
+keeps a record per job (by the job's name, which the desktop derives from its queue), with its
+progress, its cancel token and, once finished, its result, until the desktop collects it: a
+desktop restarted after a crash asks the runners for its jobs and collects what they finished
+meanwhile. `submit` is atomic within a runner and a runner takes one job at a time, so a job
+never runs twice at once on it.
+
+The actor is threaded and the job runs on a thread of its own, so `status` and `cancel` answer
+while a job works: a cancel sets the job's CancelToken, which the sampler checks every step.
+(Ray's own `ray.cancel` does not interrupt a running method of a threaded actor.)
 
 The worker finds the model in its own folders by name and checks its weights fingerprint, so
 a job never runs on other weights than it was asked for.
@@ -18,74 +28,172 @@ import shutil
 import socket
 import tempfile
 import threading
+import time
+from dataclasses import dataclass, field
 
 from engine.errors import KinoraError, ModelError
 from engine.progress import CancelToken, JobCancelled, Progress
 
 RESOURCE = "kinora"  # the custom resource a node offers when it runs Kinora jobs (one per job slot)
+FINISHED = ("done", "failed", "cancelled", "lost")
+# Results a runner keeps for desktops that have not collected them (a desktop that died and
+# never came back): the oldest beyond this are dropped, and such a job is submitted again.
+KEEP_FINISHED = 32
 
 
-class JobRunner:
-    def __init__(self) -> None:
+@dataclass
+class _Record:
+    """One job on this runner: running, or finished and waiting to be collected."""
+
+    token: CancelToken = field(default_factory=CancelToken)
+    state: str = "running"  # running -> done | failed | cancelled | lost (its inputs were gone)
+    progress: Progress = field(default_factory=lambda: Progress(0, 0, "starting on the node"))
+    result: dict | None = None
+    finished: float = 0.0
+    forgotten: bool = False  # the desktop gave it up while it ran: dropped when it ends
+
+
+class SlotRunner:
+    def __init__(self, kind: str) -> None:
         self.node = _node_name()
+        self.kind = kind  # "cpu" or "gpu": the resources it holds (engine.cluster.pool)
         self._guard = threading.Lock()
-        self._done = threading.Event()
-        self._state = "idle"  # idle -> running -> done | failed | cancelled
-        self._progress = Progress(0, 0, "")
-        self._result: dict | None = None
-        self._token = CancelToken()
+        self._jobs: dict[str, _Record] = {}
+        self._current: str | None = None  # the job running now; None: idle
+        self._retired = False
+        self._model: str | None = None  # the model of the last job: it is loaded here
+        self._jobs_run = 0
 
-    def run(self, request_json: str, files: dict, expect: dict) -> dict:
+    # -- asked by desktops -------------------------------------------------------------------
+
+    def describe(self) -> dict:
         with self._guard:
-            start = self._state == "idle"
-            if start:
-                self._state = "running"
-        if not start:
-            self._done.wait()
-            return self._result
+            return {"node": self.node, "kind": self.kind, "busy": self._current is not None,
+                    "retired": self._retired, "model": self._model, "pid": os.getpid(), "jobs_run": self._jobs_run}
+
+    def submit(self, name: str, request_json: str, files_ref: list, expect: dict) -> str:
+        """Start job `name` when idle: "started"; "known" when this runner has it already (a
+        desktop after a restart); "busy" or "retired" when it cannot take it. `files_ref` holds
+        the object-store reference to the job's files (in a list, so Ray does not fetch them for
+        a runner that turns the job down)."""
+        with self._guard:
+            if name in self._jobs and self._jobs[name].state != "lost":
+                return "known"
+            if self._retired:
+                return "retired"
+            if self._current is not None:
+                return "busy"
+            record = self._jobs[name] = _Record()
+            self._current = name
+            self._jobs_run += 1
+        threading.Thread(target=self._work, args=(name, record, request_json, files_ref, expect), daemon=True,
+                         name=f"kinora-{name}").start()
+        return "started"
+
+    def status(self, name: str) -> dict:
+        with self._guard:
+            record = self._jobs.get(name)
+            if record is None:
+                return {"state": "unknown", "node": self.node, "step": 0, "total": 0, "message": "", "preview": None}
+            progress = record.progress
+            return {"state": record.state, "node": self.node, "step": progress.step, "total": progress.total,
+                    "message": progress.message, "preview": progress.preview}
+
+    def result(self, name: str) -> dict | None:
+        with self._guard:
+            record = self._jobs.get(name)
+            return None if record is None else record.result
+
+    def cancel(self, name: str) -> None:
+        with self._guard:
+            record = self._jobs.get(name)
+        if record is not None:
+            record.token.cancel("cancelled by the user")
+
+    def forget(self, name: str) -> None:
+        """The desktop has what it needs: drop the record (a running job is cancelled first)."""
+        with self._guard:
+            record = self._jobs.get(name)
+            if record is None:
+                return
+            if record.state == "running":
+                record.forgotten = True
+                record.token.cancel("cancelled by the user")
+                return
+            del self._jobs[name]
+
+    def retire(self) -> bool:
+        """Take no more jobs, when idle: the desktop then ends this runner to free its slot for
+        a runner of another kind."""
+        with self._guard:
+            if self._current is None:
+                self._retired = True
+            return self._retired
+
+    def jobs(self) -> list[str]:
+        with self._guard:
+            return list(self._jobs)
+
+    # -- the job's own thread ----------------------------------------------------------------
+
+    def _work(self, name: str, record: _Record, request_json: str, files_ref: list, expect: dict) -> None:
         try:
-            result = self._run(request_json, files, expect)
+            result = self._run(record, request_json, files_ref, expect)
         except JobCancelled:
             result = {"state": "cancelled"}
+        except _InputsLost as error:
+            result = {"state": "lost", "error": str(error)}
         except KinoraError as error:
             result = {"state": "failed", "error": str(error)}
         except Exception as error:  # reported to the desktop, which records it on the job
             result = {"state": "failed", "error": f"{type(error).__name__} on {self.node}: {error}"}
         with self._guard:
-            self._result = {**result, "node": self.node}
-            self._state = result["state"]
-        self._done.set()
-        return self._result
+            record.result = {**result, "node": self.node}
+            record.state = result["state"]
+            record.finished = time.monotonic()
+            self._current = None
+            if record.forgotten and self._jobs.get(name) is record:
+                del self._jobs[name]
+            finished = sorted((r.finished, n) for n, r in self._jobs.items() if r.state in FINISHED)
+            for _, old in finished[:max(0, len(finished) - KEEP_FINISHED)]:
+                del self._jobs[old]
 
-    def status(self) -> dict:
+    def _report(self, record: _Record, progress: Progress) -> None:
         with self._guard:
-            progress = self._progress
-            return {"state": self._state, "node": self.node, "step": progress.step, "total": progress.total,
-                    "message": progress.message, "preview": progress.preview}
+            record.progress = progress
 
-    def result(self) -> dict | None:
-        return self._result
-
-    def cancel(self) -> None:
-        self._token.cancel("cancelled by the user")
-
-    def _report(self, progress: Progress) -> None:
-        with self._guard:
-            self._progress = progress
-
-    def _run(self, request_json: str, files: dict, expect: dict) -> dict:
+    def _run(self, record: _Record, request_json: str, files_ref: list, expect: dict) -> dict:
         from engine.cluster import transport
         from engine.generate.executor import produce
 
+        files = _fetch(files_ref)
+        record.token.check()
         folder = tempfile.mkdtemp(prefix="kinora-job-")
         try:
             request = transport.unpack(request_json, files, folder)
+            del files
             check_model(expect, self.node)
-            made = produce(request, on_progress=self._report, cancel=self._token)
+            with self._guard:
+                self._model = expect.get("model")
+            made = produce(request, on_progress=lambda progress: self._report(record, progress), cancel=record.token)
             made["written"] = [os.path.basename(path) for path in made["written"]]
             return {"state": "done", "made": made, "files": transport.collect(folder)}
         finally:
             shutil.rmtree(folder, ignore_errors=True)
+
+
+class _InputsLost(Exception):
+    """The desktop that put the job's files in the object store died before they were fetched."""
+
+
+def _fetch(files_ref: list) -> dict:
+    import ray
+    from ray import exceptions
+
+    try:
+        return ray.get(files_ref[0], timeout=600)
+    except (exceptions.ObjectLostError, exceptions.OwnerDiedError, exceptions.GetTimeoutError) as error:
+        raise _InputsLost(f"the job's files were lost ({type(error).__name__})") from None
 
 
 def check_model(expect: dict, node: str) -> None:

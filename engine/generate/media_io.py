@@ -165,6 +165,8 @@ def write_video(path: str | Path, frames: np.ndarray, fps: float = 24.0, metadat
             stream.width, stream.height = frames.shape[2], frames.shape[1]
             stream.pix_fmt = "yuv420p"
             stream.codec_context.time_base = 1 / rate
+            # PyAV's own thread count (0, "auto") wins over the "threads" option: set it too
+            stream.codec_context.thread_count = 1
             stream.options = dict(X264_OPTIONS)
             # every stream is added before the first packet is written (the header is written then)
             audio_stream = None if audio is None else _add_audio_stream(container, audio, sample_rate)

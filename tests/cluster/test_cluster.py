@@ -18,8 +18,9 @@ import pytest
 
 ray = pytest.importorskip("ray", reason="the cluster extra is not installed (pip install -e '.[cluster]')")
 
-from engine.cluster import dispatch  # noqa: E402
+from engine.cluster import dispatch, pool  # noqa: E402
 from engine.generate.requests import ClipRef, Extend, Generate, Sampling, Variations  # noqa: E402
+from engine.jobs.cluster_job import job_key  # noqa: E402
 from engine.jobs.queue import JobQueue  # noqa: E402
 from engine.jobs.request_job import job_params  # noqa: E402
 from engine.jobs.worker import Worker  # noqa: E402
@@ -131,11 +132,16 @@ def test_jobs_and_variations_spread_over_both_workers_and_equal_local_runs(clust
     for name in names:
         _same_output(remote / name, local / name)
     assert jobs[3].outputs == [str(remote / f"v-{i}.mp4") for i in range(1, 5)]
-    # The four variations ran on both worker nodes at once; no job ran on the head (no Kinora slot).
-    assert len(jobs[3].params["cluster"]["nodes"]) == 2
+    # The seven parts (three jobs, four variations) ran on both worker nodes, each part on the
+    # runner that was free first; no job ran on the head (no Kinora slot).
     nodes = {node for job in jobs for node in job.params["cluster"]["nodes"]}
     ids_of_workers = {worker.node_id[:8] for worker in cluster.workers}
     assert {node.rsplit("(", 1)[1].rstrip(")") for node in nodes} == ids_of_workers
+    # One warm runner per worker slot took part after part (seven in all, each once), keeping
+    # its process and loaded model: no process was started per job.
+    runners = pool.describe_runners(ray).values()
+    assert len(runners) == 2 and sum(r["jobs_run"] for r in runners) == 7
+    assert not any(r["busy"] for r in runners)
     # The library holds the same records a local run makes: the extend names its source's record.
     library = Library()
     try:
@@ -204,10 +210,41 @@ def test_the_desktop_killed_mid_job_collects_the_result_after_a_restart(cluster,
     finally:
         library.close()
     assert len(records) == 1  # collected once, not made twice
-    # No actor of this job is left on the cluster.
+    # No runner keeps a record of this job; the runners are still one per worker slot.
     dispatch.connect(cluster.address)
-    names = {a["name"] for a in ray.util.list_named_actors(all_namespaces=True) if isinstance(a, dict)}
-    assert not any(str(job_id) in name for name in names)
+    records = [name for names in pool.jobs_on_cluster(ray).values() for name in names]
+    assert not any(name.startswith(f"kinora-job-{job_key(queue, job)}.") for name in records)
+    assert len(pool.describe_runners(ray)) <= 2
+    queue.close()
+
+
+def test_a_cancelled_cluster_job_ends_cancelled_and_its_warm_runner_takes_the_next_job(cluster, tmp_path):
+    dispatch.connect(cluster.address)
+    long = Generate(output=str(tmp_path / "long.mp4"), prompt=PROMPT, sampling=Sampling(seed=12, steps=400), frames=9)
+    queue = JobQueue(library_path())
+    job_id = queue.submit(long.tool, job_params(long))
+    started = threading.Event()
+    worker = Worker(library_path(), stop_when_empty=True, cluster=cluster.address, poll_s=0.1,
+                    on_progress=lambda job, progress: started.set() if progress.step >= 2 else None)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    assert started.wait(300), "the job never started"
+    processes = {name: about["pid"] for name, about in pool.describe_runners(ray).items()}
+    assert worker.cancel(job_id) == "running"
+    thread.join(300)
+    job = queue.get(job_id)
+    assert job.state == "cancelled" and job.step < 400, (job.state, job.step, job.error)
+    assert not (tmp_path / "long.mp4").exists()
+    # The runner is free again, and the next job runs in the same warm processes.
+    after = Generate(output=str(tmp_path / "after.mp4"), prompt=PROMPT, sampling=_sampling(13), frames=9)
+    next_id = queue.submit(after.tool, job_params(after))
+    Worker(library_path(), stop_when_empty=True, cluster=cluster.address, poll_s=0.1).run()
+    assert queue.get(next_id).state == "done"
+    runners = pool.describe_runners(ray)
+    assert {name: about["pid"] for name, about in runners.items()} == processes
+    assert not any(about["busy"] for about in runners.values())
+    records = [name for names in pool.jobs_on_cluster(ray).values() for name in names]
+    assert not any(name.startswith(f"kinora-job-{job_key(queue, job)}.") for name in records)
     queue.close()
 
 
