@@ -32,6 +32,17 @@ def fit_scale_to(width: int, height: int, max_width: int, max_height: int) -> fl
     return min(1.0, max(max_width, 1) / width, max(max_height, 1) / height)
 
 
+def preview_scale(quality: str, width: int, height: int, max_width: int, max_height: int) -> float:
+    """The scale a width x height project is previewed at in a max_width x max_height viewer
+    (device pixels) for a preview quality (engine.user_settings.PREVIEW_QUALITIES): "auto" fits
+    the viewer, "half" is at most half the project's size (less in a smaller viewer, where the
+    larger picture would only be shrunk again), "full" the project's size."""
+    if quality == "full":
+        return 1.0
+    fitted = fit_scale_to(width, height, max_width, max_height)
+    return min(fitted, 0.5) if quality == "half" else fitted
+
+
 def placed_size(source_size: tuple[int, int], full_canvas: tuple[int, int], mode: str,
                 canvas_scale: tuple[float, float]) -> tuple[int, int]:
     """The (width, height) a source picture takes on the scaled canvas after its fit mode: its
