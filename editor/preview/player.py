@@ -120,6 +120,7 @@ class _RenderWorker(QObject):
 class _Screen(QWidget):
     doubleClicked = Signal()
     contextMenuAsked = Signal(object)  # the global position of a right click
+    resized = Signal()
     leaveFullScreen = Signal()  # F or Esc pressed while the screen is a full-screen window of its own
 
     def __init__(self) -> None:
@@ -143,6 +144,10 @@ class _Screen(QWidget):
 
     def contextMenuEvent(self, event) -> None:
         self.contextMenuAsked.emit(event.globalPos())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
     def keyPressEvent(self, event) -> None:
         # Full screen, the screen is its own window: the main window's shortcuts do not reach it.
@@ -207,6 +212,12 @@ class PreviewPlayer(QWidget):
         self.quality_menu = QualityMenu(self.quality, self)  # also in the View menu
         self.quality_menu.chosen.connect(self._on_quality_menu_chosen)
         self.screen.contextMenuAsked.connect(self._on_screen_contextMenuAsked)
+        # a picture composited at the viewer's size is made again at the new size once a resize settles
+        self._resize_settled = QTimer(self)
+        self._resize_settled.setSingleShot(True)
+        self._resize_settled.setInterval(150)
+        self._resize_settled.timeout.connect(self._on_resize_settled_timeout)
+        self.screen.resized.connect(self._resize_settled.start)
 
         self._thread = QThread(self)
         self._worker = _RenderWorker()
@@ -260,6 +271,10 @@ class PreviewPlayer(QWidget):
         self.quality_menu.show_choice(quality)
         remember(quality)
         self.refresh()
+
+    def _on_resize_settled_timeout(self) -> None:
+        if self.quality != "full" and not self.speed:  # while playing, the next frame comes anyway
+            self.refresh()
 
     def _on_quality_menu_chosen(self, quality: str) -> None:
         self.set_quality(quality)

@@ -93,14 +93,23 @@ def test_the_preview_composites_at_the_chosen_quality_and_remembers_it(qtbot, tm
     half = _shown(qtbot, preview, 6)
     assert half.shape[:2] == (HEIGHT // 2, WIDTH // 2)  # half the project's size: the screen enlarges it
 
-    # the View menu holds the same choice
+    # Auto, from the View menu: a larger viewer gets a picture composited at its new size without a seek
     view_quality = next(a.menu() for a in window.view_menu.actions() if a.menu() is preview.quality_menu)
+    next(a for a in view_quality.actions() if a.data() == "auto").trigger()
+    qtbot.waitUntil(lambda: preview.screen.image.width() == auto.shape[1] and not preview._in_flight, timeout=10_000)
+    window.resize(1900, 1150)
+    qtbot.waitUntil(lambda: preview.screen.image.width() > auto.shape[1] and not preview._in_flight, timeout=10_000)
+    grown = preview.screen.size()
+    assert preview.screen.image.width() == round(WIDTH * min(grown.width() / WIDTH, grown.height() / HEIGHT, 1.0))
+
+    # Full, from the View menu
     next(a for a in view_quality.actions() if a.data() == "full").trigger()
     assert preview.quality == "full" and load_settings().preview_quality == "full"
     shown_full = _shown(qtbot, preview, 5)
     # composited at the project's size, then fitted to the viewer as before preview quality existed
     assert np.array_equal(shown_full, cv2.resize(full, (shown_full.shape[1], shown_full.shape[0]),
                                                  interpolation=cv2.INTER_AREA))
+
     window.close()
 
     reopened = MainWindow(start_worker=False)
