@@ -172,31 +172,18 @@ class VideoReader:
         key = (picture.start, pixel_format, size)
         array = self._converted.get(key)
         if array is None:
-            array = None if size is None or pixel_format != "rgb24" else self._shrunk_from_yuv(picture.frame, size)
-            if array is None:
-                array = picture.frame.to_ndarray(format=pixel_format, src_colorspace=self.colorspace,
-                                                 src_color_range=FULL_RANGE if self.full_range else LIMITED_RANGE)
-                if self.rotation:
-                    array = np.ascontiguousarray(np.rot90(array, k=self.rotation // 90))
-                if size is not None:
-                    array = _shrunk(array, size)
+            array = picture.frame.to_ndarray(format=pixel_format, src_colorspace=self.colorspace,
+                                             src_color_range=FULL_RANGE if self.full_range else LIMITED_RANGE)
+            if self.rotation:
+                array = np.ascontiguousarray(np.rot90(array, k=self.rotation // 90))
+            if size is not None:
+                array = _shrunk(array, size)
             array.flags.writeable = False
             self._converted[key] = array
             while len(self._converted) > CONVERTED_FRAMES_KEPT:
                 self._converted.popitem(last=False)
         else:
             self._converted.move_to_end(key)
-        return array
-
-    def _shrunk_from_yuv(self, decoded, size: tuple[int, int]) -> np.ndarray | None:
-        """A preview-sized RGB picture made from the shrunk YUV planes (engine/media/yuv_shrink.py),
-        upright; None for pixel formats that path does not take."""
-        from engine.media.yuv_shrink import shrunk_rgb
-
-        coded = (size[1], size[0]) if self.rotation in (90, 270) else tuple(size)
-        array = shrunk_rgb(decoded, coded, self.colorspace, self.full_range)
-        if array is not None and self.rotation:
-            array = np.ascontiguousarray(np.rot90(array, k=self.rotation // 90))
         return array
 
     def _picture(self, frame: int) -> _Picture:
@@ -382,11 +369,11 @@ class VideoReader:
 
 
 def _shrunk(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """A converted picture resized to `size` (width, height) by area averaging, for pixel formats
-    yuv_shrink does not take. Converting at the file's size and then shrinking costs less than
-    asking swscale for the smaller size (its unscaled YUV to RGB path is several times quicker
-    than its scaling one: 1.2-3 ms against 3.5-4.5 ms for 1080p to 960x540 here), and gives the
-    full picture resized, as the preview at a smaller size should show it."""
+    """A converted picture resized to `size` (width, height) by area averaging. Converting at the
+    file's size and then shrinking costs less than asking swscale for the smaller size (its
+    unscaled YUV to RGB path is several times quicker than its scaling one: 1.2-3 ms against
+    3.5-4.5 ms for 1080p to 960x540 here), and gives exactly the full picture resized, as the
+    preview at a smaller size should show it."""
     import cv2
 
     width, height = max(1, int(size[0])), max(1, int(size[1]))

@@ -162,26 +162,3 @@ def test_preview_sizes():
     # a zoomed picture is read larger, never larger than the file
     assert read_size((960, 540), (1920, 1080), zoom=1.5) == (1440, 810)
     assert read_size((960, 540), (1920, 1080), zoom=4.0) == (1920, 1080)
-
-
-@pytest.mark.parametrize("pixel_format, colorspace, full_range", [
-    ("yuv420p", 1, False), ("yuv420p", 5, False), ("yuvj420p", 1, True), ("yuv422p", 9, False), ("yuv444p", 7, False)])
-def test_shrinking_the_yuv_planes_matches_converting_then_shrinking(pixel_format, colorspace, full_range):
-    """The preview's shortcut (engine/media/yuv_shrink.py) against swscale's full-size conversion
-    shrunk by area averaging, with each matrix and range a file can be read with: 45-52 dB
-    measured; a picture converted with the wrong matrix is at 28-31 dB."""
-    import av
-
-    from engine.media.decode import FULL_RANGE, LIMITED_RANGE
-    from engine.media.yuv_shrink import shrunk_rgb
-
-    rgb = next(moving_pictures(WIDTH, HEIGHT, 3, count=1))
-    colour_range = FULL_RANGE if full_range else LIMITED_RANGE
-    frame = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(
-        format=pixel_format, dst_colorspace=colorspace, dst_color_range=colour_range)
-    full = frame.to_ndarray(format="rgb24", src_colorspace=colorspace, src_color_range=colour_range)
-    for size in ((WIDTH // 2, HEIGHT // 2), (121, 67)):
-        shrunk = shrunk_rgb(frame, size, colorspace, full_range)
-        assert shrunk is not None and shrunk.shape == (size[1], size[0], 3)
-        assert psnr(shrunk, cv2.resize(full, size, interpolation=cv2.INTER_AREA)) > 38
-    assert shrunk_rgb(frame.reformat(format="rgb24"), (10, 10), colorspace, full_range) is None  # not YUV: None
