@@ -213,6 +213,8 @@ class MainWindow(QMainWindow):
         self.view_menu = self.menuBar().addMenu("&View")
         for dock in (self.library_dock, self.timeline_dock, self.inspector_dock, self.curves_dock, self.jobs_dock):
             self.view_menu.addAction(dock.toggleViewAction())
+        self.view_menu.addSeparator()
+        self.view_menu.addMenu(self.preview.quality_menu)  # editor/preview/quality.py
         help_menu = self.menuBar().addMenu("&Help")
         help_menu.addAction("&Keyboard Shortcuts…").triggered.connect(lambda: shortcuts_dialog(self).exec())
         help_menu.addAction("&About Kinora").triggered.connect(

@@ -22,6 +22,9 @@ from engine.paths import data_dir
 DEVICES = ("auto", "cpu", "cuda")
 MEMORY_MODES = ("auto", "none", "model-offload", "group-offload")
 CONSENT_POLICIES = ("off", "warn", "require")
+# The size the preview composites at: fitted to the viewer, half the project's, or the project's
+# (engine/media/preview_scale.py); exports always use the project's.
+PREVIEW_QUALITIES = ("auto", "half", "full")
 
 
 def device_override(settings: UserSettings) -> str | None:
@@ -44,10 +47,12 @@ class UserSettings:
     sign_key: str | None = None
     # The Ray address jobs run on ("10.0.0.5:6379"); None runs them on this machine
     cluster: str | None = None
+    preview_quality: str = "auto"
     extra: dict = field(default_factory=dict)  # settings a newer Kinora wrote; kept on save
 
     def __post_init__(self) -> None:
-        for name, allowed in (("device", DEVICES), ("memory", MEMORY_MODES), ("face_consent", CONSENT_POLICIES)):
+        for name, allowed in (("device", DEVICES), ("memory", MEMORY_MODES), ("face_consent", CONSENT_POLICIES),
+                              ("preview_quality", PREVIEW_QUALITIES)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"setting {name} must be one of {', '.join(allowed)}, not {getattr(self, name)!r}")
         if self.cluster is not None and (not isinstance(self.cluster, str) or len(self.cluster) > 500):

@@ -32,3 +32,12 @@ def test_bad_values_fall_back_with_a_warning():
 def test_invalid_settings_cannot_be_made():
     with pytest.raises(ValueError, match="face_consent"):
         UserSettings(face_consent="never")
+
+
+def test_an_unknown_preview_quality_falls_back_to_auto_with_a_warning():
+    Path(settings_path()).write_text(json.dumps({"preview_quality": "quarter"}))
+    warnings = []
+    assert load_settings(warnings).preview_quality == "auto"
+    assert len(warnings) == 1 and "preview_quality must be one of auto, half, full" in warnings[0]
+    save_settings(UserSettings(preview_quality="half"))
+    assert load_settings().preview_quality == "half"

@@ -10,6 +10,10 @@ Sound (editor/preview/audio_playback.py) plays at normal forward speed, and then
 follow the audio sink's clock, so they stay in step with what is heard; otherwise (muted
 shuttle speeds, no audio output) they follow the wall clock. A seek while paused plays a short
 burst of sound there (scrubbing). The level meter beside the picture shows what sounds.
+
+Pictures are composited at the size the "Preview Quality" choice gives (editor/preview/quality.py;
+Auto: the viewer's size in device pixels), not the project's: a 1080p dissolve in a 960x540
+viewer mixes two 960x540 pictures.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QPushButton,
     QSizePolicy,
     QStyle,
@@ -33,6 +38,7 @@ from PySide6.QtWidgets import (
 from editor.document import Document
 from editor.preview.audio_playback import AudioPlayback
 from editor.preview.level_meter import LevelMeter
+from editor.preview.quality import QualityMenu, remember, remembered
 from engine.model.project import Project, Timeline
 
 MAX_SHUTTLE = 8
@@ -61,12 +67,17 @@ def project_snapshot(project: Project) -> Project:
     return dataclasses.replace(project, media=dict(project.media), timeline=timeline)
 
 
-def preview_image(compositor, project: Project, frame: int, max_width: int, max_height: int) -> QImage:
-    """The picture of `frame` as the preview shows it: composited at the project size, then made
-    to fit in max_width x max_height (never enlarged). Raises engine.errors.KinoraError."""
+def preview_image(compositor, project: Project, frame: int, max_width: int, max_height: int,
+                  quality: str = "full") -> QImage:
+    """The picture of `frame` as the preview shows it: composited at the size `quality` gives
+    (engine.media.preview_scale.preview_scale; "full": the project size), then made to fit in
+    max_width x max_height (never enlarged). Raises engine.errors.KinoraError."""
     import cv2
 
-    pixels = compositor.render(project, frame, offline_placeholder=True)
+    from engine.media.preview_scale import preview_scale
+
+    scale = preview_scale(quality, project.settings.width, project.settings.height, max_width, max_height)
+    pixels = compositor.render(project, frame, offline_placeholder=True, scale=scale)
     height, width = pixels.shape[:2]
     scale = min(max_width / width, max_height / height, 1.0)
     if scale < 1.0:
@@ -77,14 +88,14 @@ def preview_image(compositor, project: Project, frame: int, max_width: int, max_
     return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def preview_frames(project: Project, frames, max_width: int, max_height: int):
+def preview_frames(project: Project, frames, max_width: int, max_height: int, quality: str = "full"):
     """(frame, QImage) for each of `frames` in turn, as playback shows them (for benchmarks and tests)."""
     from engine.media.compositor import Compositor
 
     compositor = Compositor()
     try:
         for frame in frames:
-            yield frame, preview_image(compositor, project, frame, max_width, max_height)
+            yield frame, preview_image(compositor, project, frame, max_width, max_height, quality)
     finally:
         compositor.close()
 
@@ -93,13 +104,13 @@ class _RenderWorker(QObject):
     frameReady = Signal(int, QImage)
     failed = Signal(int, str)
 
-    @Slot(object, int, int, int)
-    def render(self, project: Project, frame: int, max_width: int, max_height: int) -> None:
+    @Slot(object, int, int, int, str)
+    def render(self, project: Project, frame: int, max_width: int, max_height: int, quality: str) -> None:
         from engine.errors import KinoraError
         from engine.media.compositor import thread_compositor
 
         try:
-            image = preview_image(thread_compositor(), project, frame, max_width, max_height)
+            image = preview_image(thread_compositor(), project, frame, max_width, max_height, quality)
         except KinoraError as error:
             self.failed.emit(frame, str(error))
             return
@@ -108,6 +119,8 @@ class _RenderWorker(QObject):
 
 class _Screen(QWidget):
     doubleClicked = Signal()
+    contextMenuAsked = Signal(object)  # the global position of a right click
+    resized = Signal()
     leaveFullScreen = Signal()  # F or Esc pressed while the screen is a full-screen window of its own
 
     def __init__(self) -> None:
@@ -129,6 +142,13 @@ class _Screen(QWidget):
     def mouseDoubleClickEvent(self, event) -> None:
         self.doubleClicked.emit()
 
+    def contextMenuEvent(self, event) -> None:
+        self.contextMenuAsked.emit(event.globalPos())
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
+
     def keyPressEvent(self, event) -> None:
         # Full screen, the screen is its own window: the main window's shortcuts do not reach it.
         if self.isFullScreen() and event.key() in (Qt.Key.Key_F, Qt.Key.Key_Escape):
@@ -142,7 +162,7 @@ class _Screen(QWidget):
 
 class PreviewPlayer(QWidget):
     frameChanged = Signal(int)
-    _requestRender = Signal(object, int, int, int)
+    _requestRender = Signal(object, int, int, int, str)
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -188,6 +208,16 @@ class PreviewPlayer(QWidget):
         layout.addLayout(controls)
         self.screen.doubleClicked.connect(self.toggle_full_screen)
         self.screen.leaveFullScreen.connect(self.toggle_full_screen)
+        self.quality = remembered()
+        self.quality_menu = QualityMenu(self.quality, self)  # also in the View menu
+        self.quality_menu.chosen.connect(self._on_quality_menu_chosen)
+        self.screen.contextMenuAsked.connect(self._on_screen_contextMenuAsked)
+        # a picture composited at the viewer's size is made again at the new size once a resize settles
+        self._resize_settled = QTimer(self)
+        self._resize_settled.setSingleShot(True)
+        self._resize_settled.setInterval(150)
+        self._resize_settled.timeout.connect(self._on_resize_settled_timeout)
+        self.screen.resized.connect(self._resize_settled.start)
 
         self._thread = QThread(self)
         self._worker = _RenderWorker()
@@ -231,9 +261,28 @@ class PreviewPlayer(QWidget):
             self._pending = frame
             return
         self._in_flight = True
-        size = self.screen.size()
+        size = self.screen.size() * self.screen.devicePixelRatioF()  # device pixels: what Auto fits
         self._requestRender.emit(project_snapshot(self.document.project), frame, max(size.width(), 320),
-                                 max(size.height(), 180))
+                                 max(size.height(), 180), self.quality)
+
+    def set_quality(self, quality: str) -> None:
+        """Composite the preview at `quality` from now on ("auto", "half" or "full"), remembered."""
+        self.quality = quality
+        self.quality_menu.show_choice(quality)
+        remember(quality)
+        self.refresh()
+
+    def _on_resize_settled_timeout(self) -> None:
+        if self.quality != "full" and not self.speed:  # while playing, the next frame comes anyway
+            self.refresh()
+
+    def _on_quality_menu_chosen(self, quality: str) -> None:
+        self.set_quality(quality)
+
+    def _on_screen_contextMenuAsked(self, position) -> None:
+        menu = QMenu(self)
+        menu.addMenu(self.quality_menu)
+        menu.exec(position)
 
     def _on_worker_frameReady(self, frame: int, image: QImage) -> None:
         self.screen.image = image

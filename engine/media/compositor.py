@@ -31,6 +31,7 @@ from engine.errors import MediaError
 from engine.media.decode import VideoReader
 from engine.media.decode_ahead import DecodeAhead
 from engine.media.effects import overlay, retimed_picture, transformed_layer
+from engine.media.preview_scale import canvas_size, placed_size, read_size, scaled_title_layer, shrink
 from engine.media.stills import load_image
 from engine.media.text import title_layer
 from engine.media.transition_mix import as_layer, mix, mix_opaque, mix_rects, premultiplied
@@ -112,23 +113,32 @@ class Compositor:
         self._placed.clear()
 
     def render(self, project: Project, frame: int, *, alpha: bool = False,
-               offline_placeholder: bool = False) -> np.ndarray:
+               offline_placeholder: bool = False, scale: float = 1.0) -> np.ndarray:
         """RGB uint8 (H, W, 3) at the project size (RGBA with alpha=True). The result may be
-        read-only and shared with the cache: copy it before changing it."""
+        read-only and shared with the cache: copy it before changing it. With `scale` below 1
+        (a preview), composited at that fraction of the project size, each picture read at its
+        size there (engine/media/preview_scale.py); at 1 (every export) the project size."""
         width, height = project.settings.width, project.settings.height
+        full, shrunk = (width, height), None  # shrunk: the canvas's scale (x, y) when below 1
+        if scale < 1.0:
+            width, height = canvas_size(width, height, scale)
+            shrunk = (width / full[0], height / full[1])
         layers = []  # top first: (pixels, y0, x0, weight)
         partial = False  # a title or a transformed picture: blended where it lies (effects.overlay)
         for item, weight in visible_pictures(project, frame, titles=True):
             if isinstance(item, Title):
-                layers.append((*title_layer(item, width, height), weight))
+                placed = title_layer(item, *full)
+                layers.append((*(placed if shrunk is None else scaled_title_layer(placed, shrunk, (width, height))),
+                               weight))
                 partial = True
                 continue
             if isinstance(item, TransitionSpan):  # a mix made for this frame: overlay may draw on it
-                layers.append((self._transition_layer(project, item, frame, width, height, offline_placeholder),
-                               0, 0, weight))
+                layers.append((self._transition_layer(project, item, frame, width, height, offline_placeholder,
+                                                      shrunk), 0, 0, weight))
             else:
                 partial = partial or not item.transform.is_identity
-                layers.append((*self._layer(project, item, frame, width, height, offline_placeholder), weight))
+                layers.append((*self._layer(project, item, frame, width, height, offline_placeholder,
+                                            shrunk=shrunk), weight))
             pixels, y0, x0, _ = layers[-1]
             if weight >= 1.0 and pixels.shape[2] == 3 and pixels.shape[:2] == (height, width):
                 break  # fully covers everything below: nothing further down can show
@@ -158,10 +168,13 @@ class Compositor:
         return None
 
     def _layer(self, project: Project, item, frame: int, width: int, height: int,
-               offline_placeholder: bool, handles: bool = False) -> tuple[np.ndarray, int, int]:
+               offline_placeholder: bool, handles: bool = False,
+               shrunk: tuple[float, float] | None = None) -> tuple[np.ndarray, int, int]:
         """The item's picture at `frame`, placed; with `handles` (in a transition) a clip with a
-        speed runs on past its source range into the rest of its media."""
+        speed runs on past its source range into the rest of its media; with `shrunk` (the
+        canvas's scale in a preview) read at its size on the scaled canvas."""
         mode = fit_mode(item)
+        placed = None  # with `shrunk`: the picture's size on the scaled canvas after its fit mode
         try:
             ref = project.media.get(item.media_id)
             if ref is None:
@@ -171,15 +184,22 @@ class Compositor:
                 reader = self._reader(ref.path, project.settings.rate)
                 local = frame - item.start
                 source = item.source_range.start + local if isinstance(item, Clip) else 0
+                size = None
+                if shrunk is not None:
+                    placed, size = self._preview_sizes(project, reader.size, item, frame, mode, shrunk)
                 if isinstance(item, Clip) and (item.speed != 1.0 or item.reverse):
                     available = ref.frames_at(project.rate) if handles else None
                     bounds = (0, available - 1) if available else None
-                    pixels = retimed_picture(reader, item, local, bounds)
+                    pixels = retimed_picture(reader, item, local, bounds, size)
                 else:
-                    pixels = reader.rgba(source) if reader.has_alpha else reader.rgb(source)
+                    pixels = reader.rgba(source, size) if reader.has_alpha else reader.rgb(source, size)
                 key = None
             elif ref.kind == "image":
                 pixels = self._still(ref.path)
+                if shrunk is not None:
+                    placed, size = self._preview_sizes(project, (pixels.shape[1], pixels.shape[0]), item, frame,
+                                                       mode, shrunk)
+                    pixels = self._still(ref.path, size)
                 key = (ref.path, mode, width, height)
             else:
                 raise MediaError(f"{ref.path}: is audio and cannot be shown on a video track; "
@@ -189,28 +209,35 @@ class Compositor:
                 raise
             return np.full((height, width, 3), OFFLINE_COLOR, np.uint8), 0, 0
         if not item.transform.is_identity:
-            return transformed_layer(pixels, width, height, mode, item.transform.values_at(frame - item.start))
+            values = item.transform.values_at(frame - item.start)
+            if placed is not None:  # already at its fitted size (a zoomed picture larger: scaled back)
+                mode, values["scale"] = "crop", values["scale"] * placed[0] / pixels.shape[1]
+            return transformed_layer(pixels, width, height, mode, values)
         if key is not None and key in self._placed:
             self._placed.move_to_end(key)
             return self._placed[key]
-        placed = place(pixels, width, height, mode)
+        # a picture read at its size on a scaled canvas is only centred and cut, as "crop" does
+        result = place(pixels, width, height, mode if placed is None else "crop")
         if key is not None:
-            self._placed[key] = placed
+            self._placed[key] = result
             while len(self._placed) > STILLS_KEPT:
                 self._placed.popitem(last=False)
-        return placed
+        return result
 
     def _transition_layer(self, project: Project, span: TransitionSpan, frame: int, width: int, height: int,
-                          offline_placeholder: bool) -> np.ndarray:
+                          offline_placeholder: bool, shrunk: tuple[float, float] | None = None) -> np.ndarray:
         """Both items of the cut at `frame` (each on its handles, with its own opacity), mixed."""
         items = (span.outgoing, span.incoming)
         shown = [transitions.source_frame(project, item, frame) for item in items]
-        self._start_decode_ahead(project, items[0], shown[0], items[1])  # two pictures at once
+        # two pictures at once
+        self._start_decode_ahead(project, items[0], shown[0], items[1], shrunk)
         try:
-            incoming = self._layer(project, items[1], shown[1], width, height, offline_placeholder, handles=True)
+            incoming = self._layer(project, items[1], shown[1], width, height, offline_placeholder, handles=True,
+                                   shrunk=shrunk)
         finally:
             self._ahead.wait()
-        outgoing = self._layer(project, items[0], shown[0], width, height, offline_placeholder, handles=True)
+        outgoing = self._layer(project, items[0], shown[0], width, height, offline_placeholder, handles=True,
+                               shrunk=shrunk)
         placed = [(*outgoing, opacity_at(items[0], frame)), (*incoming, opacity_at(items[1], frame))]
         if all(p.shape == (height, width, 3) and opacity >= 1.0 for p, _, _, opacity in placed):
             return mix_opaque(placed[0][0], placed[1][0], span.transition, span.progress(frame))
@@ -219,9 +246,11 @@ class Compositor:
         canvases = [premultiplied(pixels, y0, x0, opacity, width, height) for pixels, y0, x0, opacity in placed]
         return as_layer(mix(canvases[0], canvases[1], span.transition, span.progress(frame)))
 
-    def _start_decode_ahead(self, project: Project, item, shown: int, other) -> None:
+    def _start_decode_ahead(self, project: Project, item, shown: int, other,
+                            shrunk: tuple[float, float] | None) -> None:
         """Begin decoding `item`'s picture at `shown` on the DecodeAhead thread, when it is a
-        plain video clip read by another reader than `other`'s (errors surface when it is read)."""
+        plain video clip read by another reader than `other`'s (errors surface when it is read);
+        at its size on the canvas when previewing smaller (`shrunk`), as _layer will ask for it."""
         if not isinstance(item, Clip) or item.speed != 1.0 or item.reverse:
             return
         ref, other_ref = project.media.get(item.media_id), project.media.get(getattr(other, "media_id", ""))
@@ -229,9 +258,21 @@ class Compositor:
             return
         try:
             reader = self._reader(ref.path, project.settings.rate)
+            size = None if shrunk is None else self._preview_sizes(project, reader.size, item, shown,
+                                                                   fit_mode(item), shrunk)[1]
         except MediaError:
             return
-        self._ahead.start(reader, item.source_range.start + shown - item.start)
+        self._ahead.start(reader, item.source_range.start + shown - item.start, size)
+
+    @staticmethod
+    def _preview_sizes(project: Project, source_size: tuple[int, int], item, frame: int, mode: str,
+                       shrunk: tuple[float, float]) -> tuple[tuple[int, int], tuple[int, int]]:
+        """A picture's size on the scaled canvas after its fit mode, and the size it is read at
+        (larger when its transform zooms in, so the zoomed picture keeps its detail)."""
+        full = (project.settings.width, project.settings.height)
+        placed = placed_size(source_size, full, mode, shrunk)
+        zoom = 1.0 if item.transform.is_identity else float(item.transform.values_at(frame - item.start)["scale"])
+        return placed, read_size(placed, source_size, zoom)
 
     def _reader(self, path: str, rate: FrameRate) -> VideoReader:
         key = (path, rate)
@@ -244,14 +285,16 @@ class Compositor:
             self._readers.move_to_end(key)
         return reader
 
-    def _still(self, path: str) -> np.ndarray:
-        pixels = self._stills.get(path)
+    def _still(self, path: str, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The image at `path`, or resized to `size` (width, height) for a scaled preview canvas."""
+        key = path if size is None else (path, size)
+        pixels = self._stills.get(key)
         if pixels is None:
-            pixels = self._stills[path] = load_image(path)
+            pixels = self._stills[key] = load_image(path) if size is None else shrink(self._still(path), size)
             while len(self._stills) > STILLS_KEPT:
                 self._stills.popitem(last=False)
         else:
-            self._stills.move_to_end(path)
+            self._stills.move_to_end(key)
         return pixels
 
 

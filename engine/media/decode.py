@@ -95,7 +95,7 @@ class VideoReader:
         self._starts: list[int] = []  # sorted keys of _pictures
         self._lru: OrderedDict[int, None] = OrderedDict()
         self._used_bytes = 0
-        self._converted: OrderedDict[tuple[int, str], np.ndarray] = OrderedDict()
+        self._converted: OrderedDict[tuple[int, str, tuple | None], np.ndarray] = OrderedDict()
         self._frames = None  # the running decode iterator
         self._skip_until: int | None = None  # stream ticks before which non-reference pictures are skipped
         self._last: _Picture | None = None  # last picture taken from the iterator
@@ -128,13 +128,14 @@ class VideoReader:
 
     # -- public ------------------------------------------------------------------------------
 
-    def rgb(self, frame: int) -> np.ndarray:
-        """Picture at project frame `frame` as upright RGB uint8 (H, W, 3). Do not modify it."""
-        return self._converted_picture(frame, "rgb24")
+    def rgb(self, frame: int, size: tuple[int, int] | None = None) -> np.ndarray:
+        """Picture at project frame `frame` as upright RGB uint8 (H, W, 3). Do not modify it.
+        With `size` (width, height), shrunk to that size for a preview (see _shrunk)."""
+        return self._converted_picture(frame, "rgb24", size)
 
-    def rgba(self, frame: int) -> np.ndarray:
+    def rgba(self, frame: int, size: tuple[int, int] | None = None) -> np.ndarray:
         """RGBA uint8 (H, W, 4); alpha is 255 for files without alpha."""
-        return self._converted_picture(frame, "rgba")
+        return self._converted_picture(frame, "rgba", size)
 
     def float_rgb(self, frame: int) -> np.ndarray:
         """RGB float32 in [0, 1], converted from 16 bits so 10-bit sources keep their precision."""
@@ -164,15 +165,19 @@ class VideoReader:
         """The project frame where the picture shown at `frame` starts (for tests and caching)."""
         return self._picture(frame).start
 
-    def _converted_picture(self, frame: int, pixel_format: str) -> np.ndarray:
+    def _converted_picture(self, frame: int, pixel_format: str, size: tuple[int, int] | None = None) -> np.ndarray:
         picture = self._picture(frame)
-        key = (picture.start, pixel_format)
+        if size is not None and tuple(size) == self.size:
+            size = None
+        key = (picture.start, pixel_format, size)
         array = self._converted.get(key)
         if array is None:
             array = picture.frame.to_ndarray(format=pixel_format, src_colorspace=self.colorspace,
                                              src_color_range=FULL_RANGE if self.full_range else LIMITED_RANGE)
             if self.rotation:
                 array = np.ascontiguousarray(np.rot90(array, k=self.rotation // 90))
+            if size is not None:
+                array = _shrunk(array, size)
             array.flags.writeable = False
             self._converted[key] = array
             while len(self._converted) > CONVERTED_FRAMES_KEPT:
@@ -361,6 +366,19 @@ class VideoReader:
         except av.error.FFmpegError as error:
             raise MediaError(f"{self.path}: the video cannot be decoded ({error}); re-encode it") from None
         raise MediaError(f"{self.path}: holds no decodable pictures; it is probably truncated")
+
+
+def _shrunk(array: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A converted picture resized to `size` (width, height) by area averaging. Converting at the
+    file's size and then shrinking costs less than asking swscale for the smaller size (its
+    unscaled YUV to RGB path is several times quicker than its scaling one: 1.2-3 ms against
+    3.5-4.5 ms for 1080p to 960x540 here), and gives exactly the full picture resized, as the
+    preview at a smaller size should show it."""
+    import cv2
+
+    width, height = max(1, int(size[0])), max(1, int(size[1]))
+    interpolation = cv2.INTER_AREA if width <= array.shape[1] and height <= array.shape[0] else cv2.INTER_LINEAR
+    return cv2.resize(array, (width, height), interpolation=interpolation)
 
 
 _local = threading.local()

@@ -21,13 +21,14 @@ class DecodeAhead:
         self._pool: ThreadPoolExecutor | None = None
         self._pending: Future | None = None
 
-    def start(self, reader, frame: int) -> None:
-        """Begin making `reader`'s picture at project frame `frame` (RGB, or RGBA when it has alpha)."""
+    def start(self, reader, frame: int, size: tuple[int, int] | None = None) -> None:
+        """Begin making `reader`'s picture at project frame `frame` (RGB, or RGBA when it has
+        alpha), at `size` (width, height) when given (a preview smaller than the project)."""
         self.wait()
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kinora-decode-ahead")
         convert = reader.rgba if reader.has_alpha else reader.rgb
-        self._pending = self._pool.submit(convert, frame)
+        self._pending = self._pool.submit(convert, frame, size)
 
     def wait(self) -> None:
         """Until the picture begun is made. An error is not raised here: reading the picture

@@ -20,11 +20,17 @@ from engine.model.items import Clip
 from engine.model.transform import source_position
 
 
-def retimed_picture(reader, clip: Clip, local: int, bounds: tuple[int, int] | None = None) -> np.ndarray:
+def retimed_picture(reader, clip: Clip, local: int, bounds: tuple[int, int] | None = None,
+                    size: tuple[int, int] | None = None) -> np.ndarray:
     """The picture of a clip with a speed at item-local frame `local` (RGB, or RGBA when the
     source has alpha), blending the two source frames around a fractional position; `bounds`
-    (first, last source frame) lets a transition show the clip's handles."""
-    read = reader.rgba if reader.has_alpha else reader.rgb
+    (first, last source frame) lets a transition show the clip's handles; `size` (width,
+    height) reads the pictures at that size (a preview smaller than the project)."""
+    rgb_or_rgba = reader.rgba if reader.has_alpha else reader.rgb
+
+    def read(frame: int) -> np.ndarray:
+        return rgb_or_rgba(frame, size)
+
     position = float(source_position(clip.source_range, local, clip.speed, clip.reverse, bounds))
     first = math.floor(position + 1e-9)
     fraction = position - first
