@@ -175,8 +175,10 @@ def summary(measured: list[Measured]) -> dict[str, float]:
 
 
 def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, count: int = 10,
-                     chain_seeds: tuple[int, ...] = (0, 1), singles: int = 10, log=print) -> dict:
-    """Both chains for each seed, and `singles` single windows (seeds 0, 1, ...) run between them."""
+                     chain_seeds: tuple[int, ...] = (0, 1), singles: int = 10, keep: Path | None = None,
+                     log=print) -> dict:
+    """Both chains for each seed, and `singles` single windows (seeds 0, 1, ...) run between them;
+    the long videos are written as MP4 files into `keep` when given, to look at."""
     from engine.generate.tools import text_to_video
 
     (colour, shape, motion), = parse_caption(prompt)[0]
@@ -205,6 +207,12 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
         video = naive_chain(backend, replace(settings, seed=seed), prompt, count, folder)
         chains["naive"].append(video)
         log(f"naive chain seed {seed}: {video.seconds:.1f} s")
+    if keep is not None:
+        from engine.generate.media_io import write_video
+
+        keep.mkdir(parents=True, exist_ok=True)
+        for video in (*chains["kinora"], *chains["naive"]):
+            write_video(keep / f"{video.kind}-seed{video.seed}.mp4", video.frames, RATE)
     measured = {kind: [measure(v, prompt) for v in videos] for kind, videos in chains.items()}
     result = {kind: summary(m) for kind, m in measured.items()}
     result["single"] = {f"adherence_{k}" if k != "all" else "adherence": v for k, v in rates(single_judged).items()}
@@ -267,15 +275,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own)")
     parser.add_argument("--prompt", default=PROMPT)
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
+    parser.add_argument("--keep", metavar="DIR", help="write the long videos into DIR as MP4 files")
     args = parser.parse_args(argv)
     from engine.generate.backends import load_backend
     from engine.generate.models import resolve
     from engine.generate.settings import SamplingSettings
 
     backend = load_backend(resolve(args.model), device="cpu")
+    seeds = tuple(range(args.first_seed, args.first_seed + args.seeds))
     with tempfile.TemporaryDirectory(prefix="kinora-windows-") as folder:
         result = evaluate_windows(backend, SamplingSettings(steps=args.steps), Path(folder), prompt=args.prompt,
-                                  count=args.windows, chain_seeds=tuple(range(args.first_seed, args.first_seed + args.seeds)), singles=args.singles,
+                                  count=args.windows, chain_seeds=seeds, singles=args.singles,
+                                  keep=Path(args.keep) if args.keep else None,
                                   log=lambda m: print(m, file=sys.stderr, flush=True))
     print(table(result))
     if args.json:
