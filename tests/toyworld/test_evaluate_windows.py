@@ -1,0 +1,61 @@
+"""The long-generation harness's measures, on rendered videos where the truth is known (the
+generations themselves run in tests/bench/test_bench_windows.py)."""
+
+import numpy as np
+
+from engine.generate.caps import ModelCaps
+from engine.generate.windows import window_layout
+from engine.toyworld.detect import object_mask
+from engine.toyworld.evaluate_windows import LongVideo, chain_frames, measure, summary, window_background
+from engine.toyworld.world import ObjectSpec, SceneSpec, render_scene
+
+# the bundled model's layout: 4 pixel frames per latent frame; windows of 33 frames sharing 9
+CAPS = ModelCaps(family="ltx", vae_temporal_compression=4, vae_spatial_compression=8, size_multiple=8,
+                 per_token_timesteps=True, window_frames=33, window_overlap_frames=9)
+PROMPT = "a yellow star bouncing on a sky background"
+
+
+def _rendered_chain() -> LongVideo:
+    """A bouncing star on the sky, 249 frames, with the windows and joins of Kinora's chain."""
+    layout = window_layout(chain_frames(CAPS, 10), CAPS)
+    frames = render_scene(SceneSpec((ObjectSpec("yellow", "star", "bouncing", 0.5, 0.6, 0.15),), "sky"),
+                          num_frames=layout[-1].stop)
+    return LongVideo("kinora", 0, frames, [(w.start, w.stop) for w in layout],
+                     [(w.start - 1, w.first_new_frame) for w in layout[1:]])
+
+
+def test_ten_windows_of_the_bundled_model_are_249_frames_sharing_9():
+    assert chain_frames(CAPS, 10) == 249
+    layout = window_layout(249, CAPS)
+    assert len(layout) == 10 and all(w.num_frames == 33 for w in layout)
+    assert [w.start for w in layout] == list(range(0, 217, 24)) and layout[1].first_new_frame == 33
+    assert len(window_layout(chain_frames(CAPS, 3), CAPS)) == 3
+
+
+def test_a_clean_video_has_no_drift_and_seams_like_its_interior():
+    video = _rendered_chain()
+    measured = measure(video, PROMPT)
+    assert len(measured.seam_ratios) == 9 and len(measured.judged) == 10
+    assert measured.drift < 0.5 and max(measured.drift_per_window) < 0.5
+    assert max(measured.seam_ratios) < 1.5 * max(measured.interior_ratios)
+    background = window_background(video.frames[:33])
+    sky = render_scene(SceneSpec((), "sky"), num_frames=1)[0]
+    # the star is where it spends most of the window, and only there
+    off = np.abs(background.astype(int) - sky).max(axis=-1) > 2
+    assert off.any() and (off <= object_mask(background)).all()
+
+
+def test_a_colour_cast_is_drift_and_a_jump_at_a_join_is_a_seam():
+    video = _rendered_chain()
+    frames = video.frames.astype(np.float32)
+    frames[..., 0] += np.linspace(0.0, 30.0, len(frames)).reshape(-1, 1, 1)  # a red cast creeping in
+    jump = video.joins[3][1]  # and from the first new frame of window 4 on, everything darker at once
+    frames[jump:] *= 0.85
+    frames = np.clip(frames, 0, 255).round().astype(np.uint8)
+    measured = measure(LongVideo("naive", 0, frames, video.windows, video.joins), PROMPT)
+    assert measured.drift > 3
+    assert measured.seam_ratios[3] > 3 * max(measured.seam_ratios[:3])
+    assert measured.seam_ratios[3] == max(measured.seam_ratios)
+    numbers = summary([measured, measure(video, PROMPT)])
+    assert numbers["seam_ratio"] == measured.seam_ratios[3] and numbers["drift_max"] == measured.drift
+    assert 0.0 <= numbers["adherence"] <= 1.0
