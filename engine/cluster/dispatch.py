@@ -122,6 +122,7 @@ class _Part:
     result: dict | None = None  # what the runner made, collected as soon as it finished
     windows_known: dict = field(default_factory=dict)  # tokens of the runner's window files held here
     windows_sent: tuple | None = None  # (the window files held here, their object-store reference)
+    notes: list = field(default_factory=list)  # the runner's messages since the last poll
 
 
 def run_request(address: str, key: str, request, *, on_progress: Callable[[Progress], None] | None = None,
@@ -160,7 +161,12 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
                 nodes = seen
                 if on_node is not None:
                     on_node(sorted(set(nodes)))
-            report(_combined(parts))
+            combined = _combined(parts)
+            for part in parts:  # the messages a poll would skip over, in order (each part's own)
+                for note in part.notes[:-1]:
+                    report(Progress(combined.step, combined.total, note))
+                part.notes = []
+            report(combined)
             if all(p.result is not None for p in parts):
                 break
             time.sleep(POLL_S)
@@ -310,6 +316,7 @@ def _advance(ray, part: _Part, submit_args: tuple, expect: dict, kind: str) -> N
         part.runner, part.status, part.windows_known = None, dict(_WAITING), {}
         return
     _keep_windows(part, status)
+    part.notes = status.pop("notes", None) or []
     part.status = status
 
 

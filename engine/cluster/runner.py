@@ -40,6 +40,7 @@ FINISHED = ("done", "failed", "cancelled", "lost")
 # Results a runner keeps for desktops that have not collected them (a desktop that died and
 # never came back): the oldest beyond this are dropped, and such a job is submitted again.
 KEEP_FINISHED = 32
+MAX_NOTES = 50  # messages a runner keeps between two polls of the desktop
 
 
 @dataclass
@@ -54,6 +55,9 @@ class _Record:
     forgotten: bool = False  # the desktop gave it up while it ran: dropped when it ends
     windows: Path | None = None  # where a chained job commits its windows here
     windows_brought: dict = field(default_factory=dict)  # tokens of the windows that came with the job
+    # Messages since the desktop's last poll: a quick one ("window 1 of 5 was made before") is
+    # shown too, not only the one that is the latest when the desktop asks.
+    notes: list = field(default_factory=list)
 
 
 class SlotRunner:
@@ -96,7 +100,8 @@ class SlotRunner:
     def status(self, name: str, windows_known: dict | None = None) -> dict:
         """The job's state and progress; with `windows_known` (the tokens of the window files the
         desktop holds, engine.cluster.window_relay), also the bytes of the windows it committed
-        that the desktop does not hold yet ("windows") and the tokens of all ("window_tokens")."""
+        that the desktop does not hold yet ("windows") and the tokens of all ("window_tokens"), and
+        the messages since its last poll ("notes")."""
         with self._guard:
             record = self._jobs.get(name)
             if record is None:
@@ -105,6 +110,8 @@ class SlotRunner:
             answer = {"state": record.state, "node": self.node, "step": progress.step, "total": progress.total,
                       "message": progress.message, "preview": progress.preview}
             windows, brought = record.windows, record.windows_brought
+            if windows_known is not None:  # the desktop's own poll (not a search for the job): it takes them
+                answer["notes"], record.notes = record.notes, []
         if windows_known is not None and windows is not None:
             from engine.cluster import window_relay
 
@@ -172,6 +179,8 @@ class SlotRunner:
 
     def _report(self, record: _Record, progress: Progress) -> None:
         with self._guard:
+            if progress.message and progress.message != record.progress.message:
+                record.notes = [*record.notes[-(MAX_NOTES - 1):], progress.message]
             record.progress = progress
 
     def _run(self, name: str, record: _Record, request_json: str, files_ref: list, expect: dict) -> dict:

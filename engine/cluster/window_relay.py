@@ -12,7 +12,7 @@ starts at the first window missing there. The store's key check still refuses th
 another request.
 
 A file is named by its place in the windows folder ("seed-5/window-000.safetensors") and known
-by a token of its size and time on the runner: a window committed again (another request, the
+by a token of its inode, size and time on the runner: a window committed again (another request, the
 folder cleared) has a new token and is sent again.
 """
 
@@ -45,7 +45,7 @@ def tokens(folder: Path) -> dict[str, str]:
             stat = path.stat()
         except OSError:  # the store cleared it meanwhile
             continue
-        out[name] = f"{stat.st_mtime_ns}-{stat.st_size}"
+        out[name] = f"{stat.st_ino}-{stat.st_mtime_ns}-{stat.st_size}"  # a commit is a new file: a new inode
     return out
 
 
