@@ -121,6 +121,7 @@ class _Part:
     lost: int = 0
     result: dict | None = None  # what the runner made, collected as soon as it finished
     windows_known: dict = field(default_factory=dict)  # tokens of the runner's window files held here
+    windows_asked: object = None  # the runner's answer to "which windows are new", still on the way
     windows_sent: tuple | None = None  # (the window files held here, their object-store reference)
     notes: list = field(default_factory=list)  # the runner's messages since the last poll
 
@@ -300,7 +301,7 @@ def _advance(ray, part: _Part, submit_args: tuple, expect: dict, kind: str) -> N
             if outcome not in ("started", "known"):  # another job took that runner first
                 part.runner, part.status = None, dict(_WAITING)
                 return
-        status = ray.get(part.runner.status.remote(part.name, part.windows_known), timeout=pool.ANSWER_S)
+        status = ray.get(part.runner.status.remote(part.name, True), timeout=pool.ANSWER_S)
     except exceptions.GetTimeoutError:  # a busy node answers late: keep what it said last
         return
     except exceptions.ActorUnavailableError:  # unreachable for a moment; dead ones say so next
@@ -310,28 +311,45 @@ def _advance(ray, part: _Part, submit_args: tuple, expect: dict, kind: str) -> N
         if part.lost > MAX_LOST:
             raise UserError(f"the cluster lost this job {part.lost} times (nodes died); run it again or on "
                             "this machine") from None
-        part.runner, part.submit_ref, part.status, part.windows_known = None, None, dict(_WAITING), {}
+        _unplace(part)
         return
     if status["state"] in ("unknown", "lost"):  # the runner dropped it, or its files were lost: again
-        part.runner, part.status, part.windows_known = None, dict(_WAITING), {}
+        _unplace(part)
         return
-    _keep_windows(part, status)
+    _keep_windows(ray, part)
     part.notes = status.pop("notes", None) or []
     part.status = status
 
 
-def _keep_windows(part: _Part, status: dict) -> None:
-    """Write the windows the runner committed since the last poll into this machine's windows
-    folder for the part's output (engine.cluster.window_relay), where a local run keeps them."""
+def _unplace(part: _Part) -> None:
+    """The part's runner no longer has it: it waits for another (taking the windows held here)."""
+    part.runner, part.submit_ref, part.status = None, None, dict(_WAITING)
+    part.windows_known, part.windows_asked = {}, None
+
+
+def _keep_windows(ray, part: _Part) -> None:
+    """Write the windows the runner committed since it was last asked into this machine's windows
+    folder for the part's output (engine.cluster.window_relay), where a local run keeps them. The
+    question runs beside the progress polls: a large window on a slow link never holds them up."""
+    from ray import exceptions
+
     from engine.cluster import window_relay
     from engine.generate.window_store import windows_folder
 
-    content = status.pop("windows", None)
-    tokens = status.pop("window_tokens", None)
-    if content:
-        window_relay.accept(windows_folder(Path(part.request.output)), content)
-    if tokens is not None:
-        part.windows_known = tokens
+    if part.windows_asked is not None:
+        ready, _ = ray.wait([part.windows_asked], timeout=0)
+        if not ready:
+            return
+        try:
+            answer = ray.get(part.windows_asked)
+        except exceptions.RayActorError:  # gone: the next status poll says so
+            answer = None
+        part.windows_asked = None
+        if answer is not None:
+            if answer["content"]:
+                window_relay.accept(windows_folder(Path(part.request.output)), answer["content"])
+            part.windows_known = answer["tokens"]
+    part.windows_asked = part.runner.windows.remote(part.name, part.windows_known)
 
 
 def _windows_ref(ray, part: _Part) -> list:

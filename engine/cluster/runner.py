@@ -97,11 +97,9 @@ class SlotRunner:
                          name=f"kinora-{name}").start()
         return "started"
 
-    def status(self, name: str, windows_known: dict | None = None) -> dict:
-        """The job's state and progress; with `windows_known` (the tokens of the window files the
-        desktop holds, engine.cluster.window_relay), also the bytes of the windows it committed
-        that the desktop does not hold yet ("windows") and the tokens of all ("window_tokens"), and
-        the messages since its last poll ("notes")."""
+    def status(self, name: str, poll: bool = False) -> dict:
+        """The job's state and progress; on the desktop's own poll (not a search for the job),
+        also the messages since its last poll ("notes"), which it takes."""
         with self._guard:
             record = self._jobs.get(name)
             if record is None:
@@ -109,14 +107,23 @@ class SlotRunner:
             progress = record.progress
             answer = {"state": record.state, "node": self.node, "step": progress.step, "total": progress.total,
                       "message": progress.message, "preview": progress.preview}
-            windows, brought = record.windows, record.windows_brought
-            if windows_known is not None:  # the desktop's own poll (not a search for the job): it takes them
+            if poll:
                 answer["notes"], record.notes = record.notes, []
-        if windows_known is not None and windows is not None:
-            from engine.cluster import window_relay
+            return answer
 
-            answer["window_tokens"], answer["windows"] = window_relay.changed(windows, {**brought, **windows_known})
-        return answer
+    def windows(self, name: str, known: dict) -> dict | None:
+        """The windows job `name` committed here that the desktop does not hold yet: {"tokens": of
+        every window file now, "content": bytes by name} (engine.cluster.window_relay); `known`
+        holds the tokens of those it holds. None when the job keeps no windows here (now)."""
+        from engine.cluster import window_relay
+
+        with self._guard:
+            record = self._jobs.get(name)
+            if record is None or record.windows is None:
+                return None
+            folder, brought = record.windows, record.windows_brought
+        tokens, content = window_relay.changed(folder, {**brought, **known})
+        return {"tokens": tokens, "content": content}
 
     def result(self, name: str) -> dict | None:
         with self._guard:
