@@ -63,3 +63,22 @@ def test_a_window_file_by_any_other_name_is_refused(tmp_path, name):
         transport.unpack(transport.pack(Generate(output=str(tmp_path / "a.mp4"), prompt="rain")).request_json,
                          {window_relay.PREFIX + name: b"x"}, str(tmp_path / "worker"))
     assert not (tmp_path / "x.safetensors").exists() and not (tmp_path / "x.json").exists()
+
+
+def test_a_job_runs_in_the_same_folder_each_time_on_a_machine_unless_another_runner_holds_it(tmp_path, monkeypatch):
+    # The same folder: a job's inputs get the same paths, so the windows of a plan reading them
+    # keep their key when the job comes again.
+    import os
+    import tempfile
+
+    from engine.cluster.runner import _job_folder
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    first, lock = _job_folder("kinora-job-7.1")
+    (Path(first) / "left.txt").write_text("by a runner killed here")
+    held_elsewhere, no_lock = _job_folder("kinora-job-7.1")
+    assert held_elsewhere != first and no_lock is None  # a fresh folder of its own: never shared
+    os.close(lock)
+    again, lock = _job_folder("kinora-job-7.1")
+    assert again == first and os.listdir(again) == []  # what was left is cleared
+    os.close(lock)
