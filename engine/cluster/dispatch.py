@@ -21,7 +21,8 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from engine.cluster.pool import NAMESPACE
 from engine.cluster.runner import RESOURCE
@@ -119,6 +120,10 @@ class _Part:
     status: dict | None = None
     lost: int = 0
     result: dict | None = None  # what the runner made, collected as soon as it finished
+    windows_known: dict = field(default_factory=dict)  # tokens of the runner's window files held here
+    windows_asked: object = None  # the runner's answer to "which windows are new", still on the way
+    windows_sent: tuple | None = None  # (the window files held here, their object-store reference)
+    notes: list = field(default_factory=list)  # the runner's messages since the last poll
 
 
 def run_request(address: str, key: str, request, *, on_progress: Callable[[Progress], None] | None = None,
@@ -127,6 +132,8 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
     the written files, as `engine.generate.executor.execute` does."""
     from engine.cluster import pool, transport
     from engine.generate.executor import check_output, plain_request, record_generation
+    from engine.generate.window_store import remove as remove_windows
+    from engine.generate.window_store import windows_folder
 
     ray = connect(address)
     cancel = cancel or CancelToken()
@@ -147,14 +154,20 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
                 _ask_to_cancel(parts)
             for part in parts:
                 if part.result is None:
-                    _advance(ray, part, (packed[part.name].request_json, files[part.name], expect), expect, kind)
+                    job_files = files[part.name] + _windows_ref(ray, part)
+                    _advance(ray, part, (packed[part.name].request_json, job_files, expect), expect, kind)
                     _collect(ray, part)
             seen = [p.status["node"] for p in parts if p.status and p.status["state"] in _PLACED]
             if seen != nodes:
                 nodes = seen
                 if on_node is not None:
                     on_node(sorted(set(nodes)))
-            report(_combined(parts))
+            combined = _combined(parts)
+            for part in parts:  # the messages a poll would skip over, in order (each part's own)
+                for note in part.notes[:-1]:
+                    report(Progress(combined.step, combined.total, note))
+                part.notes = []
+            report(combined)
             if all(p.result is not None for p in parts):
                 break
             time.sleep(POLL_S)
@@ -184,6 +197,8 @@ def run_request(address: str, key: str, request, *, on_progress: Callable[[Progr
     if len(parts) > 1:
         made["settings"] = {**made["settings"], "seed": plain.sampling.seed, "variations": len(parts)}
     record_generation(request, made)
+    for part in parts:  # delivered: the windows kept for a resume go, as a local run's do
+        remove_windows(windows_folder(Path(part.request.output)))
     _release(parts)  # only now: a desktop that dies before this point collects the results again
     report(Progress(1, 1, f"made with {made['model']} on {', '.join(sorted(set(nodes)))}"))
     return made["written"]
@@ -286,7 +301,7 @@ def _advance(ray, part: _Part, submit_args: tuple, expect: dict, kind: str) -> N
             if outcome not in ("started", "known"):  # another job took that runner first
                 part.runner, part.status = None, dict(_WAITING)
                 return
-        status = ray.get(part.runner.status.remote(part.name), timeout=pool.ANSWER_S)
+        status = ray.get(part.runner.status.remote(part.name, True), timeout=pool.ANSWER_S)
     except exceptions.GetTimeoutError:  # a busy node answers late: keep what it said last
         return
     except exceptions.ActorUnavailableError:  # unreachable for a moment; dead ones say so next
@@ -296,12 +311,62 @@ def _advance(ray, part: _Part, submit_args: tuple, expect: dict, kind: str) -> N
         if part.lost > MAX_LOST:
             raise UserError(f"the cluster lost this job {part.lost} times (nodes died); run it again or on "
                             "this machine") from None
-        part.runner, part.submit_ref, part.status = None, None, dict(_WAITING)
+        _unplace(part)
         return
     if status["state"] in ("unknown", "lost"):  # the runner dropped it, or its files were lost: again
-        part.runner, part.status = None, dict(_WAITING)
+        _unplace(part)
         return
+    _keep_windows(ray, part)
+    part.notes = status.pop("notes", None) or []
     part.status = status
+
+
+def _unplace(part: _Part) -> None:
+    """The part's runner no longer has it: it waits for another (taking the windows held here)."""
+    part.runner, part.submit_ref, part.status = None, None, dict(_WAITING)
+    part.windows_known, part.windows_asked = {}, None
+
+
+def _keep_windows(ray, part: _Part) -> None:
+    """Write the windows the runner committed since it was last asked into this machine's windows
+    folder for the part's output (engine.cluster.window_relay), where a local run keeps them. The
+    question runs beside the progress polls: a large window on a slow link never holds them up."""
+    from ray import exceptions
+
+    from engine.cluster import window_relay
+    from engine.generate.window_store import windows_folder
+
+    if part.windows_asked is not None:
+        ready, _ = ray.wait([part.windows_asked], timeout=0)
+        if not ready:
+            return
+        try:
+            answer = ray.get(part.windows_asked)
+        except exceptions.RayActorError:  # gone: the next status poll says so
+            answer = None
+        part.windows_asked = None
+        if answer is not None:
+            if answer["content"]:
+                window_relay.accept(windows_folder(Path(part.request.output)), answer["content"])
+            part.windows_known = answer["tokens"]
+    part.windows_asked = part.runner.windows.remote(part.name, part.windows_known)
+
+
+def _windows_ref(ray, part: _Part) -> list:
+    """The windows this machine holds for the part's output, in the object store (once while they
+    stay the same), to travel with the part when it is given to a runner; none while a runner has it."""
+    from engine.cluster import window_relay
+    from engine.generate.window_store import windows_folder
+
+    if part.runner is not None:
+        return []
+    folder = windows_folder(Path(part.request.output))
+    held = window_relay.tokens(folder)
+    if not held:
+        return []
+    if part.windows_sent is None or part.windows_sent[0] != held:
+        part.windows_sent = (held, ray.put(window_relay.outgoing(folder)))
+    return [part.windows_sent[1]]
 
 
 def _combined(parts: list[_Part]) -> Progress:

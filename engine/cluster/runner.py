@@ -30,6 +30,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from engine.errors import KinoraError, ModelError
 from engine.progress import CancelToken, JobCancelled, Progress
@@ -39,6 +40,7 @@ FINISHED = ("done", "failed", "cancelled", "lost")
 # Results a runner keeps for desktops that have not collected them (a desktop that died and
 # never came back): the oldest beyond this are dropped, and such a job is submitted again.
 KEEP_FINISHED = 32
+MAX_NOTES = 50  # messages a runner keeps between two polls of the desktop
 
 
 @dataclass
@@ -51,6 +53,11 @@ class _Record:
     result: dict | None = None
     finished: float = 0.0
     forgotten: bool = False  # the desktop gave it up while it ran: dropped when it ends
+    windows: Path | None = None  # where a chained job commits its windows here
+    windows_brought: dict = field(default_factory=dict)  # tokens of the windows that came with the job
+    # Messages since the desktop's last poll: a quick one ("window 1 of 5 was made before") is
+    # shown too, not only the one that is the latest when the desktop asks.
+    notes: list = field(default_factory=list)
 
 
 class SlotRunner:
@@ -90,14 +97,33 @@ class SlotRunner:
                          name=f"kinora-{name}").start()
         return "started"
 
-    def status(self, name: str) -> dict:
+    def status(self, name: str, poll: bool = False) -> dict:
+        """The job's state and progress; on the desktop's own poll (not a search for the job),
+        also the messages since its last poll ("notes"), which it takes."""
         with self._guard:
             record = self._jobs.get(name)
             if record is None:
                 return {"state": "unknown", "node": self.node, "step": 0, "total": 0, "message": "", "preview": None}
             progress = record.progress
-            return {"state": record.state, "node": self.node, "step": progress.step, "total": progress.total,
-                    "message": progress.message, "preview": progress.preview}
+            answer = {"state": record.state, "node": self.node, "step": progress.step, "total": progress.total,
+                      "message": progress.message, "preview": progress.preview}
+            if poll:
+                answer["notes"], record.notes = record.notes, []
+            return answer
+
+    def windows(self, name: str, known: dict) -> dict | None:
+        """The windows job `name` committed here that the desktop does not hold yet: {"tokens": of
+        every window file now, "content": bytes by name} (engine.cluster.window_relay); `known`
+        holds the tokens of those it holds. None when the job keeps no windows here (now)."""
+        from engine.cluster import window_relay
+
+        with self._guard:
+            record = self._jobs.get(name)
+            if record is None or record.windows is None:
+                return None
+            folder, brought = record.windows, record.windows_brought
+        tokens, content = window_relay.changed(folder, {**brought, **known})
+        return {"tokens": tokens, "content": content}
 
     def result(self, name: str) -> dict | None:
         with self._guard:
@@ -138,7 +164,7 @@ class SlotRunner:
 
     def _work(self, name: str, record: _Record, request_json: str, files_ref: list, expect: dict) -> None:
         try:
-            result = self._run(record, request_json, files_ref, expect)
+            result = self._run(name, record, request_json, files_ref, expect)
         except JobCancelled:
             result = {"state": "cancelled"}
         except _InputsLost as error:
@@ -160,18 +186,25 @@ class SlotRunner:
 
     def _report(self, record: _Record, progress: Progress) -> None:
         with self._guard:
+            if progress.message and progress.message != record.progress.message:
+                record.notes = [*record.notes[-(MAX_NOTES - 1):], progress.message]
             record.progress = progress
 
-    def _run(self, record: _Record, request_json: str, files_ref: list, expect: dict) -> dict:
-        from engine.cluster import transport
+    def _run(self, name: str, record: _Record, request_json: str, files_ref: list, expect: dict) -> dict:
+        from engine.cluster import transport, window_relay
         from engine.generate.executor import produce
+        from engine.generate.window_store import windows_folder
 
         files = _fetch(files_ref)
         record.token.check()
-        folder = tempfile.mkdtemp(prefix="kinora-job-")
+        folder, lock = _job_folder(name)
         try:
             request = transport.unpack(request_json, files, folder)
             del files
+            windows = windows_folder(Path(request.output))
+            brought = window_relay.tokens(windows)
+            with self._guard:
+                record.windows, record.windows_brought = windows, brought
             check_model(expect, self.node)
             with self._guard:
                 self._model = expect.get("model")
@@ -179,7 +212,11 @@ class SlotRunner:
             made["written"] = [os.path.basename(path) for path in made["written"]]
             return {"state": "done", "made": made, "files": transport.collect(folder)}
         finally:
+            with self._guard:
+                record.windows = None
             shutil.rmtree(folder, ignore_errors=True)
+            if lock is not None:
+                os.close(lock)
 
 
 class _InputsLost(Exception):
@@ -187,13 +224,40 @@ class _InputsLost(Exception):
 
 
 def _fetch(files_ref: list) -> dict:
+    """The job's files: its inputs, and the windows an earlier run finished when it came with them."""
     import ray
     from ray import exceptions
 
     try:
-        return ray.get(files_ref[0], timeout=600)
+        files = {}
+        for part in ray.get(list(files_ref), timeout=600):
+            files.update(part)
+        return files
     except (exceptions.ObjectLostError, exceptions.OwnerDiedError, exceptions.GetTimeoutError) as error:
         raise _InputsLost(f"the job's files were lost ({type(error).__name__})") from None
+
+
+def _job_folder(name: str) -> tuple[str, int | None]:
+    """The folder a job runs in, and the lock that holds it. The same job runs in the same folder
+    every time on a machine (its inputs have the same paths, so the windows an earlier run
+    finished are of the same plan and are taken); a fresh one when another runner here holds it."""
+    try:
+        import fcntl
+    except ImportError:  # no file locks here: a fresh folder each time (windows of jobs with inputs are made again)
+        return tempfile.mkdtemp(prefix="kinora-job-"), None
+    base = Path(tempfile.gettempdir()) / "kinora-jobs"
+    base.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in name)
+    lock = os.open(base / f"{safe}.lock", os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(lock)
+        return tempfile.mkdtemp(prefix="kinora-job-"), None
+    folder = base / safe
+    shutil.rmtree(folder, ignore_errors=True)  # what a runner killed here left
+    folder.mkdir()
+    return str(folder), lock
 
 
 def check_model(expect: dict, node: str) -> None:

@@ -101,10 +101,15 @@ def _remap(value, mapping: dict[str, str], base_dir: str | None = None):
 
 
 def unpack(packed_json: str, files: dict[str, bytes], folder: str):
-    """The request with its files written under `folder` and its output in `folder`/out."""
+    """The request with its files written under `folder` and its output in `folder`/out; the
+    finished windows of an earlier run that came with it (engine.cluster.window_relay) go into
+    the output's windows folder, where the chain finds them."""
+    from engine.cluster import window_relay
     from engine.generate.requests import request_from_json
+    from engine.generate.window_store import windows_folder
 
     root = Path(folder)
+    files, windows = window_relay.split(files)
     for key, content in files.items():
         target = (root / "in" / key).resolve()
         if root.resolve() not in target.parents:  # a key is a folder number and a file name, never a path out
@@ -113,7 +118,10 @@ def unpack(packed_json: str, files: dict[str, bytes], folder: str):
         target.write_bytes(content)
     (root / "out").mkdir(parents=True, exist_ok=True)
     data = _unmark(json.loads(packed_json), str(root / "in"), str(root / "out"))
-    return request_from_json(data, "cluster job")
+    request = request_from_json(data, "cluster job")
+    if windows:
+        window_relay.accept(windows_folder(Path(request.output)), windows)
+    return request
 
 
 def _unmark(value, inputs: str, outputs: str):
