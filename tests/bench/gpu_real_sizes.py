@@ -7,14 +7,19 @@ The one command, on a machine with one CUDA GPU (budget: under 8 minutes on one 
 It writes the table as JSON to $OUT/gpu_real_sizes.json ($OUT unset: the current folder), or to
 --out PATH; --family NAME (ltx, ltx2, wan, skyreels; repeatable) or --variant KEY runs a part;
 --tiny runs the same code on the CPU with scaled-down configs (what
-tests/bench/test_gpu_real_sizes_script.py checks on every machine).
+tests/bench/test_gpu_real_sizes_script.py checks on every machine). No model starts after 6
+minutes (--stop-after); the JSON is rewritten after each model, so a cut-off run keeps what it
+measured. Exit status: 0 when every model gave its figures, 1 when one failed or did not start,
+2 without a CUDA GPU (the message says to add --tiny).
 
 What it does, one model after another, freeing the GPU between them: builds every component of
 the model from its real config (tests/bench/gpu_real_configs.py, written from the configs the
 published checkpoints ship) with random weights, on the GPU itself, cast to bfloat16 the way
 diffusers' from_pretrained casts a checkpoint (modules a class keeps in float32 stay float32). The
 text encoder has the real output width and depth but tiny layers: it runs before the first step
-and is not what is timed. The same component objects then run
+and is not what is timed. The components are built in memory, not saved to a folder and loaded
+back: writing and reading tens of GB of random weights would spend the GPU's short time on disk.
+The same component objects then run
 1. the diffusers pipeline (LTXPipeline, LTX2Pipeline, WanPipeline,
    SkyReelsV2DiffusionForcingPipeline), and after it
 2. Kinora's backend for the family (engine.generate.backends, the class the family table names,
@@ -24,7 +29,8 @@ stopping at the latents (no VAE decode). The pipeline runs first because Kinora'
 installs its attention processors on the shared transformer. Each run makes 1 warm-up step and
 3 timed steps: seconds per step is the median time between the ends of the timed steps (the GPU
 synchronised at each), and peak memory is torch.cuda.max_memory_allocated over the run (the
-shared weights included). A ratio above 1 means Kinora is slower or uses more.
+shared weights included; "above weights" compares the peaks less what was allocated before each
+run). A ratio above 1 means Kinora is slower or uses more.
 """
 
 from __future__ import annotations
@@ -329,11 +335,15 @@ def run_variant(variant: Variant, tiny: bool, device, dtype, warmup: int, timed:
     def ratio(a, b):
         return a / b if a is not None and b else None
 
+    def working(side):  # memory the run took above what was allocated before it (the shared weights)
+        return None if side["peak_bytes"] is None else side["peak_bytes"] - side["memory_before_bytes"]
+
     return {"variant": variant.key, "family": variant.family, "label": variant.label, "pipeline": variant.pipeline,
             "size": "x".join(map(str, size)), "transformer_parameters": params, "build_seconds": built,
             "kinora": kinora, "diffusers": reference,
             "step_ratio": ratio(kinora["seconds_per_step"], reference["seconds_per_step"]),
-            "memory_ratio": ratio(kinora["peak_bytes"], reference["peak_bytes"])}
+            "memory_ratio": ratio(kinora["peak_bytes"], reference["peak_bytes"]),
+            "working_memory_ratio": ratio(working(kinora), working(reference))}
 
 
 # -- the table -------------------------------------------------------------------------------------
@@ -348,17 +358,18 @@ def _count(parameters: int) -> str:
 
 def table(results: list[dict]) -> str:
     head = (f"{'model':<30} {'size':<12} {'params':>7} {'Kinora s/step':>13} {'diffusers s/step':>16} "
-            f"{'ratio':>6} {'Kinora GiB':>10} {'diffusers GiB':>13} {'ratio':>6}")
+            f"{'ratio':>6} {'Kinora GiB':>10} {'diffusers GiB':>13} {'ratio':>6} {'above weights':>13}")
     lines = [head, "-" * len(head)]
     for row in results:
         if "error" in row:
             lines.append(f"{row['label']:<30} {row['error']}")
             continue
-        memory = "-" if row["memory_ratio"] is None else f"{row['memory_ratio']:.3f}"
+        memory, above = (("-" if value is None else f"{value:.3f}")
+                         for value in (row["memory_ratio"], row.get("working_memory_ratio")))
         lines.append(f"{row['label']:<30} {row['size']:<12} {_count(row['transformer_parameters']):>7} "
                      f"{row['kinora']['seconds_per_step']:>13.3f} {row['diffusers']['seconds_per_step']:>16.3f} "
                      f"{row['step_ratio']:>6.3f} {_gib(row['kinora']['peak_bytes']):>10} "
-                     f"{_gib(row['diffusers']['peak_bytes']):>13} {memory:>6}")
+                     f"{_gib(row['diffusers']['peak_bytes']):>13} {memory:>6} {above:>13}")
     return "\n".join(lines)
 
 

@@ -64,6 +64,47 @@ def test_tiny_run_gives_a_ratio_for_every_family(tmp_path):
         assert row["memory_ratio"] is None and row["kinora"]["peak_bytes"] is None  # no CUDA allocator on the CPU
 
 
+# the sizes the models are published as (the "1.3B" Wan and SkyReels transformers count 1.42 and 1.44 billion)
+PUBLISHED_BILLIONS = {"ltx2-19b": 19, "ltx-2b": 2, "ltx-13b": 13, "wan-1.3b": 1.3, "wan22-5b": 5,
+                      "skyreels-1.3b": 1.3, "wan-14b": 14}
+
+
+def test_real_configs_build_the_published_sizes():
+    """The script's own builder on the meta device (no memory, no weights): every real config makes
+    its class without error and a transformer of the size the model is published as."""
+    import torch
+
+    from tests.bench.gpu_real_sizes import VARIANTS, build_components
+
+    assert {variant.key for variant in VARIANTS} == set(PUBLISHED_BILLIONS)
+    for variant in VARIANTS:
+        components = build_components(variant, False, torch.device("meta"), torch.bfloat16)
+        billions = sum(p.numel() for p in components["transformer"].parameters()) / 1e9
+        assert billions == pytest.approx(PUBLISHED_BILLIONS[variant.key], rel=0.12), variant.key
+        if variant.family == "ltx2":  # the connectors read all 49 hidden states of a Gemma 3 12B-shaped encoder
+            text = components["text_encoder"].config.text_config
+            assert (text.hidden_size, text.num_hidden_layers + 1) == (3840, 49)
+            assert components["connectors"].config.text_proj_in_factor == 49
+
+
+def test_weights_are_cast_as_from_pretrained_casts_a_checkpoint(tmp_path):
+    """Built weights get the dtypes a bfloat16 from_pretrained gives the same model (Wan keeps its
+    norms, time embedder and modulation tables in float32)."""
+    import diffusers
+    import torch
+
+    from tests.bench import gpu_real_configs as real
+    from tests.bench.gpu_real_sizes import _build
+
+    config = {**real.WAN_13B_TRANSFORMER, **real.TINY["wan_transformer"]}
+    diffusers.WanTransformer3DModel.from_config(config).save_pretrained(tmp_path / "wan", safe_serialization=True)
+    loaded = diffusers.WanTransformer3DModel.from_pretrained(tmp_path / "wan", torch_dtype=torch.bfloat16)
+    built = _build(diffusers.WanTransformer3DModel, config, torch.device("cpu"), torch.bfloat16)
+    expected = {name: tensor.dtype for name, tensor in loaded.state_dict().items()}
+    assert {name: tensor.dtype for name, tensor in built.state_dict().items()} == expected
+    assert {torch.float32, torch.bfloat16} <= set(expected.values())
+
+
 def test_family_option_runs_that_family_only_and_out_defaults_to_OUT(tmp_path):
     env_out = tmp_path / "device-out"
     done = subprocess.run([sys.executable, str(SCRIPT), "--tiny", "--family", "skyreels", "--steps", "2"],
