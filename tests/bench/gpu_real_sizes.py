@@ -26,7 +26,9 @@ The same component objects then run
    built from the components as its loader builds it, everything on the GPU like the pipeline),
 text to video with the same prompt, seed, steps and guidance (each family's shipped defaults),
 stopping at the latents (no VAE decode). The pipeline runs first because Kinora's backend
-installs its attention processors on the shared transformer. Each run makes 1 warm-up step and
+installs its attention processors on the shared transformer; the first step of each run is its
+warm-up and is not timed. Kinora's steps include the small preview picture it makes at every step
+for the editor (it runs whenever progress is reported, as it is here). Each run makes 1 warm-up step and
 3 timed steps: seconds per step is the median time between the ends of the timed steps (the GPU
 synchronised at each), and peak memory is torch.cuda.max_memory_allocated over the run (the
 shared weights included; "above weights" compares the peaks less what was allocated before each
