@@ -68,10 +68,30 @@ def project_snapshot(project: Project) -> Project:
 
 
 def preview_image(compositor, project: Project, frame: int, max_width: int, max_height: int,
-                  quality: str = "full") -> QImage:
+                  quality: str = "full", cache=None) -> QImage:
     """The picture of `frame` as the preview shows it: composited at the size `quality` gives
     (engine.media.preview_scale.preview_scale; "full": the project size), then made to fit in
-    max_width x max_height (never enlarged). Raises engine.errors.KinoraError."""
+    max_width x max_height (never enlarged). With `cache` (engine.media.render_cache.RenderCache)
+    a costly frame (inside a transition) is kept, and taken from there while what it is made of
+    stays the same. Raises engine.errors.KinoraError."""
+    key = None
+    if cache is not None:
+        from engine.media.render_cache import frame_signature
+
+        signature = frame_signature(project, frame)
+        if signature is not None:
+            key = (signature, max_width, max_height, quality)
+            image = cache.get(key)
+            if image is not None:
+                return image
+    image = _composited_image(compositor, project, frame, max_width, max_height, quality)
+    if key is not None:
+        cache.put(key, image, image.sizeInBytes())
+    return image
+
+
+def _composited_image(compositor, project: Project, frame: int, max_width: int, max_height: int,
+                      quality: str) -> QImage:
     import cv2
 
     from engine.media.preview_scale import preview_scale
@@ -88,33 +108,38 @@ def preview_image(compositor, project: Project, frame: int, max_width: int, max_
     return QImage(pixels.data, w, h, 3 * w, QImage.Format.Format_RGB888).copy()
 
 
-def preview_frames(project: Project, frames, max_width: int, max_height: int, quality: str = "full"):
+def preview_frames(project: Project, frames, max_width: int, max_height: int, quality: str = "full", cache=None):
     """(frame, QImage) for each of `frames` in turn, as playback shows them (for benchmarks and tests)."""
     from engine.media.compositor import Compositor
 
     compositor = Compositor()
     try:
         for frame in frames:
-            yield frame, preview_image(compositor, project, frame, max_width, max_height, quality)
+            yield frame, preview_image(compositor, project, frame, max_width, max_height, quality, cache)
     finally:
         compositor.close()
 
 
 class _RenderWorker(QObject):
-    frameReady = Signal(int, QImage)
+    frameReady = Signal(int, QImage, bool)  # the frame, its picture, whether it was made ahead for the cache
     failed = Signal(int, str)
 
-    @Slot(object, int, int, int, str)
-    def render(self, project: Project, frame: int, max_width: int, max_height: int, quality: str) -> None:
+    def __init__(self, cache) -> None:
+        super().__init__()
+        self.cache = cache
+
+    @Slot(object, int, int, int, str, bool)
+    def render(self, project: Project, frame: int, max_width: int, max_height: int, quality: str,
+               ahead: bool) -> None:
         from engine.errors import KinoraError
         from engine.media.compositor import thread_compositor
 
         try:
-            image = preview_image(thread_compositor(), project, frame, max_width, max_height, quality)
+            image = preview_image(thread_compositor(), project, frame, max_width, max_height, quality, self.cache)
         except KinoraError as error:
             self.failed.emit(frame, str(error))
             return
-        self.frameReady.emit(frame, image)
+        self.frameReady.emit(frame, image, ahead)
 
 
 class _Screen(QWidget):
@@ -162,7 +187,8 @@ class _Screen(QWidget):
 
 class PreviewPlayer(QWidget):
     frameChanged = Signal(int)
-    _requestRender = Signal(object, int, int, int, str)
+    _requestRender = Signal(object, int, int, int, str, bool)
+    CACHE_REACH = 250  # frames either side of the playhead whose transitions are rendered ahead
 
     def __init__(self, document: Document, parent: QWidget | None = None):
         super().__init__(parent)
@@ -220,7 +246,11 @@ class PreviewPlayer(QWidget):
         self.screen.resized.connect(self._resize_settled.start)
 
         self._thread = QThread(self)
-        self._worker = _RenderWorker()
+        # transition frames rendered ahead while stopped (engine.media.render_cache)
+        from engine.media.render_cache import RenderCache
+
+        self.cache = RenderCache()
+        self._worker = _RenderWorker(self.cache)
         self._worker.moveToThread(self._thread)
         self._requestRender.connect(self._worker.render)
         self._worker.frameReady.connect(self._on_worker_frameReady)
@@ -232,6 +262,8 @@ class PreviewPlayer(QWidget):
         self.destroyed.connect(lambda: (thread.quit(), thread.wait(5000), worker))
         self._in_flight = False
         self._pending: int | None = None
+        self._ahead = None  # the cache key of the frame being rendered ahead, if one is
+        self._ahead_failed: set = set()
         self._timer = QTimer(self)
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._on_timer_timeout)
@@ -256,14 +288,42 @@ class PreviewPlayer(QWidget):
         if self.speed:  # what plays from now on is the edited timeline (a mute, a gain, a move)
             self.audio.set_project(project_snapshot(self.document.project))
 
-    def request(self, frame: int) -> None:
+    def request(self, frame: int, ahead: bool = False) -> None:
         if self._in_flight:
-            self._pending = frame
+            if not ahead:
+                self._pending = frame
             return
         self._in_flight = True
         size = self.screen.size() * self.screen.devicePixelRatioF()  # device pixels: what Auto fits
         self._requestRender.emit(project_snapshot(self.document.project), frame, max(size.width(), 320),
-                                 max(size.height(), 180), self.quality)
+                                 max(size.height(), 180), self.quality, ahead)
+
+    def _render_ahead(self) -> None:
+        """While stopped, render the next transition frame near the playhead that is not kept
+        yet: one at a time, so a seek or an edit waits for one frame at most."""
+        if self.speed or self._in_flight:
+            return
+        frame = next(iter(self.frames_to_render_ahead()), None)
+        if frame is not None:
+            self._ahead = self._cache_key(frame)
+            self.request(frame, ahead=True)
+
+    def frames_to_render_ahead(self) -> list[int]:
+        """The transition frames near the playhead not kept at the preview's size yet, nearest first."""
+        from engine.media.render_cache import costly_frames
+
+        keys = ((frame, self._cache_key(frame)) for frame in
+                costly_frames(self.document.project, self.frame, self.CACHE_REACH))
+        return [frame for frame, key in keys
+                if key[0] is not None and key not in self.cache and key not in self._ahead_failed]
+
+    def _cache_key(self, frame: int) -> tuple:
+        """What preview_image keys `frame` by in the cache, at the preview's size and quality now."""
+        from engine.media.render_cache import frame_signature
+
+        size = self.screen.size() * self.screen.devicePixelRatioF()
+        return (frame_signature(self.document.project, frame), max(size.width(), 320), max(size.height(), 180),
+                self.quality)
 
     def set_quality(self, quality: str) -> None:
         """Composite the preview at `quality` from now on ("auto", "half" or "full"), remembered."""
@@ -284,14 +344,20 @@ class PreviewPlayer(QWidget):
         menu.addMenu(self.quality_menu)
         menu.exec(position)
 
-    def _on_worker_frameReady(self, frame: int, image: QImage) -> None:
-        self.screen.image = image
-        self.screen.update()
-        self.message.clear()
+    def _on_worker_frameReady(self, frame: int, image: QImage, ahead: bool) -> None:
+        self._ahead = None
+        if not ahead:
+            self.screen.image = image
+            self.screen.update()
+            self.message.clear()
         self._next_request()
 
     def _on_worker_failed(self, frame: int, message: str) -> None:
-        self.message.setText(message[:120])
+        if self._ahead is not None:  # a frame made ahead that cannot be made is not tried again
+            self._ahead_failed.add(self._ahead)
+        else:
+            self.message.setText(message[:120])
+        self._ahead = None
         self._next_request()
 
     def _next_request(self) -> None:
@@ -299,6 +365,8 @@ class PreviewPlayer(QWidget):
         pending, self._pending = self._pending, None
         if pending is not None:
             self.request(pending)
+        else:
+            self._render_ahead()
 
     # --- transport ----------------------------------------------------------------------------------
 
