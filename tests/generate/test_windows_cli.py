@@ -59,8 +59,8 @@ def test_generate_any_number_of_frames_says_its_windows_first(tmp_path, capsys):
     assert main(["generate", PROMPT, "--frames", "61", "--steps", "1", "--seed", "2", "-o", str(out)]) == 0
     err = capsys.readouterr().err
     assert "will degrade" not in err  # made as windows the model was trained for
-    assert "kinora generate: 3 windows, about " in err  # before the model loads
-    assert err.index("3 windows, about") < err.index("loading the model")
+    assert "kinora generate: 3 windows, " in err  # with how long they take, before the model loads
+    assert err.index("3 windows, ") < err.index("loading the model")
     assert "61 frames in 3 windows of at most 33 frames" in err and "window 3 of 3 done" in err
     with av.open(str(out)) as container:
         assert sum(1 for _ in container.decode(video=0)) == 61
