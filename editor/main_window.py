@@ -112,6 +112,8 @@ class MainWindow(QMainWindow):
         view = self.timeline.view
         view.playheadChanged.connect(self.preview.seek)
         self.preview.frameChanged.connect(view.set_playhead)
+        view.ruler.cache_state = self.preview.cache_state  # the render-ahead bar under the timecodes
+        self.preview.cacheChanged.connect(view.ruler.update)
         view.selectionChangedIds.connect(self.inspector.set_selection)
         view.selectionChangedIds.connect(self._on_view_selectionChangedIds)
         view.status.connect(self.statusBar().showMessage)

@@ -187,6 +187,7 @@ class _Screen(QWidget):
 
 class PreviewPlayer(QWidget):
     frameChanged = Signal(int)
+    cacheChanged = Signal()  # a frame was rendered ahead into the cache
     _requestRender = Signal(object, int, int, int, str, bool)
     CACHE_REACH = 250  # frames either side of the playhead whose transitions are rendered ahead
 
@@ -308,6 +309,17 @@ class PreviewPlayer(QWidget):
             self._ahead = self._cache_key(frame)
             self.request(frame, ahead=True)
 
+    def cache_state(self) -> tuple[list[int], list[int]]:
+        """(transition frames near the playhead kept at the preview's size, those not kept yet)."""
+        from engine.media.render_cache import costly_frames
+
+        kept, to_render = [], []
+        for frame in costly_frames(self.document.project, self.frame, self.CACHE_REACH):
+            key = self._cache_key(frame)
+            if key[0] is not None:
+                (kept if key in self.cache else to_render).append(frame)
+        return kept, to_render
+
     def frames_to_render_ahead(self) -> list[int]:
         """The transition frames near the playhead not kept at the preview's size yet, nearest first."""
         from engine.media.render_cache import costly_frames
@@ -346,6 +358,7 @@ class PreviewPlayer(QWidget):
 
     def _on_worker_frameReady(self, frame: int, image: QImage, ahead: bool) -> None:
         self._ahead = None
+        self.cacheChanged.emit()
         if not ahead:
             self.screen.image = image
             self.screen.update()

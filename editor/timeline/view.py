@@ -575,9 +575,15 @@ class TimelineView(QGraphicsView):
 class Ruler(QWidget):
     """Timecodes above the tracks; click or drag on it to move the playhead (scrub)."""
 
+    CACHE_BAR = 3  # pixels: the render-ahead bar at the ruler's foot
+    KEPT, TO_RENDER = QColor(70, 140, 230), QColor(210, 80, 70)
+
     def __init__(self, view: TimelineView):
         super().__init__(view)
         self.view = view
+        # () -> (transition frames the preview keeps, those it has still to render), set by the
+        # main window; drawn as Resolve draws its render cache: blue kept, red not yet
+        self.cache_state = None
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         self.view.set_playhead(self.view.frame_at(event.position().x()))
@@ -613,6 +619,12 @@ class Ruler(QWidget):
             painter.fillRect(QRectF(mx, 0, 7, 8), QColor(marker.color) if QColor.isValidColorName(marker.color)
                              else QColor("green"))
             painter.drawLine(mx, 0, mx, RULER_HEIGHT)
+        if self.cache_state is not None:
+            kept, to_render = self.cache_state()
+            for frames, colour in ((kept, self.KEPT), (to_render, self.TO_RENDER)):
+                for frame in frames:
+                    left = view.view_x_of(frame)
+                    painter.fillRect(QRectF(left, RULER_HEIGHT - self.CACHE_BAR, max(ppf, 1.0), self.CACHE_BAR), colour)
         x = view.view_x_of(view.playhead)
         painter.setPen(QPen(style.PLAYHEAD_COLOR, 2))
         painter.drawLine(int(x), 0, int(x), RULER_HEIGHT)

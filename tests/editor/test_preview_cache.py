@@ -4,6 +4,7 @@ an edit of the dissolve makes them again."""
 
 from __future__ import annotations
 
+from editor.timeline.view import Ruler
 from engine.model import edits
 from engine.model.items import Clip, MediaRef
 from engine.model.project import new_project
@@ -32,12 +33,22 @@ def _window(qtbot, tmp_path):
     return window
 
 
+def _ruler_foot(window, frame: int) -> int:
+    """The colour of the ruler's render-ahead bar under `frame`, as painted."""
+    view = window.timeline.view
+    image = view.ruler.grab().toImage()
+    x = int(view.view_x_of(frame) + max(view.pixels_per_frame, 1.0) / 2)
+    return image.pixel(x, image.height() - 2) & 0xFFFFFF
+
+
 def test_dissolve_frames_are_rendered_ahead_and_played_from_the_cache(qtbot, tmp_path):
     window = _window(qtbot, tmp_path)
     preview = window.preview
     qtbot.waitUntil(lambda: not preview.frames_to_render_ahead() and not preview._in_flight, timeout=30_000)
     kept = len(preview.cache)
     assert kept >= 12  # frames 24-35 at the preview's size (and any made at a size the window had before)
+    # the ruler's foot says so: blue under the dissolve's frames, nothing elsewhere
+    assert _ruler_foot(window, 30) == (Ruler.KEPT.rgb() & 0xFFFFFF) and _ruler_foot(window, 10) != (Ruler.KEPT.rgb() & 0xFFFFFF)
     hits = preview.cache.hits
     shown = []
     preview.frameChanged.connect(shown.append)
@@ -56,3 +67,4 @@ def test_dissolve_frames_are_rendered_ahead_and_played_from_the_cache(qtbot, tmp
     (span,) = spans(window.document.project.timeline.tracks_of("video")[0])
     assert len(span.frames) > 12  # (as long as the clips' handles allow)
     assert len(preview.cache) == kept + len(span.frames)  # every frame of it is new
+    assert _ruler_foot(window, span.frames.start) == (Ruler.KEPT.rgb() & 0xFFFFFF)
