@@ -70,6 +70,10 @@ def write_video(path, pictures, *, rate=30, codec="libx264", pix_fmt="yuv420p", 
             if pts is not None:
                 frame.pts = pts[i]
                 frame.time_base = time_base
+            else:  # one tick a frame, given: an encoder left to number frames itself (libx265 in a
+                # process that did other work) was seen to hand the muxer timestamps it refused
+                frame.pts = i
+                frame.time_base = stream.codec_context.time_base or 1 / Fraction(rate)
             for packet in stream.encode(frame):
                 container.mux(packet)
         for packet in stream.encode():
