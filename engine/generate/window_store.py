@@ -70,8 +70,6 @@ class WindowStore:
         with atomic_path(self.path(index)) as temp:
             save_file(tensors, temp, metadata={"key": self.key, "window": json.dumps(window)})
 
-    def finished(self) -> list[int]:
-        return sorted(int(p.stem.split("-")[1]) for p in self.folder.glob("window-*.safetensors"))
 
 
 def remove(folder: Path) -> None:

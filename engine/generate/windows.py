@@ -90,10 +90,6 @@ def _spread(amount: int, parts: int) -> list[int]:
     return [amount // parts + (1 if i < amount % parts else 0) for i in range(parts)]
 
 
-def is_chained(plan: GenerationPlan, caps: ModelCaps) -> bool:
-    return len(window_layout(plan.num_frames, caps)) > 1
-
-
 def window_plan(plan: GenerationPlan, window: Window, held_latents: np.ndarray | None = None,
                 held_audio_latents: np.ndarray | None = None) -> GenerationPlan:
     """The plan of one window: the plan's frames over its span, only the prompts it uses, and the

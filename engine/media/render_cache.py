@@ -89,11 +89,6 @@ class RenderCache:
             while self.bytes > self.max_bytes and self._entries:
                 self.bytes -= self._entries.popitem(last=False)[1][1]
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-            self.bytes = 0
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
