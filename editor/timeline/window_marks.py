@@ -1,6 +1,6 @@
 """Where a plan longer than the model makes at once is cut into windows (engine.generate.windows),
 as the plan strip marks it: a line at each window's start and a band over the frames a window
-shares with the one before (made by both, crossfaded), with a sentence per window for its tooltip.
+shares with the one before (the latent frames the new window holds), with a sentence per window for its tooltip.
 
 Everything is in plan frames, made from the plan and the model's caps when the plan is compiled;
 the strip only scales it to the zoom."""

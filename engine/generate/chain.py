@@ -1,14 +1,18 @@
 """Generating a plan longer than one window: its windows one after another (engine.generate.windows).
 
-Each window is sampled with the latent frames the window before made held at its start, then
-anchored against drift: its new latent frames get the per-channel mean and spread of the latents
-of its anchor, the first window or the latest window that holds something of the timeline itself
-(a clip, a still, a keyframe) or follows other prompts (latent statistics matching, as the long
-multi-prompt pipelines do). Each window is decoded on its own and the windows are joined with a
-crossfade over the frames they share. For a model that makes sound, each window holds the audio
-latent frames the window before made over the time they share too, and the chain's sound is
-decoded once, whole. Finished windows are committed to a WindowStore as they come, so a job run
-again starts at the first window it had not finished.
+Each window is sampled with the latent frames the window before made held at its start, and
+anchored against drift: its new latent frames are pulled to the per-channel mean and spread of
+the latents of its anchor, the first window or the latest window that holds something of the
+timeline itself (a clip, a still, a keyframe) or follows other prompts (latent statistics
+matching, as the long multi-prompt pipelines do). The pull steers every sampling step's clean
+estimate, so the model's later steps build on it and join it to the held frames; the finished
+latents are pulled once more (a no-op where the steering did its work). The chain's latents are
+decoded as one: each window's frames once the window after it has made the latent frames their
+decode depends on (decode_reach), so the frames are those of one decode of the whole chain and
+no seam is left by decoding windows apart. For a model that makes sound, each window holds the
+audio latent frames the window before made over the time they share too, and the chain's sound
+is decoded once, whole. Finished windows are committed to a WindowStore as they come, so a job
+run again starts at the first window it had not finished.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ import numpy as np
 
 from engine.errors import ModelError
 from engine.generate.backends.base import GenerationResult
+from engine.generate.settings import SamplingSettings
 from engine.generate.windows import Window, audio_span, first_new_audio_frame, window_layout, window_plan
 from engine.progress import CancelToken, Progress
 
 PREVIEW_FRAMES = 8  # pictures of a finished window sent with its progress
 RAMP_LATENT_FRAMES = 2  # new latent frames over which a window's pull to its anchor ramps in
+MAX_DECODE_REACH = 8  # latent frames: the most context either side a span is decoded with
 
 
 @dataclass
@@ -47,15 +53,17 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
     steps = settings.steps or backend.caps.default_steps  # the sampler's progress unit
     extra = {} if read is None else {"read": read}
     sound = Sound(plan) if plan.audio_latents_per_second else None
-    latents_of_chain, frames, previous, anchor = [], None, None, None
+    latents_of_chain, previous, anchor = [], None, None
+    pictures = Pictures(backend, settings, plan.num_frames) if decode else None
     for window in windows:
         held = None if previous is None else previous[:, :, -window.held:].numpy()
         sub = window_plan(plan, window, held, None if sound is None else sound.held(window))
         stored = store.load(window.index) if store is not None else None
         if stored is None:
+            steer = None if anchor is None or _is_anchor(window, sub, anchor) else pull(window, anchor)
             result = backend.generate(sub, replace(settings, seed=window_seed(settings.seed, window.index)),
                                       on_step=_window_steps(on_step, window, len(windows)), cancel=cancel,
-                                      decode=False, **extra)
+                                      decode=False, **extra, **({} if steer is None else {"steer": steer}))
             latents = result.latents.float().cpu()
             latents, anchor = anchored(latents, window, sub, anchor)
             audio = None if result.audio_latents is None else result.audio_latents.float().cpu()
@@ -70,19 +78,75 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
             sound.add(window, audio)
         latents_of_chain.append(latents if window.held == 0 else latents[:, :, window.held:])
         previous = latents
-        if decode:
-            generator = torch.Generator(device="cpu").manual_seed(settings.seed)
-            pictures = backend.decode(latents.to(backend.device), settings, generator)
-            frames = _joined(frames, pictures, window, plan.num_frames)
+        if pictures is not None:
+            made = pictures.add(torch.cat(latents_of_chain, dim=2), last=window is windows[-1])
             _report(on_step, window, len(windows), steps, f"window {window.index + 1} of {len(windows)} done",
-                    _preview(pictures))
-    result = GenerationResult(latents=torch.cat(latents_of_chain, dim=2), frames=frames, seeds=[settings.seed])
+                    None if made is None else _preview(made))
+    result = GenerationResult(latents=torch.cat(latents_of_chain, dim=2),
+                              frames=None if pictures is None else pictures.frames, seeds=[settings.seed])
     if sound is not None:
         result.audio_latents = sound.latents[None]
         result.audio_sample_rate = backend.caps.audio_sample_rate
         if decode:  # the whole sound at once: no seam to join
             result.audio = backend.decode_audio(result.audio_latents)
     return result
+
+
+def decode_reach(backend) -> int:
+    """How many latent frames either side of a latent frame change its decoded pictures (by more
+    than 1 of 255), measured once per backend on a small random latent video: a VAE decoder's
+    temporal reach, at most MAX_DECODE_REACH."""
+    import torch
+
+    known = getattr(backend, "_kinora_decode_reach", None)
+    if known is not None:
+        return known
+    reach, tc = MAX_DECODE_REACH, backend.caps.vae_temporal_compression
+    generator = torch.Generator(device="cpu").manual_seed(0)
+    base = torch.randn(1, backend.latent_channels, 2 * reach + 1, 2, 2, generator=generator)
+    changed = base.clone()
+    changed[:, :, reach] = torch.randn(1, backend.latent_channels, 2, 2, generator=generator)
+    settings = SamplingSettings()
+    a, b = (np.asarray(backend.decode(x.to(backend.device), settings, torch.Generator(device="cpu").manual_seed(0)))
+            for x in (base, changed))
+    moved = np.abs(a - b).max(axis=(0, 2, 3, 4)) > 1.0 / 255.0  # per pixel frame
+    latent_of_frame = np.array([0] + [(f - 1) // tc + 1 for f in range(1, len(moved))])
+    distance = np.abs(latent_of_frame[moved] - reach)
+    backend._kinora_decode_reach = known = int(distance.max(initial=0))
+    return known
+
+
+class Pictures:
+    """The chain's frames, decoded as the latents come: a span's decode reads the latent frames of
+    the decoder's reach either side of it (decode_reach), so each frame is decoded once, when the
+    latents after it exist, and equals its frame in a decode of the whole chain's latents at once."""
+
+    def __init__(self, backend, settings, num_frames: int) -> None:
+        self.backend, self.settings, self.frames, self.num_frames = backend, settings, None, num_frames
+        self.done = 0  # latent frames whose pixels are in `frames`
+        self.context = decode_reach(backend)
+
+    def add(self, latents, last: bool):
+        """Decode what `latents` (the chain's so far) now settle; returns those frames (1, n, H, W, 3) or None."""
+        import torch
+
+        total = latents.shape[2]
+        stop = total if last else total - self.context
+        if stop <= self.done:
+            return None
+        low, high = max(0, self.done - self.context), min(total, stop + self.context)
+        generator = torch.Generator(device="cpu").manual_seed(self.settings.seed)
+        piece = np.asarray(self.backend.decode(latents[:, :, low:high].to(self.backend.device), self.settings,
+                                               generator), np.float32)
+        tc = self.backend.caps.vae_temporal_compression
+        first = 0 if self.done == 0 else (self.done - 1) * tc + 1  # the latent frame's pixel frames
+        end = (stop - 1) * tc + 1
+        if self.frames is None:
+            self.frames = np.zeros((piece.shape[0], self.num_frames, *piece.shape[2:]), np.float32)
+        made = piece[:, first - low * tc:end - low * tc]  # the piece's frame i is the chain's low * tc + i
+        self.frames[:, first:end] = made
+        self.done = stop
+        return made
 
 
 def window_seed(seed: int, index: int) -> int:
@@ -120,17 +184,25 @@ class Sound:
 
 
 def anchored(latents, window: Window, plan, anchor: Anchor | None):
-    """(latents with their new frames pulled to the anchor, the anchor for the next window).
+    """(latents with their new frames pulled to the anchor, the anchor for the next window)."""
+    if anchor is None or _is_anchor(window, plan, anchor):
+        return latents, _anchor_of(latents, plan)
+    return pull(window, anchor)(latents), anchor
+
+
+def pull(window: Window, anchor: Anchor):
+    """latents -> latents: the window's new frames pulled to the anchor's per-channel statistics.
 
     The statistics are the whole window's (its held frames were anchored already, so they only
     steady the estimate), and the pull ramps in over the first new latent frames: matching the new
     frames alone would jump at the seam wherever they legitimately differ from the held ones."""
-    if anchor is None or _is_anchor(window, plan, anchor):
-        return latents, _anchor_of(latents, plan)
-    mean, std = latents.mean(dim=(2, 3, 4), keepdim=True), latents.std(dim=(2, 3, 4), keepdim=True)
-    matched = (latents - mean) / std.clamp_min(1e-6) * anchor.std + anchor.mean
-    ramp = torch_ramp(latents.shape[2], window.held, RAMP_LATENT_FRAMES).to(latents)
-    return latents + ramp.view(1, 1, -1, 1, 1) * (matched - latents), anchor
+
+    def pulled(latents):
+        mean, std = latents.mean(dim=(2, 3, 4), keepdim=True), latents.std(dim=(2, 3, 4), keepdim=True)
+        matched = (latents - mean) / std.clamp_min(1e-6) * anchor.std.to(latents) + anchor.mean.to(latents)
+        ramp = torch_ramp(latents.shape[2], window.held, RAMP_LATENT_FRAMES).to(latents)
+        return latents + ramp.view(1, 1, -1, 1, 1) * (matched - latents)
+    return pulled
 
 
 def torch_ramp(count: int, held: int, ramp: int):
@@ -160,21 +232,6 @@ def _is_anchor(window: Window, plan, anchor: Anchor) -> bool:
 def _anchor_of(latents, plan) -> Anchor:
     return Anchor(latents.mean(dim=(2, 3, 4), keepdim=True), latents.std(dim=(2, 3, 4), keepdim=True),
                   tuple(plan.prompts))
-
-
-def _joined(frames, pictures, window: Window, num_frames: int):
-    """The chain's frames so far with this window's: a crossfade over the frames both made (the
-    window's first one, from its lone first latent frame, weighs nothing), then its new frames."""
-    pictures = np.asarray(pictures, np.float32)
-    if frames is None:
-        frames = np.zeros((pictures.shape[0], num_frames, *pictures.shape[2:]), np.float32)
-    shared = window.first_new_frame - window.start
-    if shared:
-        weight = (np.arange(shared, dtype=np.float32) / shared).reshape(1, -1, 1, 1, 1)
-        span = slice(window.start, window.first_new_frame)
-        frames[:, span] = (1.0 - weight) * frames[:, span] + weight * pictures[:, :shared]
-    frames[:, window.first_new_frame:window.stop] = pictures[:, shared:]
-    return frames
 
 
 def _window_steps(on_step, window: Window, count: int):

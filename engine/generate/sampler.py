@@ -22,7 +22,7 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
            per_token_timesteps: bool = True, guide: Callable | None = None,
            on_step: Callable[[Progress], None] | None = None,
            preview: Callable[[torch.Tensor], object] | None = None,
-           cancel: CancelToken | None = None) -> torch.Tensor:
+           cancel: CancelToken | None = None, steer: Callable | None = None) -> torch.Tensor:
     """Rectified-flow (flow matching) Euler sampling with per-token noise caps and classifier-free guidance.
 
     The state is `x = (1 - sigma) * x0 + sigma * noise`; `velocity(x, sigma)` predicts
@@ -47,7 +47,10 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
     only the conditional half: `velocity` then gets a batch half as large and uses the
     conditioning of its second half. A family whose guidance is more than that declares it as
     `guide(x, sigma) -> v`, called at the guided steps instead (LTX-2: engine.generate.backends.
-    ltx2_guidance); the loop, the caps and the interval stay the same. `cancel` is checked before
+    ltx2_guidance); the loop, the caps and the interval stay the same. `steer(x0) -> x0`, when
+    given, changes every step's clean estimate (a chain's window pulled to its anchor's latent
+    statistics, engine.generate.chain) and the step moves towards the changed one, so the model's
+    later steps build on it. `cancel` is checked before
     every step and raises JobCancelled; `on_step` gets a Progress whose preview is
     `preview(x0_estimate)` when a preview function is given.
     """
@@ -87,6 +90,8 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
             if guided:
                 v_uncond, v_cond = v.chunk(2)
                 v = v_uncond + guidance * (v_cond - v_uncond)
+        if steer is not None:
+            v = _steered(x, v, model_sigma, steer)
         if per_token_timesteps:
             x = x + (torch.minimum(sigma_next, cap) - model_sigma) * v
         else:
@@ -100,6 +105,15 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
                 estimate = preview(x - torch.minimum(sigma_next, cap) * v if per_token_timesteps else x - sigma_next * v)
             _report(on_step, i, num_steps, estimate)
     return x
+
+
+def _steered(x, v, model_sigma, steer):
+    """The velocity whose step lands on `steer`'s version of the step's clean estimate."""
+    import torch
+
+    model_sigma = torch.as_tensor(model_sigma, device=x.device)
+    steered = steer(x - model_sigma * v)
+    return torch.where(model_sigma > 0, (x - steered) / model_sigma.clamp_min(1e-8), v)
 
 
 def _report(on_step, i: int, num_steps: int, estimate) -> None:

@@ -13,13 +13,14 @@ engine.toyworld.detect. The same measures for both chains:
   background is the per-pixel temporal median of its frames (the moving object leaves it); the
   difference is the mean over the pixels that are background in both (detect.background_drift),
   per pixel, so a shift in one part of the picture counts, not only an overall colour cast.
-- seams: for each join of two windows, the largest consecutive-frame difference over the frames
-  the join touches, over the median consecutive difference of the whole video. Kinora's chain
-  crossfades the frames two windows share, so its join is every step from the frame before the
-  shared ones to the first frame only the new window made; the naive chain's join is the step
-  from a clip's last frame to the next clip's second (its first is that same picture, re-encoded,
-  and is dropped when the clips are joined). For scale, the same largest-step measure over a
-  span of the same length in the middle of each window ("interior").
+- seams: for each join of two windows, the consecutive-frame difference across it, over the median
+  consecutive difference of the whole video. Kinora's chain is decoded as one (engine.generate.
+  chain), so its join is the step from the last frame of the latent frames a window held to the
+  first frame only it made; the naive chain's join is the step from a clip's last frame to the
+  next clip's second (its first is that same picture, re-encoded, and is dropped when the clips
+  are joined). For scale, the same step in the middle of each window ("interior"; for Kinora at
+  the same place in the latent grid, where the VAE's steps are alike), and the largest step over
+  the latent frames either side of the join (a jump the decoder spreads over a few frames).
 - adherence: `judge` (colour, shape and motion of the largest object) on each window's frames
   against the caption, beside the same verdict on single windows of the same prompt, seeds 0, 1,
   ... (the chains' seeds among them).
@@ -47,6 +48,7 @@ from engine.toyworld.world import parse_caption
 # gradient, so a drift shows in its hue and lightness and anywhere in the picture.
 PROMPT = "a yellow star bouncing on a sky background"
 SIZE = 64
+GRID = 4  # pixel frames a latent frame (the bundled model's)
 
 THRESHOLDS = {  # (value, higher is better)
     "drift": (3.0, False),  # CIEDE2000, first window to last
@@ -75,6 +77,7 @@ class Measured:
     seam_ratios: list[float]
     interior_ratios: list[float]
     judged: list[dict[str, bool]] = field(default_factory=list)  # one verdict per window
+    span_ratios: list[float] = field(default_factory=list)  # the largest step a latent frame either side
 
 
 def chain_frames(caps, count: int) -> int:
@@ -112,7 +115,7 @@ def kinora_chain(backend, settings, prompt: str, count: int) -> LongVideo:
         raise ValueError(f"{recipe.plan.num_frames} frames make {len(layout)} windows, not {count}")
     frames, wall, cpu = _timed(lambda: _generated(backend, recipe, settings))
     return LongVideo("kinora", settings.seed, frames, [(w.start, w.stop) for w in layout],
-                     [(w.start - 1, w.first_new_frame) for w in layout[1:]], wall, cpu)
+                     [(w.first_new_frame - 1, w.first_new_frame) for w in layout[1:]], wall, cpu)
 
 
 def naive_chain(backend, settings, prompt: str, count: int, folder: Path) -> LongVideo:
@@ -152,13 +155,36 @@ def measure(video: LongVideo, prompt: str) -> Measured:
     drifts = [detect.background_drift(backgrounds[0], b) for b in backgrounds]
     steps = consecutive_differences(video.frames)
     scale = max(float(np.median(steps)), 1e-6)
-    seams, interiors = [], []
+    seams, interiors, spans = [], [], []
     for (first, stop), (start, end) in zip(video.joins, video.windows[1:]):
         seams.append(float(steps[first:stop].max()) / scale)
-        middle = (start + end) // 2 - (stop - first) // 2
+        middle = first + GRID * max(1, (end - first) // (2 * GRID))  # the same place in the latent grid
         interiors.append(float(steps[middle:middle + stop - first].max()) / scale)
+        spans.append(float(steps[max(0, first - GRID):stop + GRID].max()) / scale)
     judged = [judge(video.frames[a:b], colour, shape, motion)[0] for a, b in video.windows]
-    return Measured(drifts[-1], drifts, seams, interiors, judged)
+    return Measured(drifts[-1], drifts, seams, interiors, judged, spans)
+
+
+def no_seam(caps, singles: list[np.ndarray]) -> dict[str, float]:
+    """The seam measure where there is no seam: in single windows, the step at the place a
+    chain's seam sits in its window (from the last frame of the held latent frames to the next),
+    over the window's own median step. How often a step there is within 1.5 of the median, and
+    the worst of each 9 (a chain of 10 windows has 9 seams), say what the seam target asks of
+    a video with no seam at all."""
+    from engine.generate.windows import window_layout
+
+    if not singles:
+        return {}
+    second = window_layout(chain_frames(caps, 2), caps)[1]
+    at = second.first_new_frame - second.start - 1
+    ratios = []
+    for frames in singles:
+        steps = consecutive_differences(frames)
+        ratios.append(float(steps[at]) / max(float(np.median(steps)), 1e-6))
+    worst = [max(ratios[i:i + 9]) for i in range(0, len(ratios) - 8, 9)]
+    return {"no_seam_within": float(np.mean([r <= THRESHOLDS["seam_ratio"][0] for r in ratios])),
+            "no_seam_worst_of_9": float(np.median(worst)) if worst else float("nan"),
+            "no_seam_median": float(np.median(ratios))}
 
 
 def summary(measured: list[Measured]) -> dict[str, float]:
@@ -170,6 +196,11 @@ def summary(measured: list[Measured]) -> dict[str, float]:
             "drift_worst_window": float(max(max(m.drift_per_window) for m in measured)),
             "seam_ratio": float(max(seams)), "seam_ratio_median": float(np.median(seams)),
             "interior_ratio_median": float(np.median([r for m in measured for r in m.interior_ratios])),
+            "interior_ratio_worst": float(max(r for m in measured for r in m.interior_ratios)),
+            "seams_within": float(np.mean([r <= THRESHOLDS["seam_ratio"][0] for r in seams])),
+            "interiors_within": float(np.mean([r <= THRESHOLDS["seam_ratio"][0]
+                                               for m in measured for r in m.interior_ratios])),
+            "span_ratio": float(max(r for m in measured for r in m.span_ratios)),
             "seam_over_interior": float(max(a / max(b, 1e-6) for m in measured
                                             for a, b in zip(m.seam_ratios, m.interior_ratios))),
             "adherence": rates(judged)["all"], "adherence_later_windows": rates(later)["all"],
@@ -178,15 +209,15 @@ def summary(measured: list[Measured]) -> dict[str, float]:
 
 def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, count: int = 10,
                      chain_seeds: tuple[int, ...] = (0, 1), singles: int = 10, keep: Path | None = None,
-                     log=print) -> dict:
-    """Both chains for each seed, and `singles` single windows (seeds 0, 1, ...) run between them;
+                     log=print, first_single: int = 0) -> dict:
+    """Both chains for each seed, and `singles` single windows (seeds first_single, ...) run between them;
     the long videos are written as MP4 files into `keep` when given, to look at."""
     from engine.generate.tools import text_to_video
 
     (colour, shape, motion), = parse_caption(prompt)[0]
     single_recipe = text_to_video(backend.caps, width=SIZE, height=SIZE, num_frames=backend.caps.frames_per_window,
                                   rate=RATE, prompt=prompt)
-    single_seeds = list(range(singles))
+    single_seeds = list(range(first_single, first_single + singles))
     groups = [single_seeds[i::2 * len(chain_seeds)] for i in range(2 * len(chain_seeds))]
     single_times, single_judged, single_frames, chains = [], [], {}, {"kinora": [], "naive": []}
 
@@ -218,6 +249,7 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
     measured = {kind: [measure(v, prompt) for v in videos] for kind, videos in chains.items()}
     result = {kind: summary(m) for kind, m in measured.items()}
     result["single"] = {f"adherence_{k}" if k != "all" else "adherence": v for k, v in rates(single_judged).items()}
+    result["single"].update(no_seam(backend.caps, list(single_frames.values())))
     single_wall = float(np.mean([w for w, _ in single_times]))
     single_cpu = float(np.mean([c for _, c in single_times]))
     result["time"] = {
@@ -229,9 +261,13 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
         "naive_time_ratio": float(np.mean([v.seconds for v in chains["naive"]])) / (count * single_wall),
         "naive_cpu_ratio": float(np.mean([v.cpu_seconds for v in chains["naive"]])) / (count * single_cpu),
     }
-    # The chain's first window is a single window of the same seed: its frames before the first
-    # shared ones must be the single window's (a check on the comparison, printed, not judged).
-    first_shared = chains["kinora"][0].joins[0][0] + 1 if count > 1 else 0
+    # The chain's first window is a single window of the same seed: its frames decoded before the
+    # next window exists must be the single window's (a check on the comparison, printed, not judged).
+    from engine.generate.chain import decode_reach
+
+    tc = backend.caps.vae_temporal_compression
+    per_window = (backend.caps.frames_per_window - 1) // tc + 1
+    first_shared = (per_window - decode_reach(backend) - 1) * tc + 1 if count > 1 else 0
     seed = chain_seeds[0]
     if seed in single_frames and first_shared:
         difference = np.abs(chains["kinora"][0].frames[:first_shared].astype(int)
@@ -252,9 +288,14 @@ def table(result: dict) -> str:
         ("colour drift, worst window against the first", k["drift_worst_window"], n["drift_worst_window"], ""),
         ("worst seam / median consecutive difference", k["seam_ratio"], n["seam_ratio"], "<= 1.5"),
         ("median seam / median consecutive difference", k["seam_ratio_median"], n["seam_ratio_median"], ""),
-        ("interior span of the same length (median)", k["interior_ratio_median"], n["interior_ratio_median"], ""),
-        ("worst seam / the largest step of the same span inside the window", k["seam_over_interior"],
-         n["seam_over_interior"], ""),
+        ("the same step inside the windows / median (median)", k["interior_ratio_median"],
+         n["interior_ratio_median"], ""),
+        ("the same step inside the windows / median (worst)", k["interior_ratio_worst"], n["interior_ratio_worst"], ""),
+        ("share of seams within 1.5", k["seams_within"], n["seams_within"],
+         f"single windows, no seam: {s.get('no_seam_within', float('nan')):.2f}"),
+        ("share of the steps inside the windows within 1.5", k["interiors_within"], n["interiors_within"], ""),
+        ("worst seam / the same step inside the window", k["seam_over_interior"], n["seam_over_interior"], ""),
+        ("largest step a latent frame either side of a seam / median", k["span_ratio"], n["span_ratio"], ""),
         ("adherence per window (colour, shape, motion all right)", k["adherence"], n["adherence"],
          f">= single {s['adherence']:.2f}"),
         ("  colour right", k["adherence_colour"], n["adherence_colour"], f"single {s['adherence_colour']:.2f}"),
@@ -266,6 +307,9 @@ def table(result: dict) -> str:
     ]
     lines = ["| measure | Kinora chain | naive chain | target |", "|---|---|---|---|"]
     lines += [f"| {name} | {a:.3f} | {b:.3f} | {target} |" for name, a, b, target in rows]
+    lines.append(f"single windows, the step where a seam would be / their median: median "
+                 f"{s.get('no_seam_median', float('nan')):.3f}, worst of 9 (median) "
+                 f"{s.get('no_seam_worst_of_9', float('nan')):.3f}")
     lines.append(f"single windows: adherence {s['adherence']:.3f}; chain {t['chain_seconds']:.0f} s, naive "
                  f"{t['naive_seconds']:.0f} s, a window alone {t['single_seconds']:.1f} s (wall)")
     return "\n".join(lines)
@@ -279,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, default=2, help="chains of each kind (seeds FIRST, FIRST + 1, ...)")
     parser.add_argument("--first-seed", type=int, default=0)
     parser.add_argument("--singles", type=int, default=10, help="single windows (seeds 0, 1, ...)")
+    parser.add_argument("--first-single", type=int, default=0, help="the first single window's seed")
     parser.add_argument("--steps", type=int, help="sampling steps (default: the model's own)")
     parser.add_argument("--prompt", default=PROMPT)
     parser.add_argument("--json", metavar="FILE", help="also write the numbers to FILE")
@@ -299,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         result = evaluate_windows(backend, SamplingSettings(steps=args.steps), Path(folder), prompt=args.prompt,
                                   count=args.windows, chain_seeds=seeds, singles=args.singles,
                                   keep=Path(args.keep) if args.keep else None,
-                                  log=lambda m: print(m, file=sys.stderr, flush=True))
+                                  log=lambda m: print(m, file=sys.stderr, flush=True), first_single=args.first_single)
     print(table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1), encoding="utf-8")

@@ -103,3 +103,23 @@ def test_fallback_pins_held_tokens_to_the_renoised_source():
     assert set(sigmas_given) == {0}  # the model only sees the global level
     assert float(out[0, 0, 0]) == 5.0  # pinned to the source at every level, exactly the source at 0
     assert float(out[0, 1, 0]) == pytest.approx(5.0 * 0 + 0 - 1.0)  # free token: x = 0 + sum(dt) * 1
+
+
+def test_steer_moves_each_step_to_the_changed_estimate_and_leaves_held_tokens():
+    target = torch.full((1, 4, 2), 3.0)
+    cond = torch.full((1, 4, 2), -2.0)
+    strength = torch.tensor([1.0, 0.0, 0.0, 0.0]).view(1, 4, 1)
+    noise = torch.randn(1, 4, 2, generator=torch.Generator().manual_seed(1))
+    seen = []
+
+    def steer(x0):  # what the model predicts, moved half-way to 1
+        seen.append(x0.clone())
+        return x0 + 0.5 * (1.0 - x0)
+
+    out = sample(_perfect(target), noise, cond, strength, SIGMAS, steer=steer)
+    assert torch.equal(out[:, :1], cond[:, :1])  # held: never moved
+    # the last step lands on the steered estimate of a perfect model: 3 moved half-way to 1
+    assert torch.allclose(out[:, 1:], torch.full((1, 3, 2), 2.0), atol=1e-5)
+    assert len(seen) == len(SIGMAS) - 1
+    free = sample(_perfect(target), noise, cond, strength, SIGMAS)
+    assert torch.allclose(free[:, 1:], target[:, 1:], atol=1e-5)

@@ -79,3 +79,39 @@ def test_a_chain_with_sound_continues_the_sound_of_the_window_before(tiny_ltx2, 
     # and the chain's sound is the first window's, then the second one's new frames
     torch.testing.assert_close(result.audio_latents[0, first_1 + shared:], audio_1[0, shared:][
         : plan.num_audio_frames - first_1 - shared], rtol=0, atol=0)
+
+
+def test_the_chain_frames_are_one_decode_of_the_chains_latents(tiny_ltx):
+    backend = _windowed(tiny_ltx, 25, 9)
+    recipe = tools.storyboard(backend.caps, width=32, height=32, num_frames=81, rate=24, prompt="a red fox")
+    assert len(window_layout(81, backend.caps)) == 5
+    result = generate_chain(backend, recipe.plan, SETTINGS)
+    whole = backend.decode(result.latents, SETTINGS, torch.Generator().manual_seed(SETTINGS.seed))
+    assert whole.shape == result.frames.shape
+    assert float(np.abs(whole - result.frames).max()) < 2.0 / 255.0
+
+
+@pytest.mark.parametrize("family", ["tiny_ltx", "tiny_ltx2"])
+def test_a_window_is_steered_to_its_anchor_while_it_is_sampled(family, request):
+    """The pull to the anchor acts on every step: the finished latents already have the anchor's
+    statistics, where a window sampled freely is far from them."""
+    from engine.generate.chain import Anchor, pull, window_plan
+
+    backend = _windowed(request.getfixturevalue(family), 25, 9)
+    plan = tools.storyboard(backend.caps, width=32, height=32, num_frames=41, rate=25, prompt="a beach").plan
+    first, second = window_layout(41, backend.caps)
+    made = backend.generate(window_plan(plan, first), SETTINGS, decode=False).latents.float()
+    channels = made.shape[1]
+    anchor = Anchor(torch.linspace(-1.0, 1.0, channels).view(1, -1, 1, 1, 1),
+                    torch.linspace(0.5, 2.0, channels).view(1, -1, 1, 1, 1), ("a beach",))
+    sub = window_plan(plan, second, made[:, :, -second.held:].numpy())
+    to_anchor = pull(second, anchor)
+    free = backend.generate(sub, SETTINGS, decode=False).latents.float()
+    steered = backend.generate(sub, SETTINGS, decode=False, steer=to_anchor).latents.float()
+    torch.testing.assert_close(steered[:, :, :second.held], made[:, :, -second.held:], rtol=0, atol=1e-6)
+
+    def off(latents):  # how far the new frames' per-channel mean and spread are from the anchor's
+        new = latents[:, :, second.held:]
+        return float((new.mean(dim=(2, 3, 4), keepdim=True) - anchor.mean).abs().mean()
+                     + (new.std(dim=(2, 3, 4), keepdim=True) - anchor.std).abs().mean())
+    assert off(steered) < 0.5 * off(free)

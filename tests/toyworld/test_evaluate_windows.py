@@ -21,7 +21,7 @@ def _rendered_chain() -> LongVideo:
     frames = render_scene(SceneSpec((ObjectSpec("yellow", "star", "bouncing", 0.5, 0.6, 0.15),), "sky"),
                           num_frames=layout[-1].stop)
     return LongVideo("kinora", 0, frames, [(w.start, w.stop) for w in layout],
-                     [(w.start - 1, w.first_new_frame) for w in layout[1:]])
+                     [(w.first_new_frame - 1, w.first_new_frame) for w in layout[1:]])
 
 
 def test_ten_windows_of_the_bundled_model_are_249_frames_sharing_9():
@@ -59,3 +59,17 @@ def test_a_colour_cast_is_drift_and_a_jump_at_a_join_is_a_seam():
     numbers = summary([measured, measure(video, PROMPT)])
     assert numbers["seam_ratio"] == measured.seam_ratios[3] and numbers["drift_max"] == measured.drift
     assert 0.0 <= numbers["adherence"] <= 1.0
+
+
+def test_the_seam_measure_where_there_is_no_seam():
+    from engine.toyworld.evaluate_windows import no_seam
+
+    frames = render_scene(SceneSpec((ObjectSpec("yellow", "star", "bouncing", 0.5, 0.6, 0.15),), "sky"),
+                          num_frames=33)
+    jumped = frames.astype(np.float32)
+    jumped[9:] *= 0.8  # a jump exactly where a chain's seam sits in its window
+    jumped = jumped.round().astype(np.uint8)
+    clean = no_seam(CAPS, [frames] * 9)
+    assert clean["no_seam_within"] == 1.0 and clean["no_seam_worst_of_9"] <= 1.5
+    bad = no_seam(CAPS, [jumped] * 9)
+    assert bad["no_seam_within"] == 0.0 and bad["no_seam_worst_of_9"] > 3

@@ -230,7 +230,7 @@ class Backend(Protocol):
     def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
                  on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
                  read: FrameReader = read_source_frames, decode: bool = True,
-                 upsample_conditions: bool = False) -> GenerationResult: ...
+                 upsample_conditions: bool = False, steer: Callable | None = None) -> GenerationResult: ...
 
     # pictures
     def encode_frames(self, frames: np.ndarray, generator=None):
@@ -316,11 +316,13 @@ class BackendBase:
     def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
                  on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
                  read: FrameReader = read_source_frames, decode: bool = True,
-                 upsample_conditions: bool = False) -> GenerationResult:
+                 upsample_conditions: bool = False, steer: Callable | None = None) -> GenerationResult:
         """Run `plan`. With `upsample_conditions`, sources are encoded at half the plan's width and
-        height and their latents doubled by the latent upsampler (the upscale tool's latent path)."""
+        height and their latents doubled by the latent upsampler (the upscale tool's latent path).
+        `steer(latents) -> latents` changes the clean estimate of every sampling step (latents
+        (N, C, F, h, w) of the plan's grid; engine.generate.sampler.sample)."""
         return generate(self, plan, settings, on_step=on_step, cancel=cancel, read=read, decode=decode,
-                        upsample_conditions=upsample_conditions)
+                        upsample_conditions=upsample_conditions, steer=steer)
 
     def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
         """Normalised latents (N, C, F, h, w) -> float frames (N, F, H, W, 3) in [0, 1]; retried with
@@ -350,16 +352,16 @@ class BackendBase:
 def generate(backend: Backend, plan: GenerationPlan, settings: SamplingSettings, *,
              on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
              read: FrameReader = read_source_frames, decode: bool = True,
-             upsample_conditions: bool = False) -> GenerationResult:
+             upsample_conditions: bool = False, steer: Callable | None = None) -> GenerationResult:
     """Sample `plan` on `backend`: condition latents and hold strengths from the plan's layers,
     keyframe tokens, gated text, the model's noise levels, engine.generate.sampler.sample, then
     the VAE decode. `cancel` is checked before every step and before every block of the denoiser,
     the VAE and the text encoder, and raises engine.progress.JobCancelled."""
     with out_of_memory_reported(plan, settings, backend.device), cancel_checks(backend.cancel_points(), cancel):
-        return _generate(backend, plan, settings, on_step, cancel, read, decode, upsample_conditions)
+        return _generate(backend, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer)
 
 
-def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, upsample_conditions):
+def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer=None):
     import torch
     from diffusers.utils.torch_utils import randn_tensor
 
@@ -407,13 +409,18 @@ def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, u
             picture = (latents - low) / (high - low).clamp_min(1e-6) * 255.0
             return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
 
+        def steered(x0_tokens):  # the clean estimate of the grid's tokens, as latents
+            latents = steer(backend.unpack(x0_tokens[:, num_key_tokens:], frames, h, w))
+            return torch.cat([x0_tokens[:, :num_key_tokens], backend.pack(latents)], dim=1)
+
         with backend.text_conditioning(run) as text:
             sigmas = backend.sigmas(settings.steps or caps.default_steps, frames * h * w)
             with backend.denoising(run, text) as velocity:
                 tokens = sample(velocity, noise_tokens, cond_tokens, strength_tokens, sigmas, guidance=guidance,
                                 guidance_interval=settings.guidance_interval or caps.default_guidance_interval,
                                 per_token_timesteps=caps.per_token_timesteps, on_step=on_step,
-                                preview=preview if on_step else None, cancel=cancel)
+                                preview=preview if on_step else None, cancel=cancel,
+                                steer=None if steer is None else steered)
         latents = backend.unpack(tokens[:, num_key_tokens:], frames, h, w)
         result = GenerationResult(latents=latents, frames=None, seeds=seeds)
         if decode:

@@ -50,7 +50,8 @@ UNGUIDED = (("stg", 0.0), ("modality", 1.0), ("rescale", 0.0), ("audio_guidance"
             ("audio_modality", 1.0), ("audio_rescale", 0.0))
 
 
-def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsample_conditions: bool):
+def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsample_conditions: bool,
+             steer=None):
     """One generation. With a latent upsampler in the model folder (and a size it can double to),
     the reference two-stage recipe: the plan sampled at half width and height, its video latents
     doubled by the upsampler, then a short unguided second stage at full size that starts from
@@ -73,10 +74,11 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
                  and not (plan.width % (2 * caps.size_multiple) or plan.height % (2 * caps.size_multiple)))
     with torch.no_grad():
         if not two_stage:
-            latents, audio, run = _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions)
+            latents, audio, run = _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions,
+                                         steer=steer)
         else:
             half = dataclasses.replace(plan, width=plan.width // 2, height=plan.height // 2)
-            latents, audio, first = _stage(backend, half, settings, on_step, cancel, read, False)
+            latents, audio, first = _stage(backend, half, settings, on_step, cancel, read, False, steer=steer)
             second = dataclasses.replace(settings, guidance=1.0, guidance_terms=UNGUIDED)
             latents, audio, run = _stage(backend, plan, second, on_step, cancel, read, False,
                                          start=(backend.upsample_latents(latents), audio), sigmas=STAGE_2_SIGMAS,
@@ -90,11 +92,12 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
 
 
 def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, start=None, sigmas=None,
-           generators=None):
+           generators=None, steer=None):
     """Sample both streams of `plan`: (video latents (B, C, F, h, w), audio tokens (B, L, D), run).
     `start` (video latents, audio tokens) is where free tokens start from at the first of `sigmas`
     (levels of the schedule, used unshifted) instead of pure noise; `generators` (one per video)
-    continue a previous stage's random streams."""
+    continue a previous stage's random streams; `steer(latents) -> latents` changes the video
+    stream's clean estimate at every step (engine.generate.sampler.sample)."""
     import torch
     from diffusers.utils.torch_utils import randn_tensor
 
@@ -171,6 +174,11 @@ def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, 
         picture = (latents - low) / (high - low).clamp_min(1e-6) * 255.0
         return picture.permute(1, 2, 3, 0).to(torch.uint8).cpu().numpy()
 
+    def steered(x0_state):  # the video grid's clean estimate, as latents
+        video, audio = layout.split(x0_state)
+        grid = backend.pack(steer(backend.unpack(video[:, :grid_tokens], frames, h, w)))
+        return layout.join(torch.cat([grid, video[:, grid_tokens:]], dim=1), audio)
+
     with backend.text_conditioning(run) as text:
         if sigmas is None:
             levels = backend.sigmas(settings.steps or caps.default_steps, layout.video_tokens)
@@ -181,6 +189,6 @@ def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, 
             state = sample(velocity, noise, cond_state, strength_state, levels, guide=guide,
                            guidance_interval=settings.guidance_interval or caps.default_guidance_interval,
                            per_token_timesteps=True, on_step=on_step, preview=preview if on_step else None,
-                           cancel=cancel)
+                           cancel=cancel, steer=None if steer is None else steered)
     video_tokens, audio_tokens = layout.split(state)
     return backend.unpack(video_tokens[:, :grid_tokens], frames, h, w), audio_tokens, run
