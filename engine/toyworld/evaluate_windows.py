@@ -156,7 +156,7 @@ def measure(video: LongVideo, prompt: str) -> Measured:
     steps = consecutive_differences(video.frames)
     scale = max(float(np.median(steps)), 1e-6)
     seams, interiors, spans = [], [], []
-    for (first, stop), (start, end) in zip(video.joins, video.windows[1:]):
+    for (first, stop), (_start, end) in zip(video.joins, video.windows[1:]):
         seams.append(float(steps[first:stop].max()) / scale)
         middle = first + GRID * max(1, (end - first) // (2 * GRID))  # the same place in the latent grid
         interiors.append(float(steps[middle:middle + stop - first].max()) / scale)
