@@ -119,7 +119,8 @@ def decode_reach(backend) -> int:
 class Pictures:
     """The chain's frames, decoded as the latents come: a span's decode reads the latent frames of
     the decoder's reach either side of it (decode_reach), so each frame is decoded once, when the
-    latents after it exist, and equals its frame in a decode of the whole chain's latents at once."""
+    latents after it exist, and matches its frame in a decode of the whole chain's latents at once
+    (within about 1 of 255: what lies beyond the reach moves a picture by less)."""
 
     def __init__(self, backend, settings, num_frames: int) -> None:
         self.backend, self.settings, self.frames, self.num_frames = backend, settings, None, num_frames
