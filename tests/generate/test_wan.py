@@ -96,3 +96,24 @@ def test_outside_the_guidance_interval_the_model_runs_on_the_conditional_half_al
     # No step's level in the interval: every step is the conditional prediction alone.
     assert torch.allclose(latents(guidance=5.0, guidance_interval=(0.0, 0.01)), unguided, atol=1e-5)
     assert torch.allclose(latents(guidance=5.0, guidance_interval=(0.0, 1.0)), guided, atol=1e-5)
+
+
+def test_a_chain_of_windows_on_the_causal_vae_is_one_decode_of_its_latents(wan):
+    """Wan's VAE decodes causally: a span's pictures depend on the latent frames before it. The
+    chain decodes each span with the decoder's reach of context and matches one whole decode."""
+    import copy
+    import dataclasses
+
+    from engine.generate.chain import decode_reach, generate_chain
+    from engine.generate.windows import window_layout
+
+    short = copy.copy(wan)
+    short.caps = dataclasses.replace(wan.caps, window_frames=13, window_overlap_frames=5)
+    plan = tools.text_to_video(short.caps, **SIZE, num_frames=37, rate=16, prompt="a red fox").plan
+    assert len(window_layout(37, short.caps)) == 4
+    settings = SamplingSettings(steps=2, guidance=1.0, seed=3, max_sequence_length=16)
+    result = generate_chain(short, plan, settings)
+    assert 0 < decode_reach(short) <= 8
+    whole = short.decode(result.latents, settings, torch.Generator().manual_seed(3))
+    assert whole.shape == result.frames.shape == (1, 37, 16, 16, 3)
+    assert float(np.abs(whole - result.frames).max()) < 2.0 / 255.0
