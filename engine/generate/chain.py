@@ -79,7 +79,7 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
         latents_of_chain.append(latents if window.held == 0 else latents[:, :, window.held:])
         previous = latents
         if pictures is not None:
-            made = pictures.add(torch.cat(latents_of_chain, dim=2), last=window is windows[-1])
+            made = pictures.add(latents_of_chain[-1], last=window is windows[-1])
             _report(on_step, window, len(windows), steps, f"window {window.index + 1} of {len(windows)} done",
                     None if made is None else _preview(made))
     result = GenerationResult(latents=torch.cat(latents_of_chain, dim=2),
@@ -126,19 +126,22 @@ class Pictures:
         self.backend, self.settings, self.frames, self.num_frames = backend, settings, None, num_frames
         self.done = 0  # latent frames whose pixels are in `frames`
         self.context = decode_reach(backend)
+        self.tail, self.tail_start = None, 0  # the chain's latent frames from tail_start on, as far as still read
 
-    def add(self, latents, last: bool):
-        """Decode what `latents` (the chain's so far) now settle; returns those frames (1, n, H, W, 3) or None."""
+    def add(self, new, last: bool):
+        """The chain's next latent frames `new` (1, C, n, h, w); decodes what they settle and returns
+        those frames (1, m, H, W, 3), or None."""
         import torch
 
-        total = latents.shape[2]
+        self.tail = new if self.tail is None else torch.cat([self.tail, new], dim=2)
+        total = self.tail_start + self.tail.shape[2]
         stop = total if last else total - self.context
         if stop <= self.done:
             return None
         low, high = max(0, self.done - self.context), min(total, stop + self.context)
         generator = torch.Generator(device="cpu").manual_seed(self.settings.seed)
-        piece = np.asarray(self.backend.decode(latents[:, :, low:high].to(self.backend.device), self.settings,
-                                               generator), np.float32)
+        piece = self.tail[:, :, low - self.tail_start:high - self.tail_start]
+        piece = np.asarray(self.backend.decode(piece.to(self.backend.device), self.settings, generator), np.float32)
         tc = self.backend.caps.vae_temporal_compression
         first = 0 if self.done == 0 else (self.done - 1) * tc + 1  # the latent frame's pixel frames
         end = (stop - 1) * tc + 1
@@ -147,6 +150,8 @@ class Pictures:
         made = piece[:, first - low * tc:end - low * tc]  # the piece's frame i is the chain's low * tc + i
         self.frames[:, first:end] = made
         self.done = stop
+        keep = max(0, stop - self.context) - self.tail_start  # what the next decode no longer reads goes
+        self.tail, self.tail_start = self.tail[:, :, keep:], self.tail_start + keep
         return made
 
 
