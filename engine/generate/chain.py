@@ -6,7 +6,8 @@ the latents of its anchor, the first window or the latest window that holds some
 timeline itself (a clip, a still, a keyframe) or follows other prompts (latent statistics
 matching, as the long multi-prompt pipelines do). The pull steers every sampling step's clean
 estimate, so the model's later steps build on it and join it to the held frames; the finished
-latents are pulled once more (a no-op where the steering did its work). The chain's latents are
+latents are pulled once more (a no-op where the steering did its work). Guidance is eased where a
+window's new frames begin (eased_guidance), so they carry the held motion on. The chain's latents are
 decoded as one: each window's frames once the window after it has made the latent frames their
 decode depends on (decode_reach), so the frames are those of one decode of the whole chain and
 no seam is left by decoding windows apart. For a model that makes sound, each window holds the
@@ -31,6 +32,7 @@ from engine.progress import CancelToken, Progress
 PREVIEW_FRAMES = 8  # pictures of a finished window sent with its progress
 RAMP_LATENT_FRAMES = 2  # new latent frames over which a window's pull to its anchor ramps in
 MAX_DECODE_REACH = 8  # latent frames: the most context either side a span is decoded with
+EASED_LATENT_FRAMES = 2  # new latent frames over which a window's guidance rises back to the take's
 
 
 @dataclass
@@ -61,9 +63,10 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
         stored = store.load(window.index) if store is not None else None
         if stored is None:
             steer = None if anchor is None or _is_anchor(window, sub, anchor) else pull(window, anchor)
+            eased = {} if window.held == 0 else {"frame_guidance": eased_guidance(window)}
             result = backend.generate(sub, replace(settings, seed=window_seed(settings.seed, window.index)),
                                       on_step=_window_steps(on_step, window, len(windows)), cancel=cancel,
-                                      decode=False, **extra, **({} if steer is None else {"steer": steer}))
+                                      decode=False, **extra, **({} if steer is None else {"steer": steer}), **eased)
             latents = result.latents.float().cpu()
             latents, anchor = anchored(latents, window, sub, anchor)
             audio = None if result.audio_latents is None else result.audio_latents.float().cpu()
@@ -90,6 +93,18 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
         if decode:  # the whole sound at once: no seam to join
             result.audio = backend.decode_audio(result.audio_latents)
     return result
+
+
+def eased_guidance(window: Window) -> list[float]:
+    """The share of the guidance above 1 each latent frame of a later window gets: none on its first
+    new latent frame, rising over EASED_LATENT_FRAMES to all of it. Guidance pulls each frame
+    towards what the prompt looks like most, away from continuing the frames held before it; eased
+    where the new frames begin, the continuation carries the held motion on (docs/quality.md)."""
+    weights = [1.0] * window.num_latent_frames
+    for i in range(EASED_LATENT_FRAMES):
+        if window.held + i < window.num_latent_frames:
+            weights[window.held + i] = i / EASED_LATENT_FRAMES
+    return weights
 
 
 def decode_reach(backend) -> int:

@@ -115,3 +115,17 @@ def test_a_window_is_steered_to_its_anchor_while_it_is_sampled(family, request):
         return float((new.mean(dim=(2, 3, 4), keepdim=True) - anchor.mean).abs().mean()
                      + (new.std(dim=(2, 3, 4), keepdim=True) - anchor.std).abs().mean())
     assert off(steered) < 0.5 * off(free)
+
+
+@pytest.mark.parametrize("family", ["tiny_ltx", "tiny_ltx2"])
+def test_frame_guidance_scales_the_guidance_of_its_latent_frames(family, request):
+    """A weight of 1 on every latent frame is the take's guidance, bit for bit; a weight of 0 on a
+    latent frame removes its guidance, which changes that frame."""
+    backend = request.getfixturevalue(family)
+    plan = tools.storyboard(backend.caps, width=32, height=32, num_frames=17, rate=25, prompt="a beach").plan
+    frames = plan.num_latent_frames
+    plain = backend.generate(plan, SETTINGS, decode=False).latents
+    ones = backend.generate(plan, SETTINGS, decode=False, frame_guidance=[1.0] * frames).latents
+    torch.testing.assert_close(ones, plain, rtol=0, atol=0)
+    eased = backend.generate(plan, SETTINGS, decode=False, frame_guidance=[0.0] * 2 + [1.0] * (frames - 2)).latents
+    assert float((eased - plain)[:, :, :2].abs().mean()) > 1e-3

@@ -230,7 +230,8 @@ class Backend(Protocol):
     def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
                  on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
                  read: FrameReader = read_source_frames, decode: bool = True,
-                 upsample_conditions: bool = False, steer: Callable | None = None) -> GenerationResult: ...
+                 upsample_conditions: bool = False, steer: Callable | None = None,
+                 frame_guidance=None) -> GenerationResult: ...
 
     # pictures
     def encode_frames(self, frames: np.ndarray, generator=None):
@@ -316,13 +317,16 @@ class BackendBase:
     def generate(self, plan: GenerationPlan, settings: SamplingSettings, *,
                  on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
                  read: FrameReader = read_source_frames, decode: bool = True,
-                 upsample_conditions: bool = False, steer: Callable | None = None) -> GenerationResult:
+                 upsample_conditions: bool = False, steer: Callable | None = None,
+                 frame_guidance=None) -> GenerationResult:
         """Run `plan`. With `upsample_conditions`, sources are encoded at half the plan's width and
         height and their latents doubled by the latent upsampler (the upscale tool's latent path).
         `steer(latents) -> latents` changes the clean estimate of every sampling step (latents
-        (N, C, F, h, w) of the plan's grid; engine.generate.sampler.sample)."""
+        (N, C, F, h, w) of the plan's grid; engine.generate.sampler.sample). `frame_guidance`, one
+        weight in [0, 1] per latent frame, is the share of the guidance above 1 each latent frame
+        gets (1 everywhere when not given)."""
         return generate(self, plan, settings, on_step=on_step, cancel=cancel, read=read, decode=decode,
-                        upsample_conditions=upsample_conditions, steer=steer)
+                        upsample_conditions=upsample_conditions, steer=steer, frame_guidance=frame_guidance)
 
     def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
         """Normalised latents (N, C, F, h, w) -> float frames (N, F, H, W, 3) in [0, 1]; retried with
@@ -352,16 +356,19 @@ class BackendBase:
 def generate(backend: Backend, plan: GenerationPlan, settings: SamplingSettings, *,
              on_step: Callable[[Progress], None] | None = None, cancel: CancelToken | None = None,
              read: FrameReader = read_source_frames, decode: bool = True,
-             upsample_conditions: bool = False, steer: Callable | None = None) -> GenerationResult:
+             upsample_conditions: bool = False, steer: Callable | None = None,
+             frame_guidance=None) -> GenerationResult:
     """Sample `plan` on `backend`: condition latents and hold strengths from the plan's layers,
     keyframe tokens, gated text, the model's noise levels, engine.generate.sampler.sample, then
     the VAE decode. `cancel` is checked before every step and before every block of the denoiser,
     the VAE and the text encoder, and raises engine.progress.JobCancelled."""
     with out_of_memory_reported(plan, settings, backend.device), cancel_checks(backend.cancel_points(), cancel):
-        return _generate(backend, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer)
+        return _generate(backend, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer,
+                         frame_guidance)
 
 
-def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer=None):
+def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer=None,
+              frame_guidance=None):
     import torch
     from diffusers.utils.torch_utils import randn_tensor
 
@@ -412,6 +419,11 @@ def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, u
         def steered(x0_tokens):  # the clean estimate of the grid's tokens, as latents
             latents = steer(backend.unpack(x0_tokens[:, num_key_tokens:], frames, h, w))
             return torch.cat([x0_tokens[:, :num_key_tokens], backend.pack(latents)], dim=1)
+
+        if frame_guidance is not None and guidance > 1.0:  # a scale per token: 1 + (guidance - 1) * weight
+            weight = backend.pack_strength(torch.tensor([float(x) for x in frame_guidance]), batch, h, w)
+            weight = torch.cat([torch.ones_like(weight[:, :num_key_tokens]), weight], dim=1)
+            guidance = 1.0 + (guidance - 1.0) * weight
 
         with backend.text_conditioning(run) as text:
             sigmas = backend.sigmas(settings.steps or caps.default_steps, frames * h * w)

@@ -508,11 +508,12 @@ class LTX2Backend(BackendBase):
     # -- the run ------------------------------------------------------------------------------
 
     def generate(self, plan, settings, *, on_step=None, cancel=None, read=None, decode=True,
-                 upsample_conditions=False, steer=None) -> GenerationResult:
+                 upsample_conditions=False, steer=None, frame_guidance=None) -> GenerationResult:
         from engine.generate.conditions import read_source_frames
 
         read = read or read_source_frames
         with out_of_memory_reported(plan, settings, self.device), cancel_checks(self.cancel_points(), cancel):
             from engine.generate.backends.ltx2_run import run_ltx2
 
-            return run_ltx2(self, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer)
+            return run_ltx2(self, plan, settings, on_step, cancel, read, decode, upsample_conditions, steer,
+                            frame_guidance)

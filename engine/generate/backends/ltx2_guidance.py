@@ -82,14 +82,17 @@ def _rescale(guided, cond, amount: float):
     return amount * rescaled + (1.0 - amount) * guided
 
 
-def ltx2_guide(velocity, layout, guidance: LTX2Guidance, device):
+def ltx2_guide(velocity, layout, guidance: LTX2Guidance, device, video_weight=None):
     """guide(x, sigma) -> v for engine.generate.sampler.sample. `velocity(x, sigma, stg_blocks=...,
-    isolate=...)` is the denoiser over the joint state (see ltx2_run.JointLayout)."""
+    isolate=...)` is the denoiser over the joint state (see ltx2_run.JointLayout); `video_weight`
+    (1, video tokens, 1), when given, scales each video token's guidance terms."""
     import torch
 
     def scales(video: float, audio: float):
-        return layout.join(torch.full((1, 1, 1), float(video), device=device),
-                           torch.full((1, 1, 1), float(audio), device=device))
+        video_scale = torch.full((1, 1, 1), float(video), device=device)
+        if video_weight is not None:
+            video_scale = video_scale * video_weight.to(device)
+        return layout.join(video_scale, torch.full((1, 1, 1), float(audio), device=device))
 
     cfg = scales(guidance.cfg - 1.0, guidance.audio_cfg - 1.0)
     stg = scales(guidance.stg, guidance.audio_stg)

@@ -51,7 +51,7 @@ UNGUIDED = (("stg", 0.0), ("modality", 1.0), ("rescale", 0.0), ("audio_guidance"
 
 
 def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsample_conditions: bool,
-             steer=None):
+             steer=None, frame_guidance=None):
     """One generation. With a latent upsampler in the model folder (and a size it can double to),
     the reference two-stage recipe: the plan sampled at half width and height, its video latents
     doubled by the upsampler, then a short unguided second stage at full size that starts from
@@ -75,10 +75,11 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
     with torch.no_grad():
         if not two_stage:
             latents, audio, run = _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions,
-                                         steer=steer)
+                                         steer=steer, frame_guidance=frame_guidance)
         else:
             half = dataclasses.replace(plan, width=plan.width // 2, height=plan.height // 2)
-            latents, audio, first = _stage(backend, half, settings, on_step, cancel, read, False, steer=steer)
+            latents, audio, first = _stage(backend, half, settings, on_step, cancel, read, False, steer=steer,
+                                           frame_guidance=frame_guidance)
             second = dataclasses.replace(settings, guidance=1.0, guidance_terms=UNGUIDED)
             latents, audio, run = _stage(backend, plan, second, on_step, cancel, read, False,
                                          start=(backend.upsample_latents(latents), audio), sigmas=STAGE_2_SIGMAS,
@@ -92,12 +93,13 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
 
 
 def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, start=None, sigmas=None,
-           generators=None, steer=None):
+           generators=None, steer=None, frame_guidance=None):
     """Sample both streams of `plan`: (video latents (B, C, F, h, w), audio tokens (B, L, D), run).
     `start` (video latents, audio tokens) is where free tokens start from at the first of `sigmas`
     (levels of the schedule, used unshifted) instead of pure noise; `generators` (one per video)
     continue a previous stage's random streams; `steer(latents) -> latents` changes the video
-    stream's clean estimate at every step (engine.generate.sampler.sample)."""
+    stream's clean estimate at every step (engine.generate.sampler.sample); `frame_guidance` (a
+    weight per latent frame) scales every guidance term of the video stream there."""
     import torch
     from diffusers.utils.torch_utils import randn_tensor
 
@@ -185,7 +187,12 @@ def _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions, 
         else:
             levels = backend.sigmas(len(sigmas), layout.video_tokens, values=sigmas, shifted=False)
         with backend.denoising(run, text, layout) as velocity:
-            guide = ltx2_guide(velocity, layout, guidance, device) if guidance.active else None
+            video_weight = None
+            if frame_guidance is not None:
+                video_weight = backend.pack_strength(torch.tensor([float(x) for x in frame_guidance]), 1, h, w)
+                video_weight = torch.cat([video_weight, torch.ones(1, layout.video_tokens - grid_tokens, 1,
+                                                                   device=device)], dim=1)
+            guide = ltx2_guide(velocity, layout, guidance, device, video_weight) if guidance.active else None
             state = sample(velocity, noise, cond_state, strength_state, levels, guide=guide,
                            guidance_interval=settings.guidance_interval or caps.default_guidance_interval,
                            per_token_timesteps=True, on_step=on_step, preview=preview if on_step else None,
