@@ -63,10 +63,10 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
         stored = store.load(window.index) if store is not None else None
         if stored is None:
             steer = None if anchor is None or _is_anchor(window, sub, anchor) else pull(window, anchor)
-            eased = {} if window.held == 0 else {"frame_guidance": eased_guidance(window)}
             result = backend.generate(sub, replace(settings, seed=window_seed(settings.seed, window.index)),
                                       on_step=_window_steps(on_step, window, len(windows)), cancel=cancel,
-                                      decode=False, **extra, **({} if steer is None else {"steer": steer}), **eased)
+                                      decode=False, steer=steer, **extra,
+                                      frame_guidance=None if window.held == 0 else eased_guidance(window))
             latents = result.latents.float().cpu()
             latents, anchor = anchored(latents, window, sub, anchor)
             audio = None if result.audio_latents is None else result.audio_latents.float().cpu()
@@ -116,7 +116,7 @@ def decode_reach(backend) -> int:
     known = getattr(backend, "_kinora_decode_reach", None)
     if known is not None:
         return known
-    reach, tc = MAX_DECODE_REACH, backend.caps.vae_temporal_compression
+    reach, caps = MAX_DECODE_REACH, backend.caps
     generator = torch.Generator(device="cpu").manual_seed(0)
     base = torch.randn(1, backend.latent_channels, 2 * reach + 1, 2, 2, generator=generator)
     changed = base.clone()
@@ -125,8 +125,7 @@ def decode_reach(backend) -> int:
     a, b = (np.asarray(backend.decode(x.to(backend.device), settings, torch.Generator(device="cpu").manual_seed(0)))
             for x in (base, changed))
     moved = np.abs(a - b).max(axis=(0, 2, 3, 4)) > 1.0 / 255.0  # per pixel frame
-    latent_of_frame = np.array([0] + [(f - 1) // tc + 1 for f in range(1, len(moved))])
-    distance = np.abs(latent_of_frame[moved] - reach)
+    distance = np.abs(np.array([caps.latent_of_pixel(f) for f in range(len(moved))])[moved] - reach)
     backend._kinora_decode_reach = known = int(distance.max(initial=0))
     return known
 
@@ -157,12 +156,12 @@ class Pictures:
         generator = torch.Generator(device="cpu").manual_seed(self.settings.seed)
         piece = self.tail[:, :, low - self.tail_start:high - self.tail_start]
         piece = np.asarray(self.backend.decode(piece.to(self.backend.device), self.settings, generator), np.float32)
-        tc = self.backend.caps.vae_temporal_compression
-        first = 0 if self.done == 0 else (self.done - 1) * tc + 1  # the latent frame's pixel frames
-        end = (stop - 1) * tc + 1
+        caps = self.backend.caps
+        first, end = caps.pixel_frames_of_latent(self.done).start, caps.pixel_frames_of_latent(stop - 1).stop
+        offset = caps.pixel_frames_of_latent(low)[-1]  # a piece's lone first latent frame is its last pixel frame
         if self.frames is None:
             self.frames = np.zeros((piece.shape[0], self.num_frames, *piece.shape[2:]), np.float32)
-        made = piece[:, first - low * tc:end - low * tc]  # the piece's frame i is the chain's low * tc + i
+        made = piece[:, first - offset:end - offset]
         self.frames[:, first:end] = made
         self.done = stop
         keep = max(0, stop - self.context) - self.tail_start  # what the next decode no longer reads goes

@@ -265,9 +265,9 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
     # next window exists must be the single window's (a check on the comparison, printed, not judged).
     from engine.generate.chain import decode_reach
 
-    tc = backend.caps.vae_temporal_compression
-    per_window = (backend.caps.frames_per_window - 1) // tc + 1
-    first_shared = (per_window - decode_reach(backend) - 1) * tc + 1 if count > 1 else 0
+    caps = backend.caps
+    per_window = caps.latent_of_pixel(caps.frames_per_window - 1) + 1
+    first_shared = caps.pixel_frames_of_latent(per_window - decode_reach(backend) - 1).stop if count > 1 else 0
     seed = chain_seeds[0]
     if seed in single_frames and first_shared:
         difference = np.abs(chains["kinora"][0].frames[:first_shared].astype(int)
