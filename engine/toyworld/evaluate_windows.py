@@ -24,6 +24,9 @@ engine.toyworld.detect. The same measures for both chains:
 - adherence: `judge` (colour, shape and motion of the largest object) on each window's frames
   against the caption, beside the same verdict on single windows of the same prompt, seeds 0, 1,
   ... (the chains' seeds among them).
+- the subject: the speed (median centroid step, pixels a frame) and size (median area, pixels) of
+  the largest object of the caption's colour in each window, beside the same in single windows:
+  a subject that slows down, shrinks or fades as a chain goes on is drift that colour does not show.
 - time: the chain against the sum of as many single windows (same steps, a 33-frame plan each),
   interleaved with the chains so that a loaded machine weighs on both alike; wall and CPU time.
 """
@@ -78,6 +81,8 @@ class Measured:
     interior_ratios: list[float]
     judged: list[dict[str, bool]] = field(default_factory=list)  # one verdict per window
     span_ratios: list[float] = field(default_factory=list)  # the largest step a latent frame either side
+    speeds: list[float] = field(default_factory=list)  # the subject's, pixels a frame, per window
+    areas: list[float] = field(default_factory=list)  # the subject's, pixels, per window
 
 
 def chain_frames(caps, count: int) -> int:
@@ -149,6 +154,22 @@ def window_background(frames: np.ndarray) -> np.ndarray:
     return np.median(frames, axis=0).round().astype(np.uint8)
 
 
+def subject(frames: np.ndarray, colour: str) -> tuple[float, float]:
+    """(speed, area) of the largest object of `colour` in the frames: the median step of its
+    centroid between frames it is seen in (pixels a frame) and its median area (pixels); NaN both
+    when it is seen in fewer than 3 frames."""
+    seen = []
+    for frame in frames:
+        blobs = [b for b in detect.detect_frame(frame) if b.colour == colour]  # largest first
+        seen.append(blobs[0] if blobs else None)
+    areas = [b.area for b in seen if b is not None]
+    if len(areas) < 3:
+        return float("nan"), float("nan")
+    steps = [float(np.hypot(b.cx - a.cx, b.cy - a.cy)) for a, b in zip(seen[:-1], seen[1:])
+             if a is not None and b is not None]
+    return float(np.median(steps)) if steps else float("nan"), float(np.median(areas))
+
+
 def measure(video: LongVideo, prompt: str) -> Measured:
     (colour, shape, motion), = parse_caption(prompt)[0]
     backgrounds = [window_background(video.frames[a:b]) for a, b in video.windows]
@@ -162,7 +183,8 @@ def measure(video: LongVideo, prompt: str) -> Measured:
         interiors.append(float(steps[middle:middle + stop - first].max()) / scale)
         spans.append(float(steps[max(0, first - GRID):stop + GRID].max()) / scale)
     judged = [judge(video.frames[a:b], colour, shape, motion)[0] for a, b in video.windows]
-    return Measured(drifts[-1], drifts, seams, interiors, judged, spans)
+    speeds, areas = zip(*(subject(video.frames[a:b], colour) for a, b in video.windows))
+    return Measured(drifts[-1], drifts, seams, interiors, judged, spans, list(speeds), list(areas))
 
 
 def no_seam(caps, singles: list[np.ndarray]) -> dict[str, float]:
@@ -204,6 +226,10 @@ def summary(measured: list[Measured]) -> dict[str, float]:
             "seam_over_interior": float(max(a / max(b, 1e-6) for m in measured
                                             for a, b in zip(m.seam_ratios, m.interior_ratios))),
             "adherence": rates(judged)["all"], "adherence_later_windows": rates(later)["all"],
+            "subject_speed": float(np.nanmean([v for m in measured for v in m.speeds])),
+            "subject_speed_last": float(np.nanmean([m.speeds[-1] for m in measured])),
+            "subject_area": float(np.nanmean([v for m in measured for v in m.areas])),
+            "subject_area_last": float(np.nanmean([m.areas[-1] for m in measured])),
             **{f"adherence_{key}": value for key, value in rates(judged).items() if key != "all"}}
 
 
@@ -220,12 +246,14 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
     single_seeds = list(range(first_single, first_single + singles))
     groups = [single_seeds[i::2 * len(chain_seeds)] for i in range(2 * len(chain_seeds))]
     single_times, single_judged, single_frames, chains = [], [], {}, {"kinora": [], "naive": []}
+    single_subjects = []
 
     def run_singles(seeds):
         for seed in seeds:
             frames, wall, cpu = _timed(lambda seed=seed: _generated(backend, single_recipe, replace(settings, seed=seed)))
             single_times.append((wall, cpu))
             single_judged.append(judge(frames, colour, shape, motion)[0])
+            single_subjects.append(subject(frames, colour))
             single_frames[seed] = frames
             log(f"single window seed {seed}: {wall:.1f} s, {single_judged[-1]}")
 
@@ -250,6 +278,9 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
     result = {kind: summary(m) for kind, m in measured.items()}
     result["single"] = {f"adherence_{k}" if k != "all" else "adherence": v for k, v in rates(single_judged).items()}
     result["single"].update(no_seam(backend.caps, list(single_frames.values())))
+    if single_subjects:
+        result["single"]["subject_speed"] = float(np.nanmean([v for v, _ in single_subjects]))
+        result["single"]["subject_area"] = float(np.nanmean([a for _, a in single_subjects]))
     single_wall = float(np.mean([w for w, _ in single_times]))
     single_cpu = float(np.mean([c for _, c in single_times]))
     result["time"] = {
@@ -276,7 +307,9 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
     result["details"] = {kind: [{"seed": v.seed, "drift_per_window": [round(d, 3) for d in m.drift_per_window],
                                  "seam_ratios": [round(r, 3) for r in m.seam_ratios],
                                  "interior_ratios": [round(r, 3) for r in m.interior_ratios],
-                                 "windows_all_right": [ok["all"] for ok in m.judged]}
+                                 "windows_all_right": [ok["all"] for ok in m.judged],
+                                 "subject_speed": [round(v, 2) for v in m.speeds],
+                                 "subject_area": [round(a, 1) for a in m.areas]}
                                 for v, m in zip(chains[kind], measured[kind])] for kind in chains}
     return result
 
@@ -302,6 +335,12 @@ def table(result: dict) -> str:
         ("  shape right", k["adherence_shape"], n["adherence_shape"], f"single {s['adherence_shape']:.2f}"),
         ("  motion right", k["adherence_motion"], n["adherence_motion"], f"single {s['adherence_motion']:.2f}"),
         ("adherence of windows after the first", k["adherence_later_windows"], n["adherence_later_windows"], ""),
+        ("subject speed, pixels a frame (mean over windows)", k["subject_speed"], n["subject_speed"],
+         f"single {s.get('subject_speed', float('nan')):.2f}"),
+        ("  in the last window", k["subject_speed_last"], n["subject_speed_last"], ""),
+        ("subject area, pixels (mean over windows)", k["subject_area"], n["subject_area"],
+         f"single {s.get('subject_area', float('nan')):.0f}"),
+        ("  in the last window", k["subject_area_last"], n["subject_area_last"], ""),
         ("time / sum of the windows alone (wall)", t["time_ratio"], t["naive_time_ratio"], "<= 1.1"),
         ("CPU time / sum of the windows alone", t["cpu_ratio"], t["naive_cpu_ratio"], "<= 1.1"),
     ]

@@ -73,3 +73,36 @@ def test_the_seam_measure_where_there_is_no_seam():
     assert clean["no_seam_within"] == 1.0 and clean["no_seam_worst_of_9"] <= 1.5
     bad = no_seam(CAPS, [jumped] * 9)
     assert bad["no_seam_within"] == 0.0 and bad["no_seam_worst_of_9"] > 3
+
+
+def _square_video(count: int, speed: float, sides) -> np.ndarray:
+    """A yellow square on the sky, moving right `speed` pixels a frame, side sides[i] in frame i."""
+    import cv2
+
+    from engine.toyworld.world import COLOURS
+
+    sky = render_scene(SceneSpec((), "sky"), num_frames=1)[0]
+    frames = []
+    for i in range(count):
+        frame = sky.copy()
+        x, side = 8 + speed * i, int(sides[i])
+        cv2.rectangle(frame, (round(x), 24), (round(x) + side - 1, 24 + side - 1), COLOURS["yellow"], -1)
+        frames.append(frame)
+    return np.stack(frames)
+
+
+def test_the_subject_speed_and_size_are_measured_and_a_shrinking_subject_shows():
+    from engine.toyworld.evaluate_windows import subject
+
+    speed, area = subject(_square_video(33, 1.25, [12] * 33), "yellow")
+    assert abs(speed - 1.25) < 0.3 and abs(area - 144) < 0.25 * 144
+    assert np.isnan(subject(_square_video(33, 1.25, [12] * 33), "red")[0])  # no red object: no numbers
+    layout = window_layout(chain_frames(CAPS, 3), CAPS)
+    sides = np.linspace(16, 6, layout[-1].stop)
+    video = LongVideo("kinora", 0, _square_video(layout[-1].stop, 0.15, sides),
+                      [(w.start, w.stop) for w in layout], [(w.first_new_frame - 1, w.first_new_frame) for w in layout[1:]])
+    measured = measure(video, PROMPT)
+    assert measured.areas[0] > 150 and measured.areas[-1] < 0.5 * measured.areas[0]
+    assert all(np.isfinite(v) and v < 1.0 for v in measured.speeds)  # it hardly moves
+    numbers = summary([measured])
+    assert numbers["subject_area_last"] == measured.areas[-1] and numbers["subject_area"] < measured.areas[0]
