@@ -12,7 +12,9 @@ decoded as one: each window's frames once the window after it has made the laten
 decode depends on (decode_reach), so the frames are those of one decode of the whole chain and
 no seam is left by decoding windows apart. For a model that makes sound, each window holds the
 audio latent frames the window before made over the time they share too, and the chain's sound
-is decoded once, whole. Finished windows are committed to a WindowStore as they come, so a job
+is decoded once, whole. For a model that samples in two stages (LTX-2 with a latent upsampler),
+each window holds the window before's first-stage latents in its first stage too, so every window
+runs the two stages a window alone runs. Finished windows are committed to a WindowStore as they come, so a job
 run again starts at the first window it had not finished.
 """
 
@@ -40,6 +42,8 @@ class Anchor:
     mean: object  # torch (1, C, 1, 1, 1)
     std: object
     prompts: tuple[str, ...]
+    # a two-stage model's: the same statistics of its first stage's latents, which steer a first stage
+    first_stage: Anchor | None = None
 
 
 def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], None] | None = None,
@@ -55,32 +59,39 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
     steps = settings.steps or backend.caps.default_steps  # the sampler's progress unit
     extra = {} if read is None else {"read": read}
     sound = Sound(plan) if plan.audio_latents_per_second else None
-    latents_of_chain, previous, anchor = [], None, None
+    latents_of_chain, previous, previous_first_stage, anchor = [], None, None, None
     pictures = Pictures(backend, settings, plan.num_frames) if decode else None
     for window in windows:
         held = None if previous is None else previous[:, :, -window.held:].numpy()
-        sub = window_plan(plan, window, held, None if sound is None else sound.held(window))
+        held_first_stage = (None if previous_first_stage is None or window.held == 0
+                            else previous_first_stage[:, :, -window.held:].numpy())
+        sub = window_plan(plan, window, held, None if sound is None else sound.held(window), held_first_stage)
         stored = store.load(window.index) if store is not None else None
         if stored is None:
-            steer = None if anchor is None or _is_anchor(window, sub, anchor) else pull(window, anchor)
+            steer = None
+            if anchor is not None and not _is_anchor(window, sub, anchor):
+                # a two-stage model's steering acts in its first stage: towards that stage's statistics
+                two_stage = held_first_stage is not None and anchor.first_stage is not None
+                steer = pull(window, anchor.first_stage if two_stage else anchor)
             result = backend.generate(sub, replace(settings, seed=window_seed(settings.seed, window.index)),
                                       on_step=_window_steps(on_step, window, len(windows)), cancel=cancel,
                                       decode=False, steer=steer, **extra,
                                       frame_guidance=None if window.held == 0 else eased_guidance(window))
             latents = result.latents.float().cpu()
-            latents, anchor = anchored(latents, window, sub, anchor)
+            first_stage = None if result.first_stage_latents is None else result.first_stage_latents.float().cpu()
+            latents, anchor = anchored(latents, window, sub, anchor, first_stage)
             audio = None if result.audio_latents is None else result.audio_latents.float().cpu()
             if store is not None:
-                store.commit(window.index, latents, window.to_json(), audio)
+                store.commit(window.index, latents, window.to_json(), audio, first_stage)
         else:
-            latents, audio = stored
-            anchor = _next_anchor(latents, window, sub, anchor)
+            latents, audio, first_stage = stored
+            anchor = _next_anchor(latents, window, sub, anchor, first_stage)
             _report(on_step, window, len(windows), steps, f"window {window.index + 1} of {len(windows)} was made "
                     "before")
         if sound is not None:
             sound.add(window, audio)
         latents_of_chain.append(latents if window.held == 0 else latents[:, :, window.held:])
-        previous = latents
+        previous, previous_first_stage = latents, first_stage
         if pictures is not None:
             made = pictures.add(latents_of_chain[-1], last=window is windows[-1])
             _report(on_step, window, len(windows), steps, f"window {window.index + 1} of {len(windows)} done",
@@ -203,10 +214,11 @@ class Sound:
         self.latents[first + new:stop] = part[: stop - first - new]
 
 
-def anchored(latents, window: Window, plan, anchor: Anchor | None):
-    """(latents with their new frames pulled to the anchor, the anchor for the next window)."""
+def anchored(latents, window: Window, plan, anchor: Anchor | None, first_stage=None):
+    """(latents with their new frames pulled to the anchor, the anchor for the next window);
+    `first_stage`: a two-stage model's first-stage latents of the window."""
     if anchor is None or _is_anchor(window, plan, anchor):
-        return latents, _anchor_of(latents, plan)
+        return latents, _anchor_of(latents, plan, first_stage)
     return pull(window, anchor)(latents), anchor
 
 
@@ -237,8 +249,9 @@ def torch_ramp(count: int, held: int, ramp: int):
     return weight
 
 
-def _next_anchor(latents, window: Window, plan, anchor: Anchor | None) -> Anchor:
-    return _anchor_of(latents, plan) if anchor is None or _is_anchor(window, plan, anchor) else anchor
+def _next_anchor(latents, window: Window, plan, anchor: Anchor | None, first_stage=None) -> Anchor:
+    return (_anchor_of(latents, plan, first_stage) if anchor is None or _is_anchor(window, plan, anchor)
+            else anchor)
 
 
 def _is_anchor(window: Window, plan, anchor: Anchor) -> bool:
@@ -249,9 +262,9 @@ def _is_anchor(window: Window, plan, anchor: Anchor) -> bool:
     return any(float(layer.pixel_weight.max(initial=0.0)) > 0.0 for layer in plan.layers)
 
 
-def _anchor_of(latents, plan) -> Anchor:
+def _anchor_of(latents, plan, first_stage=None) -> Anchor:
     return Anchor(latents.mean(dim=(2, 3, 4), keepdim=True), latents.std(dim=(2, 3, 4), keepdim=True),
-                  tuple(plan.prompts))
+                  tuple(plan.prompts), None if first_stage is None else _anchor_of(first_stage, plan))
 
 
 def _window_steps(on_step, window: Window, count: int):

@@ -95,6 +95,9 @@ class GenerationPlan:
     # a window of a chain (engine.generate.windows): the latents its first latent frames hold,
     # float32 (1, C, n, h, w), taken as they are (the window before made them; never re-encoded)
     held_latents: np.ndarray | None = None
+    # for a model that samples in two stages (LTX-2 with a latent upsampler), the same frames as the
+    # window before's first stage made them, at half the width and height: its own first stage holds them
+    held_first_stage_latents: np.ndarray | None = None
     # and for a model that makes sound, the normalised packed audio latents (n, D) its first audio
     # latent frames hold, as the window before made them
     held_audio_latents: np.ndarray | None = None

@@ -13,6 +13,7 @@ import hashlib
 import json
 import shutil
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from engine.fsutil import atomic_path
 
@@ -21,6 +22,12 @@ def chain_key(plan_summary: dict, settings: dict, model: str, windows: list[dict
     text = json.dumps({"plan": plan_summary, "settings": settings, "model": model, "windows": windows},
                       sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+class StoredWindow(NamedTuple):
+    latents: Any  # torch (1, C, n, h, w)
+    audio_latents: Any = None  # a model that makes sound: (1, n, D)
+    first_stage_latents: Any = None  # a two-stage model: its first stage's, at half the size
 
 
 def windows_folder(output: Path) -> Path:
@@ -45,8 +52,8 @@ class WindowStore:
     def path(self, index: int) -> Path:
         return self.folder / f"window-{index:03d}.safetensors"
 
-    def load(self, index: int):
-        """(latents, audio latents or None) window `index` committed, or None."""
+    def load(self, index: int) -> StoredWindow | None:
+        """Window `index` as committed, or None."""
         from safetensors import safe_open
 
         file = self.path(index)
@@ -56,17 +63,18 @@ class WindowStore:
             with safe_open(str(file), framework="pt") as f:
                 if (f.metadata() or {}).get("key") != self.key:
                     return None
-                audio = f.get_tensor("audio_latents") if "audio_latents" in f.keys() else None  # noqa: SIM118
-                return f.get_tensor("latents"), audio
+                names = set(f.keys())
+                return StoredWindow(*(f.get_tensor(name) if name in names else None
+                                      for name in ("latents", "audio_latents", "first_stage_latents")))
         except (OSError, ValueError, RuntimeError):
             return None  # a torn or foreign file: the window is made again
 
-    def commit(self, index: int, latents, window: dict, audio_latents=None) -> None:
+    def commit(self, index: int, latents, window: dict, audio_latents=None, first_stage_latents=None) -> None:
         from safetensors.torch import save_file
 
-        tensors = {"latents": latents.detach().float().cpu().contiguous()}
-        if audio_latents is not None:
-            tensors["audio_latents"] = audio_latents.detach().float().cpu().contiguous()
+        tensors = {name: value.detach().float().cpu().contiguous() for name, value in
+                   (("latents", latents), ("audio_latents", audio_latents), ("first_stage_latents", first_stage_latents))
+                   if value is not None}
         with atomic_path(self.path(index)) as temp:
             save_file(tensors, temp, metadata={"key": self.key, "window": json.dumps(window)})
 

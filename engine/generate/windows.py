@@ -91,10 +91,12 @@ def _spread(amount: int, parts: int) -> list[int]:
 
 
 def window_plan(plan: GenerationPlan, window: Window, held_latents: np.ndarray | None = None,
-                held_audio_latents: np.ndarray | None = None) -> GenerationPlan:
+                held_audio_latents: np.ndarray | None = None,
+                held_first_stage_latents: np.ndarray | None = None) -> GenerationPlan:
     """The plan of one window: the plan's frames over its span, only the prompts it uses, and the
     latent frames of the window before held at its start (strength 1 there), its sound too for a
-    model that makes sound."""
+    model that makes sound, and its first stage's latents of those frames for a model that samples
+    in two stages."""
     span = slice(window.start, window.stop)
     layers = []
     for layer in plan.layers:
@@ -125,7 +127,8 @@ def window_plan(plan: GenerationPlan, window: Window, held_latents: np.ndarray |
         prompts=tuple(plan.prompts[i] for i in used), negatives=tuple(plan.negatives[i] for i in used),
         pixel_prompt=pixel_prompt, latent_prompt=latent_prompt, sources=plan.sources, layers=tuple(layers),
         pixel_strength=pixel_strength, latent_strength=latent_strength, latent_layer_weight=latent_layer_weight,
-        keyframes=tuple(keyframes), held_latents=held_latents, **audio)
+        keyframes=tuple(keyframes), held_latents=held_latents, held_first_stage_latents=held_first_stage_latents,
+        **audio)
 
 
 def _window_audio(plan: GenerationPlan, window: Window, prompt_index: dict[int, int]) -> dict:

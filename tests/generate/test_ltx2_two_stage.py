@@ -93,3 +93,43 @@ def test_two_stage_equals_ltx2_pipelines_chained_by_hand(two_stage, tiny_ltx2_di
     # the second stage really acts: the first stage's latents doubled and decoded as they are are another video
     doubled = two_stage.decode(two_stage._normalize(upsampled), SamplingSettings())
     assert doubled.shape == video.shape and np.abs(doubled - video).max() > 1e-3
+
+
+def test_every_window_of_a_chain_runs_both_stages_and_holds_both_stages_latents(two_stage, tmp_path):
+    """A chain's later window holds the window before's first-stage latents at half size in its first
+    stage and its final latents in the second: every window runs the recipe a window alone runs,
+    and a resumed chain reads both back from its store."""
+    import copy
+    import dataclasses
+
+    from engine.generate.chain import generate_chain
+    from engine.generate.window_store import WindowStore
+    from engine.generate.windows import window_layout
+
+    backend = copy.copy(two_stage)
+    backend.caps = dataclasses.replace(two_stage.caps, window_frames=9, window_overlap_frames=5)
+    recipe = tools.text_to_video(backend.caps, width=32, height=32, num_frames=21, rate=25, prompt="a cat")
+    windows = window_layout(21, backend.caps)
+    assert len(windows) == 3 and all(w.num_latent_frames == 5 and w.held == 2 for w in windows[1:])
+    settings = SamplingSettings(steps=2, guidance=3.0, seed=1, max_sequence_length=16, guidance_terms=PLAIN)
+    calls = []
+    handle = two_stage.transformer.register_forward_pre_hook(
+        lambda _module, _args, kwargs: calls.append(tuple(kwargs["hidden_states"].shape[:2])), with_kwargs=True)
+    try:
+        store = WindowStore(tmp_path / "windows", "key")
+        result = generate_chain(backend, recipe.plan, settings, store=store)
+    finally:
+        handle.remove()
+    half, full = 5 * 8 * 8, 5 * 16 * 16
+    assert calls == ([(2, half)] * 2 + [(1, full)] * 3) * 3
+    made = [store.load(w.index) for w in windows]
+    assert all(m.first_stage_latents.shape[3:] == (8, 8) and m.latents.shape[3:] == (16, 16) for m in made)
+    for before, after in zip(made, made[1:]):
+        assert torch.equal(after.latents[:, :, :2], before.latents[:, :, -2:])
+        assert torch.equal(after.first_stage_latents[:, :, :2], before.first_stage_latents[:, :, -2:])
+    assert result.frames.shape == (1, 21, 32, 32, 3)
+    # killed after window 2: run again, window 3 starts from both stages of window 2 as stored
+    store.path(2).unlink()
+    again = generate_chain(backend, recipe.plan, settings, store=WindowStore(tmp_path / "windows", "key"))
+    torch.testing.assert_close(again.latents, result.latents, rtol=0, atol=1e-5)  # float sums' order aside
+    np.testing.assert_allclose(again.frames, result.frames, rtol=0, atol=1e-4)

@@ -66,7 +66,7 @@ def test_a_chain_with_sound_continues_the_sound_of_the_window_before(tiny_ltx2, 
     alone = backend.generate(one, SETTINGS)
     per_frame = alone.audio.shape[2] / one.num_audio_frames
     assert result.audio.shape[2] == pytest.approx(per_frame * plan.num_audio_frames, abs=per_frame)
-    (video_0, audio_0), (video_1, audio_1) = (store.load(w.index) for w in windows)
+    (video_0, audio_0, _), (video_1, audio_1, _) = (store.load(w.index) for w in windows)
     held = windows[1].held
     torch.testing.assert_close(video_1[:, :, :held], video_0[:, :, -held:], rtol=0, atol=0)
     # the second window's sound starts with the first window's over the time they share

@@ -44,6 +44,9 @@ class GenerationResult:
     audio_latents: Any = None
     audio: Any = None
     audio_sample_rate: int | None = None
+    # a two-stage model's first stage (LTX-2 with a latent upsampler): its video latents at half the
+    # width and height, which the next window of a chain holds in its own first stage
+    first_stage_latents: Any = None
 
 
 def is_out_of_memory(error: BaseException) -> bool:

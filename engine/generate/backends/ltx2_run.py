@@ -57,7 +57,9 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
     doubled by the upsampler, then a short unguided second stage at full size that starts from
     them (and from the first stage's sound) at STAGE_2_SIGMAS[0]; held frames and sound stay held.
     One generator per video runs through both stages, as the reference recipe's one noiser does: the
-    second stage's noise continues the first's stream rather than repeating it."""
+    second stage's noise continues the first's stream rather than repeating it. A chain's later
+    window holds the window before's first-stage latents in its first stage and its final latents
+    in the second, so every window of a chain runs the same recipe."""
     import dataclasses
 
     import torch
@@ -69,23 +71,28 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
         raise ModelError("the plan was compiled for another model's frame layout; compile it for this model")
     if cancel is not None:
         cancel.check()
-    # (a chain's later window holds latents at the full size: it is sampled at that size in one stage)
-    two_stage = (backend.latent_upsampler is not None and not upsample_conditions and plan.held_latents is None
+    # (a chain's later window runs both stages when it has the window before's first-stage latents
+    # to hold in its own first stage; without them it is sampled at the full size in one)
+    two_stage = (backend.latent_upsampler is not None and not upsample_conditions
+                 and (plan.held_latents is None or plan.held_first_stage_latents is not None)
                  and not (plan.width % (2 * caps.size_multiple) or plan.height % (2 * caps.size_multiple)))
+    first_stage = None
     with torch.no_grad():
         if not two_stage:
             latents, audio, run = _stage(backend, plan, settings, on_step, cancel, read, upsample_conditions,
                                          steer=steer, frame_guidance=frame_guidance)
         else:
-            half = dataclasses.replace(plan, width=plan.width // 2, height=plan.height // 2)
-            latents, audio, first = _stage(backend, half, settings, on_step, cancel, read, False, steer=steer,
-                                           frame_guidance=frame_guidance)
+            half = dataclasses.replace(plan, width=plan.width // 2, height=plan.height // 2,
+                                       held_latents=plan.held_first_stage_latents, held_first_stage_latents=None)
+            first_stage, audio, first = _stage(backend, half, settings, on_step, cancel, read, False,
+                                               steer=steer, frame_guidance=frame_guidance)
             second = dataclasses.replace(settings, guidance=1.0, guidance_terms=UNGUIDED)
             latents, audio, run = _stage(backend, plan, second, on_step, cancel, read, False,
-                                         start=(backend.upsample_latents(latents), audio), sigmas=STAGE_2_SIGMAS,
-                                         generators=first.generators)
+                                         start=(backend.upsample_latents(first_stage), audio),
+                                         sigmas=STAGE_2_SIGMAS, generators=first.generators)
         result = GenerationResult(latents=latents, frames=None, seeds=run.seeds, audio_latents=audio,
-                                  audio_sample_rate=backend.audio_sample_rate)
+                                  audio_sample_rate=backend.audio_sample_rate,
+                                  first_stage_latents=first_stage)
         if decode:
             result.frames = backend.decode(latents, settings, run.noise_generator)
             result.audio = backend.decode_audio(audio)
