@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
 from PySide6.QtGui import QImage, QPixmap
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -132,6 +132,14 @@ def preview_pixmap(rgb, width: int = PREVIEW_WIDTH) -> QPixmap:
     return QPixmap.fromImage(image.scaledToWidth(width, mode))
 
 
+def breakable(name: str) -> str:
+    """A file name a wrapped label may break after its dashes and underscores (zero-width
+    spaces: it reads the same)."""
+    for mark in "-_":
+        name = name.replace(mark, mark + "\u200b")
+    return name
+
+
 class JobRow(QWidget):
     def __init__(self, job: Job, bridge: JobBridge):
         super().__init__()
@@ -139,6 +147,7 @@ class JobRow(QWidget):
         self.title = QLabel()
         self.title.setWordWrap(True)
         self.state = QLabel()
+        self.state.setWordWrap(True)  # a long file name wraps (breakable(): at its dashes) instead of widening the row
         self.bar = QProgressBar()
         self.bar.setTextVisible(False)
         self.bar.setFixedHeight(6)
@@ -174,7 +183,7 @@ class JobRow(QWidget):
             detail += f" — {job.error}"
         elif job.state == "done":  # the last progress message ("exporting") is stale once done
             if job.outputs:
-                names = ", ".join(os.path.basename(str(path)) for path in job.outputs)
+                names = ", ".join(breakable(os.path.basename(str(path))) for path in job.outputs)
                 detail += (" — exported to " if job.kind == "render" else " — ") + names
         elif job.message and not self.cancelling:
             detail += f" — {job.message}"
@@ -221,6 +230,9 @@ class JobsPanel(QWidget):
         self.bridge = bridge
         self.list = QListWidget()
         self.list.setVerticalScrollMode(QListWidget.ScrollMode.ScrollPerPixel)
+        # rows are as wide as the panel and wrap their text: never a sideways scroll to read a row
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.viewport().installEventFilter(self)  # rows refitted when the panel's width changes
         self.rows: dict[int, tuple[QListWidgetItem, JobRow]] = {}
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -237,11 +249,11 @@ class JobsPanel(QWidget):
         if job.id in self.rows:
             item, row = self.rows[job.id]
             row.update_job(job)
-            item.setSizeHint(row.sizeHint())
+            self._fit(item, row)
         else:
             item = QListWidgetItem()
             row = JobRow(job, self.bridge)
-            item.setSizeHint(row.sizeHint())
+            self._fit(item, row)
             item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsSelectable)
             self.list.insertItem(0, item)
             self.list.setItemWidget(item, row)
@@ -252,4 +264,16 @@ class JobsPanel(QWidget):
         if job_id in self.rows:
             item, row = self.rows[job_id]
             row.set_progress(progress)
-            item.setSizeHint(row.sizeHint())  # the row grows when its preview picture appears
+            self._fit(item, row)  # the row grows when its preview picture appears
+
+    def _fit(self, item: QListWidgetItem, row: JobRow) -> None:
+        """The row as wide as the list and as tall as its wrapped text and picture need there."""
+        width = self.list.viewport().width()
+        height = row.heightForWidth(width) if row.hasHeightForWidth() else -1
+        item.setSizeHint(QSize(width, max(height, row.minimumSizeHint().height())))
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.list.viewport() and event.type() == QEvent.Type.Resize:
+            for item, row in self.rows.values():
+                self._fit(item, row)
+        return super().eventFilter(watched, event)

@@ -60,6 +60,7 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
     extra = {} if read is None else {"read": read}
     sound = Sound(plan) if plan.audio_latents_per_second else None
     latents_of_chain, previous, previous_first_stage, anchor = [], None, None, None
+    pictured = False  # a decoded picture of the chain was sent: later steps send none, so it stays in view
     pictures = Pictures(backend, settings, plan.num_frames) if decode else None
     for window in windows:
         held = None if previous is None else previous[:, :, -window.held:].numpy()
@@ -74,7 +75,8 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
                 two_stage = held_first_stage is not None and anchor.first_stage is not None
                 steer = pull(window, anchor.first_stage if two_stage else anchor)
             result = backend.generate(sub, replace(settings, seed=window_seed(settings.seed, window.index)),
-                                      on_step=_window_steps(on_step, window, len(windows)), cancel=cancel,
+                                      on_step=_window_steps(on_step, window, len(windows), not pictured),
+                                      cancel=cancel,
                                       decode=False, steer=steer, **extra,
                                       frame_guidance=None if window.held == 0 else eased_guidance(window))
             latents = result.latents.float().cpu()
@@ -96,6 +98,7 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
             made = pictures.add(latents_of_chain[-1], last=window is windows[-1])
             _report(on_step, window, len(windows), steps, f"window {window.index + 1} of {len(windows)} done",
                     None if made is None else _preview(made))
+            pictured = pictured or made is not None
     result = GenerationResult(latents=torch.cat(latents_of_chain, dim=2),
                               frames=None if pictures is None else pictures.frames, seeds=[settings.seed])
     if sound is not None:
@@ -267,7 +270,9 @@ def _anchor_of(latents, plan, first_stage=None) -> Anchor:
                   tuple(plan.prompts), None if first_stage is None else _anchor_of(first_stage, plan))
 
 
-def _window_steps(on_step, window: Window, count: int):
+def _window_steps(on_step, window: Window, count: int, previews: bool = True):
+    """The window's sampler progress as the chain's; without `previews` the sampler's pictures (its
+    clean estimate's channels as colours) are left out, so the chain's decoded frames stay in view."""
     if on_step is None:
         return None
 
@@ -276,7 +281,8 @@ def _window_steps(on_step, window: Window, count: int):
             on_step(progress)
             return
         on_step(Progress(window.index * progress.total + progress.step, count * progress.total,
-                         f"window {window.index + 1} of {count}: {progress.message}", progress.preview))
+                         f"window {window.index + 1} of {count}: {progress.message}",
+                         progress.preview if previews else None))
     return step
 
 

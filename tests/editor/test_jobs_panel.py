@@ -161,3 +161,26 @@ def test_rows_name_the_tool_the_prompt_and_the_length(qtbot, tmp_path):
     assert titles[extend] == f"#{extend} Extend forwards — 'more' of shot.mp4 (16 new frames)"
     assert panel.rows[storyboard][1].state.text() == "done — out.mp4"
     bridge.stop()
+
+
+def test_a_finished_row_with_a_long_file_name_wraps_within_the_panel(qtbot, tmp_path):
+    """A generated file's name is long ("20261130-140931-a-yellow-star-…"): the row wraps it at its
+    dashes and stays as wide as the panel, all of it readable without scrolling sideways."""
+    name = "20261130-140931-a-yellow-star-bouncing-on-a-sky-background-seed-12345.mp4"
+    queue = JobQueue(str(tmp_path / "library.sqlite"))
+    job_id = queue.submit("generate", {"prompt": "a yellow star bouncing on a sky background"})
+    queue.claim_next(os.getpid())
+    queue.finish(job_id, [str(tmp_path / name)])
+    panel = JobsPanel(JobBridge(queue.path))
+    qtbot.addWidget(panel)
+    panel.resize(300, 400)
+    panel.show()
+    qtbot.waitExposed(panel)
+    item, row = panel.rows[job_id]
+    qtbot.waitUntil(lambda: row.width() <= panel.list.viewport().width())
+    assert row.state.text().replace("\u200b", "").endswith(name)
+    for label in (row.title, row.state):  # each as tall as its wrapped lines at its width: nothing cut off
+        assert label.width() <= panel.list.viewport().width()
+        assert label.height() >= label.heightForWidth(label.width())
+    assert row.state.heightForWidth(row.state.width()) > row.state.fontMetrics().height()  # wrapped
+    assert item.sizeHint().width() == panel.list.viewport().width()

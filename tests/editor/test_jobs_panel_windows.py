@@ -54,7 +54,7 @@ def test_a_chained_job_row_says_its_window_and_shows_each_windows_preview(qtbot,
 
     def look(job_id: int, progress) -> None:  # connected after the panel: the row is up to date
         _, row = panel.rows[job_id]
-        shown = _shown(row.preview.pixmap()) if progress.preview is not None else None
+        shown = _shown(row.preview.pixmap()) if row.preview.isVisible() else None
         seen.append((row.state.text(), progress.preview, shown))
 
     panel.bridge.jobProgress.connect(look)
@@ -76,3 +76,8 @@ def test_a_chained_job_row_says_its_window_and_shows_each_windows_preview(qtbot,
         np.testing.assert_array_equal(_cells(middle, shown), middle[..., :3], err_msg=text)
     window_done = [sent for text, sent, _ in previews if text.endswith(" done")]
     assert len(window_done) == 2 and all(sent.shape[1:] == (64, 64, 3) for sent in window_done)
+    # once a window's decoded frames are in view, the next window's steps keep them there
+    first_done = texts.index("running — window 1 of 2 done")
+    later_steps = [(sent, shown) for text, sent, shown in seen[first_done + 1:] if "window 2 of 2: step" in text]
+    assert later_steps and all(sent is None for sent, _ in later_steps)
+    assert all(np.array_equal(shown, seen[first_done][2]) for _, shown in later_steps)
