@@ -14,8 +14,8 @@ no seam is left by decoding windows apart. For a model that makes sound, each wi
 audio latent frames the window before made over the time they share too, and the chain's sound
 is decoded once, whole. For a model that samples in two stages (LTX-2 with a latent upsampler),
 each window holds the window before's first-stage latents in its first stage too, so every window
-runs the two stages a window alone runs. Finished windows are committed to a WindowStore as they come, so a job
-run again starts at the first window it had not finished.
+runs the two stages a window alone runs. Finished windows are committed to a WindowStore as they
+come, so a job run again starts at the first window it had not finished.
 """
 
 from __future__ import annotations
@@ -76,8 +76,7 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
                 steer = pull(window, anchor.first_stage if two_stage else anchor)
             result = backend.generate(sub, replace(settings, seed=window_seed(settings.seed, window.index)),
                                       on_step=_window_steps(on_step, window, len(windows), not pictured),
-                                      cancel=cancel,
-                                      decode=False, steer=steer, **extra,
+                                      cancel=cancel, decode=False, steer=steer, **extra,
                                       frame_guidance=None if window.held == 0 else eased_guidance(window))
             latents = result.latents.float().cpu()
             first_stage = None if result.first_stage_latents is None else result.first_stage_latents.float().cpu()
