@@ -19,8 +19,10 @@ engine.toyworld.detect. The same measures for both chains:
   first frame only it made; the naive chain's join is the step from a clip's last frame to the
   next clip's second (its first is that same picture, re-encoded, and is dropped when the clips
   are joined). For scale, the same step in the middle of each window ("interior"; for Kinora at
-  the same place in the latent grid, where the VAE's steps are alike), and the largest step over
-  the latent frames either side of the join (a jump the decoder spreads over a few frames).
+  the same place in the latent grid, where the VAE's steps are alike), the largest step over
+  the latent frames either side of the join (a jump the decoder spreads over a few frames), and
+  the join over the median step of the two windows it joins (where the video moves faster in some
+  windows than others, the whole video's median makes every step of the fast ones look large).
 - adherence: `judge` (colour, shape and motion of the largest object) on each window's frames
   against the caption, beside the same verdict on single windows of the same prompt, seeds 0, 1,
   ... (the chains' seeds among them).
@@ -82,6 +84,7 @@ class Measured:
     judged: list[dict[str, bool]] = field(default_factory=list)  # one verdict per window
     span_ratios: list[float] = field(default_factory=list)  # the largest step a latent frame either side
     speeds: list[float] = field(default_factory=list)  # the subject's, pixels a frame, per window
+    local_seam_ratios: list[float] = field(default_factory=list)  # over the median step of the two windows joined
     areas: list[float] = field(default_factory=list)  # the subject's, pixels, per window
 
 
@@ -176,15 +179,17 @@ def measure(video: LongVideo, prompt: str) -> Measured:
     drifts = [detect.background_drift(backgrounds[0], b) for b in backgrounds]
     steps = consecutive_differences(video.frames)
     scale = max(float(np.median(steps)), 1e-6)
-    seams, interiors, spans = [], [], []
-    for (first, stop), (_start, end) in zip(video.joins, video.windows[1:]):
+    seams, interiors, spans, local = [], [], [], []
+    for (first, stop), (before, _), (_start, end) in zip(video.joins, video.windows, video.windows[1:]):
         seams.append(float(steps[first:stop].max()) / scale)
+        local.append(float(steps[first:stop].max()) / max(float(np.median(steps[before:end - 1])), 1e-6))
         middle = first + GRID * max(1, (end - first) // (2 * GRID))  # the same place in the latent grid
         interiors.append(float(steps[middle:middle + stop - first].max()) / scale)
         spans.append(float(steps[max(0, first - GRID):stop + GRID].max()) / scale)
     judged = [judge(video.frames[a:b], colour, shape, motion)[0] for a, b in video.windows]
     speeds, areas = zip(*(subject(video.frames[a:b], colour) for a, b in video.windows))
-    return Measured(drifts[-1], drifts, seams, interiors, judged, spans, list(speeds), list(areas))
+    return Measured(drifts[-1], drifts, seams, interiors, judged, spans, speeds=list(speeds), areas=list(areas),
+                    local_seam_ratios=local)
 
 
 def no_seam(caps, singles: list[np.ndarray]) -> dict[str, float]:
@@ -223,6 +228,9 @@ def summary(measured: list[Measured]) -> dict[str, float]:
             "interiors_within": float(np.mean([r <= THRESHOLDS["seam_ratio"][0]
                                                for m in measured for r in m.interior_ratios])),
             "span_ratio": float(max(r for m in measured for r in m.span_ratios)),
+            "seam_ratio_local": float(max(r for m in measured for r in m.local_seam_ratios)),
+            "seams_within_local": float(np.mean([r <= THRESHOLDS["seam_ratio"][0]
+                                                 for m in measured for r in m.local_seam_ratios])),
             "seam_over_interior": float(max(a / max(b, 1e-6) for m in measured
                                             for a, b in zip(m.seam_ratios, m.interior_ratios))),
             "adherence": rates(judged)["all"], "adherence_later_windows": rates(later)["all"],
@@ -306,6 +314,7 @@ def evaluate_windows(backend, settings, folder: Path, *, prompt: str = PROMPT, c
         result["time"]["first_window_max_difference"] = float(difference)
     result["details"] = {kind: [{"seed": v.seed, "drift_per_window": [round(d, 3) for d in m.drift_per_window],
                                  "seam_ratios": [round(r, 3) for r in m.seam_ratios],
+                                 "local_seam_ratios": [round(r, 3) for r in m.local_seam_ratios],
                                  "interior_ratios": [round(r, 3) for r in m.interior_ratios],
                                  "windows_all_right": [ok["all"] for ok in m.judged],
                                  "subject_speed": [round(v, 2) for v in m.speeds],
@@ -329,6 +338,8 @@ def table(result: dict) -> str:
         ("share of the steps inside the windows within 1.5", k["interiors_within"], n["interiors_within"], ""),
         ("worst seam / the same step inside the window", k["seam_over_interior"], n["seam_over_interior"], ""),
         ("largest step a latent frame either side of a seam / median", k["span_ratio"], n["span_ratio"], ""),
+        ("worst seam / median step of the two windows it joins", k["seam_ratio_local"], n["seam_ratio_local"], ""),
+        ("  share within 1.5", k["seams_within_local"], n["seams_within_local"], ""),
         ("adherence per window (colour, shape, motion all right)", k["adherence"], n["adherence"],
          f">= single {s['adherence']:.2f}"),
         ("  colour right", k["adherence_colour"], n["adherence_colour"], f"single {s['adherence_colour']:.2f}"),

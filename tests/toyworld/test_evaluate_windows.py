@@ -106,3 +106,27 @@ def test_the_subject_speed_and_size_are_measured_and_a_shrinking_subject_shows()
     assert all(np.isfinite(v) and v < 1.0 for v in measured.speeds)  # it hardly moves
     numbers = summary([measured])
     assert numbers["subject_area_last"] == measured.areas[-1] and numbers["subject_area"] < measured.areas[0]
+
+
+def test_a_seam_is_also_measured_against_the_two_windows_it_joins():
+    """A video whose first windows move three times as fast as the rest: their steps look large
+    against the whole video's median step, not against the windows around them."""
+    import cv2
+
+    from engine.toyworld.world import COLOURS
+
+    layout = window_layout(chain_frames(CAPS, 4), CAPS)
+    count = layout[-1].stop
+    sky = render_scene(SceneSpec((), "sky"), num_frames=1)[0]
+    speeds = np.where(np.arange(count) < layout[1].stop, 1.5, 0.5)
+    xs = 4 + np.concatenate([[0.0], np.cumsum(speeds[:-1])])
+    frames = []
+    for x in xs:
+        frame = sky.copy()
+        cv2.circle(frame, (int(round(x)) % 52 + 6, 32), 6, COLOURS["yellow"], -1)
+        frames.append(frame)
+    video = LongVideo("kinora", 0, np.stack(frames), [(w.start, w.stop) for w in layout],
+                      [(w.first_new_frame - 1, w.first_new_frame) for w in layout[1:]])
+    measured = measure(video, PROMPT)
+    assert measured.seam_ratios[0] > 1.5 > max(measured.local_seam_ratios[:1])  # fast windows, no seam
+    assert summary([measured])["seam_ratio_local"] == max(measured.local_seam_ratios)
