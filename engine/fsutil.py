@@ -27,8 +27,11 @@ def atomic_path(path: str | os.PathLike) -> Iterator[str]:
     # user's usual permissions (0666 less the umask); the random part keeps writers apart.
     temp = os.path.join(folder, f".{stem}.{uuid.uuid4().hex[:12]}.tmp{ext}")
     os.close(os.open(temp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+    usual = os.stat(temp).st_mode & 0o777
     try:
         yield temp
+        if os.stat(temp).st_mode & 0o777 != usual:  # a writer that made its own file (safetensors: 0600)
+            os.chmod(temp, usual)
         with open(temp, "rb+") as handle:
             os.fsync(handle.fileno())
         os.replace(temp, target)

@@ -77,3 +77,22 @@ def test_saved_files_get_the_users_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert stat.S_IMODE(os.stat(tmp_path / "p.kinora").st_mode) == 0o644
+
+
+def test_a_writer_that_narrows_its_files_permissions_still_leaves_the_usual_ones(tmp_path):
+    """safetensors writes 0600 files of its own; latents and windows written through atomic_path
+    are readable as everything else the user saves."""
+    import stat
+
+    import torch
+    from safetensors.torch import save_file
+
+    from engine.fsutil import atomic_path
+
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "clip.latents.safetensors") as temp:
+            save_file({"latents": torch.zeros(2, 3)}, temp)
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(os.stat(tmp_path / "clip.latents.safetensors").st_mode) == 0o644
