@@ -35,7 +35,7 @@ def bundled():
     return load_backend_cached(None, "cpu")[1]
 
 
-def test_each_keyframe_of_six_windows_is_held_as_well_as_the_vae_round_trip(bundled, tmp_path):
+def test_each_keyframe_of_six_windows_is_held_at_least_as_well_as_in_one_window_alone(bundled, tmp_path):
     caps = bundled.caps
     windows = window_layout(153, caps)
     assert len(windows) == 6
@@ -65,5 +65,6 @@ def test_each_keyframe_of_six_windows_is_held_as_well_as_the_vae_round_trip(bund
         single = psnr(run_recipe(bundled, alone, SamplingSettings(steps=4, seed=2))[0][0, frame - window.start], source)
         print(f"frame {frame}: chain {held:.2f} dB, one window alone {single:.2f} dB, VAE round trip {ceiling:.2f} dB")
         assert held >= single - 1.0, f"frame {frame}: {held:.2f} dB in the chain, {single:.2f} dB in one window"
-        # (against the VAE round trip of the picture by itself both fall short, one window alone too:
-        # the decoder mixes the generated neighbours into a held latent frame; see docs/quality.md)
+        # (against the VAE round trip of the picture by itself both fall short, by 1.4-8.2 dB in the chain:
+        # the decoder mixes the generated neighbours into a held latent frame; see docs/quality.md,
+        # "Keyframes in a chain")
