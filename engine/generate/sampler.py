@@ -50,9 +50,9 @@ def sample(velocity: Velocity, noise: torch.Tensor, cond: torch.Tensor, strength
     ltx2_guidance); the loop, the caps and the interval stay the same. `steer(x0) -> x0`, when
     given, changes every step's clean estimate (a chain's window pulled to its anchor's latent
     statistics, engine.generate.chain) and the step moves towards the changed one, so the model's
-    later steps build on it. `cancel` is checked before
-    every step and raises JobCancelled; `on_step` gets a Progress whose preview is
-    `preview(x0_estimate)` when a preview function is given.
+    later steps build on it. `cancel` is checked before every step and raises JobCancelled;
+    `on_step` gets a Progress whose preview is `preview(x0_estimate)` when a preview function is
+    given.
     """
     import torch
 

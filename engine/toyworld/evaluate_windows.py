@@ -53,7 +53,6 @@ from engine.toyworld.world import parse_caption
 # gradient, so a drift shows in its hue and lightness and anywhere in the picture.
 PROMPT = "a yellow star bouncing on a sky background"
 SIZE = 64
-GRID = 4  # pixel frames a latent frame (the bundled model's)
 
 THRESHOLDS = {  # (value, higher is better)
     "drift": (3.0, False),  # CIEDE2000, first window to last
@@ -73,6 +72,7 @@ class LongVideo:
     joins: list[tuple[int, int]]  # the consecutive differences [first, stop) each join touches (i: frame i to i + 1)
     seconds: float = 0.0
     cpu_seconds: float = 0.0
+    grid: int = 4  # pixel frames a latent frame of the model that made it (the bundled model's 4)
 
 
 @dataclass
@@ -84,8 +84,8 @@ class Measured:
     judged: list[dict[str, bool]] = field(default_factory=list)  # one verdict per window
     span_ratios: list[float] = field(default_factory=list)  # the largest step a latent frame either side
     speeds: list[float] = field(default_factory=list)  # the subject's, pixels a frame, per window
-    local_seam_ratios: list[float] = field(default_factory=list)  # over the median step of the two windows joined
     areas: list[float] = field(default_factory=list)  # the subject's, pixels, per window
+    local_seam_ratios: list[float] = field(default_factory=list)  # over the median step of the two windows joined
 
 
 def chain_frames(caps, count: int) -> int:
@@ -123,7 +123,8 @@ def kinora_chain(backend, settings, prompt: str, count: int) -> LongVideo:
         raise ValueError(f"{recipe.plan.num_frames} frames make {len(layout)} windows, not {count}")
     frames, wall, cpu = _timed(lambda: _generated(backend, recipe, settings))
     return LongVideo("kinora", settings.seed, frames, [(w.start, w.stop) for w in layout],
-                     [(w.first_new_frame - 1, w.first_new_frame) for w in layout[1:]], wall, cpu)
+                     [(w.first_new_frame - 1, w.first_new_frame) for w in layout[1:]], wall, cpu,
+                     backend.caps.vae_temporal_compression)
 
 
 def naive_chain(backend, settings, prompt: str, count: int, folder: Path) -> LongVideo:
@@ -149,7 +150,8 @@ def naive_chain(backend, settings, prompt: str, count: int, folder: Path) -> Lon
         joins.append((length - 1, length))
         length += len(clip) - 1
     return LongVideo("naive", settings.seed, np.concatenate(pieces), windows, joins,
-                     time.perf_counter() - started_wall, time.process_time() - started_cpu)
+                     time.perf_counter() - started_wall, time.process_time() - started_cpu,
+                     backend.caps.vae_temporal_compression)
 
 
 def window_background(frames: np.ndarray) -> np.ndarray:
@@ -183,9 +185,10 @@ def measure(video: LongVideo, prompt: str) -> Measured:
     for (first, stop), (before, _), (_start, end) in zip(video.joins, video.windows, video.windows[1:]):
         seams.append(float(steps[first:stop].max()) / scale)
         local.append(float(steps[first:stop].max()) / max(float(np.median(steps[before:end - 1])), 1e-6))
-        middle = first + GRID * max(1, (end - first) // (2 * GRID))  # the same place in the latent grid
+        grid = video.grid
+        middle = first + grid * max(1, (end - first) // (2 * grid))  # the same place in the latent grid
         interiors.append(float(steps[middle:middle + stop - first].max()) / scale)
-        spans.append(float(steps[max(0, first - GRID):stop + GRID].max()) / scale)
+        spans.append(float(steps[max(0, first - grid):stop + grid].max()) / scale)
     judged = [judge(video.frames[a:b], colour, shape, motion)[0] for a, b in video.windows]
     speeds, areas = zip(*(subject(video.frames[a:b], colour) for a, b in video.windows))
     return Measured(drifts[-1], drifts, seams, interiors, judged, spans, speeds=list(speeds), areas=list(areas),
