@@ -27,6 +27,7 @@ import numpy as np
 
 from engine.errors import ModelError
 from engine.generate.backends.base import GenerationResult
+from engine.generate.keyframe_fit import fit_keyframes
 from engine.generate.settings import SamplingSettings
 from engine.generate.windows import Window, audio_span, first_new_audio_frame, window_layout, window_plan
 from engine.progress import CancelToken, Progress
@@ -81,6 +82,8 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
             latents = result.latents.float().cpu()
             first_stage = None if result.first_stage_latents is None else result.first_stage_latents.float().cpu()
             latents, anchor = anchored(latents, window, sub, anchor, first_stage)
+            # after the pull, which moves every new latent frame: keyframes held as their pictures
+            latents = fit_keyframes(backend, sub, latents, settings, read, cancel).float().cpu()
             audio = None if result.audio_latents is None else result.audio_latents.float().cpu()
             if store is not None:
                 store.commit(window.index, latents, window.to_json(), audio, first_stage)

@@ -62,7 +62,9 @@ def test_the_last_frame_keyframe_equals_ltx2_condition_pipeline(tiny_ltx2, tiny_
     project, pictures = _stills(tmp_path, (0, 8))
     plan = compile(project, FrameRange(0, 9), tiny_ltx2.caps, prompt="a cat", negative="blurry")
     settings = SamplingSettings(steps=3, guidance=3.0, seed=11, max_sequence_length=16, guidance_terms=PLAIN_TERMS)
-    ours = tiny_ltx2.generate(plan, settings)
+    # the sampling and the decode, before the keyframe fit (the pipeline has none; test_keyframe_fit)
+    ours = tiny_ltx2.generate(plan, settings, decode=False)
+    ours.frames, ours.audio = tiny_ltx2.decode(ours.latents, settings), tiny_ltx2.decode_audio(ours.audio_latents)
     pipe = LastFramePipeline.from_pretrained(tiny_ltx2_dir, local_files_only=True)
     conditions = [LTX2VideoCondition(frames=Image.fromarray(p), index=i, strength=1.0)
                   for p, i in zip(pictures, (0, -1), strict=True)]

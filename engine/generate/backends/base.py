@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engine.errors import ModelError
 from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
+from engine.generate.keyframe_fit import fit_keyframes
 from engine.progress import CancelToken, Progress
 
 if TYPE_CHECKING:
@@ -243,6 +244,10 @@ class Backend(Protocol):
     def decode(self, latents, settings: SamplingSettings, generators=None) -> np.ndarray:
         """Normalised latents (N, C, F, h, w) -> float frames (N, F, H, W, 3) in [0, 1]."""
 
+    def decode_pixels(self, latents, settings: SamplingSettings | None = None):
+        """Normalised latents (N, C, F, h, w) -> torch pixels (N, 3, F, H, W) on the device, 0-1
+        but not clamped, differentiable, without decode noise (engine.generate.keyframe_fit)."""
+
     def upsample_latents(self, latents):
         """(N, C, F, h, w) -> (N, C, F, 2h, 2w); only where `caps.latent_upsampler`."""
 
@@ -363,6 +368,7 @@ def generate(backend: Backend, plan: GenerationPlan, settings: SamplingSettings,
              frame_guidance=None) -> GenerationResult:
     """Sample `plan` on `backend`: condition latents and hold strengths from the plan's layers,
     keyframe tokens, gated text, the model's noise levels, engine.generate.sampler.sample, then
+    the latent frames holding full-strength pictures refitted (engine.generate.keyframe_fit) and
     the VAE decode. `cancel` is checked before every step and before every block of the denoiser,
     the VAE and the text encoder, and raises engine.progress.JobCancelled."""
     with out_of_memory_reported(plan, settings, backend.device), cancel_checks(backend.cancel_points(), cancel):
@@ -437,6 +443,8 @@ def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, u
                                 preview=preview if on_step else None, cancel=cancel,
                                 steer=None if steer is None else steered)
         latents = backend.unpack(tokens[:, num_key_tokens:], frames, h, w)
+        if decode:  # (a caller that decodes later, a chain, fits them itself)
+            latents = fit_keyframes(backend, plan, latents, settings, read, cancel)
         result = GenerationResult(latents=latents, frames=None, seeds=seeds)
         if decode:
             result.frames = backend.decode(latents, settings, run.noise_generator)

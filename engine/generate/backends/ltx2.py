@@ -354,6 +354,20 @@ class LTX2Backend(BackendBase):
         video = (video.float() * 0.5 + 0.5).clamp(0, 1)
         return video.permute(0, 2, 3, 4, 1).cpu().numpy()
 
+    def decode_pixels(self, latents, settings: SamplingSettings | None = None):
+        """Normalised latents (N, C, F, h, w) -> pixels (N, 3, F, H, W), 0-1 but not clamped
+        (a gradient flows where they overshoot), a torch tensor on the device, without the decode
+        noise (the keyframe fit)."""
+        import torch
+
+        latents = self._denormalize(latents.to(self.device, torch.float32)).to(self.vae.dtype)
+        timestep = None
+        if self.vae.config.timestep_conditioning:
+            value = (settings or SamplingSettings()).decode_timestep
+            timestep = torch.full((latents.shape[0],), value, device=self.device, dtype=latents.dtype)
+        video = self.vae.decode(latents, timestep, return_dict=False)[0]
+        return video.float() * 0.5 + 0.5
+
     def encode_audio(self, waveform):
         """Stereo float waveform (2, samples) at the audio VAE's sample rate -> normalised packed audio
         latents (1, latent frames, C * M)."""

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from engine.errors import ModelError
 from engine.generate.backends.base import GenerationResult, GenerationRun, _condition_latents
 from engine.generate.backends.ltx2_guidance import LTX2Guidance, ltx2_guide
+from engine.generate.keyframe_fit import fit_keyframes
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,8 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
             latents, audio, run = _stage(backend, plan, second, on_step, cancel, read, False,
                                          start=(backend.upsample_latents(first_stage), audio),
                                          sigmas=STAGE_2_SIGMAS, generators=first.generators)
+        if decode:  # (a caller that decodes later, a chain, fits them itself)
+            latents = fit_keyframes(backend, plan, latents, settings, read, cancel)
         result = GenerationResult(latents=latents, frames=None, seeds=run.seeds, audio_latents=audio,
                                   audio_sample_rate=backend.audio_sample_rate,
                                   first_stage_latents=first_stage)

@@ -205,6 +205,14 @@ class WanBackend(BackendBase):
         video = (video * 0.5 + 0.5).clamp(0, 1)
         return video.permute(0, 2, 3, 4, 1).float().cpu().numpy()
 
+    def decode_pixels(self, latents, settings: SamplingSettings | None = None):
+        """Normalised latents (N, C, F, h, w) -> pixels (N, 3, F, H, W), 0-1 but not clamped
+        (a gradient flows where they overshoot), a torch tensor on the device (the keyframe fit)."""
+        latents = latents.to(self.device, dtype=self.vae.dtype)
+        mean, inv_std = self._mean_std(latents)
+        video = self.vae.decode(latents / inv_std + mean, return_dict=False)[0]
+        return video.float() * 0.5 + 0.5
+
     # -- sampling -----------------------------------------------------------------------------
 
     def forward(self, model, x, timestep, context, plan: GenerationPlan):

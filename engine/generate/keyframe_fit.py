@@ -1,0 +1,126 @@
+"""Held pictures that look like their picture once decoded.
+
+A picture held at strength 1 on a single frame becomes a still latent frame: the picture's own
+latents, as if it were held for the whole group of pixel frames that latent frame covers. Its
+neighbours are generated in motion, and a VAE decoder reads the latent frames either side of
+each one, so the decoded frame mixes the still with the motion around it: a keyframe comes out
+2-8 dB further from its picture than the picture's own VAE round trip (docs/quality.md). A
+picture the model holds by keyframe tokens between latent frames, or on the last frame, fares
+the same.
+
+Here the latent frame holding such a picture is refitted after sampling, in the context it
+ended up in: a few steps of gradient descent through the decoder on that latent frame alone,
+with the latent frames either side as they are, so that the decoded frame matches the picture.
+Its neighbours' pixels change only as far as the decoder carries the one latent frame, so the
+change spreads over the frames around the keyframe instead of popping at it.
+
+Pictures held on every frame of a latent frame's group (a clip, a still shown for a while) need
+no fit: their latent frame is what the VAE makes of exactly those frames.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.generate.conditions import FrameReader, read_source_frames
+from engine.generate.plan import GenerationPlan
+
+FULL = 0.999  # a hold at least this strong is the user asking for the picture itself
+FIT_STEPS = 20  # gradient steps per held latent frame
+FIT_RATE = 0.25  # Adam's step size, in units of the normalised latents (about a standard deviation)
+FIT_REACH = 2  # latent frames of context either side of the refitted one
+
+
+@dataclass(frozen=True, slots=True)
+class FitTarget:
+    """A latent frame to refit and the pictures its pixel frames must show."""
+
+    latent_frame: int
+    pixel_frames: tuple[int, ...]
+    pictures: tuple[tuple[int, int], ...]  # (plan source, source frame) of each pixel frame
+
+
+def fit_targets(plan: GenerationPlan) -> list[FitTarget]:
+    """The plan's latent frames that hold a picture at full strength on some but not all of their
+    pixel frames, or the frame of a full-strength keyframe token, from the first latent frame the
+    plan does not hold from the window before (those were fitted in that window)."""
+    first = 0 if plan.held_latents is None else int(np.asarray(plan.held_latents).shape[2])
+    wanted: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
+    for layer in plan.layers:
+        full = (np.asarray(layer.pixel_weight) >= FULL) & (np.asarray(layer.pixel_source_frame) >= 0)
+        for k in range(first, plan.num_latent_frames):
+            group = plan.pixel_frames_of_latent(k)
+            mine = [p for p in group if full[p]]
+            if mine and len(mine) < len(group):
+                for p in mine:
+                    wanted[k].setdefault(p, (layer.source, int(layer.pixel_source_frame[p])))
+    for key in plan.keyframes:
+        k = latent_frame_of(plan, key.pixel_frame)
+        if key.strength >= FULL and k >= first:
+            wanted[k].setdefault(key.pixel_frame, (key.source, key.source_frame))
+    return [FitTarget(k, tuple(sorted(wanted[k])), tuple(wanted[k][p] for p in sorted(wanted[k])))
+            for k in sorted(wanted)]
+
+
+def latent_frame_of(plan: GenerationPlan, pixel_frame: int) -> int:
+    tc = plan.vae_temporal_compression
+    return 0 if pixel_frame == 0 else (pixel_frame - 1) // tc + 1
+
+
+def fit_keyframes(backend, plan: GenerationPlan, latents, settings=None, read: FrameReader | None = None,
+                  cancel=None, steps: int = FIT_STEPS):
+    """`latents` (N, C, F, h, w) of `plan` with each FitTarget's latent frame refitted so that its
+    decoded pixel frames show their pictures; the others untouched. Every video of the batch is
+    fitted on its own. A fit never leaves a frame further from its picture than it was: the best
+    step is kept, the unfitted latents included. Needs `backend.decode_pixels`."""
+    targets = fit_targets(plan)
+    if not targets or steps <= 0:
+        return latents
+    import torch
+
+    from engine.generate.backends.base import on_device
+
+    read = read or read_source_frames
+    tc = plan.vae_temporal_compression
+    device = backend.device
+    fitted = latents.detach().clone()
+    with on_device(backend.vae, device, backend.memory.offloads), torch.enable_grad():
+        for target in targets:
+            pictures = torch.from_numpy(np.stack([
+                read(plan.sources[source], [frame], (plan.width, plan.height))[0]
+                for source, frame in target.pictures])).to(device, torch.float32).permute(3, 0, 1, 2) / 255.0
+            k = target.latent_frame
+            start, stop = max(k - FIT_REACH, 0), min(k + FIT_REACH + 1, plan.num_latent_frames)
+            local = [p - tc * start for p in target.pixel_frames]  # a decode from latent frame s starts at pixel tc*s
+            for b in range(fitted.shape[0]):
+                context = fitted[b:b + 1, :, start:stop].to(device, torch.float32)
+                fitted[b, :, k] = _fit_one(backend, context, k - start, local, pictures, settings, steps,
+                                            cancel).to(fitted)
+    return fitted
+
+
+def _fit_one(backend, context, index: int, local: list[int], pictures, settings, steps: int, cancel):
+    """The latent frame `index` of `context` (1, C, n, h, w) whose decode best shows `pictures`
+    (3, m, H, W) at the decoded frames `local`."""
+    import torch
+
+    z = context[:, :, index:index + 1].clone().requires_grad_(True)
+    before, after = context[:, :, :index], context[:, :, index + 1:]
+    optimiser = torch.optim.Adam([z], lr=FIT_RATE)
+    best, best_loss = z.detach().clone(), float("inf")
+    for step in range(steps + 1):
+        if cancel is not None:
+            cancel.check()
+        decoded = backend.decode_pixels(torch.cat([before, z, after], dim=2), settings)[0][:, local].float()
+        loss = ((decoded - pictures) ** 2).mean()  # unclamped: a gradient where it overshoots
+        seen = ((decoded.detach().clamp(0, 1) - pictures) ** 2).mean().item()  # what a viewer gets
+        if seen < best_loss:
+            best, best_loss = z.detach().clone(), seen
+        if step == steps:
+            break
+        (z.grad,) = torch.autograd.grad(loss, z)
+        optimiser.step()
+    return best[0, :, 0]
