@@ -83,7 +83,9 @@ def generate_chain(backend, plan, settings, *, on_step: Callable[[Progress], Non
             first_stage = None if result.first_stage_latents is None else result.first_stage_latents.float().cpu()
             latents, anchor = anchored(latents, window, sub, anchor, first_stage)
             # after the pull, which moves every new latent frame: keyframes held as their pictures
-            latents = fit_keyframes(backend, sub, latents, settings, read, cancel).float().cpu()
+            latents = fit_keyframes(backend, sub, latents, settings, read, cancel, report=lambda message, w=window: _report(
+                on_step, w, len(windows), steps, f"window {w.index + 1} of {len(windows)}: {message}"))
+            latents = latents.float().cpu()
             audio = None if result.audio_latents is None else result.audio_latents.float().cpu()
             if store is not None:
                 store.commit(window.index, latents, window.to_json(), audio, first_stage)

@@ -20,6 +20,8 @@ no fit: their latent frame is what the VAE makes of exactly those frames.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -27,6 +29,8 @@ import numpy as np
 
 from engine.generate.conditions import FrameReader, read_source_frames
 from engine.generate.plan import GenerationPlan
+
+log = logging.getLogger(__name__)
 
 FULL = 0.999  # a hold at least this strong is the user asking for the picture itself
 FIT_STEPS = 20  # gradient steps per held latent frame
@@ -71,19 +75,67 @@ def latent_frame_of(plan: GenerationPlan, pixel_frame: int) -> int:
 
 
 def fit_keyframes(backend, plan: GenerationPlan, latents, settings=None, read: FrameReader | None = None,
-                  cancel=None, steps: int = FIT_STEPS):
+                  cancel=None, steps: int = FIT_STEPS, checkpoint: bool | None = None, report=None,
+                  stop_at_round_trip: bool = True):
     """`latents` (N, C, F, h, w) of `plan` with each FitTarget's latent frame refitted so that its
     decoded pixel frames show their pictures; the others untouched. Every video of the batch is
     fitted on its own. A fit never leaves a frame further from its picture than it was: the best
-    step is kept, the unfitted latents included. Needs `backend.decode_pixels`."""
+    step is kept, the unfitted latents included. Needs `backend.decode_pixels`. Out of memory even
+    with the decoder checkpointed, the latents are returned as sampled (and a warning logged): the
+    sampling is never lost to the fit. `report(message)` is told once what is being fitted. A fit
+    stops early once the frames are as close to their pictures as the pictures' own VAE round trip
+    (without `stop_at_round_trip`, it takes all its steps)."""
     targets = fit_targets(plan)
     if not targets or steps <= 0:
         return latents
+    if report is not None:
+        count = sum(len(t.pixel_frames) for t in targets)
+        report(f"holding {count} keyframe{'s' if count > 1 else ''} as {'their pictures' if count > 1 else 'its picture'}")
     import torch
 
-    from engine.generate.backends.base import on_device
+    from engine.generate.backends.memory import free_memory, is_out_of_memory
 
-    read = read or read_source_frames
+    # on a GPU the decoder's activations for the gradient are held in checkpoints (recomputed on
+    # the way back) from the start; on the CPU only once memory runs out
+    checkpoint = torch.device(backend.device).type != "cpu" if checkpoint is None else checkpoint
+    for attempt in (checkpoint, True):
+        try:
+            with _checkpointed(backend.vae, attempt):
+                return _fit(backend, plan, targets, latents, settings, read or read_source_frames, cancel, steps,
+                            stop_at_round_trip)
+        except (RuntimeError, MemoryError) as error:
+            if not is_out_of_memory(error):
+                raise
+            free_memory()
+            if attempt or not _can_checkpoint(backend.vae):
+                break
+    log.warning("%s ran out of memory refitting the keyframes of a %dx%d video; they are left as sampled",
+                backend.name, plan.width, plan.height)
+    return latents
+
+
+def _can_checkpoint(vae) -> bool:
+    return bool(getattr(vae, "_supports_gradient_checkpointing", False))
+
+
+@contextlib.contextmanager
+def _checkpointed(vae, on: bool):
+    """The VAE's gradient checkpointing on for the block (where diffusers supports it for this VAE)."""
+    if not on or not _can_checkpoint(vae) or vae.is_gradient_checkpointing:
+        yield
+        return
+    vae.enable_gradient_checkpointing()
+    try:
+        yield
+    finally:
+        vae.disable_gradient_checkpointing()
+
+
+def _fit(backend, plan, targets, latents, settings, read, cancel, steps, stop_at_round_trip):
+    import torch
+
+    from engine.generate.backends.memory import on_device
+
     tc = plan.vae_temporal_compression
     device = backend.device
     fitted = latents.detach().clone()
@@ -95,16 +147,34 @@ def fit_keyframes(backend, plan: GenerationPlan, latents, settings=None, read: F
             k = target.latent_frame
             start, stop = max(k - FIT_REACH, 0), min(k + FIT_REACH + 1, plan.num_latent_frames)
             local = [p - tc * start for p in target.pixel_frames]  # a decode from latent frame s starts at pixel tc*s
+            goal = _round_trip_error(backend, pictures, settings) if stop_at_round_trip else 0.0
             for b in range(fitted.shape[0]):
                 context = fitted[b:b + 1, :, start:stop].to(device, torch.float32)
-                fitted[b, :, k] = _fit_one(backend, context, k - start, local, pictures, settings, steps,
+                fitted[b, :, k] = _fit_one(backend, context, k - start, local, pictures, settings, steps, goal,
                                             cancel).to(fitted)
     return fitted
 
 
-def _fit_one(backend, context, index: int, local: list[int], pictures, settings, steps: int, cancel):
+def _round_trip_error(backend, pictures, settings) -> float:
+    """The mean squared error of the pictures (3, m, H, W) through the VAE, each on its own: as close
+    as a decode comes to them, so a fit that gets there stops."""
+    import torch
+
+    with torch.no_grad():
+        errors = []
+        for i in range(pictures.shape[1]):
+            frame = (pictures[:, i].permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+            latents = backend.encode_frames(frame[None], torch.Generator(device="cpu").manual_seed(0))
+            decoded = backend.decode_pixels(latents, settings)[0][:, 0].float().clamp(0, 1)
+            errors.append(((decoded - pictures[:, i]) ** 2).mean().item())
+    return float(np.mean(errors))
+
+
+def _fit_one(backend, context, index: int, local: list[int], pictures, settings, steps: int, goal: float,
+             cancel):
     """The latent frame `index` of `context` (1, C, n, h, w) whose decode best shows `pictures`
-    (3, m, H, W) at the decoded frames `local`."""
+    (3, m, H, W) at the decoded frames `local`, after `steps` steps or as soon as it is as close
+    to them as their own round trip through the VAE (`goal`, a mean squared error)."""
     import torch
 
     z = context[:, :, index:index + 1].clone().requires_grad_(True)
@@ -119,7 +189,7 @@ def _fit_one(backend, context, index: int, local: list[int], pictures, settings,
         seen = ((decoded.detach().clamp(0, 1) - pictures) ** 2).mean().item()  # what a viewer gets
         if seen < best_loss:
             best, best_loss = z.detach().clone(), seen
-        if step == steps:
+        if step == steps or seen <= goal:
             break
         (z.grad,) = torch.autograd.grad(loss, z)
         optimiser.step()

@@ -320,7 +320,7 @@ def _is_out_of_memory(error: BaseException) -> bool:
     if isinstance(error, MemoryError):
         return True
     if "torch" in sys.modules:  # only a job that ran torch can have a torch out-of-memory error
-        from engine.generate.backends.base import is_out_of_memory
+        from engine.generate.backends.memory import is_out_of_memory
 
         return is_out_of_memory(error)
     return False

@@ -86,8 +86,10 @@ def test_a_keyframe_in_motion_is_held_within_1_db_of_its_round_trip_without_a_po
     fitted = fit_keyframes(bundled, recipe.plan, raw, settings)
     frames = (bundled.decode(fitted, settings)[0] * 255 + 0.5).astype(np.uint8)
     # the fit is what generate does before it decodes
-    made = bundled.generate(recipe.plan, settings)
+    told = []
+    made = bundled.generate(recipe.plan, settings, on_step=told.append)
     np.testing.assert_allclose(made.latents, fitted, atol=1e-4)
+    assert told[-1].message == "holding 2 keyframes as their pictures" and told[-1].fraction == 1.0
     changed = (fitted - raw).abs().amax(dim=(0, 1, 3, 4))
     assert changed.nonzero().flatten().tolist() == [3, 8]  # the latent frames of pixels 12 and 32 only
     median = np.median(_steps(plain))
@@ -135,9 +137,54 @@ def test_every_family_refits_through_its_own_decoder(family, left, request, tmp_
     with torch.no_grad():
         np.testing.assert_allclose(backend.decode_pixels(raw, settings)[0].clamp(0, 1).permute(1, 2, 3, 0).cpu().numpy(),
                                    backend.decode(raw, settings)[0], atol=2e-3)
-    fitted = fit_keyframes(backend, recipe.plan, raw, settings)
+    # (all its steps: a random VAE's own round trip of the picture is no closer than a random frame)
+    fitted = fit_keyframes(backend, recipe.plan, raw, settings, stop_at_round_trip=False)
     target = picture / 255.0
     before = np.mean((backend.decode(raw, settings)[0, frame] - target) ** 2)
     after = np.mean((backend.decode(fitted, settings)[0, frame] - target) ** 2)
     print(f"{family}: squared error {before:.5f} -> {after:.5f}")
     assert after < before * left, (before, after)
+
+
+def _one_keyframe(backend, tmp_path):
+    picture = (np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)
+    Image.fromarray(picture).save(tmp_path / "p.png")
+    tc = backend.caps.vae_temporal_compression
+    return tools.storyboard(backend.caps, width=32, height=32, num_frames=4 * tc + 1, rate=25, prompt="a cat",
+                            cards=[tools.Card(str(tmp_path / "p.png"), 2 * tc)]).plan
+
+
+def test_a_checkpointed_decoder_fits_the_same(tiny_ltx, tmp_path):
+    """On a GPU the fit holds the decoder's activations in checkpoints; the result is the same."""
+    plan = _one_keyframe(tiny_ltx, tmp_path)
+    settings = SamplingSettings(steps=2, seed=4)
+    raw = tiny_ltx.generate(plan, settings, decode=False).latents
+    plain = fit_keyframes(tiny_ltx, plan, raw, settings, steps=4, checkpoint=False, stop_at_round_trip=False)
+    checkpointed = fit_keyframes(tiny_ltx, plan, raw, settings, steps=4, checkpoint=True, stop_at_round_trip=False)
+    assert not tiny_ltx.vae.is_gradient_checkpointing  # and it is off again after
+    assert (plain - raw).abs().max() > 1e-3
+    np.testing.assert_allclose(checkpointed, plain, atol=1e-4)
+
+
+def test_running_out_of_memory_in_the_fit_keeps_the_sampled_video(tiny_ltx, tmp_path, caplog):
+    """The fit needs the decoder's gradient; where even a checkpointed one does not fit in memory,
+    the video is made as sampled, with a warning, and nothing sampled is lost."""
+    plan = _one_keyframe(tiny_ltx, tmp_path)
+    settings = SamplingSettings(steps=2, seed=4)
+    attempts = []
+
+    def run_out_with_a_gradient(module, args):
+        if torch.is_grad_enabled():
+            attempts.append(tiny_ltx.vae.is_gradient_checkpointing)
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 9.00 GiB")
+
+    hook = tiny_ltx.vae.decoder.register_forward_pre_hook(run_out_with_a_gradient)
+    try:
+        result = tiny_ltx.generate(plan, settings)
+    finally:
+        hook.remove()
+    assert attempts == [False, True]  # tried again with the decoder checkpointed
+    unfitted = tiny_ltx.generate(plan, settings, decode=False).latents
+    np.testing.assert_allclose(result.latents, unfitted, atol=1e-6)
+    assert result.frames.shape == (1, 4 * tiny_ltx.caps.vae_temporal_compression + 1, 32, 32, 3)
+    assert "ran out of memory refitting the keyframes" in caplog.text

@@ -11,13 +11,13 @@ out of memory are handled once, here.
 from __future__ import annotations
 
 import contextlib
-import gc
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from engine.errors import ModelError
+from engine.generate.backends.memory import free_memory, is_out_of_memory
 from engine.generate.conditions import FrameReader, condition_latents, load_stored_latents, read_source_frames
 from engine.generate.keyframe_fit import fit_keyframes
 from engine.progress import CancelToken, Progress
@@ -50,46 +50,12 @@ class GenerationResult:
     first_stage_latents: Any = None
 
 
-def is_out_of_memory(error: BaseException) -> bool:
-    """Any way running out of memory shows: CUDA's OutOfMemoryError, Python's and NumPy's
-    MemoryError (whose message may be empty), and torch's CPU allocator, which raises a plain
-    RuntimeError "DefaultCPUAllocator: can't allocate memory"."""
-    import torch
-
-    if isinstance(error, (torch.OutOfMemoryError, MemoryError)):
-        return True
-    text = str(error).lower()
-    return "out of memory" in text or "can't allocate memory" in text or "cannot allocate memory" in text
-
-
-def free_memory() -> None:
-    import torch
-
-    gc.collect()
-    if torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
 def out_of_memory_error(what: str, width: int, height: int, num_frames: int, variations: int,
                         device) -> ModelError:
     free_memory()
     return ModelError(
         f"out of memory on {device} while {what} {variations} x {width}x{height}, {num_frames} frames: lower the "
         "resolution, the duration or --variations, or run on the other device (--device cpu)")
-
-
-@contextlib.contextmanager
-def on_device(module, device, offload: bool):
-    """Move a component to `device` for the duration of its use when offloading; else leave it."""
-    if not offload or module is None:
-        yield module
-        return
-    module.to(device)
-    try:
-        yield module
-    finally:
-        module.to("cpu")
-        free_memory()
 
 
 @contextlib.contextmanager
@@ -444,7 +410,9 @@ def _generate(backend: Backend, plan, settings, on_step, cancel, read, decode, u
                                 steer=None if steer is None else steered)
         latents = backend.unpack(tokens[:, num_key_tokens:], frames, h, w)
         if decode:  # (a caller that decodes later, a chain, fits them itself)
-            latents = fit_keyframes(backend, plan, latents, settings, read, cancel)
+            done = len(sigmas) - 1
+            latents = fit_keyframes(backend, plan, latents, settings, read, cancel, report=None if on_step is None
+                                    else lambda message: on_step(Progress(done, done, message)))
         result = GenerationResult(latents=latents, frames=None, seeds=seeds)
         if decode:
             result.frames = backend.decode(latents, settings, run.noise_generator)

@@ -19,11 +19,11 @@ from engine.generate.backends.base import (
     GenerationRun,
     KeyframeTokens,
     coder_blocks,
-    on_device,
     place_components,
     text_encoder_blocks,
     weights_bytes,
 )
+from engine.generate.backends.memory import on_device
 from engine.generate.caps import ModelCaps
 from engine.generate.conditions import FrameReader
 from engine.generate.models import (

@@ -28,7 +28,6 @@ from engine.generate.backends.base import (
     KeyframeTokens,
     cancel_checks,
     coder_blocks,
-    on_device,
     out_of_memory_reported,
     place_components,
     text_encoder_blocks,
@@ -37,6 +36,7 @@ from engine.generate.backends.base import (
 from engine.generate.backends.fp8_storage import lora_layers_in, store_in_fp8
 from engine.generate.backends.ltx import _embed_each_timestep_once, calculate_shift, pack, unpack
 from engine.generate.backends.ltx_attention import segments
+from engine.generate.backends.memory import on_device
 from engine.generate.caps import ModelCaps
 from engine.generate.models import (
     MemoryOptions,

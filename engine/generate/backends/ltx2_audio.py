@@ -61,7 +61,7 @@ def encode_sound(backend, waveform):
     latents (1, latent frames, C * M): the posterior's mode, as conditions are encoded."""
     import torch
 
-    from engine.generate.backends.base import on_device
+    from engine.generate.backends.memory import on_device
 
     vae = backend.audio_vae
     samples = torch.as_tensor(np.ascontiguousarray(waveform), dtype=torch.float32, device=backend.device)

@@ -20,7 +20,7 @@ Pieces are cut where the whole decode would put the same values and joined witho
 
 from __future__ import annotations
 
-from engine.generate.backends.base import free_memory, is_out_of_memory
+from engine.generate.backends.memory import free_memory, is_out_of_memory
 
 # Latent frames of context before a piece: the released audio VAE's decoder sees 33 (3x3 causal
 # convolutions: 22 at the latent rate, 7 at twice it, 4 at four times it, counted in latent frames;

@@ -14,6 +14,7 @@ from engine.errors import ModelError
 from engine.generate.backends.base import GenerationResult, GenerationRun, _condition_latents
 from engine.generate.backends.ltx2_guidance import LTX2Guidance, ltx2_guide
 from engine.generate.keyframe_fit import fit_keyframes
+from engine.progress import Progress
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,8 @@ def run_ltx2(backend, plan, settings, on_step, cancel, read, decode: bool, upsam
                                          start=(backend.upsample_latents(first_stage), audio),
                                          sigmas=STAGE_2_SIGMAS, generators=first.generators)
         if decode:  # (a caller that decodes later, a chain, fits them itself)
-            latents = fit_keyframes(backend, plan, latents, settings, read, cancel)
+            latents = fit_keyframes(backend, plan, latents, settings, read, cancel, report=None if on_step is None
+                                    else lambda message: on_step(Progress(1, 1, message)))
         result = GenerationResult(latents=latents, frames=None, seeds=run.seeds, audio_latents=audio,
                                   audio_sample_rate=backend.audio_sample_rate,
                                   first_stage_latents=first_stage)
