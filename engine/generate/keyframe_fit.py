@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 FULL = 0.999  # a hold at least this strong is the user asking for the picture itself
 FIT_STEPS = 20  # gradient steps per held latent frame
 FIT_RATE = 0.25  # Adam's step size, in units of the normalised latents (about a standard deviation)
-FIT_REACH = 2  # latent frames of context either side of the refitted one
+FIT_REACH = 1  # latent frames of context either side of the refitted one
 
 
 @dataclass(frozen=True, slots=True)
