@@ -25,7 +25,9 @@ The same component objects then run
 2. Kinora's backend for the family (engine.generate.backends, the class the family table names,
    built from the components as its loader builds it, everything on the GPU like the pipeline),
 text to video with the same prompt, seed, steps and guidance (each family's shipped defaults),
-stopping at the latents (no VAE decode). The pipeline runs first because Kinora's backend
+stopping at the latents (no VAE decode). Then Kinora's keyframe fit at the same size (a
+picture held on one frame, its latent frame refitted through the real decoder: seconds per step
+and the memory it takes above what was allocated before, "fit s/step" and "fit GiB"). The pipeline runs first because Kinora's backend
 installs its attention processors on the shared transformer; the first step of each run is its
 warm-up and is not timed. Kinora's steps include the small preview picture it makes at every step
 for the editor (it runs whenever progress is reported, as it is here). Each run makes 1 warm-up step and
@@ -282,6 +284,57 @@ def run_kinora(variant: Variant, backend, size, steps: int, stamp) -> None:
     backend.generate(recipe.plan, settings, on_step=lambda _progress: stamp(), decode=False)
 
 
+def measure_fit(backend, size, device, steps: int) -> dict:
+    """The keyframe fit (engine.generate.keyframe_fit) at this size: a picture held on one frame
+    inside a latent frame of random latents, refitted for 1 warm-up step and then `steps` steps
+    through the real decoder (checkpointed on a GPU, as the fit runs there). Seconds per step and
+    the peak memory above what was allocated before."""
+    import tempfile
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from engine.generate import tools
+    from engine.generate.keyframe_fit import fit_keyframes
+    from engine.generate.settings import SamplingSettings
+
+    width, height, num_frames = size
+    caps = backend.caps
+    tc = caps.vae_temporal_compression
+    frame = tc * (caps.num_latent_frames(num_frames) // 2) - tc // 2  # inside a latent frame near the middle
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "keyframe.png"
+        Image.fromarray((np.random.default_rng(0).random((height, width, 3)) * 255).astype(np.uint8)).save(path)
+        plan = tools.storyboard(caps, width=width, height=height, num_frames=num_frames, rate=24, prompt=PROMPT,
+                                cards=[tools.Card(str(path), frame)]).plan
+        latents = torch.randn((1, backend.latent_channels, plan.num_latent_frames, height // caps.vae_spatial_compression,
+                               width // caps.vae_spatial_compression), generator=torch.Generator().manual_seed(SEED))
+        settings = SamplingSettings(seed=SEED)
+        cuda = device.type == "cuda"
+
+        def run(count: int) -> float:
+            if cuda:
+                torch.cuda.synchronize(device)
+            start = time.perf_counter()
+            fit_keyframes(backend, plan, latents, settings, steps=count, stop_at_round_trip=False)
+            if cuda:
+                torch.cuda.synchronize(device)
+            return time.perf_counter() - start
+
+        free_device()
+        run(1)  # warm-up
+        free_device()
+        if cuda:
+            torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device) if cuda else None
+        seconds = run(steps)
+        peak = torch.cuda.max_memory_allocated(device) if cuda else None
+    # a fit of n steps decodes n + 1 times (the last without a gradient)
+    return {"seconds_per_step": seconds / steps, "seconds": seconds, "steps": steps,
+            "above_before_bytes": None if peak is None else peak - before}
+
+
 # -- timing ----------------------------------------------------------------------------------------
 
 def free_device() -> None:
@@ -333,6 +386,7 @@ def run_variant(variant: Variant, tiny: bool, device, dtype, warmup: int, timed:
     reference = measure(lambda stamp: run_pipeline(variant, components, size, steps, stamp), device, warmup, timed)
     backend = kinora_backend(variant, components, device, dtype)
     kinora = measure(lambda stamp: run_kinora(variant, backend, size, steps, stamp), device, warmup, timed)
+    fit = measure_fit(backend, size, device, timed)
 
     def ratio(a, b):
         return a / b if a is not None and b else None
@@ -342,7 +396,7 @@ def run_variant(variant: Variant, tiny: bool, device, dtype, warmup: int, timed:
 
     return {"variant": variant.key, "family": variant.family, "label": variant.label, "pipeline": variant.pipeline,
             "size": "x".join(map(str, size)), "transformer_parameters": params, "build_seconds": built,
-            "kinora": kinora, "diffusers": reference,
+            "kinora": kinora, "diffusers": reference, "keyframe_fit": fit,
             "step_ratio": ratio(kinora["seconds_per_step"], reference["seconds_per_step"]),
             "memory_ratio": ratio(kinora["peak_bytes"], reference["peak_bytes"]),
             "working_memory_ratio": ratio(working(kinora), working(reference))}
@@ -360,7 +414,8 @@ def _count(parameters: int) -> str:
 
 def table(results: list[dict]) -> str:
     head = (f"{'model':<30} {'size':<12} {'params':>7} {'Kinora s/step':>13} {'diffusers s/step':>16} "
-            f"{'ratio':>6} {'Kinora GiB':>10} {'diffusers GiB':>13} {'ratio':>6} {'above weights':>13}")
+            f"{'ratio':>6} {'Kinora GiB':>10} {'diffusers GiB':>13} {'ratio':>6} {'above weights':>13} "
+            f"{'fit s/step':>10} {'fit GiB':>7}")
     lines = [head, "-" * len(head)]
     for row in results:
         if "error" in row:
@@ -371,7 +426,8 @@ def table(results: list[dict]) -> str:
         lines.append(f"{row['label']:<30} {row['size']:<12} {_count(row['transformer_parameters']):>7} "
                      f"{row['kinora']['seconds_per_step']:>13.3f} {row['diffusers']['seconds_per_step']:>16.3f} "
                      f"{row['step_ratio']:>6.3f} {_gib(row['kinora']['peak_bytes']):>10} "
-                     f"{_gib(row['diffusers']['peak_bytes']):>13} {memory:>6} {above:>13}")
+                     f"{_gib(row['diffusers']['peak_bytes']):>13} {memory:>6} {above:>13} "
+                     f"{row['keyframe_fit']['seconds_per_step']:>10.3f} {_gib(row['keyframe_fit']['above_before_bytes']):>7}")
     return "\n".join(lines)
 
 

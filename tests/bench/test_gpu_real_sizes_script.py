@@ -44,6 +44,7 @@ def _check_rows(report: dict, expected_variants: list[str], stdout: str) -> None
         assert math.isfinite(row["step_ratio"]) and row["step_ratio"] > 0
         assert row["step_ratio"] == pytest.approx(kinora["seconds_per_step"] / reference["seconds_per_step"])
         assert row["transformer_parameters"] > 0
+        assert row["keyframe_fit"]["steps"] == report["timed_steps"] and row["keyframe_fit"]["seconds_per_step"] > 0
         table_line = next(line for line in stdout.splitlines()[::-1] if line.startswith(row["label"]))
         assert f"{row['step_ratio']:.3f}" in table_line  # the printed table carries the ratio
 
