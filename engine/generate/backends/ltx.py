@@ -39,6 +39,21 @@ from engine.generate.settings import SamplingSettings
 from engine.progress import CancelToken
 
 
+def decode_pixels(backend, latents, settings: SamplingSettings | None = None):
+    """Normalised latents (N, C, F, h, w) -> pixels (N, 3, F, H, W), 0-1 but not clamped (a
+    gradient flows where they overshoot), a torch tensor on the device, without the decode noise
+    (the keyframe fit): an LTX-Video or LTX-2 backend's VAE, with its decode timestep."""
+    import torch
+
+    latents = backend._denormalize(latents.to(backend.device, torch.float32)).to(backend.vae.dtype)
+    timestep = None
+    if backend.vae.config.timestep_conditioning:
+        value = (settings or SamplingSettings()).decode_timestep
+        timestep = torch.full((latents.shape[0],), value, device=backend.device, dtype=latents.dtype)
+    video = backend.vae.decode(latents, timestep, return_dict=False)[0]
+    return video.float() * 0.5 + 0.5
+
+
 def calculate_shift(seq_len: int, base_seq_len: int = 256, max_seq_len: int = 4096, base_shift: float = 0.5,
                     max_shift: float = 1.15) -> float:
     """Resolution-dependent shift `mu` of the flow-matching schedule (linear in the token count)."""
@@ -276,18 +291,7 @@ class LTXBackend(BackendBase):
         return video.permute(0, 2, 3, 4, 1).float().cpu().numpy()
 
     def decode_pixels(self, latents, settings: SamplingSettings | None = None):
-        """Normalised latents (N, C, F, h, w) -> pixels (N, 3, F, H, W), 0-1 but not clamped
-        (a gradient flows where they overshoot), a torch tensor on the device, without the decode
-        noise (the keyframe fit)."""
-        import torch
-
-        latents = self._denormalize(latents.to(self.device, torch.float32)).to(self.vae.dtype)
-        timestep = None
-        if self.vae.config.timestep_conditioning:
-            value = (settings or SamplingSettings()).decode_timestep
-            timestep = torch.full((latents.shape[0],), value, device=self.device, dtype=latents.dtype)
-        video = self.vae.decode(latents, timestep, return_dict=False)[0]
-        return video.float() * 0.5 + 0.5
+        return decode_pixels(self, latents, settings)
 
     # -- sampling -----------------------------------------------------------------------------
 

@@ -34,7 +34,13 @@ from engine.generate.backends.base import (
     weights_bytes,
 )
 from engine.generate.backends.fp8_storage import lora_layers_in, store_in_fp8
-from engine.generate.backends.ltx import _embed_each_timestep_once, calculate_shift, pack, unpack
+from engine.generate.backends.ltx import (
+    _embed_each_timestep_once,
+    calculate_shift,
+    decode_pixels,
+    pack,
+    unpack,
+)
 from engine.generate.backends.ltx_attention import segments
 from engine.generate.backends.memory import on_device
 from engine.generate.caps import ModelCaps
@@ -355,18 +361,7 @@ class LTX2Backend(BackendBase):
         return video.permute(0, 2, 3, 4, 1).cpu().numpy()
 
     def decode_pixels(self, latents, settings: SamplingSettings | None = None):
-        """Normalised latents (N, C, F, h, w) -> pixels (N, 3, F, H, W), 0-1 but not clamped
-        (a gradient flows where they overshoot), a torch tensor on the device, without the decode
-        noise (the keyframe fit)."""
-        import torch
-
-        latents = self._denormalize(latents.to(self.device, torch.float32)).to(self.vae.dtype)
-        timestep = None
-        if self.vae.config.timestep_conditioning:
-            value = (settings or SamplingSettings()).decode_timestep
-            timestep = torch.full((latents.shape[0],), value, device=self.device, dtype=latents.dtype)
-        video = self.vae.decode(latents, timestep, return_dict=False)[0]
-        return video.float() * 0.5 + 0.5
+        return decode_pixels(self, latents, settings)
 
     def encode_audio(self, waveform):
         """Stereo float waveform (2, samples) at the audio VAE's sample rate -> normalised packed audio
