@@ -188,3 +188,29 @@ def test_running_out_of_memory_in_the_fit_keeps_the_sampled_video(tiny_ltx, tmp_
     np.testing.assert_allclose(result.latents, unfitted, atol=1e-6)
     assert result.frames.shape == (1, 4 * tiny_ltx.caps.vae_temporal_compression + 1, 32, 32, 3)
     assert "ran out of memory refitting the keyframes" in caplog.text
+
+
+def test_a_component_held_on_the_device_stays_there_through_an_inner_block():
+    """With offloading, the fit holds the VAE on the device for its decodes and encodes each
+    picture (another on_device block for the VAE) in between: the inner block must not send the
+    VAE back to the CPU under the outer one."""
+    from engine.generate.backends.memory import on_device
+
+    class Recorded(torch.nn.Linear):  # records where it is sent; stays on the CPU (no GPU here)
+        def __init__(self):
+            super().__init__(2, 2)
+            self.moves = []
+
+        def to(self, *args, **kwargs):
+            self.moves.append(str(args[0]))
+            return super().to("cpu")
+
+    vae = Recorded()
+    with on_device(vae, "cuda", True):
+        with on_device(vae, "cuda", True):
+            pass
+        assert vae.moves == ["cuda"]  # still on the device for the rest of the outer block
+    assert vae.moves == ["cuda", "cpu"]
+    with on_device(vae, "cuda", False):  # not offloading: never moved
+        pass
+    assert vae.moves == ["cuda", "cpu"]

@@ -28,15 +28,22 @@ def free_memory() -> None:
         torch.cuda.empty_cache()
 
 
+_HELD: set[int] = set()  # the components an on_device block holds on the device now
+
+
 @contextlib.contextmanager
 def on_device(module, device, offload: bool):
-    """Move a component to `device` for the duration of its use when offloading; else leave it."""
-    if not offload or module is None:
+    """Move a component to `device` for the duration of its use when offloading; else leave it.
+    A block inside another for the same component leaves it where the outer one put it (the
+    keyframe fit encodes a picture while it holds the VAE for its decodes)."""
+    if not offload or module is None or id(module) in _HELD:
         yield module
         return
     module.to(device)
+    _HELD.add(id(module))
     try:
         yield module
     finally:
+        _HELD.discard(id(module))
         module.to("cpu")
         free_memory()
