@@ -62,16 +62,11 @@ def fit_targets(plan: GenerationPlan) -> list[FitTarget]:
                 for p in mine:
                     wanted[k].setdefault(p, (layer.source, int(layer.pixel_source_frame[p])))
     for key in plan.keyframes:
-        k = latent_frame_of(plan, key.pixel_frame)
+        k = plan.latent_of_pixel(key.pixel_frame)
         if key.strength >= FULL and k >= first:
             wanted[k].setdefault(key.pixel_frame, (key.source, key.source_frame))
     return [FitTarget(k, tuple(sorted(wanted[k])), tuple(wanted[k][p] for p in sorted(wanted[k])))
             for k in sorted(wanted)]
-
-
-def latent_frame_of(plan: GenerationPlan, pixel_frame: int) -> int:
-    tc = plan.vae_temporal_compression
-    return 0 if pixel_frame == 0 else (pixel_frame - 1) // tc + 1
 
 
 def fit_keyframes(backend, plan: GenerationPlan, latents, settings=None, read: FrameReader | None = None,
@@ -141,13 +136,13 @@ def _fit(backend, plan, targets, latents, settings, read, cancel, steps, stop_at
     fitted = latents.detach().clone()
     with on_device(backend.vae, device, backend.memory.offloads), torch.enable_grad():
         for target in targets:
-            pictures = torch.from_numpy(np.stack([
-                read(plan.sources[source], [frame], (plan.width, plan.height))[0]
-                for source, frame in target.pictures])).to(device, torch.float32).permute(3, 0, 1, 2) / 255.0
+            frames = np.stack([read(plan.sources[source], [frame], (plan.width, plan.height))[0]
+                               for source, frame in target.pictures])  # uint8 (m, H, W, 3)
+            pictures = torch.from_numpy(frames).to(device, torch.float32).permute(3, 0, 1, 2) / 255.0
             k = target.latent_frame
             start, stop = max(k - FIT_REACH, 0), min(k + FIT_REACH + 1, plan.num_latent_frames)
             local = [p - tc * start for p in target.pixel_frames]  # a decode from latent frame s starts at pixel tc*s
-            goal = _round_trip_error(backend, pictures, settings) if stop_at_round_trip else 0.0
+            goal = _round_trip_error(backend, frames, pictures, settings) if stop_at_round_trip else 0.0
             for b in range(fitted.shape[0]):
                 context = fitted[b:b + 1, :, start:stop].to(device, torch.float32)
                 fitted[b, :, k] = _fit_one(backend, context, k - start, local, pictures, settings, steps, goal,
@@ -155,15 +150,15 @@ def _fit(backend, plan, targets, latents, settings, read, cancel, steps, stop_at
     return fitted
 
 
-def _round_trip_error(backend, pictures, settings) -> float:
-    """The mean squared error of the pictures (3, m, H, W) through the VAE, each on its own: as close
-    as a decode comes to them, so a fit that gets there stops."""
+def _round_trip_error(backend, frames, pictures, settings) -> float:
+    """The mean squared error of the pictures (uint8 `frames` (m, H, W, 3), and the same as
+    `pictures` (3, m, H, W) in 0-1) through the VAE, each on its own: as close as a decode comes
+    to them, so a fit that gets there stops."""
     import torch
 
     with torch.no_grad():
         errors = []
-        for i in range(pictures.shape[1]):
-            frame = (pictures[:, i].permute(1, 2, 0) * 255.0 + 0.5).to(torch.uint8).cpu().numpy()
+        for i, frame in enumerate(frames):
             latents = backend.encode_frames(frame[None], torch.Generator(device="cpu").manual_seed(0))
             decoded = backend.decode_pixels(latents, settings)[0][:, 0].float().clamp(0, 1)
             errors.append(((decoded - pictures[:, i]) ** 2).mean().item())

@@ -158,6 +158,10 @@ class GenerationPlan:
         tc = self.vae_temporal_compression
         return range((latent_index - 1) * tc + 1, min(latent_index * tc + 1, self.num_frames))
 
+    def latent_of_pixel(self, pixel_frame: int) -> int:
+        """The latent frame whose pixel frames hold `pixel_frame` (pixel_frames_of_latent's inverse)."""
+        return 0 if pixel_frame <= 0 else (pixel_frame - 1) // self.vae_temporal_compression + 1
+
     def arrays(self) -> dict[str, np.ndarray]:
         """Per-frame arrays the editor draws under the timeline (what the model will be told)."""
         return {
