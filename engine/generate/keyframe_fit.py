@@ -95,28 +95,30 @@ def fit_keyframes(backend, plan: GenerationPlan, latents, settings=None, read: F
     checkpoint = torch.device(backend.device).type != "cpu" if checkpoint is None else checkpoint
     for attempt in (checkpoint, True):
         try:
-            with _checkpointed(backend.vae, attempt):
+            with _checkpointed(backend, attempt):
                 return _fit(backend, plan, targets, latents, settings, read or read_source_frames, cancel, steps,
-                            stop_at_round_trip)
+                            stop_at_round_trip, attempt)
         except (RuntimeError, MemoryError) as error:
             if not is_out_of_memory(error):
                 raise
             free_memory()
-            if attempt or not _can_checkpoint(backend.vae):
+            if attempt or not _can_checkpoint(backend):
                 break
     log.warning("%s ran out of memory refitting the keyframes of a %dx%d video; they are left as sampled",
                 backend.name, plan.width, plan.height)
     return latents
 
 
-def _can_checkpoint(vae) -> bool:
-    return bool(getattr(vae, "_supports_gradient_checkpointing", False))
+def _can_checkpoint(backend) -> bool:
+    """A backend with a `causal_decoder` checkpoints it itself; others through diffusers."""
+    return hasattr(backend, "causal_decoder") or bool(getattr(backend.vae, "_supports_gradient_checkpointing", False))
 
 
 @contextlib.contextmanager
-def _checkpointed(vae, on: bool):
+def _checkpointed(backend, on: bool):
     """The VAE's gradient checkpointing on for the block (where diffusers supports it for this VAE)."""
-    if not on or not _can_checkpoint(vae) or vae.is_gradient_checkpointing:
+    vae = backend.vae
+    if not on or not getattr(vae, "_supports_gradient_checkpointing", False) or vae.is_gradient_checkpointing:
         yield
         return
     vae.enable_gradient_checkpointing()
@@ -126,12 +128,11 @@ def _checkpointed(vae, on: bool):
         vae.disable_gradient_checkpointing()
 
 
-def _fit(backend, plan, targets, latents, settings, read, cancel, steps, stop_at_round_trip):
+def _fit(backend, plan, targets, latents, settings, read, cancel, steps, stop_at_round_trip, checkpoint):
     import torch
 
     from engine.generate.backends.memory import on_device
 
-    tc = plan.vae_temporal_compression
     device = backend.device
     fitted = latents.detach().clone()
     with on_device(backend.vae, device, backend.memory.offloads), torch.enable_grad():
@@ -140,14 +141,31 @@ def _fit(backend, plan, targets, latents, settings, read, cancel, steps, stop_at
                                for source, frame in target.pictures])  # uint8 (m, H, W, 3)
             pictures = torch.from_numpy(frames).to(device, torch.float32).permute(3, 0, 1, 2) / 255.0
             k = target.latent_frame
-            start, stop = max(k - FIT_REACH, 0), min(k + FIT_REACH + 1, plan.num_latent_frames)
-            local = [p - tc * start for p in target.pixel_frames]  # a decode from latent frame s starts at pixel tc*s
             goal = _round_trip_error(backend, frames, pictures, settings) if stop_at_round_trip else 0.0
             for b in range(fitted.shape[0]):
-                context = fitted[b:b + 1, :, start:stop].to(device, torch.float32)
-                fitted[b, :, k] = _fit_one(backend, context, k - start, local, pictures, settings, steps, goal,
-                                            cancel).to(fitted)
+                decode, local = _frame_decoder(backend, plan, fitted[b:b + 1].to(device, torch.float32), k,
+                                               target.pixel_frames, settings, checkpoint)
+                fitted[b, :, k] = _fit_one(decode, fitted[b:b + 1, :, k:k + 1].to(device, torch.float32), local,
+                                           pictures, steps, goal, cancel).to(fitted)
     return fitted
+
+
+def _frame_decoder(backend, plan, latents, k: int, pixel_frames, settings, checkpoint: bool):
+    """`decode(z)` for the latent frame k of `latents` (1, C, F, h, w) replaced by z, giving the
+    pixels (3, n, H, W) the fit compares, and where `pixel_frames` are among them. A causal
+    decoder (Wan's) decodes the frames before k once and then z alone, exactly; others decode z
+    with FIT_REACH latent frames either side as they are."""
+    import torch
+
+    if hasattr(backend, "causal_decoder"):
+        causal = backend.causal_decoder(latents[:, :, :k], settings, checkpoint=checkpoint)
+        first = plan.pixel_frames_of_latent(k)[0]
+        return (lambda z: causal(z)[0]), [p - first for p in pixel_frames]
+    start, stop = max(k - FIT_REACH, 0), min(k + FIT_REACH + 1, plan.num_latent_frames)
+    before, after = latents[:, :, start:k], latents[:, :, k + 1:stop]
+    tc = plan.vae_temporal_compression
+    local = [p - tc * start for p in pixel_frames]  # a decode from latent frame s starts at pixel tc*s
+    return (lambda z: backend.decode_pixels(torch.cat([before, z, after], dim=2), settings)[0]), local
 
 
 def _round_trip_error(backend, frames, pictures, settings) -> float:
@@ -165,21 +183,19 @@ def _round_trip_error(backend, frames, pictures, settings) -> float:
     return float(np.mean(errors))
 
 
-def _fit_one(backend, context, index: int, local: list[int], pictures, settings, steps: int, goal: float,
-             cancel):
-    """The latent frame `index` of `context` (1, C, n, h, w) whose decode best shows `pictures`
+def _fit_one(decode, start, local: list[int], pictures, steps: int, goal: float, cancel):
+    """The latent frame (from `start`, (1, C, 1, h, w)) whose `decode` best shows `pictures`
     (3, m, H, W) at the decoded frames `local`, after `steps` steps or as soon as it is as close
     to them as their own round trip through the VAE (`goal`, a mean squared error)."""
     import torch
 
-    z = context[:, :, index:index + 1].clone().requires_grad_(True)
-    before, after = context[:, :, :index], context[:, :, index + 1:]
+    z = start.clone().requires_grad_(True)
     optimiser = torch.optim.Adam([z], lr=FIT_RATE)
     best, best_loss = z.detach().clone(), float("inf")
     for step in range(steps + 1):
         if cancel is not None:
             cancel.check()
-        decoded = backend.decode_pixels(torch.cat([before, z, after], dim=2), settings)[0][:, local].float()
+        decoded = decode(z)[:, local].float()
         loss = ((decoded - pictures) ** 2).mean()  # unclamped: a gradient where it overshoots
         seen = ((decoded.detach().clamp(0, 1) - pictures) ** 2).mean().item()  # what a viewer gets
         if seen < best_loss:

@@ -376,6 +376,9 @@ def run_variant(variant: Variant, tiny: bool, device, dtype, warmup: int, timed:
     import torch
 
     size = variant.tiny_size if tiny else (variant.width, variant.height, variant.num_frames)
+    free_device()
+    # what the models before left allocated (nothing, unless something of theirs is kept alive)
+    left_over = torch.cuda.memory_allocated(device) if device.type == "cuda" else None
     started = time.perf_counter()
     components = build_components(variant, tiny, device, dtype)
     if device.type == "cuda":
@@ -396,6 +399,7 @@ def run_variant(variant: Variant, tiny: bool, device, dtype, warmup: int, timed:
 
     return {"variant": variant.key, "family": variant.family, "label": variant.label, "pipeline": variant.pipeline,
             "size": "x".join(map(str, size)), "transformer_parameters": params, "build_seconds": built,
+            "left_over_bytes": left_over,
             "kinora": kinora, "diffusers": reference, "keyframe_fit": fit,
             "step_ratio": ratio(kinora["seconds_per_step"], reference["seconds_per_step"]),
             "memory_ratio": ratio(kinora["peak_bytes"], reference["peak_bytes"]),
@@ -495,6 +499,9 @@ def main(argv=None) -> int:
         report["results"].append(row)
         out.write_text(json.dumps(report, indent=2), encoding="utf-8")  # after each model: a cut-off run keeps its rows
         print(table([row]).splitlines()[-1], f"({row['wall_seconds']:.0f} s)", flush=True)
+        if (row.get("left_over_bytes") or 0) > 2**28:
+            print(f"  {_gib(row['left_over_bytes'])} GiB were still allocated from the models before this one "
+                  "(something of theirs is kept alive): its GiB columns include them", flush=True)
     print()
     print(table(report["results"]))
     print(f"\nwritten to {out}")

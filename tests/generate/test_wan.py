@@ -117,3 +117,18 @@ def test_a_chain_of_windows_on_the_causal_vae_is_one_decode_of_its_latents(wan):
     whole = short.decode(result.latents, settings, torch.Generator().manual_seed(3))
     assert whole.shape == result.frames.shape == (1, 37, 16, 16, 3)
     assert float(np.abs(whole - result.frames).max()) < 2.0 / 255.0
+
+
+def test_guided_steps_run_the_unconditional_and_conditional_halves_in_two_passes(wan):
+    """As WanPipeline does: on a GPU it takes the same time per step as one pass over both halves
+    at half the activations (tests/bench/gpu_real_sizes.py), and the result is the same."""
+    recipe = tools.text_to_video(wan.caps, num_frames=9, prompt="a paper boat", negative="dark", **SIZE)
+    batches = []
+    hook = wan.transformer.register_forward_pre_hook(
+        lambda _module, _args, kwargs: batches.append(kwargs["hidden_states"].shape[0]), with_kwargs=True)
+    try:
+        wan.generate(recipe.plan, SamplingSettings(steps=2, guidance=5.0, seed=2, max_sequence_length=16, variations=2),
+                     decode=False)
+    finally:
+        hook.remove()
+    assert batches == [2] * 4  # two steps, each an unconditional and a conditional pass over both videos

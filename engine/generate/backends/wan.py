@@ -2,7 +2,7 @@
 AutoencoderKLWan and a UMT5/T5 text encoder.
 
 Reproduces the math of diffusers' WanPipeline (prompt cleaning and zero-padded embeddings,
-latents_mean/std, the scheduler's shifted sigmas, two-pass guidance, the 2.2 boundary between
+latents_mean/std, the scheduler's shifted sigmas, guidance in two passes, the 2.2 boundary between
 experts) around Kinora's own sampler. Wan 2.2 TI2V (`expand_timesteps`) takes a timestep per
 token and runs held frames natively; the other Wan models were trained with one timestep per
 video, so held frames use the sampler's re-noise-and-replace fallback. Per-frame prompts use an
@@ -17,6 +17,7 @@ import json
 import numpy as np
 
 from engine.errors import ModelError
+from engine.generate.backends import wan_decode
 from engine.generate.backends.base import (
     BackendBase,
     GenerationRun,
@@ -213,6 +214,16 @@ class WanBackend(BackendBase):
         video = self.vae.decode(latents / inv_std + mean, return_dict=False)[0]
         return video.float() * 0.5 + 0.5
 
+    def causal_decoder(self, prefix, settings: SamplingSettings | None = None, checkpoint: bool = False):
+        """For the keyframe fit: `decode(z)`, the pixels (1, 3, n, H, W; 0-1, unclamped, with a
+        gradient) of the normalised latent frame z (1, C, 1, h, w) following the normalised
+        latents `prefix` (1, C, k, h, w), which are decoded once, without a gradient (the decoder
+        is causal: later frames do not change these pixels). engine.generate.backends.wan_decode."""
+        prefix = prefix.to(self.device, dtype=self.vae.dtype)
+        mean, inv_std = self._mean_std(prefix)
+        decode = wan_decode.causal_decoder(self.vae, prefix / inv_std + mean, checkpoint)
+        return lambda z: decode(z.to(self.device, self.vae.dtype) / inv_std + mean).float() * 0.5 + 0.5
+
     # -- sampling -----------------------------------------------------------------------------
 
     def forward(self, model, x, timestep, context, plan: GenerationPlan):
@@ -274,6 +285,8 @@ class WanBackend(BackendBase):
     def denoising(self, run: GenerationRun, context):
         """The velocity of the expert for the current level: the two-expert Wan 2.2 models hand over
         from `transformer` to `transformer_2` below the boundary, each moved in for its call when offloading."""
+        import torch
+
         num_train = self.scheduler.config.num_train_timesteps
         boundary = None if self.boundary_ratio is None else self.boundary_ratio * num_train
 
@@ -282,8 +295,14 @@ class WanBackend(BackendBase):
             model = self.transformer
             if boundary is not None and level < boundary and self.transformer_2 is not None:
                 model = self.transformer_2
+            timestep, texts, n = sigma * num_train, context[-x.shape[0]:], run.batch
             with on_device(model, self.device, self.memory.cpu_offload):
-                # the whole (uncond, cond) batch, or its conditional half alone
-                return self.forward(model, x, sigma * num_train, context[-x.shape[0]:], run.plan)
+                if x.shape[0] == n:  # unguided, or the conditional half alone
+                    return self.forward(model, x, timestep, texts, run.plan)
+                # (uncond, cond) in two passes, as WanPipeline runs them: at real sizes the same time
+                # per step as one pass over both (measured), at half the activations' memory
+                each = timestep.ndim > 0 and timestep.shape[0] == x.shape[0]
+                return torch.cat([self.forward(model, x[i:i + n], timestep[i:i + n] if each else timestep,
+                                               texts[i:i + n], run.plan) for i in range(0, x.shape[0], n)])
 
         yield velocity
