@@ -17,6 +17,9 @@ a tiny transformer layer for the cost beyond arithmetic), cached in the user dat
 keyed by the device and the torch version, so it runs once per machine. The text encoder and
 the VAE's decode count only as a fixed overhead, not by their arithmetic: a small share of a
 large model's time, more for long high-resolution clips, so a large job errs a little short.
+The keyframe fit's decodes with their gradient are counted (`estimate_request`,
+engine.generate.cost_fit): the VAE's arithmetic over the rate the calibration measures for a
+decoder's convolution blocks.
 
     from engine.generate.cost import describe, estimate
     guess = estimate(plan.summary(), "path/to/model", steps=30, variations=1, guidance=3.0)
@@ -69,6 +72,7 @@ class Calibration:
     device: str  # "cpu" or "cuda"
     flops_per_s: float
     layer_seconds: float
+    conv_flops_per_s: float = 0.0  # a VAE's 3D convolution blocks (the keyframe fit's decodes); 0: not counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,11 +224,13 @@ def calibrate(device: str | None = None) -> Calibration:
     key = f"{chosen.type}:{name}|{str(dtype).removeprefix('torch.')}|torch {torch.__version__}"
     path = calibration_path()
     cached = _read_cache(path).get(key)
-    if cached:
+    if cached and "conv_flops_per_s" in cached:  # (one written before the convolutions were measured: again)
         return Calibration(device=chosen.type, flops_per_s=float(cached["flops_per_s"]),
-                           layer_seconds=float(cached["layer_seconds"]))
+                           layer_seconds=float(cached["layer_seconds"]),
+                           conv_flops_per_s=float(cached["conv_flops_per_s"]))
     measured = Calibration(device=chosen.type, flops_per_s=_matmul_rate(torch, chosen, dtype),
-                           layer_seconds=_layer_seconds(torch, chosen, dtype))
+                           layer_seconds=_layer_seconds(torch, chosen, dtype),
+                           conv_flops_per_s=_conv_rate(torch, chosen, dtype))
     entries = _read_cache(path)
     entries[key] = {**asdict(measured), "measured": time.time()}
     from engine.fsutil import atomic_write_bytes
@@ -298,6 +304,35 @@ def _layer_seconds(torch, device, dtype) -> float:
         return _typical_seconds(torch, device, lambda: layer(x, context, rope, temb), rounds=9, repeats=4)
 
 
+def _conv_rate(torch, device, dtype) -> float:
+    """FLOP/s of a VAE decoder's residual block (group norm, SiLU and a 3x3x3 convolution, twice),
+    counting the convolutions' arithmetic: what a decoder's FLOPs run at, its norms included
+    (on this machine's CPU within a fifth of the bundled VAE's own decode)."""
+    from torch import nn
+    from torch.nn import functional as F
+
+    channels, frames, height, width = (256, 5, 64, 96) if device.type == "cuda" else (32, 5, 32, 32)
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.norms = nn.ModuleList(nn.GroupNorm(8, channels) for _ in range(2))
+            self.convs = nn.ModuleList(nn.Conv3d(channels, channels, 3, padding=1) for _ in range(2))
+
+        def forward(self, x):
+            h = x
+            for norm, conv in zip(self.norms, self.convs, strict=True):
+                h = conv(F.silu(norm(h)))
+            return x + h
+
+    block = Block().to(device=device, dtype=dtype)
+    x = torch.randn(1, channels, frames, height, width, device=device, dtype=dtype)
+    with torch.no_grad():
+        block(x)
+        seconds = _typical_seconds(torch, device, lambda: block(x), rounds=5, repeats=1)
+    return 2 * 2 * channels * channels * 27 * frames * height * width / seconds
+
+
 def _typical_seconds(torch, device, work, *, rounds: int, repeats: int) -> float:
     """Seconds of one `work()`: the median round of `repeats` calls (a burst of other programs'
     work moves it less than a mean; the machine's usual load moves it as it moves generation)."""
@@ -333,12 +368,29 @@ def estimate_request(request, *, calibration: Calibration | None = None) -> Esti
         defaults.get("guidance") or 3.0)
     summary = plan.summary()
     windows = window_layout(plan.num_frames, caps)
+    rate = calibration or calibrate(request.sampling.device)
     parts = [estimate({**summary, "num_frames": w.num_frames, "num_latent_frames": w.num_latent_frames}, shape, steps,
-                      request.sampling.variations, guidance, device=request.sampling.device, calibration=calibration)
+                      request.sampling.variations, guidance, calibration=rate)
              for w in windows]
-    if len(parts) == 1:
-        return parts[0]
-    return Estimate(seconds=sum(p.seconds for p in parts), flops=sum(p.flops for p in parts),
-                    note=f"{len(parts)} windows: " + "; ".join(p.note for p in parts[:2]) + ("; ..." if len(parts) > 2
-                                                                                             else ""),
-                    device=parts[0].device, windows=len(parts))
+    seconds, flops = sum(p.seconds for p in parts), sum(p.flops for p in parts)
+    note = parts[0].note if len(parts) == 1 else (
+        f"{len(parts)} windows: " + "; ".join(p.note for p in parts[:2]) + ("; ..." if len(parts) > 2 else ""))
+    fit = _fit_part(plan, info, rate, request.sampling.variations, max(w.num_latent_frames for w in windows))
+    if fit is not None:
+        seconds, flops, note = seconds + fit[0], flops + fit[1], f"{note}; {fit[2]}"
+    return Estimate(seconds=seconds, flops=flops, note=note, device=rate.device, windows=len(parts))
+
+
+def _fit_part(plan, info, rate: Calibration, variations: int, window_latent_frames: int):
+    """(seconds, FLOPs, note) of the keyframe fit of `plan` (engine.generate.cost_fit); None when
+    there is nothing to fit or it cannot be counted."""
+    from engine.generate.cost_fit import fit_flops
+
+    counted = fit_flops(plan, info, rate.device, variations, window_latent_frames)
+    if counted is None or not counted[1] or rate.conv_flops_per_s <= 0:
+        return None
+    flops, frames = counted
+    seconds = flops / rate.conv_flops_per_s
+    return seconds, flops, (f"holding keyframes as their pictures: {frames} latent frame{'s' if frames > 1 else ''} "
+                            f"refitted, {flops / 1e12:.3g} TFLOP of decoding at {rate.conv_flops_per_s / 1e9:.3g} "
+                            f"GFLOP/s, at most {seconds:.0f} s")

@@ -78,16 +78,20 @@ def test_the_calibration_is_measured_once_and_then_read_from_the_cache():
     import torch
 
     first = cost.calibrate("cpu")
-    assert first.device == "cpu" and first.flops_per_s > 0 and first.layer_seconds > 0
+    assert first.device == "cpu" and first.flops_per_s > 0 and first.layer_seconds > 0 and first.conv_flops_per_s > 0
     path = cost.calibration_path()
     [(key, entry)] = json.loads(path.read_text()).items()
     assert key.startswith("cpu:") and key.endswith(f"torch {torch.__version__}")
     # A second call reads the cached entry: the numbers written here come back unmeasured.
-    entry.update(flops_per_s=1234.0, layer_seconds=0.5)
+    entry.update(flops_per_s=1234.0, layer_seconds=0.5, conv_flops_per_s=567.0)
     path.write_text(json.dumps({key: entry}))
     written = path.stat().st_mtime_ns
-    assert cost.calibrate("cpu") == Calibration(device="cpu", flops_per_s=1234.0, layer_seconds=0.5)
+    assert cost.calibrate("cpu") == Calibration(device="cpu", flops_per_s=1234.0, layer_seconds=0.5,
+                                                conv_flops_per_s=567.0)
     assert path.stat().st_mtime_ns == written
+    del entry["conv_flops_per_s"]  # one written before the convolutions were measured: measured again
+    path.write_text(json.dumps({key: entry}))
+    assert cost.calibrate("cpu").flops_per_s != 1234.0
     path.write_text("{ not json")  # a damaged cache is measured again
     assert cost.calibrate("cpu").flops_per_s != 1234.0
     assert json.loads(path.read_text())[key]["flops_per_s"] > 0
@@ -122,3 +126,99 @@ def test_a_tiny_models_estimate_is_within_five_times_its_generation_here(tiny_lt
             break
     assert 1 / 5 <= ratios[-1] <= 5, f"measured / estimated: {[round(r, 2) for r in ratios]}"
     assert not math.isnan(guess.flops) and "2 layers x 24 steps x batch 2" in guess.note
+
+
+def _keyframe_plan(caps, tmp_path, frames):
+    import numpy as np
+    from PIL import Image
+
+    from engine.generate import tools
+
+    path = tmp_path / "key.png"
+    Image.fromarray((np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)).save(path)
+    return tools.storyboard(caps, width=32, height=32, num_frames=4 * caps.vae_temporal_compression + 1, rate=24,
+                            prompt="a cat", cards=[tools.Card(str(path), f) for f in frames]).plan
+
+
+def _real_decode_flops(vae, latents) -> float:
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        vae.decode(latents, return_dict=False)
+    return float(counter.get_total_flops())
+
+
+def test_the_keyframe_fit_is_counted_from_the_vae_decoder_built_on_the_meta_device(tiny_ltx_dir, tmp_path):
+    """Each refitted latent frame: FIT_STEPS + 1 decodes of it and FIT_REACH frames either side,
+    forward and backward; the decoder's FLOPs counted on the meta device are the real decoder's."""
+    import torch
+
+    from engine.generate import cost_fit
+    from engine.generate.backends import load_backend
+    from engine.generate.keyframe_fit import FIT_STEPS
+    from engine.generate.models import resolve
+
+    tiny_ltx = load_backend(resolve(str(tiny_ltx_dir)), device="cpu")
+    caps = tiny_ltx.caps
+    tc = caps.vae_temporal_compression
+    assert cost_fit.fit_flops(_keyframe_plan(caps, tmp_path, []), tiny_ltx_dir, "cpu") == (0.0, 0)
+    plan = _keyframe_plan(caps, tmp_path, [2 * tc - 1])  # inside latent frame 2 of 5
+    flops, refitted = cost_fit.fit_flops(plan, tiny_ltx_dir, "cpu")
+    latents = torch.randn(1, tiny_ltx.latent_channels, 3, 32 // caps.vae_spatial_compression,
+                          32 // caps.vae_spatial_compression)
+    decode = _real_decode_flops(tiny_ltx.vae, latents)
+    assert refitted == 1 and decode > 0
+    assert flops == pytest.approx((FIT_STEPS + 1) * cost_fit.PASSES["cpu"] * decode, rel=0.01)
+    two, _ = cost_fit.fit_flops(_keyframe_plan(caps, tmp_path, [2 * tc - 1, 4 * tc]), tiny_ltx_dir, "cpu",
+                                variations=2)
+    # the last frame's fit decodes 2 latent frames, not 3; every video of a batch is fitted
+    assert flops * 2 < two < flops * 4
+    assert cost_fit.fit_flops(plan, tiny_ltx_dir, "cuda")[0] > flops  # the checkpointed decoder runs again
+    unknown = tmp_path / "other"
+    (unknown / "vae").mkdir(parents=True)
+    (unknown / "vae" / "config.json").write_text(json.dumps({"_class_name": "AutoencoderKL"}))
+    assert cost_fit.fit_flops(plan, unknown, "cpu") is None
+
+
+def test_a_causal_decoder_costs_one_frame_a_step_after_its_prefix(tmp_path):
+    """Wan's fit decodes the frames before the keyframe once and then one latent frame a step."""
+    import torch
+
+    from engine.generate import cost_fit
+    from engine.generate.backends import load_backend
+    from engine.generate.keyframe_fit import FIT_STEPS
+    from engine.generate.models import resolve
+
+    folder = save_tiny_wan(tmp_path / "tiny-wan")
+    wan = load_backend(resolve(str(folder)), device="cpu")
+    plan = _keyframe_plan(wan.caps, tmp_path, [2 * wan.caps.vae_temporal_compression - 1])
+    flops, refitted = cost_fit.fit_flops(plan, folder, "cpu")
+    h = 32 // wan.caps.vae_spatial_compression
+    one, two = (_real_decode_flops(wan.vae, torch.randn(1, 16, n, h, h)) for n in (1, 2))
+    assert refitted == 1
+    assert flops == pytest.approx(two + (FIT_STEPS + 1) * cost_fit.PASSES["cpu"] * (two - one), rel=0.01)
+
+
+def test_the_estimate_of_a_request_with_keyframes_counts_their_fit(tiny_ltx_dir, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from engine.generate import requests as rq
+
+    path = tmp_path / "key.png"
+    Image.fromarray((np.random.default_rng(0).random((32, 32, 3)) * 255).astype(np.uint8)).save(path)
+    rate = Calibration(device="cpu", flops_per_s=1e11, layer_seconds=1e-3, conv_flops_per_s=2e10)
+
+    def guess(*images):
+        request = rq.Generate(output=str(tmp_path / "o.npy"), prompt="a cat", frames=33, images=images,
+                              sampling=rq.Sampling(model=str(tiny_ltx_dir), steps=10),
+                              size=rq.Size(width=32, height=32))
+        return cost.estimate_request(request, calibration=rate)
+
+    plain, held = guess(), guess(rq.Placement(path=str(path), frame=12))
+    assert "holding keyframes" not in plain.note
+    assert "holding keyframes as their pictures: 1 latent frame refitted" in held.note
+    assert held.seconds > plain.seconds and held.flops > plain.flops
+    # a keyframe on every pixel frame of its latent frames (a clip) needs no fit
+    assert guess(rq.Placement(path=str(path), frame=0)).seconds == pytest.approx(plain.seconds)
