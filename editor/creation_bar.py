@@ -224,10 +224,12 @@ class CreationBar(QWidget):
             return  # a signal while the bar is still being built
         limits = self._limits
         prompt = self.prompt.text()
+        timeline = None
         if self.source.currentText() == "Timeline":
             project, frames = self.timeline_range() if self.timeline_range else (None, None)
             hints = timeline_hints(limits, project, frames, prompt) if frames else []
             length = frames.duration if frames else None
+            timeline = (project, frames) if frames else None
         else:
             hints = prompt_hints(limits, typed_so_far(limits, prompt)) if prompt.strip() or self.attachment else []
             seconds = self.duration.value()
@@ -235,7 +237,7 @@ class CreationBar(QWidget):
             if length and (hint := range_hint(limits, length)):
                 hints.append(hint)
         self.hint.show_hints(hints)
-        self._show_length(length)
+        self._show_length(length, timeline)
         chosen_aspect = self.aspect.currentText() if self.resolution.currentText() == MODEL_DEFAULT else None
         try:
             note, size_hint = size_note(limits, self.size(), chosen_aspect)
@@ -251,17 +253,28 @@ class CreationBar(QWidget):
         self.aspect_note.setStyleSheet(HINT_STYLE if size_hint else "")
         self._show_framed()
 
-    def _show_length(self, frames: int | None) -> None:
+    def _show_length(self, frames: int | None, timeline: tuple | None = None) -> None:
         """How `frames` frames will be made when the model makes fewer at once: "7 windows, about
-        2 minutes on this CPU", estimated for a request of that length with the bar's settings."""
-        from engine.generate.requests import Generate
+        2 minutes on this CPU", estimated for a request of that length with the bar's settings;
+        for a timeline range (`timeline`: its project and frames), the range's own storyboard,
+        whose pictures the keyframe fit holds."""
+        from engine.generate.requests import Generate, Storyboard, TimelineRef
 
         try:
             request = Generate(output="estimate.mp4", prompt="estimate", sampling=self.sampling(),
                                size=self.size(), frames=frames) if frames else None
         except KinoraError:
             request = None  # settings the bar cannot make: generating says what is wrong
-        self.length_note.show_for(frames if request is not None else None, request)
+        if request is None or timeline is None:
+            self.length_note.show_for(frames if request is not None else None, request)
+            return
+        project, span = timeline
+
+        def storyboard():
+            return Storyboard(output="estimate.mp4", prompt=self.prompt.text().strip(), sampling=request.sampling,
+                              size=request.size, timeline=TimelineRef.of(project), start=span.start, stop=span.stop)
+
+        self.length_note.show_for(frames, request, held_pictures(project, span), storyboard)
 
     def framed_picture(self) -> np.ndarray | None:
         """The attached picture framed to the output size by the chosen fit mode: what the model reads."""
@@ -393,3 +406,13 @@ def _combo(values: tuple[str, ...], tip: str) -> QComboBox:
     combo.addItems(values)
     combo.setToolTip(tip)
     return combo
+
+
+def held_pictures(project, span) -> tuple:
+    """Where the stills and clips of the range `span` sit, from its start: what the time of the
+    keyframe fit depends on, so a change of it is estimated again."""
+    from engine.model.items import Clip, Still
+
+    return tuple(sorted((item.range.start - span.start, item.range.stop - span.start)
+                        for track in project.timeline.tracks_of("video") if not track.hidden
+                        for item in track.items_in(span) if isinstance(item, Clip | Still)))

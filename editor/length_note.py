@@ -43,10 +43,13 @@ class LengthNote(QLabel):
                 self._caps[model] = None  # no usable model: the bar says so when generating
         return self._caps[model]
 
-    def show_for(self, frames: int | None, request=None) -> None:
+    def show_for(self, frames: int | None, request=None, held: tuple = (), make=None) -> None:
         """Say how `frames` frames (a count the bar asks for, rounded as the model rounds it) will be
         made by the model of `request`, the typed request whose cost is estimated (one of that
-        size and length); hidden when the model makes them at once."""
+        size and length); hidden when the model makes them at once. `make()`, where given, makes
+        the request to estimate instead (a timeline range's storyboard, built only when an
+        estimate is needed), and `held` says where its pictures sit (the keyframe fit's time
+        depends on it)."""
         model = request.sampling.model if request is not None else None
         caps = self.caps_of(model)
         num_frames = caps.nearest_frame_count(frames) if caps is not None and frames else 0
@@ -60,13 +63,18 @@ class LengthNote(QLabel):
                f"continuing from the last {shared} frames of the one before")
         sampling = request.sampling
         # what the cost depends on (not the prompt, not the seed): estimated once per settings
-        self._shown = (model, num_frames, request.size, sampling.steps, sampling.variations, sampling.device)
+        self._shown = (model, num_frames, request.size, sampling.steps, sampling.variations, sampling.device, held)
         text, tip = self._estimates.get(self._shown) or (f"{len(windows)} windows", how)
         self.setText(text)  # the minutes follow when the estimate is in
         self.setToolTip(tip)
         self.show()
         if self._shown not in self._estimates:
             self._estimates[self._shown] = (text, tip)  # on its way: asked once
+            if make is not None:
+                try:
+                    request = make()
+                except KinoraError:
+                    pass  # the plain request of that length: generating says what is wrong
             threading.Thread(target=self._estimate, args=(self._shown, request, how), daemon=True,
                              name="kinora-length-note").start()
 

@@ -71,3 +71,35 @@ def test_a_long_duration_in_prompt_mode_says_its_windows(qtbot):
     assert note.isVisible() and note.text().startswith("6 windows")
     qtbot.waitUntil(lambda: "about" in note.text(), timeout=120_000)
     assert note.text() == describe(estimate_request(bar.request("/tmp/long.mp4")))
+
+
+def test_a_timeline_range_with_a_still_counts_its_keyframe_fit(qtbot, tmp_path):
+    """A still on one frame inside a latent frame is refitted after sampling: the estimate the
+    bar shows is the range's own storyboard's, with that fit in it, and moving the still is
+    estimated again."""
+    import numpy as np
+
+    from engine.model.items import MediaRef, Still
+    from tests.generate.media import write_png
+
+    picture = write_png(tmp_path / "key.png", (np.random.default_rng(0).random((64, 64, 3)) * 255).astype(np.uint8))
+    project = new_project(64, 64, 24)
+    project.path = str(tmp_path / "p.kinora")
+    edits.insert(project, project.timeline.tracks_of("prompt")[0].id, TextBlock("t", 0, 100, PROMPT))
+    edits.add_media(project, MediaRef("img", str(picture), "image"))
+    edits.insert(project, project.timeline.tracks_of("video")[0].id, Still("s", 44, 1, "img"))
+    window = MainWindow(project, start_worker=False)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    bar, note = window.creation_bar, window.creation_bar.length_note
+    bar.source.setCurrentText("Timeline")
+    assert note.isVisible() and note.text().startswith("4 windows")
+    qtbot.waitUntil(lambda: "about" in note.text(), timeout=120_000)
+    assert "holding keyframes as their pictures: 1 latent frame refitted" in note.toolTip()
+    assert note.text() == describe(estimate_request(window.storyboard_request()))
+    # on the first frame, which a latent frame of its own holds whole, it needs no fit
+    edits.move(project, "s", 0)
+    bar.refresh_hints()
+    qtbot.waitUntil(lambda: "about" in note.text() and "holding keyframes" not in note.toolTip(), timeout=120_000)
+    assert note.text() == describe(estimate_request(window.storyboard_request()))
