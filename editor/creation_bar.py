@@ -409,10 +409,11 @@ def _combo(values: tuple[str, ...], tip: str) -> QComboBox:
 
 
 def held_pictures(project, span) -> tuple:
-    """Where the stills and clips of the range `span` sit, from its start: what the time of the
-    keyframe fit depends on, so a change of it is estimated again."""
+    """What of the range `span` the time of the keyframe fit depends on: the stills and clips of
+    each video track (where they sit, their influence curves) and whether the track is heard and
+    seen, so a change of any of it is estimated again."""
     from engine.model.items import Clip, Still
 
-    return tuple(sorted((item.range.start - span.start, item.range.stop - span.start)
-                        for track in project.timeline.tracks_of("video") if not track.hidden
-                        for item in track.items_in(span) if isinstance(item, Clip | Still)))
+    return tuple((track.id, track.hidden, track.muted,
+                  tuple(repr(item) for item in track.items_in(span) if isinstance(item, Clip | Still)))
+                 for track in project.timeline.tracks_of("video"))

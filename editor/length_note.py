@@ -21,15 +21,20 @@ from engine.generate.windows import window_layout
 
 class LengthNote(QLabel):
     estimated = Signal(object, str, str)  # (the settings it is for, its text, its tooltip); emitted off the UI thread
+    finished = Signal()  # an estimate's thread is done, whatever came of it; emitted off the UI thread
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setToolTip("How a range longer than the model makes at once is made: a chain of windows")
         self.hide()
         self._shown = None  # the settings the note is for now
-        self._estimates: dict[object, tuple[str, str]] = {}  # settings -> (text, tooltip), worked out or on the way
+        self._estimates: dict[object, tuple[str, str]] = {}  # settings -> (text, tooltip), worked out
+        self._asked: set = set()  # the settings estimated or on the way
+        self._running = False  # one estimate at a time: each one imports, compiles and counts
+        self._waiting = None  # the latest settings asked for while one ran: (key, request, make, how)
         self._caps: dict[object, ModelCaps | None] = {}  # the planning caps of each model chosen
         self.estimated.connect(self._on_estimated)
+        self.finished.connect(self._on_finished)
 
     def caps_of(self, model) -> ModelCaps | None:
         """The planning caps of `model` (a name, folder or None for the default), read once."""
@@ -68,29 +73,48 @@ class LengthNote(QLabel):
         self.setText(text)  # the minutes follow when the estimate is in
         self.setToolTip(tip)
         self.show()
-        if self._shown not in self._estimates:
-            self._estimates[self._shown] = (text, tip)  # on its way: asked once
-            if make is not None:
-                try:
-                    request = make()
-                except KinoraError:
-                    pass  # the plain request of that length: generating says what is wrong
-            threading.Thread(target=self._estimate, args=(self._shown, request, how), daemon=True,
-                             name="kinora-length-note").start()
+        if self._shown not in self._asked:
+            self._waiting = (self._shown, request, make, how)  # what an estimate running now is followed by
+            self._start_waiting()
+
+    def _start_waiting(self) -> None:
+        if self._running or self._waiting is None:
+            return
+        key, request, make, how = self._waiting
+        self._waiting = None
+        if key in self._asked:
+            return
+        self._asked.add(key)
+        if make is not None:
+            try:
+                request = make()
+            except KinoraError:
+                pass  # the plain request of that length: generating says what is wrong
+        self._running = True
+        threading.Thread(target=self._estimate, args=(key, request, how), daemon=True,
+                         name="kinora-length-note").start()
 
     def _estimate(self, key, request, how: str) -> None:
         from engine.generate.cost import describe, estimate_request
 
         try:
-            guess = estimate_request(request)
-        except Exception:  # noqa: BLE001 - an estimate is advice: the note keeps its window count
-            return
-        if guess is None:
-            return
-        try:
-            self.estimated.emit(key, describe(guess), f"{how}\n{guess.note}")
+            try:
+                guess = estimate_request(request)
+            except Exception:  # noqa: BLE001 - an estimate is advice: the note keeps its window count
+                return
+            if guess is not None:
+                self.estimated.emit(key, describe(guess), f"{how}\n{guess.note}")
         except RuntimeError:  # the bar was closed while the estimate ran
             pass
+        finally:
+            try:
+                self.finished.emit()
+            except RuntimeError:
+                pass
+
+    def _on_finished(self) -> None:
+        self._running = False
+        self._start_waiting()
 
     def _on_estimated(self, key, text: str, tip: str) -> None:
         self._estimates[key] = (text, tip)

@@ -30,30 +30,32 @@ def fit_flops(plan, model_folder, device: str, variations: int = 1,
               window_latent_frames: int | None = None) -> tuple[float, int] | None:
     """The FLOPs the fit of `plan` takes at most with the VAE of `model_folder` on `device` ("cpu"
     or "cuda"), and how many latent frames it refits; None when the VAE cannot be counted (a
-    class this does not know, or no readable config). `window_latent_frames`: the window length
-    of a chain, which bounds what a causal decoder decodes before a keyframe."""
+    class this does not know, a config it cannot be built from). `window_latent_frames`: the
+    window length of a chain, which bounds what a causal decoder decodes before a keyframe."""
     targets = fit_targets(plan)
     if not targets:
         return 0.0, 0
     folder = str(Path(getattr(model_folder, "path", model_folder)))
     try:
         causal = _vae_class(folder) in CAUSAL
-        if causal:
-            step = _decode_flops(folder, plan.width, plan.height, 2) - _decode_flops(folder, plan.width, plan.height, 1)
-            first = _decode_flops(folder, plan.width, plan.height, 1)
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError):
+        # a causal decode costs its first frame and then the same for each frame after (the
+        # decoder runs frame by frame), so two counts give every length
+        counts = {n: _decode_flops(folder, plan.width, plan.height, n)
+                  for n in ((1, 2) if causal else range(1, 2 * FIT_REACH + 2))}
+    except Exception:  # noqa: BLE001 - an estimate is advice: a VAE it cannot count is left out
         return None
     passes = PASSES.get(device, PASSES["cpu"])
     total = 0.0
     for target in targets:
         k = target.latent_frame
         if causal:
+            first, each = counts[1], counts[2] - counts[1]
             before = min(k, window_latent_frames or k)
-            prefix = _decode_flops(folder, plan.width, plan.height, before) if before else 0.0
-            total += prefix + (FIT_STEPS + 1) * passes * (step if k else first)
+            prefix = first + (before - 1) * each if before else 0.0
+            total += prefix + (FIT_STEPS + 1) * passes * (each if k else first)
         else:
             frames = min(k + FIT_REACH, plan.num_latent_frames - 1) - max(k - FIT_REACH, 0) + 1
-            total += (FIT_STEPS + 1) * passes * _decode_flops(folder, plan.width, plan.height, frames)
+            total += (FIT_STEPS + 1) * passes * counts[frames]
     return total * max(1, variations), len(targets)
 
 
@@ -75,21 +77,35 @@ def _vae_config(folder: str) -> dict:
 
 @lru_cache(maxsize=64)
 def _decode_flops(folder: str, width: int, height: int, latent_frames: int) -> float:
-    """FLOPs of one decode of `latent_frames` latent frames at width x height, counted on the meta device."""
+    """FLOPs of one decode of `latent_frames` latent frames at width x height, counted on the meta
+    device by a dispatch mode of this thread alone (torch's FlopCounterMode also hooks every
+    module of the process, a generation running beside it included)."""
     import diffusers
     import torch
-    from torch.utils.flop_counter import FlopCounterMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+    from torch.utils.flop_counter import flop_registry
 
     from engine.generate.models import ModelInfo, frame_layout
+
+    class Count(TorchDispatchMode):
+        total = 0
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            out = func(*args, **kwargs)
+            counter = flop_registry.get(func.overloadpacket)
+            if counter is not None:
+                self.total += counter(*args, **kwargs, out_val=out)
+            return out
 
     config = _vae_config(folder)
     cls = getattr(diffusers, _vae_class(folder))
     _temporal, spatial = frame_layout(ModelInfo(Path(folder).name, Path(folder), None, "")) or (8, 32)
-    channels = int(config.get("latent_channels") or config.get("z_dim"))
     with torch.device("meta"):
         vae = cls.from_config(config)
+        channels = int(getattr(vae.config, "latent_channels", None) or vae.config.z_dim)
         latents = torch.empty(1, channels, latent_frames, max(1, height // spatial), max(1, width // spatial))
-        extra = {"temb": torch.zeros(1)} if config.get("timestep_conditioning") else {}
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        extra = {"temb": torch.zeros(1)} if getattr(vae.config, "timestep_conditioning", False) else {}
+    with Count() as count, torch.no_grad():
         vae.decode(latents, **extra, return_dict=False)
-    return float(counter.get_total_flops())
+    return float(count.total)

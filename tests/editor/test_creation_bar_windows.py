@@ -4,6 +4,7 @@ made: "8 windows, about M minutes on this CPU", the same estimate the job is jud
 from __future__ import annotations
 
 import re
+import threading
 
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
@@ -98,6 +99,11 @@ def test_a_timeline_range_with_a_still_counts_its_keyframe_fit(qtbot, tmp_path):
     qtbot.waitUntil(lambda: "about" in note.text(), timeout=120_000)
     assert "holding keyframes as their pictures: 1 latent frame refitted" in note.toolTip()
     assert note.text() == describe(estimate_request(window.storyboard_request()))
+    # moved about quickly: one estimate runs at a time, the latest settings next
+    for start in (52, 60, 68, 76):
+        edits.move(project, "s", start)
+        bar.refresh_hints()
+        assert sum(thread.name == "kinora-length-note" for thread in threading.enumerate()) <= 1
     # on the first frame, which a latent frame of its own holds whole, it needs no fit
     edits.move(project, "s", 0)
     bar.refresh_hints()

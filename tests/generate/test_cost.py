@@ -179,6 +179,17 @@ def test_the_keyframe_fit_is_counted_from_the_vae_decoder_built_on_the_meta_devi
     (unknown / "vae").mkdir(parents=True)
     (unknown / "vae" / "config.json").write_text(json.dumps({"_class_name": "AutoencoderKL"}))
     assert cost_fit.fit_flops(plan, unknown, "cpu") is None
+    # a config the class cannot be built from is left out of the estimate, never an error
+    (unknown / "vae" / "config.json").write_text(json.dumps({"_class_name": "AutoencoderKLLTXVideo",
+                                                             "block_out_channels": "wide"}))
+    cost_fit._vae_config.cache_clear()
+    assert cost_fit.fit_flops(plan, unknown, "cpu") is None
+    # the class's defaults fill what a config leaves out (LTX's latent channels here)
+    config = json.loads((tiny_ltx_dir / "vae" / "config.json").read_text())
+    del config["latent_channels"]
+    (unknown / "vae" / "config.json").write_text(json.dumps(config))
+    cost_fit._vae_config.cache_clear()
+    assert cost_fit.fit_flops(plan, unknown, "cpu")[0] > 0
 
 
 def test_a_causal_decoder_costs_one_frame_a_step_after_its_prefix(tmp_path):

@@ -218,7 +218,9 @@ class WanBackend(BackendBase):
         """For the keyframe fit: `decode(z)`, the pixels (1, 3, n, H, W; 0-1, unclamped, with a
         gradient) of the normalised latent frame z (1, C, 1, h, w) following the normalised
         latents `prefix` (1, C, k, h, w), which are decoded once, without a gradient (the decoder
-        is causal: later frames do not change these pixels). engine.generate.backends.wan_decode."""
+        is causal: later frames do not change these pixels). Untiled, whatever the VAE's tiling:
+        one latent frame with its blocks checkpointed takes less than a tiled decode's gradient.
+        engine.generate.backends.wan_decode."""
         prefix = prefix.to(self.device, dtype=self.vae.dtype)
         mean, inv_std = self._mean_std(prefix)
         decode = wan_decode.causal_decoder(self.vae, prefix / inv_std + mean, checkpoint)

@@ -4,7 +4,7 @@ Wan's decoder is causal in time: it decodes the latents one frame after another,
 cache of the frames before it, so a latent frame's pixels depend on the frames before it and on
 none after. The fit of one latent frame therefore decodes the frames before it once, without a
 gradient, to fill the cache, and then at each of its steps only that frame, from a copy of the
-cache. That is exactly what a whole decode gives for that frame, at the memory of one frame.
+cache. That is exactly what a decode of those latents gives that frame, at the memory of one frame.
 
 Diffusers cannot checkpoint this decoder (its blocks write the cache as they run, so running a
 block again on the way back would read what it wrote). Here each residual and resampling block is
@@ -74,10 +74,11 @@ def _checkpointed(forward):
             return checkpoint(forward, x, use_reentrant=False)
         # The run again on the way back holds `once`; nothing `once` holds may lead back to this
         # graph (a cycle through autograd's nodes is never collected: a decode whose gradient is
-        # not taken would stay in memory). So it reads the cache detached (a block reads only the
-        # slots it wrote itself for the frames before, which carry no gradient) and hands what
-        # it wrote on once, by a slot emptied at once.
-        start, found = feat_idx[0], [_detached(entry) for entry in feat_cache]
+        # not taken would stay in memory). A block reads and writes only its own slots, from
+        # `start` on, which hold what the frames before wrote, without a gradient; so it holds
+        # those alone, detached, and hands what it wrote on once, by a slot emptied at once.
+        start = feat_idx[0]
+        found = [None] * start + [_detached(entry) for entry in feat_cache[start:]]
         first = []  # the first run's cache and index; the run again on the way back leaves it alone
 
         def once(x):
@@ -88,7 +89,8 @@ def _checkpointed(forward):
             return out
 
         out = checkpoint(once, x, use_reentrant=False)
-        (feat_cache[:], feat_idx[0]), first[0] = first[0], None
+        (cache, feat_idx[0]), first[0] = first[0], None
+        feat_cache[start:] = cache[start:]
         return out
 
     return run
