@@ -377,7 +377,7 @@ def estimate_request(request, *, calibration: Calibration | None = None) -> Esti
         f"{len(parts)} windows: " + "; ".join(p.note for p in parts[:2]) + ("; ..." if len(parts) > 2 else ""))
     fit = _fit_part(plan, info, rate, request.sampling.variations, max(w.num_latent_frames for w in windows))
     if fit is not None:
-        seconds, flops, note = seconds + fit[0], flops + fit[1], f"{note}; {fit[2]}"
+        seconds, flops, note = seconds + fit[0], flops + fit[1], f"{note}\n{fit[2]}"  # a line of its own
     return Estimate(seconds=seconds, flops=flops, note=note, device=rate.device, windows=len(parts))
 
 
