@@ -258,7 +258,7 @@ class CreationBar(QWidget):
         2 minutes on this CPU", estimated for a request of that length with the bar's settings;
         for a timeline range (`timeline`: its project and frames), the range's own storyboard,
         whose pictures the keyframe fit holds."""
-        from engine.generate.requests import Generate, Storyboard, TimelineRef
+        from engine.generate.requests import Generate
 
         try:
             request = Generate(output="estimate.mp4", prompt="estimate", sampling=self.sampling(),
@@ -269,12 +269,15 @@ class CreationBar(QWidget):
             self.length_note.show_for(frames if request is not None else None, request)
             return
         project, span = timeline
+        self.length_note.show_for(frames, request, held_pictures(project, span),
+                                  lambda: self.storyboard(project, span, "estimate.mp4"))
 
-        def storyboard():
-            return Storyboard(output="estimate.mp4", prompt=self.prompt.text().strip(), sampling=request.sampling,
-                              size=request.size, timeline=TimelineRef.of(project), start=span.start, stop=span.stop)
+    def storyboard(self, project, frames, output: str, place: dict | None = None):
+        """The Storyboard request of `frames` of `project`'s timeline with the bar's prompt and settings."""
+        from engine.generate.requests import Storyboard, TimelineRef
 
-        self.length_note.show_for(frames, request, held_pictures(project, span), storyboard)
+        return Storyboard(output=output, prompt=self.prompt.text().strip(), sampling=self.sampling(), size=self.size(),
+                          timeline=TimelineRef.of(project), start=frames.start, stop=frames.stop, place=place)
 
     def framed_picture(self) -> np.ndarray | None:
         """The attached picture framed to the output size by the chosen fit mode: what the model reads."""

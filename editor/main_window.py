@@ -367,20 +367,15 @@ class MainWindow(QMainWindow):
     def storyboard_request(self):
         """The Storyboard request of the timeline's marked range (the whole timeline when nothing
         is marked), with the creation bar's settings; its result lands on a new track above."""
-        from engine.generate.requests import Storyboard, TimelineRef
-
         frames = self.timeline.plan_strip.generate_range()
         if frames is None:
             self._show_problem("The timeline is empty: add prompt blocks, stills or clips, and mark the range "
                                "to generate with I and O")
             return None
-        bar = self.creation_bar
         videos = self.project.timeline.tracks_of("video")
         place = {"mode": "track_above", "track_id": videos[0].id, "start": frames.start} if videos else None
         try:
-            return Storyboard(output=output_path_for("storyboard"), prompt=bar.prompt.text().strip(),
-                              sampling=bar.sampling(), size=bar.size(), timeline=TimelineRef.of(self.project),
-                              start=frames.start, stop=frames.stop, place=place)
+            return self.creation_bar.storyboard(self.project, frames, output_path_for("storyboard"), place)
         except KinoraError as error:
             self._show_problem(str(error))
             return None

@@ -95,7 +95,7 @@ def fit_keyframes(backend, plan: GenerationPlan, latents, settings=None, read: F
     checkpoint = torch.device(backend.device).type != "cpu" if checkpoint is None else checkpoint
     for attempt in (checkpoint, True):
         try:
-            with _checkpointed(backend, attempt):
+            with _checkpointed(backend.vae, attempt):
                 return _fit(backend, plan, targets, latents, settings, read or read_source_frames, cancel, steps,
                             stop_at_round_trip, attempt)
         except (RuntimeError, MemoryError) as error:
@@ -115,9 +115,9 @@ def _can_checkpoint(backend) -> bool:
 
 
 @contextlib.contextmanager
-def _checkpointed(backend, on: bool):
-    """The VAE's gradient checkpointing on for the block (where diffusers supports it for this VAE)."""
-    vae = backend.vae
+def _checkpointed(vae, on: bool):
+    """The VAE's gradient checkpointing on for the block (where diffusers supports it for this VAE;
+    a backend's `causal_decoder` checkpoints itself)."""
     if not on or not getattr(vae, "_supports_gradient_checkpointing", False) or vae.is_gradient_checkpointing:
         yield
         return
